@@ -1,0 +1,210 @@
+//! An event and its settings: time zone, languages, channels, reminder offsets, the Tasks
+//! switch and the organizer's custom fields.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::EventId;
+use crate::text::{self, Language};
+
+/// An event: the scope of every other object (X1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its id.
+    pub id: EventId,
+    /// Its settings.
+    pub settings: EventSettings,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// Bumped by every write; a write of a stale version is a conflict.
+    pub version: u64,
+}
+
+/// What an organizer configures for an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSettings {
+    /// The event's name (1..=200 characters).
+    pub name: String,
+    /// Deadlines and agendas are shown in this time zone.
+    pub time_zone: Tz,
+    /// The language texts fall back to when a translation is missing.
+    pub default_language: Language,
+    /// Every language of the event; includes the default one.
+    pub languages: Vec<Language>,
+    /// The channels notifications go out on (N4).
+    pub channels: Channels,
+    /// When reminders go out before a task's deadline (N3); a task may override.
+    pub reminders: ReminderPolicy,
+    /// Whether the Tasks feature is on (T2). While off, participants see no Tasks section
+    /// and nothing is sent; facts are still recorded, so switching it on shows the truth.
+    pub tasks_enabled: bool,
+    /// The organizer's custom fields (R4), by key. Never shown to participants.
+    pub custom_fields: BTreeMap<String, CustomFieldDef>,
+}
+
+impl EventSettings {
+    /// Settings with one language, UTC, email only, reminders 7 days and 1 day before,
+    /// Tasks on and no custom field: a starting point to adjust.
+    pub fn new(name: impl Into<String>, default_language: Language) -> Self {
+        Self {
+            name: name.into(),
+            time_zone: Tz::UTC,
+            languages: vec![default_language.clone()],
+            default_language,
+            channels: Channels {
+                email: true,
+                chat: false,
+                web_push: false,
+            },
+            reminders: ReminderPolicy {
+                offsets: vec![ReminderOffset::days(7), ReminderOffset::days(1)],
+                overdue: false,
+            },
+            tasks_enabled: true,
+            custom_fields: BTreeMap::new(),
+        }
+    }
+
+    /// Checks the settings; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        text::required_text("name", &self.name, 200)?;
+        if self.languages.is_empty() {
+            return Err(Error::invalid("languages", "an event needs at least one language"));
+        }
+        if !self.languages.contains(&self.default_language) {
+            return Err(Error::invalid(
+                "default_language",
+                format!("{} is not among the event's languages", self.default_language),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for l in &self.languages {
+            if !seen.insert(l) {
+                return Err(Error::invalid("languages", format!("{l} is listed twice")));
+            }
+        }
+        self.reminders.validate().map_err(|e| e.within("reminders"))?;
+        for (key, def) in &self.custom_fields {
+            text::key(&format!("custom_fields.{key}"), key)?;
+            text::required_text(&format!("custom_fields.{key}.label"), &def.label, 200)?;
+        }
+        Ok(())
+    }
+
+    /// The language to show a participant: theirs if the event has it, else the default.
+    pub fn language_for(&self, preferred: Option<&Language>) -> &Language {
+        preferred
+            .and_then(|p| self.languages.iter().find(|l| *l == p))
+            .unwrap_or(&self.default_language)
+    }
+}
+
+/// The channels an event sends notifications on (N4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channels {
+    /// Email.
+    pub email: bool,
+    /// A chat message through the host's chat.
+    pub chat: bool,
+    /// Web push.
+    pub web_push: bool,
+}
+
+/// The definition of a custom field (R4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldDef {
+    /// What the organizer calls it.
+    pub label: String,
+}
+
+/// How long before a deadline a reminder goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReminderOffset(u32);
+
+impl ReminderOffset {
+    /// The longest accepted offset: a year.
+    pub const MAX_SECONDS: u32 = 366 * 24 * 3600;
+
+    /// An offset of `seconds`.
+    pub const fn seconds(seconds: u32) -> Self {
+        Self(seconds)
+    }
+    /// An offset of `hours`.
+    pub const fn hours(hours: u32) -> Self {
+        Self(hours * 3600)
+    }
+    /// An offset of `days`.
+    pub const fn days(days: u32) -> Self {
+        Self(days * 24 * 3600)
+    }
+    /// The offset in seconds.
+    pub const fn as_seconds(self) -> u32 {
+        self.0
+    }
+    /// The offset as a duration.
+    pub fn as_duration(self) -> Duration {
+        Duration::seconds(i64::from(self.0))
+    }
+}
+
+/// When reminders go out (N3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPolicy {
+    /// Offsets before the deadline, e.g. 7 days and 1 day.
+    pub offsets: Vec<ReminderOffset>,
+    /// Whether one more reminder goes out once the deadline has passed.
+    pub overdue: bool,
+}
+
+impl ReminderPolicy {
+    /// Checks the offsets: each between 1 second and a year, no repeats, at most 10.
+    pub fn validate(&self) -> Result<()> {
+        if self.offsets.len() > 10 {
+            return Err(Error::invalid("offsets", "at most 10 reminder offsets"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &self.offsets {
+            if o.0 == 0 || o.0 > ReminderOffset::MAX_SECONDS {
+                return Err(Error::invalid(
+                    "offsets",
+                    "each offset must be between 1 second and 366 days",
+                ));
+            }
+            if !seen.insert(o) {
+                return Err(Error::invalid(
+                    "offsets",
+                    format!("offset of {} seconds is listed twice", o.0),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_validated() {
+        let en = Language::new("en").unwrap();
+        let mut s = EventSettings::new("Expo", en.clone());
+        assert!(s.validate().is_ok());
+        s.name = " ".into();
+        assert_eq!(s.validate().unwrap_err().field(), Some("name"));
+        s.name = "Expo".into();
+        s.default_language = Language::new("fr").unwrap();
+        assert_eq!(s.validate().unwrap_err().field(), Some("default_language"));
+        s.default_language = en;
+        s.reminders.offsets.push(ReminderOffset::days(7));
+        assert_eq!(
+            s.validate().unwrap_err().field(),
+            Some("reminders.offsets")
+        );
+    }
+}

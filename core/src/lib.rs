@@ -1,0 +1,150 @@
+//! # Punchlist
+//!
+//! Participant tasks and the participant record for event platforms, as a library.
+//!
+//! Organizers configure tasks ("upload your logo", "book your hotel") and target them at a
+//! segment; participants see the tasks meant for them, complete them by hand or
+//! automatically when the host reports a fact, hand them to collaborators, and get
+//! notified; organizers follow completion live. The library owns the domain rules; the
+//! host owns HTTP, login and its own UI.
+//!
+//! Capabilities are numbered in the design (T tasks, S segments, N notifications,
+//! P the participant's Tasks section, B back-office tracking, R the participant record,
+//! X cross-cutting); docs and tests refer to them by id.
+//!
+//! ## Quickstart
+//!
+//! ```
+//! use punchlist::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), punchlist::Error> {
+//! let service = Punchlist::new(MemoryStore::new(), SystemClock);
+//! let en = Language::new("en")?;
+//!
+//! // The host creates the event; an organizer configures a task and publishes it.
+//! let event = service
+//!     .create_event(&Actor::System, EventSettings::new("Expo 2026", en.clone()))
+//!     .await?;
+//! let organizer = Actor::organizer(AdminId::new("alice")?, event.id);
+//! let logo = service
+//!     .create_task(
+//!         &organizer,
+//!         event.id,
+//!         TaskConfig::automatic(
+//!             en.clone(),
+//!             "Upload your logo",
+//!             Condition::LogoUploaded,
+//!             HelpLink::WebPage { url: "https://expo.example/logo".into() },
+//!         ),
+//!     )
+//!     .await?;
+//! service.publish_task(&organizer, event.id, logo.id).await?;
+//!
+//! // A participant registers; the host reports that they uploaded a logo.
+//! let acme = service
+//!     .register_participant(&organizer, event.id, NewParticipant::new(ExternalId::new("acme")?))
+//!     .await?;
+//! service
+//!     .ingest(
+//!         &Actor::System,
+//!         event.id,
+//!         HostEvent {
+//!             id: HostEventId::new("upload-1")?,
+//!             participant: acme.id,
+//!             occurred_at: service.clock().now(),
+//!             fact: HostFact::LogoUploaded,
+//!         },
+//!     )
+//!     .await?;
+//!
+//! // The participant's Tasks section shows it done.
+//! let me = Actor::participant(acme.id, event.id);
+//! let list = service.my_tasks(&me, event.id).await?;
+//! assert_eq!(list.summary.done, 1);
+//! assert_eq!(list.items[0].status, ProgressStatus::Done);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Architecture
+//!
+//! Data flows one way: the [`Punchlist`] service loads what an operation needs from the
+//! [`Store`], asks the pure rules what follows, and hands the store one [`ChangeSet`] to
+//! commit in one transaction or not at all. Stores never decide; rules never do I/O.
+//! Concurrent writers are caught by a version check on each participant's state and the
+//! loser is retried. Work that grows with a segment (publishing, re-evaluation) runs in
+//! bounded batches ([`Sweep`]s) that resume after a crash.
+//!
+//! ## Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `testkit` | the conformance suite ([`testkit`]) and the canonical dump of an event |
+//! | `mock` | `mockall` mocks: `MockStore`, `MockClock` |
+//!
+//! ## Implementing a store
+//!
+//! Implement [`Store`] (and `testkit::DumpStore` for tests), then expand the conformance
+//! suite on it with `punchlist::conformance_tests!(async { MyStore::new() })`. Every
+//! check it runs is the same one the in-memory store passes.
+
+#![deny(missing_docs)]
+
+pub mod actor;
+pub mod change;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod feed;
+pub mod history;
+pub mod host_event;
+pub mod ids;
+pub mod memory;
+pub mod notify;
+pub mod participant;
+pub mod progress;
+pub mod segment;
+pub mod service;
+pub mod store;
+pub mod sweep;
+pub mod task;
+pub mod text;
+pub mod timeline;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use actor::Actor;
+pub use change::{ChangeSet, ParticipantWrite};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
+pub use history::{HistoryEntry, Subject};
+pub use host_event::{HostEvent, HostFact, IngestOutcome};
+pub use ids::{
+    AdminId, EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId,
+    SweepId, TaskId, TimelineId,
+};
+pub use memory::MemoryStore;
+pub use notify::{Notification, OutboxEntry, OutboxState, ReminderSlot, due_reminder};
+pub use participant::{
+    Attendance, CountedFact, Facts, NewParticipant, Networking, Participant, ParticipantPatch,
+    ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
+};
+pub use progress::{
+    CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, TaskItem,
+    TaskList,
+};
+pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
+pub use service::{Config, Punchlist};
+pub use store::{ParticipantState, ProgressFeed, Store};
+pub use sweep::Sweep;
+pub use task::{CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText};
+pub use text::Language;
+pub use timeline::{TimelineEntry, TimelineKind};
+
+#[cfg(feature = "mock")]
+pub use clock::MockClock;
+#[cfg(feature = "mock")]
+pub use store::MockStore;

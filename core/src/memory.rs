@@ -1,0 +1,421 @@
+//! The in-memory store: complete and thread-safe, for tests, demos and single-process hosts
+//! that need no durability.
+//!
+//! Each event has its own lock, taken only for the short time of one read or one commit:
+//! reads and the commit of a change set are separate steps, so concurrent operations really
+//! interleave and the version check catches the loser, exactly as on a database.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::change::ChangeSet;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::history::{HistoryEntry, Subject};
+use crate::ids::{
+    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId,
+    TaskId, TimelineId,
+};
+use crate::notify::OutboxEntry;
+use crate::progress::{Progress, ProgressChange};
+use crate::segment::Segment;
+use crate::store::{ParticipantState, ProgressFeed, Store};
+use crate::sweep::Sweep;
+use crate::task::Task;
+use crate::timeline::TimelineEntry;
+
+/// How many changes a slow feed reader may fall behind before it is told it missed some.
+const FEED_CAPACITY: usize = 4096;
+
+/// The in-memory store. Cheap to clone: clones share the data.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    events: RwLock<HashMap<EventId, Arc<RwLock<EventData>>>>,
+    feeds: Mutex<HashMap<EventId, broadcast::Sender<ProgressChange>>>,
+}
+
+#[derive(Debug, Default)]
+struct EventData {
+    event: Option<Event>,
+    segments: BTreeMap<SegmentId, Segment>,
+    tasks: BTreeMap<TaskId, Task>,
+    participants: BTreeMap<ParticipantId, ParticipantState>,
+    by_external_id: HashMap<ExternalId, ParticipantId>,
+    collaborators: BTreeMap<ParticipantId, BTreeSet<ParticipantId>>,
+    assigned: BTreeMap<ParticipantId, BTreeSet<(ParticipantId, TaskId)>>,
+    host_events: HashSet<HostEventId>,
+    timeline: BTreeMap<(ParticipantId, TimelineId), TimelineEntry>,
+    history: BTreeMap<(Subject, HistoryId), HistoryEntry>,
+    outbox: BTreeMap<OutboxId, OutboxEntry>,
+    outbox_keys: HashSet<String>,
+    sweeps: BTreeMap<SweepId, Sweep>,
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::backend("a thread panicked while holding the memory store's lock")
+}
+
+/// Checks that a versioned write follows the stored version.
+fn check_version(entity: &'static str, id: impl ToString, stored: Option<u64>, new: u64) -> Result<()> {
+    let ok = match stored {
+        None => new == 1,
+        Some(v) => new == v + 1,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::conflict(entity, id))
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn data(&self, event: EventId) -> Result<Option<Arc<RwLock<EventData>>>> {
+        Ok(self.inner.events.read().map_err(poisoned)?.get(&event).cloned())
+    }
+
+    fn read<T>(&self, event: EventId, default: T, f: impl FnOnce(&EventData) -> T) -> Result<T> {
+        match self.data(event)? {
+            None => Ok(default),
+            Some(data) => Ok(f(&*data.read().map_err(poisoned)?)),
+        }
+    }
+
+    fn sender(&self, event: EventId) -> Result<broadcast::Sender<ProgressChange>> {
+        let mut feeds = self.inner.feeds.lock().map_err(poisoned)?;
+        Ok(feeds
+            .entry(event)
+            .or_insert_with(|| broadcast::channel(FEED_CAPACITY).0)
+            .clone())
+    }
+}
+
+impl EventData {
+    /// Checks every condition of the change set without writing anything.
+    fn check(&self, cs: &ChangeSet) -> Result<()> {
+        if let Some(e) = &cs.event_record {
+            check_version("event", e.id, self.event.as_ref().map(|e| e.version), e.version)?;
+        } else if self.event.is_none() {
+            return Err(Error::not_found(EventId::ENTITY, cs.event));
+        }
+        for s in &cs.segments {
+            check_version(SegmentId::ENTITY, s.id, self.segments.get(&s.id).map(|s| s.version), s.version)?;
+        }
+        let mut seen_tasks = HashSet::new();
+        for t in &cs.tasks {
+            if !seen_tasks.insert(t.id) {
+                return Err(Error::conflict(TaskId::ENTITY, t.id));
+            }
+            check_version(TaskId::ENTITY, t.id, self.tasks.get(&t.id).map(|t| t.version), t.version)?;
+        }
+        for (id, version) in &cs.deleted_tasks {
+            if self.tasks.get(id).map(|t| t.version) != Some(*version) {
+                return Err(Error::conflict(TaskId::ENTITY, id));
+            }
+        }
+        let mut seen = HashSet::new();
+        let mut new_external = HashMap::new();
+        for w in &cs.participants {
+            if !seen.insert(w.id) {
+                return Err(Error::conflict(ParticipantId::ENTITY, w.id));
+            }
+            let stored = self.participants.get(&w.id);
+            check_version(ParticipantId::ENTITY, w.id, stored.map(|s| s.version), w.version)?;
+            match (&w.record, stored) {
+                (None, None) => return Err(Error::not_found(ParticipantId::ENTITY, w.id)),
+                (Some(r), _) => {
+                    let taken_by = self.by_external_id.get(&r.external_id);
+                    if taken_by.is_some_and(|p| *p != w.id)
+                        || new_external.insert(r.external_id.clone(), w.id).is_some()
+                    {
+                        return Err(Error::conflict("external_id", &r.external_id));
+                    }
+                }
+                (None, Some(_)) => {}
+            }
+        }
+        let mut ids = HashSet::new();
+        for h in &cs.host_events {
+            if self.host_events.contains(h) || !ids.insert(h) {
+                return Err(Error::conflict("host event", h));
+            }
+        }
+        let mut keys = HashSet::new();
+        for o in &cs.outbox {
+            if self.outbox_keys.contains(&o.idempotency_key) || !keys.insert(&o.idempotency_key) {
+                return Err(Error::conflict(OutboxId::ENTITY, &o.idempotency_key));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the change set; `check` must have passed.
+    fn write(&mut self, cs: ChangeSet) {
+        if let Some(e) = cs.event_record {
+            self.event = Some(e);
+        }
+        for s in cs.segments {
+            self.segments.insert(s.id, s);
+        }
+        for t in cs.tasks {
+            self.tasks.insert(t.id, t);
+        }
+        for (id, _) in cs.deleted_tasks {
+            self.tasks.remove(&id);
+        }
+        for w in cs.participants {
+            let state = match self.participants.remove(&w.id) {
+                Some(mut s) => {
+                    if let Some(r) = w.record {
+                        if r.owner != s.participant.owner {
+                            if let Some(old) = s.participant.owner {
+                                self.collaborators.entry(old).or_default().remove(&w.id);
+                            }
+                        }
+                        if r.external_id != s.participant.external_id {
+                            self.by_external_id.remove(&s.participant.external_id);
+                        }
+                        s.participant = r;
+                    }
+                    if let Some(f) = w.facts {
+                        s.facts = f;
+                    }
+                    s.version = w.version;
+                    s
+                }
+                None => ParticipantState {
+                    participant: w.record.expect("checked: a new participant has a record"),
+                    facts: w.facts.unwrap_or_default(),
+                    progress: BTreeMap::new(),
+                    version: w.version,
+                },
+            };
+            let mut state = state;
+            self.by_external_id
+                .insert(state.participant.external_id.clone(), w.id);
+            if let Some(owner) = state.participant.owner {
+                self.collaborators.entry(owner).or_default().insert(w.id);
+            }
+            for row in w.progress {
+                let old_assignee = state.progress.get(&row.task).and_then(|r| r.assignee);
+                if old_assignee != row.assignee {
+                    if let Some(a) = old_assignee {
+                        self.assigned.entry(a).or_default().remove(&(w.id, row.task));
+                    }
+                    if let Some(a) = row.assignee {
+                        self.assigned.entry(a).or_default().insert((w.id, row.task));
+                    }
+                }
+                state.progress.insert(row.task, row);
+            }
+            self.participants.insert(w.id, state);
+        }
+        self.host_events.extend(cs.host_events);
+        for t in cs.timeline {
+            self.timeline.insert((t.participant, t.id), t);
+        }
+        for h in cs.history {
+            self.history.insert((h.subject, h.id), h);
+        }
+        for o in cs.outbox {
+            self.outbox_keys.insert(o.idempotency_key.clone());
+            self.outbox.insert(o.id, o);
+        }
+        for s in cs.sweeps {
+            self.sweeps.insert(s.id, s);
+        }
+        for id in cs.finished_sweeps {
+            self.sweeps.remove(&id);
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        self.read(id, None, |d| d.event.clone())
+    }
+
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        self.read(event, Vec::new(), |d| d.segments.values().cloned().collect())
+    }
+
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        self.read(event, Vec::new(), |d| d.tasks.values().cloned().collect())
+    }
+
+    async fn participant(&self, event: EventId, id: ParticipantId) -> Result<Option<ParticipantState>> {
+        self.read(event, None, |d| d.participants.get(&id).cloned())
+    }
+
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>> {
+        self.read(event, Vec::new(), |d| {
+            ids.iter().filter_map(|id| d.participants.get(id).cloned()).collect()
+        })
+    }
+
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>> {
+        self.read(event, None, |d| d.by_external_id.get(external_id).copied())
+    }
+
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        self.read(event, Vec::new(), |d| {
+            d.participants
+                .range((lower, Unbounded))
+                .take(limit)
+                .map(|(_, s)| s.clone())
+                .collect()
+        })
+    }
+
+    async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>> {
+        self.read(event, Vec::new(), |d| {
+            d.collaborators
+                .get(&owner)
+                .map(|s| s.iter().copied().collect())
+                .unwrap_or_default()
+        })
+    }
+
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+        self.read(event, Vec::new(), |d| {
+            d.assigned
+                .get(&assignee)
+                .into_iter()
+                .flatten()
+                .filter_map(|(owner, task)| d.participants.get(owner)?.progress.get(task).cloned())
+                .collect()
+        })
+    }
+
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+        self.read(event, Vec::new(), |d| {
+            ids.iter().filter(|i| d.host_events.contains(*i)).cloned().collect()
+        })
+    }
+
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
+        self.read(event, Vec::new(), |d| d.sweeps.values().cloned().collect())
+    }
+
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
+        let upper = before.unwrap_or_else(|| TimelineId::from_uuid(uuid::Uuid::max()));
+        self.read(event, Vec::new(), |d| {
+            d.timeline
+                .range((participant, TimelineId::min())..(participant, upper))
+                .rev()
+                .take(limit)
+                .map(|(_, e)| e.clone())
+                .collect()
+        })
+    }
+
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        let upper = before.unwrap_or_else(|| HistoryId::from_uuid(uuid::Uuid::max()));
+        self.read(event, Vec::new(), |d| {
+            d.history
+                .range((subject, HistoryId::min())..(subject, upper))
+                .rev()
+                .take(limit)
+                .map(|(_, e)| e.clone())
+                .collect()
+        })
+    }
+
+    async fn outbox(&self, event: EventId, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        self.read(event, Vec::new(), |d| {
+            d.outbox.range((lower, Unbounded)).take(limit).map(|(_, e)| e.clone()).collect()
+        })
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let data = match self.data(changes.event)? {
+            Some(d) => d,
+            None if changes.event_record.is_some() => {
+                let mut events = self.inner.events.write().map_err(poisoned)?;
+                events.entry(changes.event).or_default().clone()
+            }
+            None => return Err(Error::not_found(EventId::ENTITY, changes.event)),
+        };
+        let sender = self.sender(changes.event)?;
+        let mut data = data.write().map_err(poisoned)?;
+        data.check(&changes)?;
+        let published = changes.progress_changes.clone();
+        data.write(changes);
+        // Sent under the event's lock, so readers see changes in commit order.
+        for change in published {
+            // No receiver is not an error: nobody is watching.
+            let _ = sender.send(change);
+        }
+        Ok(())
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        let rx = self.sender(event)?.subscribe();
+        Ok(crate::feed::from_broadcast(rx))
+    }
+}
+
+#[cfg(feature = "testkit")]
+#[async_trait]
+impl crate::testkit::DumpStore for MemoryStore {
+    async fn dump(&self, event: EventId) -> Result<crate::testkit::EventDump> {
+        self.read(event, crate::testkit::EventDump::default(), |d| {
+            let mut host_events: Vec<HostEventId> = d.host_events.iter().cloned().collect();
+            host_events.sort();
+            crate::testkit::EventDump {
+                event: d.event.clone(),
+                segments: d.segments.values().cloned().collect(),
+                tasks: d.tasks.values().cloned().collect(),
+                participants: d.participants.values().cloned().collect(),
+                host_events,
+                timeline: d.timeline.values().cloned().collect(),
+                history: d.history.values().cloned().collect(),
+                outbox: d.outbox.values().cloned().collect(),
+                sweeps: d.sweeps.values().cloned().collect(),
+            }
+            .canonical()
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! The reminder schedule (N3): which reminder is due for a task and recipient at a time.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::ReminderOffset;
+
+/// Which reminder of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "seconds", rename_all = "snake_case")]
+pub enum ReminderSlot {
+    /// `offset` before the deadline.
+    Before(ReminderOffset),
+    /// Once, after the deadline passed.
+    Overdue,
+}
+
+impl ReminderSlot {
+    /// A short stable key (`before-604800`, `overdue`).
+    pub fn key(self) -> String {
+        match self {
+            Self::Before(o) => format!("before-{}", o.as_seconds()),
+            Self::Overdue => "overdue".to_owned(),
+        }
+    }
+}
+
+/// The reminder due at `now` for an incomplete task with `deadline`, if any.
+///
+/// Only the most relevant slot is returned: the closest-to-deadline offset whose time has
+/// come, or [`ReminderSlot::Overdue`] after the deadline when `overdue` is on. So a host that
+/// was down past several offsets sends one reminder that is still relevant, not a burst of
+/// stale ones ("7 days left" when one day is left). The caller sends it at most once per
+/// (task, recipient, slot, deadline). Pure: completion and assignment are the caller's.
+pub fn due_reminder(
+    deadline: DateTime<Utc>,
+    offsets: &[ReminderOffset],
+    overdue: bool,
+    now: DateTime<Utc>,
+) -> Option<ReminderSlot> {
+    if now >= deadline {
+        return overdue.then_some(ReminderSlot::Overdue);
+    }
+    offsets
+        .iter()
+        .filter(|o| deadline - o.as_duration() <= now)
+        .min()
+        .map(|o| ReminderSlot::Before(*o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn n3_schedule_picks_the_closest_relevant_offset() {
+        let deadline = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
+        let offsets = [ReminderOffset::days(7), ReminderOffset::days(1)];
+        let at = |d: Duration| deadline - d;
+        assert_eq!(due_reminder(deadline, &offsets, true, at(Duration::days(8))), None);
+        assert_eq!(
+            due_reminder(deadline, &offsets, true, at(Duration::days(6))),
+            Some(ReminderSlot::Before(ReminderOffset::days(7)))
+        );
+        assert_eq!(
+            due_reminder(deadline, &offsets, true, at(Duration::hours(2))),
+            Some(ReminderSlot::Before(ReminderOffset::days(1))),
+            "after a long outage only the still relevant reminder is due"
+        );
+        assert_eq!(
+            due_reminder(deadline, &offsets, true, deadline + Duration::hours(1)),
+            Some(ReminderSlot::Overdue)
+        );
+        assert_eq!(
+            due_reminder(deadline, &offsets, false, deadline + Duration::hours(1)),
+            None
+        );
+    }
+}

@@ -1,0 +1,364 @@
+//! The participant: profile (R1), status (R2), UTM (R3), custom fields (R4), the host's id
+//! for them, and collaborators (participants linked to an owner).
+
+mod facts;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+pub use facts::{CountedFact, Facts, Stamped};
+
+use crate::error::{Error, Result};
+use crate::event::EventSettings;
+use crate::ids::{EventId, ExternalId, ParticipantId};
+use crate::text::{self, Language};
+
+/// A participant of an event, as the library keeps them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Participant {
+    /// The library's id.
+    pub id: ParticipantId,
+    /// Their event.
+    pub event: EventId,
+    /// The host's own id for them, unique per event.
+    pub external_id: ExternalId,
+    /// Personal details (R1).
+    pub profile: Profile,
+    /// Status (R2).
+    pub status: Status,
+    /// UTM values captured at registration (R3).
+    pub utm: Utm,
+    /// Organizer-defined fields (R4), by key. Never shown to the participant.
+    pub custom_fields: BTreeMap<String, String>,
+    /// For a collaborator: the participant whose team they belong to.
+    pub owner: Option<ParticipantId>,
+    /// When the library first recorded them.
+    pub registered_at: DateTime<Utc>,
+}
+
+impl Participant {
+    /// The view a participant may read of themselves: without custom fields (R4, X2).
+    pub fn without_custom_fields(mut self) -> Self {
+        self.custom_fields.clear();
+        self
+    }
+}
+
+/// Personal details (R1). Every field is optional; texts are bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Company.
+    pub company: String,
+    /// Job title.
+    pub job_title: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// A description of the participant.
+    pub description: String,
+    /// Their web site.
+    pub website: Option<String>,
+    /// Links to their social networks.
+    pub social_links: Vec<String>,
+}
+
+impl Profile {
+    /// Checks the profile; the error names the field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("profile.first_name", &self.first_name),
+            ("profile.last_name", &self.last_name),
+            ("profile.company", &self.company),
+            ("profile.job_title", &self.job_title),
+        ] {
+            text::bounded_text(field, value, 200)?;
+        }
+        text::bounded_text("profile.description", &self.description, 10_000)?;
+        if let Some(email) = &self.email {
+            validate_email(email)?;
+        }
+        if let Some(site) = &self.website {
+            text::web_url("profile.website", site)?;
+        }
+        if self.social_links.len() > 20 {
+            return Err(Error::invalid("profile.social_links", "at most 20 links"));
+        }
+        for (i, link) in self.social_links.iter().enumerate() {
+            text::web_url(&format!("profile.social_links[{i}]"), link)?;
+        }
+        Ok(())
+    }
+
+    /// "First Last", or the email, or an empty string.
+    pub fn display_name(&self) -> String {
+        let name = format!("{} {}", self.first_name, self.last_name);
+        let name = name.trim();
+        if name.is_empty() {
+            self.email.clone().unwrap_or_default()
+        } else {
+            name.to_owned()
+        }
+    }
+}
+
+fn validate_email(email: &str) -> Result<()> {
+    const FIELD: &str = "profile.email";
+    text::bounded_text(FIELD, email, 254)?;
+    let (local, domain) = email
+        .rsplit_once('@')
+        .ok_or_else(|| Error::invalid(FIELD, "must contain '@'"))?;
+    if local.is_empty()
+        || domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(FIELD, format!("{email:?} is not an email address")));
+    }
+    Ok(())
+}
+
+/// Registration status (R2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    /// Registered.
+    #[default]
+    Registered,
+    /// Registration refused.
+    Refused,
+    /// Not registered (an account without a registration).
+    NotRegistered,
+}
+
+/// How the participant intends to take part (R2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParticipationMode {
+    /// Online.
+    Online,
+    /// In person.
+    InPerson,
+    /// Not given.
+    #[default]
+    Unknown,
+}
+
+/// Attendance (R2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attendance {
+    /// Present (without saying how).
+    Present,
+    /// Present in person.
+    PresentInPerson,
+    /// Present online.
+    PresentOnline,
+    /// Absent, or not yet seen.
+    #[default]
+    Absent,
+}
+
+/// Whether the participant accepts networking (R2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Networking {
+    /// Allowed.
+    Allowed,
+    /// Not allowed.
+    NotAllowed,
+    /// Not given.
+    #[default]
+    Unknown,
+}
+
+/// Status (R2).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    /// Participant categories (exhibitor, speaker, visitor…), as the organizer names them.
+    pub categories: BTreeSet<String>,
+    /// Their language; `None` uses the event's default.
+    pub language: Option<Language>,
+    /// Registration status.
+    pub registration: RegistrationStatus,
+    /// Participation mode.
+    pub participation: ParticipationMode,
+    /// Attendance.
+    pub attendance: Attendance,
+    /// Networking.
+    pub networking: Networking,
+    /// The discount code given at registration.
+    pub discount_code: Option<String>,
+}
+
+impl Status {
+    /// Checks the status against the event's settings.
+    pub fn validate(&self, settings: &EventSettings) -> Result<()> {
+        if self.categories.len() > 50 {
+            return Err(Error::invalid("status.categories", "at most 50 categories"));
+        }
+        for c in &self.categories {
+            text::required_text("status.categories", c, 100)?;
+        }
+        if let Some(l) = &self.language {
+            if !settings.languages.contains(l) {
+                return Err(Error::invalid(
+                    "status.language",
+                    format!("{l} is not one of the event's languages"),
+                ));
+            }
+        }
+        if let Some(code) = &self.discount_code {
+            text::required_text("status.discount_code", code, 100)?;
+        }
+        Ok(())
+    }
+}
+
+/// UTM values captured at registration (R3).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Utm {
+    /// utm_source.
+    pub source: Option<String>,
+    /// utm_medium.
+    pub medium: Option<String>,
+    /// utm_campaign.
+    pub campaign: Option<String>,
+    /// utm_term.
+    pub term: Option<String>,
+    /// utm_content.
+    pub content: Option<String>,
+}
+
+/// One of the UTM fields, for segment rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UtmField {
+    /// utm_source.
+    Source,
+    /// utm_medium.
+    Medium,
+    /// utm_campaign.
+    Campaign,
+    /// utm_term.
+    Term,
+    /// utm_content.
+    Content,
+}
+
+impl Utm {
+    /// The value of one field.
+    pub fn get(&self, field: UtmField) -> Option<&str> {
+        match field {
+            UtmField::Source => self.source.as_deref(),
+            UtmField::Medium => self.medium.as_deref(),
+            UtmField::Campaign => self.campaign.as_deref(),
+            UtmField::Term => self.term.as_deref(),
+            UtmField::Content => self.content.as_deref(),
+        }
+    }
+
+    /// Checks the values: at most 500 characters each.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("utm.source", &self.source),
+            ("utm.medium", &self.medium),
+            ("utm.campaign", &self.campaign),
+            ("utm.term", &self.term),
+            ("utm.content", &self.content),
+        ] {
+            if let Some(v) = value {
+                text::bounded_text(field, v, 500)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the organizer (or the host) gives to register a participant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewParticipant {
+    /// The host's own id for them, unique per event.
+    pub external_id: ExternalId,
+    /// Personal details.
+    #[serde(default)]
+    pub profile: Profile,
+    /// Status.
+    #[serde(default)]
+    pub status: Status,
+    /// UTM values.
+    #[serde(default)]
+    pub utm: Utm,
+    /// Custom field values, by key; every key must be defined by the event.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+}
+
+impl NewParticipant {
+    /// A participant with only the host's id; fill in the rest with the fields.
+    pub fn new(external_id: ExternalId) -> Self {
+        Self {
+            external_id,
+            profile: Profile::default(),
+            status: Status::default(),
+            utm: Utm::default(),
+            custom_fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// A change to a participant's record: each `Some` replaces that part. History records
+/// one line per leaf field that really changed (R12).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ParticipantPatch {
+    /// New personal details.
+    pub profile: Option<Profile>,
+    /// New status.
+    pub status: Option<Status>,
+    /// New UTM values.
+    pub utm: Option<Utm>,
+    /// Custom field values to set (`Some`) or clear (`None`), by key.
+    pub custom_fields: BTreeMap<String, Option<String>>,
+}
+
+/// Checks custom field values against the event's definitions.
+pub(crate) fn validate_custom_fields<'a>(
+    settings: &EventSettings,
+    values: impl IntoIterator<Item = (&'a String, Option<&'a String>)>,
+) -> Result<()> {
+    for (key, value) in values {
+        if !settings.custom_fields.contains_key(key) {
+            return Err(Error::invalid(
+                format!("custom_fields.{key}"),
+                "no such custom field is defined for the event",
+            ));
+        }
+        if let Some(v) = value {
+            text::bounded_text(&format!("custom_fields.{key}"), v, 10_000)?;
+        }
+    }
+    Ok(())
+}
+
+impl NewParticipant {
+    /// Checks everything against the event's settings.
+    pub fn validate(&self, settings: &EventSettings) -> Result<()> {
+        self.profile.validate()?;
+        self.status.validate(settings)?;
+        self.utm.validate()?;
+        validate_custom_fields(
+            settings,
+            self.custom_fields.iter().map(|(k, v)| (k, Some(v))),
+        )
+    }
+}

@@ -1,0 +1,324 @@
+//! Progress of a participant on a task, assignment, visibility (S2, P1) and the pure
+//! reconciliation that keeps progress in line with segments and conditions (T4).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::Actor;
+use crate::event::EventSettings;
+use crate::ids::{EventId, ParticipantId, SegmentId, TaskId};
+use crate::participant::{Facts, Participant};
+use crate::segment::Segment;
+use crate::task::{HelpLink, Task};
+
+/// Where a participant stands on a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ProgressStatus {
+    /// Not done yet.
+    Todo,
+    /// Done.
+    Done,
+}
+
+/// How a task got done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompletedHow {
+    /// Ticked by the participant or their assignee.
+    Manual,
+    /// The task's condition holds.
+    Condition,
+    /// Validated by an organizer.
+    Organizer,
+}
+
+/// Who completed a task, when and how.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: Actor,
+    /// How.
+    pub how: CompletedHow,
+}
+
+/// One participant's progress on one task: the row the store keeps per (owner, task).
+///
+/// A row exists once the task has been published to the participant; `targeted` says
+/// whether they are in its segment now. Leaving the segment keeps the row (progress already
+/// made is kept, S2); coming back resumes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The task.
+    pub task: TaskId,
+    /// The participant who owns the task (whose segment and facts count).
+    pub owner: ParticipantId,
+    /// Whether the owner is in the task's segment now.
+    pub targeted: bool,
+    /// Done or not.
+    pub status: ProgressStatus,
+    /// Who completed it, when and how (`None` while to do).
+    pub completion: Option<Completion>,
+    /// The collaborator the owner handed it to (P4).
+    pub assignee: Option<ParticipantId>,
+    /// An organizer decided this automatic task by hand; its condition no longer moves it.
+    pub decided_by_organizer: bool,
+    /// When the row last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Progress {
+    /// A fresh row: targeted, to do.
+    pub fn new(task: TaskId, owner: ParticipantId, at: DateTime<Utc>) -> Self {
+        Self {
+            task,
+            owner,
+            targeted: true,
+            status: ProgressStatus::Todo,
+            completion: None,
+            assignee: None,
+            decided_by_organizer: false,
+            updated_at: at,
+        }
+    }
+
+    /// Whether the task is done.
+    pub fn is_done(&self) -> bool {
+        self.status == ProgressStatus::Done
+    }
+
+    /// Marks the row done (`Some`) or to do (`None`).
+    pub(crate) fn set_done(&mut self, completion: Option<Completion>, at: DateTime<Utc>) {
+        self.status = if completion.is_some() {
+            ProgressStatus::Done
+        } else {
+            ProgressStatus::Todo
+        };
+        self.completion = completion;
+        self.updated_at = at;
+    }
+
+    /// Who gets the task's reminders: the assignee when assigned, else the owner (N3).
+    pub fn reminder_recipient(&self) -> ParticipantId {
+        self.assignee.unwrap_or(self.owner)
+    }
+}
+
+/// Whether `participant` is in the segment of `task` now (S2). A task without a segment
+/// targets everyone; a task whose segment is gone targets no one.
+pub fn is_targeted(
+    task: &Task,
+    segments: &BTreeMap<SegmentId, Segment>,
+    participant: &Participant,
+    settings: &EventSettings,
+) -> bool {
+    match task.config.segment {
+        None => true,
+        Some(id) => segments
+            .get(&id)
+            .is_some_and(|s| s.rule.matches(participant, settings)),
+    }
+}
+
+/// Whether `progress` is visible to its owner: published and targeted (S2).
+pub fn is_visible(task: &Task, progress: &Progress) -> bool {
+    task.is_published() && progress.targeted
+}
+
+/// Whether a task with this deadline is overdue at `now` for this status (P5).
+pub fn is_overdue(deadline: Option<DateTime<Utc>>, status: ProgressStatus, now: DateTime<Utc>) -> bool {
+    status != ProgressStatus::Done && deadline.is_some_and(|d| d < now)
+}
+
+/// A change of a participant's progress, as it appears on the live stream (B1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressChange {
+    /// The event.
+    pub event: EventId,
+    /// The task.
+    pub task: TaskId,
+    /// The owner.
+    pub participant: ParticipantId,
+    /// The status before (`None`: the row is new).
+    pub before: Option<ProgressStatus>,
+    /// The row after the change.
+    pub after: Progress,
+    /// When it was committed (the clock's time of the operation).
+    pub at: DateTime<Utc>,
+}
+
+/// What the reconciliation of one participant decided.
+#[derive(Debug, Default)]
+pub(crate) struct Reconciled {
+    /// Rows to write.
+    pub rows: Vec<Progress>,
+    /// Tasks that became done by their condition.
+    pub completed: Vec<TaskId>,
+    /// Tasks that went back to do because their condition stopped holding.
+    pub reopened: Vec<TaskId>,
+    /// Tasks newly targeted at the participant (for publication notices).
+    pub newly_targeted: Vec<TaskId>,
+}
+
+/// Brings a participant's rows in line with the published tasks (S2, T4): creates rows
+/// for newly targeted tasks, flags rows whose segment no longer contains them, and makes
+/// automatic tasks follow their condition over the owner's `facts` (unless an organizer
+/// decided them). Only `tasks` are looked at, so a sweep can restrict the work. Pure.
+pub(crate) fn reconcile<'a>(
+    participant: &Participant,
+    facts: &Facts,
+    rows: &BTreeMap<TaskId, Progress>,
+    tasks: impl IntoIterator<Item = &'a Task>,
+    segments: &BTreeMap<SegmentId, Segment>,
+    settings: &EventSettings,
+    now: DateTime<Utc>,
+) -> Reconciled {
+    let mut out = Reconciled::default();
+    for task in tasks {
+        if !task.is_published() {
+            continue;
+        }
+        let targeted = is_targeted(task, segments, participant, settings);
+        let existing = rows.get(&task.id);
+        let mut row = match existing {
+            Some(r) => r.clone(),
+            None if targeted => {
+                out.newly_targeted.push(task.id);
+                Progress::new(task.id, participant.id, now)
+            }
+            None => continue,
+        };
+        if row.targeted != targeted {
+            if targeted {
+                out.newly_targeted.push(task.id);
+            }
+            row.targeted = targeted;
+            row.updated_at = now;
+        }
+        if let Some(condition) = task.condition() {
+            if row.targeted && !row.decided_by_organizer {
+                let holds = condition.holds(facts);
+                if holds && !row.is_done() {
+                    row.set_done(
+                        Some(Completion {
+                            at: now,
+                            by: Actor::System,
+                            how: CompletedHow::Condition,
+                        }),
+                        now,
+                    );
+                    out.completed.push(task.id);
+                } else if !holds && row.is_done() {
+                    row.set_done(None, now);
+                    out.reopened.push(task.id);
+                }
+            }
+        }
+        if existing != Some(&row) {
+            out.rows.push(row);
+        }
+    }
+    out
+}
+
+/// One line of a participant's task list (P1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskItem {
+    /// The task.
+    pub task: TaskId,
+    /// Whose task it is (the list's reader, or the collaborator who assigned it to them).
+    pub owner: ParticipantId,
+    /// The name in the reader's language.
+    pub name: String,
+    /// The description in the reader's language.
+    pub description: String,
+    /// The deadline (UTC; show it in [`TaskList::time_zone`]).
+    pub deadline: Option<DateTime<Utc>>,
+    /// Seconds left before the deadline (negative once passed) (P5).
+    pub seconds_left: Option<i64>,
+    /// Deadline passed and not done (P5).
+    pub overdue: bool,
+    /// Done or to do.
+    pub status: ProgressStatus,
+    /// Who completed it, when and how.
+    pub completion: Option<Completion>,
+    /// Whether the reader can tick it (manual tasks only, P3).
+    pub manual: bool,
+    /// Where to go to do it.
+    pub help: HelpLink,
+    /// The collaborator holding it, if assigned (P4).
+    pub assignee: Option<ParticipantId>,
+    /// Display position.
+    pub position: i32,
+}
+
+/// Done / total and percent (P2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProgressSummary {
+    /// Tasks done.
+    pub done: u32,
+    /// Tasks in all.
+    pub total: u32,
+    /// `done * 100 / total`, rounded down; 0 when there is no task.
+    pub percent: u8,
+}
+
+impl ProgressSummary {
+    /// Computes the summary of `done` out of `total`.
+    pub fn new(done: u32, total: u32) -> Self {
+        let percent = if total == 0 {
+            0
+        } else {
+            u8::try_from(u64::from(done) * 100 / u64::from(total)).unwrap_or(100)
+        };
+        Self {
+            done,
+            total,
+            percent,
+        }
+    }
+}
+
+/// A participant's Tasks section (P1, P2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskList {
+    /// Whether the event's Tasks feature is on; when off, `items` is empty and the host
+    /// shows no Tasks section (T2).
+    pub tasks_enabled: bool,
+    /// The event's time zone, to show deadlines in.
+    pub time_zone: Tz,
+    /// The tasks the reader owns and those assigned to them, ordered by position, then
+    /// deadline (tasks without a deadline last), then name.
+    pub items: Vec<TaskItem>,
+    /// Progress over the tasks the reader owns (assigned-to-me tasks count for their
+    /// owner, so they are not in it).
+    pub summary: ProgressSummary,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p2_summary_rounds_down_and_handles_zero() {
+        assert_eq!(ProgressSummary::new(0, 0).percent, 0);
+        assert_eq!(ProgressSummary::new(1, 3).percent, 33);
+        assert_eq!(ProgressSummary::new(3, 3).percent, 100);
+    }
+
+    #[test]
+    fn p5_overdue_only_when_not_done_and_passed() {
+        let now = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        let past = Some(now - chrono::Duration::seconds(1));
+        assert!(is_overdue(past, ProgressStatus::Todo, now));
+        assert!(!is_overdue(past, ProgressStatus::Done, now));
+        assert!(!is_overdue(None, ProgressStatus::Todo, now));
+        assert!(!is_overdue(Some(now), ProgressStatus::Todo, now));
+    }
+}

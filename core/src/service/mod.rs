@@ -1,0 +1,256 @@
+//! The service: the one facade a host calls. A file per audience: [`organizer`]
+//! operations (events, segments, tasks, participants), [`participant`] operations (the
+//! Tasks section), [`host`] events, and [`tracking`] reads.
+//!
+//! Every operation follows the same path: load what it needs from the store, decide with
+//! the pure rules, hand the store one [`ChangeSet`], and on a version conflict (another
+//! writer got there first) start again from the load, up to [`Config::max_attempts`].
+
+mod host;
+mod organizer;
+mod participant;
+mod tracking;
+mod unit;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::actor::{self, Actor};
+use crate::change::ChangeSet;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::ids::{EventId, ParticipantId, SegmentId, SweepId, TaskId};
+use crate::notify::{Notification, OutboxEntry, OutboxState};
+use crate::segment::Segment;
+use crate::store::{ParticipantState, Store};
+use crate::sweep::Sweep;
+use crate::task::Task;
+
+pub(crate) use unit::Unit;
+
+/// Tuning of the service.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Participants per batch of paged work (publishing, re-evaluation, previews). Each
+    /// batch is one change set, so no transaction grows with the event.
+    pub batch_size: usize,
+    /// How many times an operation runs before a version conflict is returned.
+    pub max_attempts: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            max_attempts: 16,
+        }
+    }
+}
+
+impl Config {
+    /// Sets the batch size (at least 1).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Sets the number of attempts (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+}
+
+/// The library's facade, generic over the store and the clock.
+///
+/// Cheap to share: wrap it in an `Arc`, or clone the store handle into several services.
+/// Use `Punchlist<dyn Store>` to choose the store at run time.
+pub struct Punchlist<S: ?Sized, C = crate::SystemClock> {
+    store: Arc<S>,
+    clock: C,
+    config: Config,
+}
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// A service over `store`, taking the time from `clock`.
+    pub fn new(store: impl Into<Arc<S>>, clock: C) -> Self {
+        Self {
+            store: store.into(),
+            clock,
+            config: Config::default(),
+        }
+    }
+
+    /// Replaces the tuning.
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Runs `op` until it does not end in a version conflict, at most `max_attempts` times.
+    async fn retrying<T>(&self, mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
+        let mut attempt = 1;
+        loop {
+            match op().await {
+                Err(e @ Error::Conflict { .. }) if attempt < self.config.max_attempts => {
+                    tracing::debug!(attempt, error = %e, "concurrent write; retrying");
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Loads what most operations need: the event with its tasks and segments.
+    async fn context(&self, actor: &Actor, event: EventId) -> Result<Ctx> {
+        actor::require_same_event(actor, event, EventId::ENTITY, event)?;
+        let loaded = self.store.event(event).await?;
+        let event_record = loaded.ok_or_else(|| Error::not_found(EventId::ENTITY, event))?;
+        let tasks = self.store.tasks(event).await?;
+        let segments = self.store.segments(event).await?;
+        Ok(Ctx {
+            event: event_record,
+            tasks: tasks.into_iter().map(|t| (t.id, t)).collect(),
+            segments: segments.into_iter().map(|s| (s.id, s)).collect(),
+        })
+    }
+
+    /// Loads one participant of `event`, or `NotFound`.
+    async fn participant_state(&self, event: EventId, id: ParticipantId) -> Result<ParticipantState> {
+        self.store
+            .participant(event, id)
+            .await?
+            .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, id))
+    }
+
+    /// Commits `cs` unless it is empty.
+    async fn commit(&self, cs: ChangeSet) -> Result<()> {
+        if cs.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(cs).await
+    }
+
+    /// Runs a sweep to its end, batch by batch; each batch is one change set that also
+    /// moves the sweep's cursor, so a crash resumes where it stopped.
+    async fn run_sweep(&self, mut sweep: Sweep) -> Result<()> {
+        let event = sweep.event;
+        loop {
+            let done = self
+                .retrying(async || {
+                    let ctx = self.context(&Actor::System, event).await?;
+                    let page = self
+                        .store
+                        .participants(event, sweep.after, self.config.batch_size)
+                        .await?;
+                    let mut cs = ChangeSet::new(event);
+                    let Some(last) = page.last().map(|s| s.participant.id) else {
+                        cs.finished_sweeps.push(sweep.id);
+                        self.commit(cs).await?;
+                        return Ok(true);
+                    };
+                    let now = self.now();
+                    let mut unit = Unit::new(&ctx, now, Actor::System);
+                    for state in page {
+                        unit.add(state);
+                    }
+                    let reconciled = unit.settle();
+                    if ctx.event.settings.tasks_enabled && !sweep.notify.is_empty() {
+                        for (pid, r) in &reconciled {
+                            let tasks: Vec<TaskId> = r
+                                .newly_targeted
+                                .iter()
+                                .filter(|t| sweep.notify.contains(t))
+                                .copied()
+                                .collect();
+                            if !tasks.is_empty() {
+                                unit.notify(
+                                    *pid,
+                                    Notification::Publication { tasks },
+                                    format!("publication:{}:{pid}", sweep.id),
+                                );
+                            }
+                        }
+                    }
+                    let mut cs = unit.into_changes();
+                    let mut next = sweep.clone();
+                    next.after = Some(last);
+                    cs.sweeps.push(next);
+                    self.commit(cs).await?;
+                    sweep.after = Some(last);
+                    Ok(false)
+                })
+                .await?;
+            if done {
+                tracing::debug!(sweep = %sweep.id, "sweep finished");
+                return Ok(());
+            }
+        }
+    }
+
+    /// A new sweep over `tasks`, notifying for `notify`.
+    fn sweep(&self, event: EventId, tasks: Vec<TaskId>, notify: Vec<TaskId>) -> Sweep {
+        let now = self.now();
+        Sweep {
+            id: SweepId::new_at(now),
+            event,
+            tasks,
+            notify,
+            after: None,
+            started_at: now,
+        }
+    }
+}
+
+/// What most operations load: the event, its tasks and its segments.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub event: Event,
+    pub tasks: BTreeMap<TaskId, Task>,
+    pub segments: BTreeMap<SegmentId, Segment>,
+}
+
+impl Ctx {
+    fn task(&self, id: TaskId) -> Result<&Task> {
+        self.tasks
+            .get(&id)
+            .ok_or_else(|| Error::not_found(TaskId::ENTITY, id))
+    }
+}
+
+/// Builds an outbox entry.
+pub(crate) fn outbox_entry(
+    event: EventId,
+    recipient: ParticipantId,
+    message: Notification,
+    idempotency_key: String,
+    now: DateTime<Utc>,
+) -> OutboxEntry {
+    OutboxEntry {
+        id: crate::ids::OutboxId::new_at(now),
+        event,
+        recipient,
+        message,
+        idempotency_key,
+        created_at: now,
+        state: OutboxState::Pending,
+    }
+}

@@ -1,0 +1,754 @@
+//! Organizer operations: the event, segments (S1, S3), tasks (T1–T3), participants
+//! (R1–R4) and collaborators.
+
+use tracing::instrument;
+
+use super::{Ctx, Punchlist, Unit};
+use crate::actor::{self, Actor};
+use crate::change::ChangeSet;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::event::{Event, EventSettings};
+use crate::history::Subject;
+use crate::ids::{EventId, ParticipantId, SegmentId, TaskId};
+use crate::participant::{NewParticipant, Participant, ParticipantPatch, validate_custom_fields};
+use crate::progress::{CompletedHow, Completion, Progress};
+use crate::segment::{Rule, Segment, SegmentDraft, SegmentPreview};
+use crate::store::Store;
+use crate::task::{Task, TaskConfig, TaskState};
+use crate::timeline::TimelineKind;
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    // ----- events -----------------------------------------------------------------------
+
+    /// Creates an event. Events are created by the host itself: only [`Actor::System`] may.
+    #[instrument(skip_all)]
+    pub async fn create_event(&self, actor: &Actor, settings: EventSettings) -> Result<Event> {
+        if *actor != Actor::System {
+            return Err(Error::forbidden("events are created by the host (Actor::System)"));
+        }
+        settings.validate()?;
+        let now = self.now();
+        let event = Event {
+            id: EventId::new_at(now),
+            settings,
+            created_at: now,
+            version: 1,
+        };
+        let mut cs = ChangeSet::new(event.id);
+        cs.event_record = Some(event.clone());
+        self.store.apply(cs).await?;
+        Ok(event)
+    }
+
+    /// The event, for its organizers.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn event(&self, actor: &Actor, event: EventId) -> Result<Event> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        Ok(ctx.event)
+    }
+
+    /// Replaces the event's settings. The segments and tasks must stay valid under the new
+    /// settings (a custom field a segment uses cannot go, the default language needs every
+    /// task's name). A change that can move participants in or out of segments (default
+    /// language, custom fields) re-evaluates every published task, in batches.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn update_event(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        settings: EventSettings,
+    ) -> Result<Event> {
+        settings.validate()?;
+        let (updated, sweep) = self
+            .retrying(async || {
+                let ctx = self.context(actor, event).await?;
+                actor::require_staff(actor, event, EventId::ENTITY, event)?;
+                for segment in ctx.segments.values() {
+                    segment.rule.validate(&settings).map_err(|e| {
+                        Error::invalid(
+                            "settings",
+                            format!("segment {:?} would no longer be valid: {e}", segment.name),
+                        )
+                    })?;
+                }
+                for task in ctx.tasks.values() {
+                    task.config.clone().validate(&settings).map_err(|e| {
+                        Error::invalid(
+                            "settings",
+                            format!("task {} would no longer be valid: {e}", task.id),
+                        )
+                    })?;
+                }
+                let old = &ctx.event.settings;
+                let moves_segments = old.default_language != settings.default_language
+                    || old.custom_fields != settings.custom_fields;
+                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+                unit.history(Subject::Event, old, &settings);
+                let mut updated = ctx.event.clone();
+                updated.settings = settings.clone();
+                updated.version += 1;
+                let published: Vec<TaskId> =
+                    ctx.tasks.values().filter(|t| t.is_published()).map(|t| t.id).collect();
+                let sweep = (moves_segments && !published.is_empty())
+                    .then(|| self.sweep(event, published, Vec::new()));
+                let mut cs = unit.into_changes();
+                cs.event_record = Some(updated.clone());
+                cs.sweeps.extend(sweep.clone());
+                self.commit(cs).await?;
+                Ok((updated, sweep))
+            })
+            .await?;
+        if let Some(sweep) = sweep {
+            self.run_sweep(sweep).await?;
+        }
+        Ok(updated)
+    }
+
+    // ----- segments ---------------------------------------------------------------------
+
+    /// Defines a segment (S1).
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn create_segment(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        draft: SegmentDraft,
+    ) -> Result<Segment> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let name = draft.validate(&ctx.event.settings)?;
+        let now = self.now();
+        let segment = Segment {
+            id: SegmentId::new_at(now),
+            event,
+            name,
+            rule: draft.rule,
+            created_at: now,
+            version: 1,
+        };
+        let mut cs = ChangeSet::new(event);
+        cs.segments.push(segment.clone());
+        self.store.apply(cs).await?;
+        Ok(segment)
+    }
+
+    /// Redefines a segment. Published tasks that target it are re-evaluated in batches:
+    /// participants who leave it stop seeing them (their progress is kept), those who
+    /// enter it see them, with work already done counted at once (S2, T4).
+    #[instrument(skip_all, fields(event = %event, segment = %id))]
+    pub async fn update_segment(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: SegmentId,
+        draft: SegmentDraft,
+    ) -> Result<Segment> {
+        let (segment, sweep) = self
+            .retrying(async || {
+                let ctx = self.context(actor, event).await?;
+                let old = ctx
+                    .segments
+                    .get(&id)
+                    .ok_or_else(|| Error::not_found(SegmentId::ENTITY, id))?;
+                actor::require_staff(actor, event, SegmentId::ENTITY, id)?;
+                let name = draft.validate(&ctx.event.settings)?;
+                let mut segment = old.clone();
+                segment.name = name;
+                segment.rule = draft.rule.clone();
+                segment.version += 1;
+                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+                unit.history(Subject::Segment(id), old, &segment);
+                let affected: Vec<TaskId> = ctx
+                    .tasks
+                    .values()
+                    .filter(|t| t.is_published() && t.config.segment == Some(id))
+                    .map(|t| t.id)
+                    .collect();
+                let sweep = (!affected.is_empty() && old.rule != segment.rule)
+                    .then(|| self.sweep(event, affected, Vec::new()));
+                let mut cs = unit.into_changes();
+                cs.segments.push(segment.clone());
+                cs.sweeps.extend(sweep.clone());
+                self.commit(cs).await?;
+                Ok((segment, sweep))
+            })
+            .await?;
+        if let Some(sweep) = sweep {
+            self.run_sweep(sweep).await?;
+        }
+        Ok(segment)
+    }
+
+    /// Every segment of the event.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn segments(&self, actor: &Actor, event: EventId) -> Result<Vec<Segment>> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        Ok(ctx.segments.into_values().collect())
+    }
+
+    /// Previews a rule before it is saved or published (S3): how many participants it
+    /// targets now, and the first `limit` of them. Counting reads the event's participants
+    /// in batches (a count over a rule cannot come from an index).
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn preview_segment(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        rule: &Rule,
+        limit: usize,
+    ) -> Result<SegmentPreview> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        rule.validate(&ctx.event.settings)?;
+        let mut preview = SegmentPreview {
+            count: 0,
+            members: Vec::new(),
+        };
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .participants(event, after, self.config.batch_size)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.participant.id);
+            for state in page {
+                if rule.matches(&state.participant, &ctx.event.settings) {
+                    preview.count += 1;
+                    if preview.members.len() < limit {
+                        preview.members.push(state.participant);
+                    }
+                }
+            }
+        }
+        Ok(preview)
+    }
+
+    // ----- tasks ------------------------------------------------------------------------
+
+    /// Creates a task as a draft (T1).
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn create_task(&self, actor: &Actor, event: EventId, config: TaskConfig) -> Result<Task> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let config = validate_task_config(&ctx, config)?;
+        let now = self.now();
+        let task = Task {
+            id: TaskId::new_at(now),
+            event,
+            config,
+            state: TaskState::Draft,
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            version: 1,
+        };
+        let mut cs = ChangeSet::new(event);
+        cs.tasks.push(task.clone());
+        self.store.apply(cs).await?;
+        Ok(task)
+    }
+
+    /// One task, for the organizers.
+    #[instrument(skip_all, fields(event = %event, task = %id))]
+    pub async fn task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<Task> {
+        let ctx = self.context(actor, event).await?;
+        let task = ctx.task(id)?;
+        actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+        Ok(task.clone())
+    }
+
+    /// Every task of the event, ordered by position then creation.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn tasks(&self, actor: &Actor, event: EventId) -> Result<Vec<Task>> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let mut tasks: Vec<Task> = ctx.tasks.into_values().collect();
+        tasks.sort_by_key(|t| (t.config.position, t.id));
+        Ok(tasks)
+    }
+
+    /// Replaces a task's configuration (T2). Allowed on drafts and published tasks; the
+    /// task's history gets one line per changed field. On a published task, a new segment
+    /// or condition re-evaluates it for every participant (in batches); a new deadline
+    /// reschedules its reminders (their keys include the deadline).
+    #[instrument(skip_all, fields(event = %event, task = %id))]
+    pub async fn update_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: TaskId,
+        config: TaskConfig,
+    ) -> Result<Task> {
+        let (task, sweep) = self
+            .retrying(async || {
+                let ctx = self.context(actor, event).await?;
+                let old = ctx.task(id)?;
+                actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+                if old.state == TaskState::Archived {
+                    return Err(Error::invalid("state", "an archived task cannot be edited"));
+                }
+                let config = validate_task_config(&ctx, config.clone())?;
+                let now = self.now();
+                let mut task = old.clone();
+                task.config = config;
+                task.updated_at = now;
+                task.version += 1;
+                let mut unit = Unit::new(&ctx, now, actor.clone());
+                unit.history(Subject::Task(id), &old.config, &task.config);
+                let reevaluate = task.is_published()
+                    && (old.config.segment != task.config.segment
+                        || old.config.completion != task.config.completion);
+                let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
+                let mut cs = unit.into_changes();
+                cs.tasks.push(task.clone());
+                cs.sweeps.extend(sweep.clone());
+                self.commit(cs).await?;
+                Ok((task, sweep))
+            })
+            .await?;
+        if let Some(sweep) = sweep {
+            self.run_sweep(sweep).await?;
+        }
+        Ok(task)
+    }
+
+    /// Publishes a draft (T2): participants of its segment see it; automatic tasks count
+    /// work already done at once (T4); with `notify_on_publish` they get a notice (N1).
+    #[instrument(skip_all, fields(event = %event, task = %id))]
+    pub async fn publish_task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<Task> {
+        let mut tasks = self.publish_tasks(actor, event, &[id]).await?;
+        Ok(tasks.remove(0))
+    }
+
+    /// Publishes several drafts together: a participant targeted by several of them gets
+    /// one notice listing them (N7). The work over participants runs in batches, each its
+    /// own transaction, and resumes after a crash ([`Punchlist::resume_sweeps`]).
+    #[instrument(skip_all, fields(event = %event, tasks = ids.len()))]
+    pub async fn publish_tasks(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        ids: &[TaskId],
+    ) -> Result<Vec<Task>> {
+        if ids.is_empty() {
+            return Err(Error::invalid("tasks", "name at least one task to publish"));
+        }
+        let (tasks, sweep) = self
+            .retrying(async || {
+                let ctx = self.context(actor, event).await?;
+                let now = self.now();
+                let mut unit = Unit::new(&ctx, now, actor.clone());
+                let mut tasks = Vec::new();
+                for id in ids {
+                    let old = ctx.task(*id)?;
+                    actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+                    if old.state != TaskState::Draft || tasks.iter().any(|t: &Task| t.id == *id) {
+                        return Err(Error::invalid(
+                            "state",
+                            format!("only a draft can be published; task {id} is not one"),
+                        ));
+                    }
+                    let mut task = old.clone();
+                    task.state = TaskState::Published;
+                    task.published_at = Some(now);
+                    task.updated_at = now;
+                    task.version += 1;
+                    unit.history(Subject::Task(*id), &old.state, &task.state);
+                    tasks.push(task);
+                }
+                let notify = tasks
+                    .iter()
+                    .filter(|t| t.config.notify_on_publish)
+                    .map(|t| t.id)
+                    .collect();
+                let sweep = self.sweep(event, ids.to_vec(), notify);
+                let mut cs = unit.into_changes();
+                cs.tasks.extend(tasks.iter().cloned());
+                cs.sweeps.push(sweep.clone());
+                self.commit(cs).await?;
+                Ok((tasks, sweep))
+            })
+            .await?;
+        self.run_sweep(sweep).await?;
+        Ok(tasks)
+    }
+
+    /// Archives a published task (T2): participants no longer see it; its progress is kept
+    /// for reporting.
+    #[instrument(skip_all, fields(event = %event, task = %id))]
+    pub async fn archive_task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<Task> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let old = ctx.task(id)?;
+            actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+            if old.state != TaskState::Published {
+                return Err(Error::invalid("state", "only a published task can be archived"));
+            }
+            let mut task = old.clone();
+            task.state = TaskState::Archived;
+            task.updated_at = self.now();
+            task.version += 1;
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.history(Subject::Task(id), &old.state, &task.state);
+            let mut cs = unit.into_changes();
+            cs.tasks.push(task.clone());
+            self.commit(cs).await?;
+            Ok(task)
+        })
+        .await
+    }
+
+    /// Deletes a draft (T2). Published tasks are archived instead, so progress is kept.
+    #[instrument(skip_all, fields(event = %event, task = %id))]
+    pub async fn delete_task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<()> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let old = ctx.task(id)?;
+            actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+            if old.state != TaskState::Draft {
+                return Err(Error::invalid(
+                    "state",
+                    "only a draft can be deleted; archive a published task instead",
+                ));
+            }
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.history_values(
+                Subject::Task(id),
+                &serde_json::json!({ "state": old.state }),
+                &serde_json::json!({ "state": "deleted" }),
+            );
+            let mut cs = unit.into_changes();
+            cs.deleted_tasks.push((id, old.version));
+            self.commit(cs).await
+        })
+        .await
+    }
+
+    // ----- participants -----------------------------------------------------------------
+
+    /// Registers a participant (R1–R4). Published tasks of their segments appear at once,
+    /// automatic ones already evaluated.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn register_participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        new: NewParticipant,
+    ) -> Result<Participant> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            new.validate(&ctx.event.settings)?;
+            if let Some(other) = self
+                .store
+                .participant_by_external_id(event, &new.external_id)
+                .await?
+            {
+                return Err(Error::invalid(
+                    "external_id",
+                    format!("already used by participant {other}"),
+                ));
+            }
+            let now = self.now();
+            let record = Participant {
+                id: ParticipantId::new_at(now),
+                event,
+                external_id: new.external_id.clone(),
+                profile: new.profile.clone(),
+                status: new.status.clone(),
+                utm: new.utm.clone(),
+                custom_fields: new.custom_fields.clone(),
+                owner: None,
+                registered_at: now,
+            };
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.add_new(record.clone());
+            unit.timeline(record.id, TimelineKind::Registered);
+            self.commit(unit.into_changes()).await?;
+            Ok(record)
+        })
+        .await
+    }
+
+    /// Changes a participant's record. Organizers may change everything; a participant
+    /// may change their own profile only. The history gets one line per changed field
+    /// (R12), and tasks appear or disappear as segments now say (S2), progress kept.
+    #[instrument(skip_all, fields(event = %event, participant = %id))]
+    pub async fn update_participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: ParticipantId,
+        patch: ParticipantPatch,
+    ) -> Result<Participant> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, id).await?;
+            actor::require_self_or_staff(actor, event, id)?;
+            if actor.as_participant().is_some()
+                && (patch.status.is_some() || patch.utm.is_some() || !patch.custom_fields.is_empty())
+            {
+                return Err(Error::forbidden(
+                    "a participant may change their profile only",
+                ));
+            }
+            let settings = &ctx.event.settings;
+            let mut record = state.participant.clone();
+            if let Some(p) = &patch.profile {
+                p.validate()?;
+                record.profile = p.clone();
+            }
+            if let Some(s) = &patch.status {
+                s.validate(settings)?;
+                record.status = s.clone();
+            }
+            if let Some(u) = &patch.utm {
+                u.validate()?;
+                record.utm = u.clone();
+            }
+            validate_custom_fields(
+                settings,
+                patch.custom_fields.iter().map(|(k, v)| (k, v.as_ref())),
+            )?;
+            for (k, v) in &patch.custom_fields {
+                match v {
+                    Some(v) => record.custom_fields.insert(k.clone(), v.clone()),
+                    None => record.custom_fields.remove(k),
+                };
+            }
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.add(state).record = record.clone();
+            self.commit(unit.into_changes()).await?;
+            Ok(record)
+        })
+        .await
+    }
+
+    /// Makes `collaborator` a member of `owner`'s team: they can then be assigned the
+    /// owner's tasks (P4). This is the same fact as the host reporting "collaborator
+    /// added" with the collaborator's `external_id`: the owner's collaborator count moves.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, collaborator = %collaborator))]
+    pub async fn link_collaborator(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        collaborator: ParticipantId,
+    ) -> Result<()> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
+            let o = self.participant_state(event, owner).await?;
+            let c = self.participant_state(event, collaborator).await?;
+            check_can_link(&o.participant, &c.participant)?;
+            if c.participant.owner == Some(owner) {
+                return Ok(());
+            }
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let external = c.participant.external_id.clone();
+            unit.add(o).facts.collaborators.record(external, true, now);
+            unit.add(c);
+            link_in(&mut unit, owner, collaborator);
+            self.commit(unit.into_changes()).await
+        })
+        .await
+    }
+
+    /// Removes `collaborator` from `owner`'s team; the owner's tasks they held return to
+    /// the owner.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, collaborator = %collaborator))]
+    pub async fn unlink_collaborator(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        collaborator: ParticipantId,
+    ) -> Result<()> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
+            let o = self.participant_state(event, owner).await?;
+            let c = self.participant_state(event, collaborator).await?;
+            if c.participant.owner != Some(owner) {
+                return Err(Error::invalid(
+                    "collaborator",
+                    "is not a collaborator of this participant",
+                ));
+            }
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let external = c.participant.external_id.clone();
+            unit.add(o).facts.collaborators.record(external, false, now);
+            unit.add(c);
+            unlink_in(&mut unit, owner, collaborator);
+            self.commit(unit.into_changes()).await
+        })
+        .await
+    }
+
+    /// Validates a task for a participant by hand (T3), recorded in their timeline. On an
+    /// automatic task the organizer's decision stands over the condition until
+    /// [`follow_condition`](Self::follow_condition).
+    #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
+    pub async fn validate_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.organizer_decision(actor, event, owner, task, Some(true)).await
+    }
+
+    /// Invalidates a task for a participant by hand (T3): it goes back to do. On an
+    /// automatic task the decision stands over the condition until
+    /// [`follow_condition`](Self::follow_condition).
+    #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
+    pub async fn invalidate_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.organizer_decision(actor, event, owner, task, Some(false)).await
+    }
+
+    /// Hands an automatic task decided by an organizer back to its condition.
+    #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
+    pub async fn follow_condition(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.organizer_decision(actor, event, owner, task, None).await
+    }
+
+    async fn organizer_decision(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task_id: TaskId,
+        done: Option<bool>,
+    ) -> Result<Progress> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let task = ctx.task(task_id)?;
+            actor::require_staff(actor, event, TaskId::ENTITY, task_id)?;
+            let state = self.participant_state(event, owner).await?;
+            let row = state
+                .progress
+                .get(&task_id)
+                .filter(|r| task.is_published() && r.targeted)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::invalid("task", "this task is not published to this participant")
+                })?;
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let w = unit.add(state);
+            let mut row = row;
+            match done {
+                None => {
+                    if task.condition().is_none() {
+                        return Err(Error::invalid("task", "a manual task has no condition to follow"));
+                    }
+                    row.decided_by_organizer = false;
+                }
+                Some(done) => {
+                    row.decided_by_organizer = task.condition().is_some();
+                    if done != row.is_done() {
+                        let completion = done.then(|| Completion {
+                            at: now,
+                            by: actor.clone(),
+                            how: CompletedHow::Organizer,
+                        });
+                        row.set_done(completion, now);
+                    }
+                }
+            }
+            row.updated_at = now;
+            w.rows.insert(task_id, row);
+            unit.settle();
+            let row = unit.row(owner, task_id).cloned().expect("the row is in the unit");
+            self.commit(unit.into_changes()).await?;
+            Ok(row)
+        })
+        .await
+    }
+}
+
+/// Checks that `c` may join `owner`'s team.
+pub(super) fn check_can_link(owner: &Participant, c: &Participant) -> Result<()> {
+    if owner.id == c.id {
+        return Err(Error::invalid(
+            "collaborator",
+            "a participant cannot be their own collaborator",
+        ));
+    }
+    if owner.owner.is_some() {
+        return Err(Error::invalid(
+            "owner",
+            "is a collaborator; a collaborator cannot have collaborators of their own",
+        ));
+    }
+    if let Some(other) = c.owner.filter(|x| *x != owner.id) {
+        return Err(Error::invalid(
+            "collaborator",
+            format!("is already a collaborator of participant {other}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Links `collaborator` to `owner`'s team; both must be in the unit.
+pub(super) fn link_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+    if let Some(c) = unit.get(collaborator) {
+        c.record.owner = Some(owner);
+        unit.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
+    }
+}
+
+/// Unlinks `collaborator` from `owner`'s team, and gives the owner back the tasks the
+/// collaborator held; both must be in the unit.
+pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+    let now = unit.now;
+    let mut taken_back = Vec::new();
+    if let Some(o) = unit.get(owner) {
+        for row in o.rows.values_mut() {
+            if row.assignee == Some(collaborator) {
+                row.assignee = None;
+                row.updated_at = now;
+                taken_back.push(row.task);
+            }
+        }
+    }
+    if let Some(c) = unit.get(collaborator) {
+        c.record.owner = None;
+    }
+    for task in taken_back {
+        unit.timeline(owner, TimelineKind::TaskTakenBack { task, from: collaborator });
+    }
+}
+
+/// Validates a task configuration, including that its segment exists in the event.
+fn validate_task_config(ctx: &Ctx, config: TaskConfig) -> Result<TaskConfig> {
+    let config = config.validate(&ctx.event.settings)?;
+    if let Some(s) = config.segment {
+        if !ctx.segments.contains_key(&s) {
+            return Err(Error::invalid(
+                "segment",
+                format!("segment {s} does not exist in this event"),
+            ));
+        }
+    }
+    Ok(config)
+}

@@ -1,0 +1,360 @@
+//! Participant operations: the Tasks section (P1–P5) and the participant's own record.
+
+use tracing::instrument;
+
+use super::{Ctx, Punchlist, Unit};
+use crate::actor::{self, Actor};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::ids::{EventId, ParticipantId, TaskId};
+use crate::notify::Notification;
+use crate::participant::Participant;
+use crate::progress::{
+    CompletedHow, Completion, Progress, ProgressSummary, TaskItem, TaskList, is_overdue,
+    is_visible,
+};
+use crate::store::{ParticipantState, Store};
+use crate::task::Task;
+use crate::timeline::TimelineKind;
+
+/// Who may act on a task row, as far as a participant actor goes.
+enum Role {
+    Staff,
+    Owner,
+    Assignee,
+}
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// The Tasks section of the acting participant (P1, P2, P5).
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn my_tasks(&self, actor: &Actor, event: EventId) -> Result<TaskList> {
+        let me = actor::require_participant(actor, event)?;
+        self.tasks_of(actor, event, me).await
+    }
+
+    /// The Tasks section of `participant`, as they see it: for themselves and for the
+    /// event's organizers. The tasks they own that are published and target them, plus the
+    /// tasks collaborators' owners assigned to them (visibility decided by the owner, S2),
+    /// ordered by position, then deadline, then name.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn tasks_of(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<TaskList> {
+        let ctx = self.context(actor, event).await?;
+        let state = self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let settings = &ctx.event.settings;
+        let mut list = TaskList {
+            tasks_enabled: settings.tasks_enabled,
+            time_zone: settings.time_zone,
+            items: Vec::new(),
+            summary: ProgressSummary::default(),
+        };
+        if !settings.tasks_enabled {
+            return Ok(list);
+        }
+        let now = self.now();
+        let language = settings.language_for(state.participant.status.language.as_ref());
+        let item = |task: &Task, row: &Progress| {
+            let text = task.text(language, settings);
+            TaskItem {
+                task: task.id,
+                owner: row.owner,
+                name: text.name.clone(),
+                description: text.description.clone(),
+                deadline: task.config.deadline,
+                seconds_left: task.config.deadline.map(|d| (d - now).num_seconds()),
+                overdue: is_overdue(task.config.deadline, row.status, now),
+                status: row.status,
+                completion: row.completion.clone(),
+                manual: task.condition().is_none(),
+                help: task.config.help.clone(),
+                assignee: row.assignee,
+                position: task.config.position,
+            }
+        };
+        let (mut done, mut total) = (0u32, 0u32);
+        for row in state.progress.values() {
+            let Some(task) = ctx.tasks.get(&row.task) else {
+                continue;
+            };
+            if is_visible(task, row) {
+                total += 1;
+                done += u32::from(row.is_done());
+                list.items.push(item(task, row));
+            }
+        }
+        for row in self.store.assigned_to(event, participant).await? {
+            let Some(task) = ctx.tasks.get(&row.task) else {
+                continue;
+            };
+            if row.owner != participant && is_visible(task, &row) {
+                list.items.push(item(task, &row));
+            }
+        }
+        list.items.sort_by(|a, b| {
+            (a.position, a.deadline.is_none(), a.deadline, &a.name, a.task)
+                .cmp(&(b.position, b.deadline.is_none(), b.deadline, &b.name, b.task))
+        });
+        list.summary = ProgressSummary::new(done, total);
+        Ok(list)
+    }
+
+    /// Marks a manual task done (P3), by its owner, the collaborator holding it, or an
+    /// organizer. Completing a done task changes nothing. Automatic tasks cannot be ticked.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task))]
+    pub async fn complete_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.tick(actor, event, owner, task, true).await
+    }
+
+    /// Puts a manual task back to do (P3). A task an organizer validated stays done for
+    /// participants: only an organizer can invalidate it.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task))]
+    pub async fn undo_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.tick(actor, event, owner, task, false).await
+    }
+
+    async fn tick(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task_id: TaskId,
+        done: bool,
+    ) -> Result<Progress> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, owner).await?;
+            let (task, mut row, role) = visible_row(&ctx, &state, actor, task_id)?;
+            if task.condition().is_some() {
+                return Err(Error::invalid(
+                    "task",
+                    "an automatic task completes from its condition and cannot be ticked by hand",
+                ));
+            }
+            if row.is_done() == done {
+                return Ok(row);
+            }
+            if !done
+                && !matches!(role, Role::Staff)
+                && row.completion.as_ref().is_some_and(|c| c.how == CompletedHow::Organizer)
+            {
+                return Err(Error::forbidden(
+                    "an organizer validated this task; only an organizer can reopen it",
+                ));
+            }
+            let now = self.now();
+            let how = if matches!(role, Role::Staff) {
+                CompletedHow::Organizer
+            } else {
+                CompletedHow::Manual
+            };
+            row.set_done(
+                done.then(|| Completion {
+                    at: now,
+                    by: actor.clone(),
+                    how,
+                }),
+                now,
+            );
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.add(state).rows.insert(task_id, row.clone());
+            self.commit(unit.into_changes()).await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    /// Hands one of `owner`'s tasks to one of *their* collaborators, or to another one
+    /// (reassign) (P4). The collaborator sees it in their list, can complete it if it is
+    /// manual, gets its reminders, and is notified at once (N2, always). Assigning it to
+    /// the one already holding it changes nothing.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task, assignee = %assignee))]
+    pub async fn assign_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+        assignee: ParticipantId,
+    ) -> Result<Progress> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, owner).await?;
+            let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
+            if matches!(role, Role::Assignee) {
+                return Err(Error::forbidden("only the task's owner can assign it"));
+            }
+            let target = self.store.participant(event, assignee).await?;
+            if target.is_none_or(|t| t.participant.owner != Some(owner)) {
+                return Err(Error::invalid(
+                    "assignee",
+                    "is not one of the owner's collaborators",
+                ));
+            }
+            if row.assignee == Some(assignee) {
+                return Ok(row);
+            }
+            let now = self.now();
+            let previous = row.assignee.replace(assignee);
+            row.updated_at = now;
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.add(state).rows.insert(task, row.clone());
+            unit.timeline(owner, TimelineKind::TaskAssigned { task, assignee });
+            unit.timeline(assignee, TimelineKind::TaskReceived { task, owner });
+            if let Some(from) = previous {
+                unit.timeline(from, TimelineKind::TaskTakenBack { task, from });
+            }
+            let key = format!(
+                "assignment:{task}:{owner}:{assignee}:{}",
+                crate::ids::OutboxId::new_at(now)
+            );
+            unit.notify(assignee, Notification::Assignment { task, owner }, key);
+            self.commit(unit.into_changes()).await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    /// Takes a task back from the collaborator holding it (P4). Taking back a task no one
+    /// holds changes nothing.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task))]
+    pub async fn take_back_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+    ) -> Result<Progress> {
+        self.retrying(async || {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, owner).await?;
+            let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
+            if matches!(role, Role::Assignee) {
+                return Err(Error::forbidden("only the task's owner can take it back"));
+            }
+            let Some(from) = row.assignee.take() else {
+                return Ok(row);
+            };
+            let now = self.now();
+            row.updated_at = now;
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.add(state).rows.insert(task, row.clone());
+            unit.timeline(owner, TimelineKind::TaskTakenBack { task, from });
+            unit.timeline(from, TimelineKind::TaskTakenBack { task, from });
+            self.commit(unit.into_changes()).await?;
+            Ok(row)
+        })
+        .await
+    }
+
+    /// The collaborators of `owner` (to choose an assignee from), for the owner and the
+    /// organizers. Custom fields are left out for a participant reader.
+    #[instrument(skip_all, fields(event = %event, owner = %owner))]
+    pub async fn collaborators(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<Participant>> {
+        self.participant_state(event, owner).await?;
+        actor::require_self_or_staff(actor, event, owner)?;
+        let ids = self.store.collaborators(event, owner).await?;
+        let mut out: Vec<Participant> = self
+            .store
+            .participants_by_id(event, &ids)
+            .await?
+            .into_iter()
+            .map(|s| readable(actor, event, s.participant))
+            .collect();
+        out.sort_by_key(|p| p.id);
+        Ok(out)
+    }
+
+    /// A participant's record: for organizers whole, for the participant themselves
+    /// without custom fields (R4, X2).
+    #[instrument(skip_all, fields(event = %event, participant = %id))]
+    pub async fn participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Participant> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, id)?;
+        let state = self.participant_state(event, id).await?;
+        actor::require_self_or_staff(actor, event, id)?;
+        Ok(readable(actor, event, state.participant))
+    }
+
+    /// The participant the host knows as `external_id`, for the event's staff.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn participant_by_external_id(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        external_id: &crate::ids::ExternalId,
+    ) -> Result<Participant> {
+        actor::require_staff(actor, event, ParticipantId::ENTITY, external_id)?;
+        let id = self
+            .store
+            .participant_by_external_id(event, external_id)
+            .await?
+            .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, external_id))?;
+        Ok(self.participant_state(event, id).await?.participant)
+    }
+}
+
+/// What `actor` may read of `p`: everything for staff, no custom fields otherwise.
+fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
+    if actor.is_staff_of(event) {
+        p
+    } else {
+        p.without_custom_fields()
+    }
+}
+
+/// The row of a task visible to `state`'s participant, and the actor's role on it. A task
+/// the actor cannot see is `NotFound` (a participant learns nothing of drafts or of other
+/// segments' tasks); a row of another participant is `Forbidden`.
+fn visible_row<'c>(
+    ctx: &'c Ctx,
+    state: &ParticipantState,
+    actor: &Actor,
+    task_id: TaskId,
+) -> Result<(&'c Task, Progress, Role)> {
+    let owner = state.participant.id;
+    let event = ctx.event.id;
+    actor::require_same_event(actor, event, TaskId::ENTITY, task_id)?;
+    let row = state.progress.get(&task_id);
+    let role = match actor {
+        Actor::Participant { id, .. } if *id == owner => Role::Owner,
+        Actor::Participant { id, .. } if row.and_then(|r| r.assignee) == Some(*id) => Role::Assignee,
+        Actor::Participant { .. } => {
+            return Err(Error::forbidden("this task belongs to another participant"));
+        }
+        _ => Role::Staff,
+    };
+    if !matches!(role, Role::Staff) && !ctx.event.settings.tasks_enabled {
+        return Err(Error::forbidden("the Tasks feature is off for this event"));
+    }
+    let task = ctx.task(task_id)?;
+    match row {
+        Some(row) if is_visible(task, row) => Ok((task, row.clone(), role)),
+        _ => Err(Error::not_found(TaskId::ENTITY, task_id)),
+    }
+}

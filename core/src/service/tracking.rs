@@ -1,0 +1,113 @@
+//! Tracking reads for organizers: the live stream (B1), timelines, histories, the outbox,
+//! and resuming paged work.
+
+use tracing::instrument;
+
+use super::Punchlist;
+use crate::actor::{self, Actor};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::history::{HistoryEntry, Subject};
+use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId, TaskId, TimelineId};
+use crate::notify::OutboxEntry;
+use crate::store::{ProgressFeed, Store};
+use crate::timeline::TimelineEntry;
+
+/// The largest page a read returns.
+pub const MAX_PAGE: usize = 1_000;
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// The live stream of the event's progress changes, for its organizers (B1): every
+    /// change committed from now on, by this or any other instance sharing the store.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn progress_feed(&self, actor: &Actor, event: EventId) -> Result<ProgressFeed> {
+        self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        self.store.progress_feed(event).await
+    }
+
+    /// A participant's timeline, newest first, for them and the organizers (R5). Page with
+    /// the last entry's id as `before`.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        self.store
+            .timeline(event, participant, before, limit.min(MAX_PAGE))
+            .await
+    }
+
+    /// A participant's history, newest first (R12): for the organizers whole, for the
+    /// participant without the lines about custom fields.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn participant_history(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let mut lines = self
+            .store
+            .history(event, Subject::Participant(participant), before, limit.min(MAX_PAGE))
+            .await?;
+        if !actor.is_staff_of(event) {
+            lines.retain(|h| !h.field.starts_with("custom_fields"));
+        }
+        Ok(lines)
+    }
+
+    /// A task's history, newest first, for the organizers (T2).
+    #[instrument(skip_all, fields(event = %event, task = %task))]
+    pub async fn task_history(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        task: TaskId,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        actor::require_staff(actor, event, TaskId::ENTITY, task)?;
+        self.store
+            .history(event, Subject::Task(task), before, limit.min(MAX_PAGE))
+            .await
+    }
+
+    /// The event's queued notifications in id order, for the organizers.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn outbox(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        self.store.outbox(event, after, limit.min(MAX_PAGE)).await
+    }
+
+    /// Finishes the paged work a crash interrupted (publishing, re-evaluation). Call it at
+    /// start-up for each event; returns how many sweeps it finished.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn resume_sweeps(&self, actor: &Actor, event: EventId) -> Result<usize> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let sweeps = self.store.sweeps(event).await?;
+        let n = sweeps.len();
+        for sweep in sweeps {
+            self.run_sweep(sweep).await?;
+        }
+        Ok(n)
+    }
+}

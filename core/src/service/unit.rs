@@ -1,0 +1,241 @@
+//! A unit of work: the participants an operation changes, worked on as plain values, then
+//! turned into one change set. Everything that follows from a change is derived here, in
+//! one place, so no operation can forget it: progress reconciled with segments and
+//! conditions, timeline entries for status changes, history lines for record changes,
+//! live-stream changes, and the version of every write.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{Ctx, outbox_entry};
+use crate::actor::Actor;
+use crate::change::{ChangeSet, ParticipantWrite};
+use crate::history::{HistoryEntry, Subject, diff_fields};
+use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
+use crate::notify::Notification;
+use crate::participant::{Facts, Participant};
+use crate::progress::{Progress, ProgressChange, ProgressStatus, Reconciled, reconcile};
+use crate::store::ParticipantState;
+use crate::timeline::{TimelineEntry, TimelineKind};
+
+/// One participant being changed.
+#[derive(Debug)]
+pub(crate) struct Working {
+    before: Option<ParticipantState>,
+    pub record: Participant,
+    pub facts: Facts,
+    pub rows: BTreeMap<TaskId, Progress>,
+}
+
+pub(crate) struct Unit<'c> {
+    ctx: &'c Ctx,
+    pub now: DateTime<Utc>,
+    pub actor: Actor,
+    cs: ChangeSet,
+    people: BTreeMap<ParticipantId, Working>,
+    settled: bool,
+}
+
+impl<'c> Unit<'c> {
+    pub fn new(ctx: &'c Ctx, now: DateTime<Utc>, actor: Actor) -> Self {
+        Self {
+            ctx,
+            now,
+            actor,
+            cs: ChangeSet::new(ctx.event.id),
+            people: BTreeMap::new(),
+            settled: false,
+        }
+    }
+
+    /// The change set being built, for writes that are not a participant's.
+    pub fn changes(&mut self) -> &mut ChangeSet {
+        &mut self.cs
+    }
+
+    /// Adds a loaded participant (once; a second add returns the one already there).
+    pub fn add(&mut self, state: ParticipantState) -> &mut Working {
+        self.people.entry(state.participant.id).or_insert_with(|| Working {
+            record: state.participant.clone(),
+            facts: state.facts.clone(),
+            rows: state.progress.clone(),
+            before: Some(state),
+        })
+    }
+
+    /// Adds a participant that does not exist yet.
+    pub fn add_new(&mut self, record: Participant) -> &mut Working {
+        self.people.entry(record.id).or_insert_with(|| Working {
+            record,
+            facts: Facts::default(),
+            rows: BTreeMap::new(),
+            before: None,
+        })
+    }
+
+    /// A participant already in the unit.
+    pub fn get(&mut self, id: ParticipantId) -> Option<&mut Working> {
+        self.people.get_mut(&id)
+    }
+
+    /// Whether the participant is in the unit.
+    pub fn has(&self, id: ParticipantId) -> bool {
+        self.people.contains_key(&id)
+    }
+
+    /// Adds a timeline entry by the unit's actor.
+    pub fn timeline(&mut self, participant: ParticipantId, kind: TimelineKind) {
+        let actor = self.actor.clone();
+        self.timeline_by(participant, kind, actor);
+    }
+
+    fn timeline_by(&mut self, participant: ParticipantId, kind: TimelineKind, actor: Actor) {
+        self.cs.timeline.push(TimelineEntry {
+            id: TimelineId::new_at(self.now),
+            event: self.ctx.event.id,
+            participant,
+            at: self.now,
+            actor,
+            kind,
+        });
+    }
+
+    /// Adds history lines for every field that differs between `old` and `new`.
+    pub fn history<T: serde::Serialize>(&mut self, subject: Subject, old: &T, new: &T) {
+        let (Ok(old), Ok(new)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+            tracing::error!("a domain value did not serialize; history line skipped");
+            return;
+        };
+        self.history_values(subject, &old, &new);
+    }
+
+    /// Adds one history line per differing leaf of two JSON values.
+    pub fn history_values(&mut self, subject: Subject, old: &Value, new: &Value) {
+        for (field, old, new) in diff_fields(old, new) {
+            self.cs.history.push(HistoryEntry {
+                id: HistoryId::new_at(self.now),
+                event: self.ctx.event.id,
+                subject,
+                at: self.now,
+                actor: self.actor.clone(),
+                field,
+                old,
+                new,
+            });
+        }
+    }
+
+    /// Queues a notification, unless the event's Tasks feature is off (T2).
+    pub fn notify(&mut self, recipient: ParticipantId, message: Notification, key: String) {
+        if !self.ctx.event.settings.tasks_enabled {
+            return;
+        }
+        self.cs.outbox.push(outbox_entry(
+            self.ctx.event.id,
+            recipient,
+            message,
+            key,
+            self.now,
+        ));
+    }
+
+    /// Reconciles every participant of the unit with the published tasks and writes what
+    /// changed into the change set. Returns what reconciliation decided, per participant.
+    pub fn settle(&mut self) -> BTreeMap<ParticipantId, Reconciled> {
+        assert!(!self.settled, "a unit settles once");
+        self.settled = true;
+        let mut out = BTreeMap::new();
+        let people = std::mem::take(&mut self.people);
+        for (id, mut w) in people {
+            let reconciled = reconcile(
+                &w.record,
+                &w.facts,
+                &w.rows,
+                self.ctx.tasks.values(),
+                &self.ctx.segments,
+                &self.ctx.event.settings,
+                self.now,
+            );
+            for row in &reconciled.rows {
+                w.rows.insert(row.task, row.clone());
+            }
+            self.write(&w);
+            self.people.insert(id, w);
+            out.insert(id, reconciled);
+        }
+        out
+    }
+
+    /// A participant's row for `task` as it stands in the unit (after `settle`, final).
+    pub fn row(&self, owner: ParticipantId, task: TaskId) -> Option<&Progress> {
+        self.people.get(&owner)?.rows.get(&task)
+    }
+
+    fn write(&mut self, w: &Working) {
+        let empty = BTreeMap::new();
+        let (before_rows, before_record, before_facts, version) = match &w.before {
+            Some(b) => (&b.progress, Some(&b.participant), Some(&b.facts), b.version),
+            None => (&empty, None, None, 0),
+        };
+        let id = w.record.id;
+        let mut changed_rows = Vec::new();
+        let mut timeline = Vec::new();
+        for (task, row) in &w.rows {
+            let old = before_rows.get(task);
+            if old == Some(row) {
+                continue;
+            }
+            let before_status = old.map(|r| r.status);
+            let was_done = before_status == Some(ProgressStatus::Done);
+            if row.is_done() && !was_done {
+                let by = row
+                    .completion
+                    .as_ref()
+                    .map_or_else(|| self.actor.clone(), |c| c.by.clone());
+                timeline.push((TimelineKind::TaskCompleted { task: *task }, by));
+            } else if !row.is_done() && was_done {
+                timeline.push((TimelineKind::TaskReopened { task: *task }, self.actor.clone()));
+            }
+            self.cs.progress_changes.push(ProgressChange {
+                event: self.ctx.event.id,
+                task: *task,
+                participant: id,
+                before: before_status,
+                after: row.clone(),
+                at: self.now,
+            });
+            changed_rows.push(row.clone());
+        }
+        for (kind, by) in timeline {
+            self.timeline_by(id, kind, by);
+        }
+        let record_changed = before_record != Some(&w.record);
+        let record = &w.record;
+        let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
+            || (before_facts.is_none() && w.facts != Facts::default());
+        if let Some(old) = before_record.filter(|_| record_changed) {
+            let old = old.clone();
+            self.history(Subject::Participant(id), &old, record);
+        }
+        if !record_changed && !facts_changed && changed_rows.is_empty() {
+            return;
+        }
+        self.cs.participants.push(ParticipantWrite {
+            id,
+            version: version + 1,
+            record: record_changed.then(|| w.record.clone()),
+            facts: facts_changed.then(|| w.facts.clone()),
+            progress: changed_rows,
+        });
+    }
+
+    /// Settles if not done yet, and returns the change set.
+    pub fn into_changes(mut self) -> ChangeSet {
+        if !self.settled {
+            self.settle();
+        }
+        self.cs
+    }
+}

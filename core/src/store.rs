@@ -1,0 +1,135 @@
+//! The store trait: what the service reads, and the one write it makes (a [`ChangeSet`]).
+//!
+//! Reads are shaped by the service's use cases, so each backend can answer them from an
+//! index that does not grow with the event: a participant's state is one participant's
+//! rows, tasks and segments are the few of one event, and every key starts with the event.
+//! Stores never decide: every rule lives in the service, and a store only checks versions
+//! and uniqueness while it commits.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::change::ChangeSet;
+use crate::error::Result;
+use crate::event::Event;
+use crate::history::{HistoryEntry, Subject};
+use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId};
+use crate::notify::OutboxEntry;
+use crate::participant::{Facts, Participant};
+use crate::progress::{Progress, ProgressChange};
+use crate::segment::Segment;
+use crate::sweep::Sweep;
+use crate::task::Task;
+use crate::timeline::TimelineEntry;
+
+/// The live stream of an event's progress changes (B1), in commit order per participant.
+/// An `Err` item means the reader fell behind and missed changes (reload what it shows).
+pub type ProgressFeed = BoxStream<'static, Result<ProgressChange>>;
+
+/// Everything the library keeps about one participant that an operation may change
+/// together: record, facts and progress, under one version.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParticipantState {
+    /// The record.
+    pub participant: Participant,
+    /// The facts reported by the host.
+    pub facts: Facts,
+    /// Progress rows, by task.
+    pub progress: BTreeMap<TaskId, Progress>,
+    /// Bumped by every write; the version check of concurrent writers.
+    pub version: u64,
+}
+
+/// A storage backend. Implement it to plug in another engine, then run the conformance
+/// suite ([`testkit`](crate::testkit), feature `testkit`) on it.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The event, if it exists.
+    async fn event(&self, id: EventId) -> Result<Option<Event>>;
+
+    /// Every segment of the event.
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>>;
+
+    /// Every task of the event, whatever its state.
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>>;
+
+    /// One participant's state, if they exist in this event.
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>>;
+
+    /// The states of the participants among `ids` that exist in this event (any order).
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>>;
+
+    /// The participant the host knows as `external_id`.
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>>;
+
+    /// Up to `limit` participants' states in id order, after `after` (keyset paging).
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>>;
+
+    /// The collaborators of `owner` (participants whose `owner` is them), in id order.
+    async fn collaborators(&self, event: EventId, owner: ParticipantId)
+    -> Result<Vec<ParticipantId>>;
+
+    /// The progress rows (of other owners) assigned to `assignee`.
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;
+
+    /// Which of `ids` were already ingested.
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
+
+    /// Paged work not yet finished.
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
+
+    /// A participant's timeline, newest first, strictly before `before` (keyset paging).
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>>;
+
+    /// The history of `subject`, newest first, strictly before `before` (keyset paging).
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>>;
+
+    /// Outbox entries in id order, after `after`.
+    async fn outbox(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
+    /// Writes the change set in one transaction, or nothing: a stale version or a
+    /// duplicate unique value rejects it whole with [`Error::Conflict`](crate::Error).
+    /// Once committed, its progress changes go out on the event's feed.
+    async fn apply(&self, changes: ChangeSet) -> Result<()>;
+
+    /// Subscribes to the event's progress changes committed from now on, by any writer
+    /// sharing this store (B1).
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed>;
+}

@@ -1,0 +1,104 @@
+//! The conformance suite every store runs on itself (feature `testkit`), so the stores
+//! cannot drift apart (X4).
+//!
+//! Each check is a `pub async fn` taking a fresh store; [`conformance_tests!`] expands one
+//! `#[tokio::test]` per check for a store constructor:
+//!
+//! ```ignore
+//! punchlist::conformance_tests!(async { my_crate::MyStore::open_temporary().await });
+//! ```
+//!
+//! A store under test also implements [`DumpStore`]: a canonical dump of an event's whole
+//! state, so a test can prove "a failed operation wrote nothing" by equality.
+
+mod checks;
+mod checks_b;
+mod fixtures;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use checks::*;
+pub use checks_b::*;
+pub use fixtures::Fixture;
+
+use crate::error::Result;
+use crate::event::Event;
+use crate::history::HistoryEntry;
+use crate::ids::{EventId, HostEventId};
+use crate::notify::OutboxEntry;
+use crate::segment::Segment;
+use crate::store::{ParticipantState, Store};
+use crate::sweep::Sweep;
+use crate::task::Task;
+use crate::timeline::TimelineEntry;
+
+/// Everything a store holds about one event, in a canonical order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventDump {
+    /// The event.
+    pub event: Option<Event>,
+    /// Its segments, by id.
+    pub segments: Vec<Segment>,
+    /// Its tasks, by id.
+    pub tasks: Vec<Task>,
+    /// Its participants' states, by id.
+    pub participants: Vec<ParticipantState>,
+    /// The host event ids ingested, sorted.
+    pub host_events: Vec<HostEventId>,
+    /// Timeline entries, by (participant, id).
+    pub timeline: Vec<TimelineEntry>,
+    /// History lines, by (subject, id).
+    pub history: Vec<HistoryEntry>,
+    /// Outbox entries, by id.
+    pub outbox: Vec<OutboxEntry>,
+    /// Unfinished sweeps, by id.
+    pub sweeps: Vec<Sweep>,
+}
+
+impl EventDump {
+    /// Sorts every list into the canonical order, whatever order a store read them in.
+    pub fn canonical(mut self) -> Self {
+        self.segments.sort_by_key(|s| s.id);
+        self.tasks.sort_by_key(|t| t.id);
+        self.participants.sort_by_key(|p| p.participant.id);
+        self.host_events.sort();
+        self.timeline.sort_by_key(|t| (t.participant, t.id));
+        self.history.sort_by_key(|h| (h.subject, h.id));
+        self.outbox.sort_by_key(|o| o.id);
+        self.sweeps.sort_by_key(|s| s.id);
+        self
+    }
+}
+
+/// A store that can dump an event, for tests.
+#[async_trait]
+pub trait DumpStore: Store {
+    /// The canonical dump of `event` (empty if it does not exist).
+    async fn dump(&self, event: EventId) -> Result<EventDump>;
+}
+
+/// Expands one `#[tokio::test]` per conformance check, each on a fresh store from
+/// `$make` (an expression evaluating to a future of the store).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        // Group A: tasks, facts, concurrency, isolation and errors (checks.rs).
+        $crate::conformance_tests!(@each $make;
+            t1_task_fields_validated_and_nothing_written,
+        );
+        // Group B: segments, the Tasks section, the record, batches, notices, the stream
+        // (checks_b.rs).
+        $crate::conformance_tests!(@each $make;
+        );
+    };
+    (@each $make:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store = $make.await;
+                $crate::testkit::$check(store).await;
+            }
+        )*
+    };
+}
