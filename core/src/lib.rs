@@ -116,6 +116,8 @@ pub mod timeline;
 pub mod testkit;
 
 pub use actor::Actor;
+/// The time zone database events use (re-exported so hosts match its version).
+pub use chrono_tz;
 pub use change::{ChangeSet, ParticipantWrite};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};

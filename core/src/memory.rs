@@ -179,10 +179,10 @@ impl EventData {
             let state = match self.participants.remove(&w.id) {
                 Some(mut s) => {
                     if let Some(r) = w.record {
-                        if r.owner != s.participant.owner {
-                            if let Some(old) = s.participant.owner {
-                                self.collaborators.entry(old).or_default().remove(&w.id);
-                            }
+                        if r.owner != s.participant.owner
+                            && let Some(old) = s.participant.owner
+                        {
+                            self.collaborators.entry(old).or_default().remove(&w.id);
                         }
                         if r.external_id != s.participant.external_id {
                             self.by_external_id.remove(&s.participant.external_id);

@@ -201,23 +201,24 @@ pub(crate) fn reconcile<'a>(
             row.targeted = targeted;
             row.updated_at = now;
         }
-        if let Some(condition) = task.condition() {
-            if row.targeted && !row.decided_by_organizer {
-                let holds = condition.holds(facts);
-                if holds && !row.is_done() {
-                    row.set_done(
-                        Some(Completion {
-                            at: now,
-                            by: Actor::System,
-                            how: CompletedHow::Condition,
-                        }),
-                        now,
-                    );
-                    out.completed.push(task.id);
-                } else if !holds && row.is_done() {
-                    row.set_done(None, now);
-                    out.reopened.push(task.id);
-                }
+        if let Some(condition) = task.condition()
+            && row.targeted
+            && !row.decided_by_organizer
+        {
+            let holds = condition.holds(facts);
+            if holds && !row.is_done() {
+                row.set_done(
+                    Some(Completion {
+                        at: now,
+                        by: Actor::System,
+                        how: CompletedHow::Condition,
+                    }),
+                    now,
+                );
+                out.completed.push(task.id);
+            } else if !holds && row.is_done() {
+                row.set_done(None, now);
+                out.reopened.push(task.id);
             }
         }
         if existing != Some(&row) {
@@ -296,9 +297,12 @@ pub struct TaskList {
     /// The tasks the reader owns and those assigned to them, ordered by position, then
     /// deadline (tasks without a deadline last), then name.
     pub items: Vec<TaskItem>,
-    /// Progress over the tasks the reader owns (assigned-to-me tasks count for their
-    /// owner, so they are not in it).
+    /// Progress over the tasks the reader owns. Tasks handed to a collaborator still
+    /// count here: they remain the owner's obligation.
     pub summary: ProgressSummary,
+    /// Progress over the tasks others assigned to the reader (they count in their
+    /// owners' summaries, not in `summary`).
+    pub assigned_to_me: ProgressSummary,
 }
 
 #[cfg(test)]

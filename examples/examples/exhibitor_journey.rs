@@ -1,1 +1,582 @@
-fn main(){}
+//! An exhibitor's journey through Punchlist, end to end.
+//!
+//! The host creates a trade show; exhibitors (and a visitor) register; the organizer
+//! targets three tasks at the exhibitors and publishes them; the host reports what the
+//! exhibitors do on the platform (logo, products); Acme looks at its Tasks section, hands
+//! "Book your hotel" to a collaborator who completes it; the deadline passes and the
+//! organizer reads everyone's progress, the outbox, a timeline and a history.
+//!
+//! Time comes from a [`ManualClock`], so the output is the same on every run (except the
+//! UUIDs, which are not printed).
+//!
+//! ```text
+//! cargo run -p punchlist-examples --example exhibitor_journey
+//! ```
+
+#![allow(clippy::print_stdout)]
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono_tz::Tz;
+use punchlist::*;
+
+// ----- the store -------------------------------------------------------------------------
+//
+// The one place that decides where data lives. Today: the in-memory store (nothing
+// survives the process). When the redb store lands, replace the alias and the body of
+// `open_store` (e.g. `punchlist_redb::RedbStore::open("punchlist.redb")?`); nothing else in
+// this program changes.
+type AppStore = MemoryStore;
+
+fn open_store() -> Result<AppStore> {
+    Ok(MemoryStore::new())
+}
+// -----------------------------------------------------------------------------------------
+
+type Service = Punchlist<AppStore, ManualClock>;
+
+/// Display names of the participants, for printing (the library speaks in ids).
+#[derive(Default)]
+struct Names(BTreeMap<ParticipantId, String>);
+
+impl Names {
+    fn of(&self, id: ParticipantId) -> &str {
+        self.0.get(&id).map_or("?", String::as_str)
+    }
+
+    fn actor(&self, actor: &Actor) -> String {
+        match actor {
+            Actor::Organizer { admin, .. } => format!("organizer {admin}"),
+            Actor::Participant { id, .. } => self.of(*id).to_owned(),
+            Actor::System => "system".to_owned(),
+        }
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let clock = ManualClock::new(utc(2026, 3, 2, 8)?);
+    let service: Service = Punchlist::new(open_store()?, clock.clone());
+    let paris: Tz = chrono_tz::Europe::Paris;
+    let en = Language::new("en")?;
+    let fr = Language::new("fr")?;
+    let mut names = Names::default();
+
+    // ----- 1. the host creates the event ---------------------------------------------
+    section("1. The host creates the event");
+    let mut settings = EventSettings::new("Salon Expo Paris 2026", en.clone());
+    settings.languages.push(fr.clone());
+    settings.time_zone = paris;
+    settings.channels.web_push = true;
+    settings.custom_fields.insert(
+        "booth".into(),
+        CustomFieldDef {
+            label: "Booth number".into(),
+        },
+    );
+    let event = service.create_event(&Actor::System, settings).await?;
+    let ev = event.id;
+    let organizer = Actor::organizer(AdminId::new("alice@expo.example")?, ev);
+    println!(
+        "event {:?}: languages {}, time zone {}, custom field \"booth\"",
+        event.settings.name,
+        event
+            .settings
+            .languages
+            .iter()
+            .map(Language::as_str)
+            .collect::<Vec<_>>()
+            .join(" + "),
+        event.settings.time_zone,
+    );
+    println!("organizer: {}", names.actor(&organizer));
+
+    // ----- 2. participants register --------------------------------------------------
+    // Registration opened before the tasks were ready: participants are there when the
+    // organizer previews the segment and publishes, so the publication notice reaches them.
+    section("2. Participants register");
+    let mut new = newcomer("crm-1001", "Amélie", "Acme", "exhibitor")?;
+    new.status.language = Some(fr.clone());
+    new.custom_fields.insert("booth".into(), "B12".into());
+    let acme = register(&service, &organizer, ev, &mut names, new).await?;
+
+    let mut new = newcomer("crm-1002", "Hank", "Globex", "exhibitor")?;
+    new.custom_fields.insert("booth".into(), "A03".into());
+    let globex = register(&service, &organizer, ev, &mut names, new).await?;
+
+    let new = newcomer("crm-2001", "Vera", "", "visitor")?;
+    let visitor = register(&service, &organizer, ev, &mut names, new).await?;
+
+    // Acme's collaborator: a participant of their own, linked to Acme's team.
+    let mut new = newcomer("crm-1001-staff-1", "Bruno", "Acme", "exhibitor-team")?;
+    new.status.language = Some(fr.clone());
+    let collab = register(&service, &organizer, ev, &mut names, new).await?;
+    service
+        .link_collaborator(&organizer, ev, acme.id, collab.id)
+        .await?;
+    println!(
+        "{} joins {}'s team (link_collaborator)",
+        names.of(collab.id),
+        names.of(acme.id)
+    );
+
+    // ----- 3. the organizer configures and publishes the tasks -----------------------
+    clock.advance(Duration::hours(1));
+    section("3. The organizer targets exhibitors and publishes three tasks");
+    let rule = Rule::category("exhibitor");
+    let preview = service.preview_segment(&organizer, ev, &rule, 10).await?;
+    println!(
+        "preview of Rule::category(\"exhibitor\"): {} participants ({})",
+        preview.count,
+        preview
+            .members
+            .iter()
+            .map(|p| names.of(p.id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let exhibitors = service
+        .create_segment(
+            &organizer,
+            ev,
+            SegmentDraft {
+                name: "Exhibitors".into(),
+                rule,
+            },
+        )
+        .await?;
+    println!("segment {:?} saved", exhibitors.name);
+
+    let mut logo = TaskConfig::automatic(
+        en.clone(),
+        "Upload your logo",
+        Condition::LogoUploaded,
+        HelpLink::WebPage {
+            url: "https://expo.example/exhibitor/logo".into(),
+        },
+    );
+    logo.texts.insert(fr.clone(), text("Téléversez votre logo"));
+    logo.segment = Some(exhibitors.id);
+    logo.position = 1;
+    logo.notify_on_publish = true;
+
+    let mut products = TaskConfig::automatic(
+        en.clone(),
+        "Add at least 3 products",
+        Condition::Products { at_least: 3 },
+        HelpLink::FormStep {
+            form: "exhibitor-profile".into(),
+            step: "products".into(),
+        },
+    );
+    products
+        .texts
+        .insert(fr.clone(), text("Ajoutez au moins 3 produits"));
+    products.segment = Some(exhibitors.id);
+    products.position = 2;
+
+    // No French text: French readers fall back to the default language (T1).
+    let mut hotel = TaskConfig::manual(
+        en.clone(),
+        "Book your hotel",
+        HelpLink::WebPage {
+            url: "https://expo.example/hotels".into(),
+        },
+    );
+    hotel.segment = Some(exhibitors.id);
+    hotel.position = 3;
+    hotel.deadline = Some(
+        paris
+            .with_ymd_and_hms(2026, 3, 20, 18, 0, 0)
+            .single()
+            .context("an unambiguous local time")?
+            .with_timezone(&Utc),
+    );
+
+    let mut task_names = BTreeMap::new();
+    let mut drafts = Vec::new();
+    for config in [logo, products, hotel] {
+        let task = service.create_task(&organizer, ev, config).await?;
+        let name = task.text(&en, &event.settings).name.clone();
+        println!("draft created: {name:?} ({})", mode(&task));
+        task_names.insert(task.id, name);
+        drafts.push(task.id);
+    }
+    let published = service.publish_tasks(&organizer, ev, &drafts).await?;
+    println!(
+        "published together: {} tasks ({} notifies on publish)",
+        published.len(),
+        published
+            .iter()
+            .filter(|t| t.config.notify_on_publish)
+            .count()
+    );
+    let (products_id, hotel_id) = (drafts[1], drafts[2]);
+
+    // ----- 4. the host reports facts -------------------------------------------------
+    clock.advance(Duration::hours(2));
+    section("4. The host reports what exhibitors do on the platform");
+    let at = clock.now() - Duration::minutes(30);
+    let outcome = service
+        .ingest(
+            &Actor::System,
+            ev,
+            fact("evt-7001", acme.id, at, HostFact::LogoUploaded)?,
+        )
+        .await?;
+    println!("ingest evt-7001 (Acme uploaded its logo): {outcome:?}");
+
+    let product = |p: &str| -> Result<HostFact> {
+        Ok(HostFact::ProductAdded {
+            product: ExternalId::new(p)?,
+        })
+    };
+    let batch = vec![
+        fact("evt-7002", acme.id, at, product("sku-rocket-skates")?)?,
+        fact("evt-7003", acme.id, at, product("sku-giant-magnet")?)?,
+        fact("evt-7004", acme.id, at, product("sku-anvil")?)?,
+        fact("evt-7005", globex.id, at, product("sku-doomsday-device")?)?,
+        // The host's queue delivers evt-7001 a second time.
+        fact("evt-7001", acme.id, at, HostFact::LogoUploaded)?,
+        // A field key the library refuses: the item fails alone, the rest is committed.
+        fact(
+            "evt-7006",
+            globex.id,
+            at,
+            HostFact::FieldSet {
+                field: "booth size!".into(),
+                value: "12 m²".into(),
+            },
+        )?,
+    ];
+    let ids: Vec<String> = batch.iter().map(|e| e.id.to_string()).collect();
+    let results = service.ingest_batch(&Actor::System, ev, batch).await?;
+    println!("ingest_batch of {} items (one transaction):", results.len());
+    for (id, result) in ids.iter().zip(results) {
+        match result {
+            Ok(outcome) => println!("  {id}: {outcome:?}"),
+            Err(Error::Invalid { field, reason }) => {
+                println!("  {id}: Error::Invalid {{ field: {field:?}, reason: {reason:?} }}");
+            }
+            Err(e) => println!("  {id}: error: {e}"),
+        }
+    }
+
+    // ----- 5. Acme's Tasks section ---------------------------------------------------
+    clock.advance(Duration::hours(1));
+    section("5. Acme opens its Tasks section");
+    let acme_actor = Actor::participant(acme.id, ev);
+    let list = service.my_tasks(&acme_actor, ev).await?;
+    print_list("Acme (reads French)", acme.id, &list, &names);
+
+    match service
+        .complete_task(&acme_actor, ev, acme.id, products_id)
+        .await
+    {
+        Ok(_) => println!("(unexpected) an automatic task was ticked by hand"),
+        Err(e) => println!("Acme tries to tick an automatic task by hand -> {e}"),
+    }
+
+    let visitor_actor = Actor::participant(visitor.id, ev);
+    let list = service.my_tasks(&visitor_actor, ev).await?;
+    println!(
+        "Vera (visitor) sees {} tasks, progress {}/{}",
+        list.items.len(),
+        list.summary.done,
+        list.summary.total
+    );
+    match service.tasks_of(&visitor_actor, ev, acme.id).await {
+        Ok(_) => println!("(unexpected) the visitor read Acme's list"),
+        Err(e) => println!("Vera asks for Acme's list -> {e}"),
+    }
+
+    // ----- 6. Acme hands "Book your hotel" to its collaborator ------------------------
+    clock.advance(Duration::hours(1));
+    section("6. Acme assigns \"Book your hotel\" to a collaborator");
+    let team = service.collaborators(&acme_actor, ev, acme.id).await?;
+    let bruno = team.first().context("Acme has a collaborator")?;
+    println!(
+        "Acme's collaborators: {}",
+        team.iter()
+            .map(|p| p.profile.display_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    service
+        .assign_task(&acme_actor, ev, acme.id, hotel_id, bruno.id)
+        .await?;
+    println!("Acme assigned it to {}", names.of(bruno.id));
+
+    clock.advance(Duration::hours(3));
+    let bruno_actor = Actor::participant(bruno.id, ev);
+    let list = service.my_tasks(&bruno_actor, ev).await?;
+    print_list("Bruno (collaborator)", bruno.id, &list, &names);
+    let row = service
+        .complete_task(&bruno_actor, ev, acme.id, hotel_id)
+        .await?;
+    println!("Bruno marks it done: status {:?}", row.status);
+
+    clock.advance(Duration::minutes(10));
+    let list = service.my_tasks(&acme_actor, ev).await?;
+    print_list("Acme, afterwards", acme.id, &list, &names);
+
+    // ----- 7. the organizer follows progress -----------------------------------------
+    clock.set(utc(2026, 3, 21, 9)?);
+    section("7. The organizer follows progress (the hotel deadline has passed)");
+    for id in [acme.id, globex.id] {
+        let list = service.tasks_of(&organizer, ev, id).await?;
+        print_list(names.of(id), id, &list, &names);
+    }
+
+    println!("\noutbox (queued for the dispatcher):");
+    for entry in service.outbox(&organizer, ev, None, 100).await? {
+        let what = match &entry.message {
+            Notification::Publication { tasks } => format!(
+                "publication of {}",
+                tasks
+                    .iter()
+                    .map(|t| format!("{:?}", task_names.get(t).map_or("?", String::as_str)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Notification::Assignment { task, owner } => format!(
+                "assignment of {:?} by {}",
+                task_names.get(task).map_or("?", String::as_str),
+                names.of(*owner)
+            ),
+            other => format!("{other:?}"),
+        };
+        println!(
+            "  {} to {:<20} {what} [{:?}]",
+            local(entry.created_at, paris),
+            names.of(entry.recipient),
+            entry.state
+        );
+    }
+
+    println!("\nAcme's timeline (newest first):");
+    for entry in service.timeline(&organizer, ev, acme.id, None, 50).await? {
+        let what = match &entry.kind {
+            TimelineKind::Registered => "registered".to_owned(),
+            TimelineKind::TaskCompleted { task } => {
+                format!("task completed: {:?}", task_names[task])
+            }
+            TimelineKind::TaskReopened { task } => {
+                format!("task reopened: {:?}", task_names[task])
+            }
+            TimelineKind::TaskAssigned { task, assignee } => format!(
+                "task {:?} assigned to {}",
+                task_names[task],
+                names.of(*assignee)
+            ),
+            TimelineKind::TaskReceived { task, owner } => {
+                format!("received {:?} from {}", task_names[task], names.of(*owner))
+            }
+            TimelineKind::TaskTakenBack { task, from } => {
+                format!("took {:?} back from {}", task_names[task], names.of(*from))
+            }
+            TimelineKind::CollaboratorLinked { owner } => {
+                format!("joined {}'s team", names.of(*owner))
+            }
+            other => format!("{other:?}"),
+        };
+        println!(
+            "  {}  {what}  (by {})",
+            local(entry.at, paris),
+            names.actor(&entry.actor)
+        );
+    }
+
+    // Acme moved booth: the organizer changes the custom field; the history says who did.
+    let patch = ParticipantPatch {
+        custom_fields: [("booth".to_owned(), Some("C07".to_owned()))].into(),
+        ..ParticipantPatch::default()
+    };
+    service
+        .update_participant(&organizer, ev, acme.id, patch)
+        .await?;
+    println!("\nAcme's history (newest first):");
+    for line in service
+        .participant_history(&organizer, ev, acme.id, None, 20)
+        .await?
+    {
+        println!(
+            "  {}  {}: {} -> {}  (by {})",
+            local(line.at, paris),
+            line.field,
+            line.old,
+            line.new,
+            names.actor(&line.actor)
+        );
+    }
+    println!("\n\"Book your hotel\" task history (newest first):");
+    for line in service
+        .task_history(&organizer, ev, hotel_id, None, 20)
+        .await?
+    {
+        println!(
+            "  {}  {}: {} -> {}  (by {})",
+            local(line.at, paris),
+            line.field,
+            line.old,
+            line.new,
+            names.actor(&line.actor)
+        );
+    }
+    Ok(())
+}
+
+/// A registration with a first name, a company and one category.
+fn newcomer(
+    external_id: &str,
+    first_name: &str,
+    company: &str,
+    category: &str,
+) -> Result<NewParticipant> {
+    let mut new = NewParticipant::new(ExternalId::new(external_id)?);
+    let domain = if company.is_empty() { "mail" } else { company };
+    new.profile.first_name = first_name.into();
+    new.profile.company = company.into();
+    new.profile.email = Some(format!(
+        "{}@{}.example",
+        first_name.to_lowercase(),
+        domain.to_lowercase()
+    ));
+    new.status.categories.insert(category.into());
+    Ok(new)
+}
+
+/// Registers `new` and remembers a display name for printing.
+async fn register(
+    service: &Service,
+    organizer: &Actor,
+    event: EventId,
+    names: &mut Names,
+    new: NewParticipant,
+) -> Result<Participant> {
+    let p = service.register_participant(organizer, event, new).await?;
+    let name = if p.profile.company.is_empty() {
+        p.profile.first_name.clone()
+    } else {
+        format!("{} ({})", p.profile.first_name, p.profile.company)
+    };
+    let category = p.status.categories.iter().next().map_or("", String::as_str);
+    println!(
+        "registered {name:<18} as {category:<15} host id {}",
+        p.external_id
+    );
+    names.0.insert(p.id, name);
+    Ok(p)
+}
+
+/// A UTC instant on the hour.
+fn utc(year: i32, month: u32, day: u32, hour: u32) -> Result<DateTime<Utc>> {
+    Utc.with_ymd_and_hms(year, month, day, hour, 0, 0)
+        .single()
+        .context("a valid date")
+}
+
+fn text(name: &str) -> TaskText {
+    TaskText {
+        name: name.into(),
+        description: String::new(),
+    }
+}
+
+fn fact(
+    id: &str,
+    participant: ParticipantId,
+    at: DateTime<Utc>,
+    fact: HostFact,
+) -> Result<HostEvent> {
+    Ok(HostEvent {
+        id: HostEventId::new(id)?,
+        participant,
+        occurred_at: at,
+        fact,
+    })
+}
+
+fn mode(task: &Task) -> String {
+    match &task.config.completion {
+        CompletionMode::Manual => "manual".into(),
+        CompletionMode::Automatic { condition } => format!("automatic: {condition:?}"),
+    }
+}
+
+fn section(title: &str) {
+    println!("\n=== {title} ===");
+}
+
+/// An instant in the event's time zone.
+fn local(at: DateTime<Utc>, tz: Tz) -> String {
+    at.with_timezone(&tz)
+        .format("%a %-d %b %H:%M %Z")
+        .to_string()
+}
+
+/// "3d 4h left" / "overdue by 15h".
+fn time_left(seconds: i64) -> String {
+    let abs = seconds.unsigned_abs();
+    let (d, h, m) = (abs / 86_400, abs % 86_400 / 3600, abs % 3600 / 60);
+    let span = match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    };
+    if seconds >= 0 {
+        format!("{span} left")
+    } else {
+        format!("{span} late")
+    }
+}
+
+fn print_list(who: &str, reader: ParticipantId, list: &TaskList, names: &Names) {
+    println!(
+        "{who}: {}/{} done ({}%){}",
+        list.summary.done,
+        list.summary.total,
+        list.summary.percent,
+        if list.tasks_enabled {
+            ""
+        } else {
+            " [Tasks off]"
+        }
+    );
+    for item in &list.items {
+        let tick = match item.status {
+            ProgressStatus::Done => "[x]",
+            _ => "[ ]",
+        };
+        let mut line = format!("  {tick} {:<28}", item.name);
+        if let Some(deadline) = item.deadline {
+            line.push_str(&format!(" due {}", local(deadline, list.time_zone)));
+            if let Some(s) = item.seconds_left
+                && item.status != ProgressStatus::Done
+            {
+                line.push_str(&format!(" ({})", time_left(s)));
+            }
+        }
+        if item.overdue {
+            line.push_str(" OVERDUE");
+        }
+        println!("{}", line.trim_end());
+        let mut details = vec![if item.manual { "manual" } else { "automatic" }.to_owned()];
+        if let Some(c) = &item.completion {
+            details.push(format!("done by {} ({:?})", names.actor(&c.by), c.how));
+        }
+        if let Some(a) = item.assignee {
+            details.push(format!("held by {}", names.of(a)));
+        }
+        if item.owner != reader {
+            details.push(format!("owner {}", names.of(item.owner)));
+        }
+        details.push(match &item.help {
+            HelpLink::WebPage { url } => format!("help: {url}"),
+            HelpLink::FormStep { form, step } => format!("help: form {form}, step {step}"),
+        });
+        println!("        {}", details.join("; "));
+    }
+}

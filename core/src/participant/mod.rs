@@ -208,13 +208,13 @@ impl Status {
         for c in &self.categories {
             text::required_text("status.categories", c, 100)?;
         }
-        if let Some(l) = &self.language {
-            if !settings.languages.contains(l) {
-                return Err(Error::invalid(
-                    "status.language",
-                    format!("{l} is not one of the event's languages"),
-                ));
-            }
+        if let Some(l) = &self.language
+            && !settings.languages.contains(l)
+        {
+            return Err(Error::invalid(
+                "status.language",
+                format!("{l} is not one of the event's languages"),
+            ));
         }
         if let Some(code) = &self.discount_code {
             text::required_text("status.discount_code", code, 100)?;

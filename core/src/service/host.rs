@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use tracing::instrument;
 
+use super::retry;
 use super::{Punchlist, Unit};
 use super::organizer::{check_can_link, link_in, unlink_in};
 use crate::actor::{self, Actor};
@@ -51,7 +52,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 format!("at most {MAX_BATCH} events in one batch"),
             ));
         }
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
             let mut seen: HashSet<_> = self.store.ingested(event, &ids).await?.into_iter().collect();
@@ -76,7 +77,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     results.push(Err(err));
                     continue;
                 }
-                if !seen.insert(e.id.clone()) {
+                if seen.contains(&e.id) {
                     results.push(Ok(IngestOutcome::Duplicate));
                     continue;
                 }
@@ -91,6 +92,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                         }
                     }
                 }
+                seen.insert(e.id.clone());
                 let w = unit.get(e.participant).expect("added above");
                 e.apply_to(&mut w.facts);
                 self.link_from_fact(&mut unit, e).await?;
@@ -100,7 +102,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(results)
         })
-        .await
     }
 
     /// "Collaborator added/removed" with the `external_id` of a participant of the event

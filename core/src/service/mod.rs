@@ -31,6 +31,28 @@ use crate::task::Task;
 
 pub(crate) use unit::Unit;
 
+/// Runs the `async` body until it does not end in a version conflict (another writer got
+/// there first), at most `max_attempts` times. A macro rather than a function taking an
+/// async closure, so the service's futures stay `Send`.
+macro_rules! retry {
+    ($service:ident, $body:block) => {{
+        let mut attempt = 1u32;
+        loop {
+            let result: $crate::error::Result<_> = async $body.await;
+            match result {
+                Err(e @ $crate::error::Error::Conflict { .. })
+                    if attempt < $service.config.max_attempts =>
+                {
+                    tracing::debug!(attempt, error = %e, "concurrent write; retrying");
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+pub(crate) use retry;
+
 /// Tuning of the service.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -105,20 +127,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.clock.now()
     }
 
-    /// Runs `op` until it does not end in a version conflict, at most `max_attempts` times.
-    async fn retrying<T>(&self, mut op: impl AsyncFnMut() -> Result<T>) -> Result<T> {
-        let mut attempt = 1;
-        loop {
-            match op().await {
-                Err(e @ Error::Conflict { .. }) if attempt < self.config.max_attempts => {
-                    tracing::debug!(attempt, error = %e, "concurrent write; retrying");
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
     /// Loads what most operations need: the event with its tasks and segments.
     async fn context(&self, actor: &Actor, event: EventId) -> Result<Ctx> {
         actor::require_same_event(actor, event, EventId::ENTITY, event)?;
@@ -154,8 +162,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     async fn run_sweep(&self, mut sweep: Sweep) -> Result<()> {
         let event = sweep.event;
         loop {
-            let done = self
-                .retrying(async || {
+            let done = retry!(self, {
                     let ctx = self.context(&Actor::System, event).await?;
                     let page = self
                         .store
@@ -197,8 +204,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     self.commit(cs).await?;
                     sweep.after = Some(last);
                     Ok(false)
-                })
-                .await?;
+                })?;
             if done {
                 tracing::debug!(sweep = %sweep.id, "sweep finished");
                 return Ok(());

@@ -3,6 +3,7 @@
 
 use tracing::instrument;
 
+use super::retry;
 use super::{Ctx, Punchlist, Unit};
 use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
@@ -61,8 +62,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         settings: EventSettings,
     ) -> Result<Event> {
         settings.validate()?;
-        let (updated, sweep) = self
-            .retrying(async || {
+        let (updated, sweep) = retry!(self, {
                 let ctx = self.context(actor, event).await?;
                 actor::require_staff(actor, event, EventId::ENTITY, event)?;
                 for segment in ctx.segments.values() {
@@ -98,8 +98,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 cs.sweeps.extend(sweep.clone());
                 self.commit(cs).await?;
                 Ok((updated, sweep))
-            })
-            .await?;
+            })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -145,8 +144,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         id: SegmentId,
         draft: SegmentDraft,
     ) -> Result<Segment> {
-        let (segment, sweep) = self
-            .retrying(async || {
+        let (segment, sweep) = retry!(self, {
                 let ctx = self.context(actor, event).await?;
                 let old = ctx
                     .segments
@@ -173,8 +171,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 cs.sweeps.extend(sweep.clone());
                 self.commit(cs).await?;
                 Ok((segment, sweep))
-            })
-            .await?;
+            })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -283,8 +280,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         id: TaskId,
         config: TaskConfig,
     ) -> Result<Task> {
-        let (task, sweep) = self
-            .retrying(async || {
+        let (task, sweep) = retry!(self, {
                 let ctx = self.context(actor, event).await?;
                 let old = ctx.task(id)?;
                 actor::require_staff(actor, event, TaskId::ENTITY, id)?;
@@ -308,8 +304,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 cs.sweeps.extend(sweep.clone());
                 self.commit(cs).await?;
                 Ok((task, sweep))
-            })
-            .await?;
+            })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -337,8 +332,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         if ids.is_empty() {
             return Err(Error::invalid("tasks", "name at least one task to publish"));
         }
-        let (tasks, sweep) = self
-            .retrying(async || {
+        let (tasks, sweep) = retry!(self, {
                 let ctx = self.context(actor, event).await?;
                 let now = self.now();
                 let mut unit = Unit::new(&ctx, now, actor.clone());
@@ -357,7 +351,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     task.published_at = Some(now);
                     task.updated_at = now;
                     task.version += 1;
-                    unit.history(Subject::Task(*id), &old.state, &task.state);
+                    unit.history_values(Subject::Task(*id), &state_json(old.state), &state_json(task.state));
                     tasks.push(task);
                 }
                 let notify = tasks
@@ -371,8 +365,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 cs.sweeps.push(sweep.clone());
                 self.commit(cs).await?;
                 Ok((tasks, sweep))
-            })
-            .await?;
+            })?;
         self.run_sweep(sweep).await?;
         Ok(tasks)
     }
@@ -381,7 +374,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// for reporting.
     #[instrument(skip_all, fields(event = %event, task = %id))]
     pub async fn archive_task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<Task> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
@@ -393,19 +386,18 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             task.updated_at = self.now();
             task.version += 1;
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
-            unit.history(Subject::Task(id), &old.state, &task.state);
+            unit.history_values(Subject::Task(id), &state_json(old.state), &state_json(task.state));
             let mut cs = unit.into_changes();
             cs.tasks.push(task.clone());
             self.commit(cs).await?;
             Ok(task)
         })
-        .await
     }
 
     /// Deletes a draft (T2). Published tasks are archived instead, so progress is kept.
     #[instrument(skip_all, fields(event = %event, task = %id))]
     pub async fn delete_task(&self, actor: &Actor, event: EventId, id: TaskId) -> Result<()> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
@@ -418,14 +410,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
             unit.history_values(
                 Subject::Task(id),
-                &serde_json::json!({ "state": old.state }),
+                &state_json(old.state),
                 &serde_json::json!({ "state": "deleted" }),
             );
             let mut cs = unit.into_changes();
             cs.deleted_tasks.push((id, old.version));
             self.commit(cs).await
         })
-        .await
     }
 
     // ----- participants -----------------------------------------------------------------
@@ -439,7 +430,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         event: EventId,
         new: NewParticipant,
     ) -> Result<Participant> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             actor::require_staff(actor, event, EventId::ENTITY, event)?;
             new.validate(&ctx.event.settings)?;
@@ -471,7 +462,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(record)
         })
-        .await
     }
 
     /// Changes a participant's record. Organizers may change everything; a participant
@@ -485,7 +475,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         id: ParticipantId,
         patch: ParticipantPatch,
     ) -> Result<Participant> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, id).await?;
             actor::require_self_or_staff(actor, event, id)?;
@@ -525,7 +515,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(record)
         })
-        .await
     }
 
     /// Makes `collaborator` a member of `owner`'s team: they can then be assigned the
@@ -539,7 +528,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         collaborator: ParticipantId,
     ) -> Result<()> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
             let o = self.participant_state(event, owner).await?;
@@ -556,7 +545,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             link_in(&mut unit, owner, collaborator);
             self.commit(unit.into_changes()).await
         })
-        .await
     }
 
     /// Removes `collaborator` from `owner`'s team; the owner's tasks they held return to
@@ -569,7 +557,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         collaborator: ParticipantId,
     ) -> Result<()> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
             let o = self.participant_state(event, owner).await?;
@@ -588,7 +576,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             unlink_in(&mut unit, owner, collaborator);
             self.commit(unit.into_changes()).await
         })
-        .await
     }
 
     /// Validates a task for a participant by hand (T3), recorded in their timeline. On an
@@ -639,7 +626,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         task_id: TaskId,
         done: Option<bool>,
     ) -> Result<Progress> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let task = ctx.task(task_id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, task_id)?;
@@ -655,6 +642,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let mut unit = Unit::new(&ctx, now, actor.clone());
             let w = unit.add(state);
+            let before_row = row.clone();
             let mut row = row;
             match done {
                 None => {
@@ -676,14 +664,29 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
             }
             row.updated_at = now;
+            let before = state_line(task_id, &before_row);
+            let after = state_line(task_id, &row);
             w.rows.insert(task_id, row);
+            unit.history_values(Subject::Participant(owner), &before, &after);
             unit.settle();
             let row = unit.row(owner, task_id).cloned().expect("the row is in the unit");
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
-        .await
     }
+}
+
+/// The history view of a task's state: one field, `state`.
+fn state_json(state: TaskState) -> serde_json::Value {
+    serde_json::json!({ "state": state })
+}
+
+/// The history view of a task row: `progress.<task>.status` and `.decided_by_organizer`.
+fn state_line(task: TaskId, row: &Progress) -> serde_json::Value {
+    serde_json::json!({ "progress": { task.to_string(): {
+        "status": row.status,
+        "decided_by_organizer": row.decided_by_organizer,
+    }}})
 }
 
 /// Checks that `c` may join `owner`'s team.
@@ -742,13 +745,13 @@ pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator:
 /// Validates a task configuration, including that its segment exists in the event.
 fn validate_task_config(ctx: &Ctx, config: TaskConfig) -> Result<TaskConfig> {
     let config = config.validate(&ctx.event.settings)?;
-    if let Some(s) = config.segment {
-        if !ctx.segments.contains_key(&s) {
-            return Err(Error::invalid(
-                "segment",
-                format!("segment {s} does not exist in this event"),
-            ));
-        }
+    if let Some(s) = config.segment
+        && !ctx.segments.contains_key(&s)
+    {
+        return Err(Error::invalid(
+            "segment",
+            format!("segment {s} does not exist in this event"),
+        ));
     }
     Ok(config)
 }

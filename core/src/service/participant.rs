@@ -2,6 +2,7 @@
 
 use tracing::instrument;
 
+use super::retry;
 use super::{Ctx, Punchlist, Unit};
 use crate::actor::{self, Actor};
 use crate::clock::Clock;
@@ -52,6 +53,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             time_zone: settings.time_zone,
             items: Vec::new(),
             summary: ProgressSummary::default(),
+            assigned_to_me: ProgressSummary::default(),
         };
         if !settings.tasks_enabled {
             return Ok(list);
@@ -87,14 +89,18 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 list.items.push(item(task, row));
             }
         }
+        let (mut assigned_done, mut assigned_total) = (0u32, 0u32);
         for row in self.store.assigned_to(event, participant).await? {
             let Some(task) = ctx.tasks.get(&row.task) else {
                 continue;
             };
             if row.owner != participant && is_visible(task, &row) {
+                assigned_total += 1;
+                assigned_done += u32::from(row.is_done());
                 list.items.push(item(task, &row));
             }
         }
+        list.assigned_to_me = ProgressSummary::new(assigned_done, assigned_total);
         list.items.sort_by(|a, b| {
             (a.position, a.deadline.is_none(), a.deadline, &a.name, a.task)
                 .cmp(&(b.position, b.deadline.is_none(), b.deadline, &b.name, b.task))
@@ -137,7 +143,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         task_id: TaskId,
         done: bool,
     ) -> Result<Progress> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
             let (task, mut row, role) = visible_row(&ctx, &state, actor, task_id)?;
@@ -177,7 +183,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
-        .await
     }
 
     /// Hands one of `owner`'s tasks to one of *their* collaborators, or to another one
@@ -193,7 +198,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         task: TaskId,
         assignee: ParticipantId,
     ) -> Result<Progress> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
             let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
@@ -228,7 +233,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
-        .await
     }
 
     /// Takes a task back from the collaborator holding it (P4). Taking back a task no one
@@ -241,7 +245,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.retrying(async || {
+        retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
             let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
@@ -260,7 +264,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
-        .await
     }
 
     /// The collaborators of `owner` (to choose an assignee from), for the owner and the

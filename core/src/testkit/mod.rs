@@ -14,6 +14,7 @@
 mod checks;
 mod checks_b;
 mod fixtures;
+mod interleave;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 pub use checks::*;
 pub use checks_b::*;
 pub use fixtures::Fixture;
+pub use interleave::Interleaving;
 
 use crate::error::Result;
 use crate::event::Event;
@@ -86,6 +88,24 @@ macro_rules! conformance_tests {
         // Group A: tasks, facts, concurrency, isolation and errors (checks.rs).
         $crate::conformance_tests!(@each $make;
             t1_task_fields_validated_and_nothing_written,
+            t1_translation_falls_back_to_default_language,
+            t2_only_published_tasks_are_seen,
+            t2_lifecycle_rules,
+            t2_edit_published_task_reevaluates_and_keeps_history,
+            t2_tasks_switch_off_hides_section_and_sends_nothing,
+            t3_manual_complete_and_undo,
+            t3_automatic_task_not_tickable,
+            t3_organizer_validates_and_invalidates,
+            t4_automatic_task_follows_its_condition,
+            t4_publish_counts_work_already_done,
+            t4_fact_redelivered_and_reordered_converges,
+            t4_facts_are_the_owners_when_assigned,
+            x1_events_are_isolated,
+            x2_other_participant_forbidden_other_event_not_found,
+            x5_unknown_ids_are_not_found_and_write_nothing,
+            x4_same_version_change_sets_one_conflict,
+            x4_concurrent_completions_lose_nothing,
+            x4_sweep_resumes_after_interruption,
         );
         // Group B: segments, the Tasks section, the record, batches, notices, the stream
         // (checks_b.rs).

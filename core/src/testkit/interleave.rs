@@ -1,0 +1,129 @@
+//! A store wrapper that yields to the scheduler before every call, so concurrent operations
+//! really interleave between their reads and their commit, even on a store whose calls
+//! never wait (the in-memory one). It counts the conflicts the store reported, so a check
+//! can prove the version check was exercised.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+
+use super::{DumpStore, EventDump};
+use crate::change::ChangeSet;
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::history::{HistoryEntry, Subject};
+use crate::ids::{
+    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TimelineId,
+};
+use crate::notify::OutboxEntry;
+use crate::progress::Progress;
+use crate::segment::Segment;
+use crate::store::{ParticipantState, ProgressFeed, Store};
+use crate::sweep::Sweep;
+use crate::task::Task;
+use crate::timeline::TimelineEntry;
+
+/// Wraps a store; see the module docs.
+#[derive(Debug)]
+pub struct Interleaving<S> {
+    inner: Arc<S>,
+    conflicts: AtomicU64,
+}
+
+impl<S> Interleaving<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<S>) -> Self {
+        Self {
+            inner,
+            conflicts: AtomicU64::new(0),
+        }
+    }
+
+    /// How many commits the store refused with a conflict so far.
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
+    }
+}
+
+async fn pause() {
+    tokio::task::yield_now().await;
+}
+
+#[async_trait]
+impl<S: Store> Store for Interleaving<S> {
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        pause().await;
+        self.inner.event(id).await
+    }
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        pause().await;
+        self.inner.segments(event).await
+    }
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        pause().await;
+        self.inner.tasks(event).await
+    }
+    async fn participant(&self, event: EventId, id: ParticipantId) -> Result<Option<ParticipantState>> {
+        pause().await;
+        self.inner.participant(event, id).await
+    }
+    async fn participants_by_id(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>> {
+        pause().await;
+        self.inner.participants_by_id(event, ids).await
+    }
+    async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>> {
+        pause().await;
+        self.inner.participant_by_external_id(event, external_id).await
+    }
+    async fn participants(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>> {
+        pause().await;
+        self.inner.participants(event, after, limit).await
+    }
+    async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>> {
+        pause().await;
+        self.inner.collaborators(event, owner).await
+    }
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+        pause().await;
+        self.inner.assigned_to(event, assignee).await
+    }
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+        pause().await;
+        self.inner.ingested(event, ids).await
+    }
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
+        pause().await;
+        self.inner.sweeps(event).await
+    }
+    async fn timeline(&self, event: EventId, participant: ParticipantId, before: Option<TimelineId>, limit: usize) -> Result<Vec<TimelineEntry>> {
+        pause().await;
+        self.inner.timeline(event, participant, before, limit).await
+    }
+    async fn history(&self, event: EventId, subject: Subject, before: Option<HistoryId>, limit: usize) -> Result<Vec<HistoryEntry>> {
+        pause().await;
+        self.inner.history(event, subject, before, limit).await
+    }
+    async fn outbox(&self, event: EventId, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>> {
+        pause().await;
+        self.inner.outbox(event, after, limit).await
+    }
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        pause().await;
+        let result = self.inner.apply(changes).await;
+        if matches!(result, Err(Error::Conflict { .. })) {
+            self.conflicts.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        self.inner.progress_feed(event).await
+    }
+}
+
+#[async_trait]
+impl<S: DumpStore> DumpStore for Interleaving<S> {
+    async fn dump(&self, event: EventId) -> Result<EventDump> {
+        self.inner.dump(event).await
+    }
+}
