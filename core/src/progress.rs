@@ -308,6 +308,114 @@ pub struct TaskList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::EventSettings;
+    use crate::ids::ExternalId;
+    use crate::participant::{Profile, Status, Utm};
+    use crate::segment::Rule;
+    use crate::task::{Condition, HelpLink, TaskConfig, TaskState};
+    use crate::text::Language;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap()
+    }
+
+    fn world() -> (EventSettings, BTreeMap<SegmentId, Segment>, SegmentId, Participant) {
+        let en = Language::new("en").unwrap();
+        let settings = EventSettings::new("Expo", en);
+        let seg = Segment {
+            id: SegmentId::new_at(at(0)),
+            event: EventId::min(),
+            name: "Exhibitors".into(),
+            rule: Rule::category("exhibitor"),
+            created_at: at(0),
+            version: 1,
+        };
+        let p = Participant {
+            id: ParticipantId::new_at(at(0)),
+            event: EventId::min(),
+            external_id: ExternalId::new("p").unwrap(),
+            profile: Profile::default(),
+            status: Status {
+                categories: ["exhibitor".to_owned()].into(),
+                ..Status::default()
+            },
+            utm: Utm::default(),
+            custom_fields: BTreeMap::new(),
+            owner: None,
+            registered_at: at(0),
+        };
+        (settings, [(seg.id, seg.clone())].into(), seg.id, p)
+    }
+
+    fn task(segment: Option<SegmentId>, condition: Option<Condition>, state: TaskState) -> Task {
+        let help = HelpLink::WebPage { url: "https://x.org".into() };
+        let en = Language::new("en").unwrap();
+        let mut config = match condition {
+            Some(c) => TaskConfig::automatic(en, "t", c, help),
+            None => TaskConfig::manual(en, "t", help),
+        };
+        config.segment = segment;
+        Task {
+            id: TaskId::new_at(at(0)),
+            event: EventId::min(),
+            config,
+            state,
+            created_at: at(0),
+            updated_at: at(0),
+            published_at: None,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn s2_t4_reconcile_creates_targets_and_evaluates() {
+        let (settings, segments, seg, p) = world();
+        let mut facts = Facts::default();
+        facts.record_logo(true, at(1));
+        let auto = task(Some(seg), Some(Condition::LogoUploaded), TaskState::Published);
+        let manual = task(None, None, TaskState::Published);
+        let draft = task(None, None, TaskState::Draft);
+        let r = reconcile(&p, &facts, &BTreeMap::new(), [&auto, &manual, &draft], &segments, &settings, at(2));
+        assert_eq!(r.rows.len(), 2, "drafts get no row");
+        assert_eq!(r.completed, [auto.id]);
+        assert_eq!(r.newly_targeted, [auto.id, manual.id]);
+        let auto_row = r.rows.iter().find(|x| x.task == auto.id).unwrap();
+        assert!(auto_row.is_done() && auto_row.targeted);
+        assert_eq!(auto_row.completion.as_ref().unwrap().how, CompletedHow::Condition);
+
+        // Leaving the segment keeps the row and its progress, flagged untargeted.
+        let rows: BTreeMap<_, _> = r.rows.into_iter().map(|x| (x.task, x)).collect();
+        let mut visitor = p.clone();
+        visitor.status.categories = ["visitor".to_owned()].into();
+        let r2 = reconcile(&visitor, &facts, &rows, [&auto, &manual], &segments, &settings, at(3));
+        assert_eq!(r2.rows.len(), 1);
+        assert!(!r2.rows[0].targeted && r2.rows[0].is_done());
+        assert!(r2.newly_targeted.is_empty() && r2.reopened.is_empty());
+
+        // Nothing to do: no rows.
+        let r3 = reconcile(&p, &facts, &rows, [&auto, &manual], &segments, &settings, at(4));
+        assert!(r3.rows.is_empty());
+    }
+
+    #[test]
+    fn t3_organizer_decision_is_not_moved_by_the_condition() {
+        let (settings, segments, _, p) = world();
+        let auto = task(None, Some(Condition::LogoUploaded), TaskState::Published);
+        let mut row = Progress::new(auto.id, p.id, at(0));
+        row.decided_by_organizer = true;
+        let rows = [(auto.id, row)].into();
+        let mut facts = Facts::default();
+        facts.record_logo(true, at(1));
+        let r = reconcile(&p, &facts, &rows, [&auto], &segments, &settings, at(2));
+        assert!(r.rows.is_empty() && r.completed.is_empty());
+    }
+
+    #[test]
+    fn s2_a_task_whose_segment_is_gone_targets_no_one() {
+        let (settings, _, seg, p) = world();
+        let t = task(Some(seg), None, TaskState::Published);
+        assert!(!is_targeted(&t, &BTreeMap::new(), &p, &settings));
+    }
 
     #[test]
     fn p2_summary_rounds_down_and_handles_zero() {
