@@ -106,11 +106,7 @@ pub fn require_staff(
 
 /// Checks that `actor` may act as participant `subject` of `event`: the participant
 /// themselves, or staff of the event. Another participant gets `Forbidden`.
-pub fn require_self_or_staff(
-    actor: &Actor,
-    event: EventId,
-    subject: ParticipantId,
-) -> Result<()> {
+pub fn require_self_or_staff(actor: &Actor, event: EventId, subject: ParticipantId) -> Result<()> {
     require_same_event(actor, event, ParticipantId::ENTITY, subject)?;
     match actor {
         Actor::Participant { id, .. } if *id != subject => Err(Error::forbidden(

@@ -73,12 +73,18 @@ impl EventSettings {
     pub fn validate(&self) -> Result<()> {
         text::required_text("name", &self.name, 200)?;
         if self.languages.is_empty() {
-            return Err(Error::invalid("languages", "an event needs at least one language"));
+            return Err(Error::invalid(
+                "languages",
+                "an event needs at least one language",
+            ));
         }
         if !self.languages.contains(&self.default_language) {
             return Err(Error::invalid(
                 "default_language",
-                format!("{} is not among the event's languages", self.default_language),
+                format!(
+                    "{} is not among the event's languages",
+                    self.default_language
+                ),
             ));
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -87,7 +93,9 @@ impl EventSettings {
                 return Err(Error::invalid("languages", format!("{l} is listed twice")));
             }
         }
-        self.reminders.validate().map_err(|e| e.within("reminders"))?;
+        self.reminders
+            .validate()
+            .map_err(|e| e.within("reminders"))?;
         for (key, def) in &self.custom_fields {
             text::key(&format!("custom_fields.{key}"), key)?;
             text::required_text(&format!("custom_fields.{key}.label"), &def.label, 200)?;
@@ -202,9 +210,6 @@ mod tests {
         assert_eq!(s.validate().unwrap_err().field(), Some("default_language"));
         s.default_language = en;
         s.reminders.offsets.push(ReminderOffset::days(7));
-        assert_eq!(
-            s.validate().unwrap_err().field(),
-            Some("reminders.offsets")
-        );
+        assert_eq!(s.validate().unwrap_err().field(), Some("reminders.offsets"));
     }
 }

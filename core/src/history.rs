@@ -82,11 +82,16 @@ mod tests {
 
     #[test]
     fn r12_diff_gives_one_line_per_changed_leaf() {
-        let old = json!({"profile": {"first_name": "Ann", "company": "A", "email": null}, "x": [1]});
-        let new = json!({"profile": {"first_name": "Anne", "company": "B", "email": "a@b.co"}, "x": [1]});
+        let old =
+            json!({"profile": {"first_name": "Ann", "company": "A", "email": null}, "x": [1]});
+        let new =
+            json!({"profile": {"first_name": "Anne", "company": "B", "email": "a@b.co"}, "x": [1]});
         let d = diff_fields(&old, &new);
         let fields: Vec<&str> = d.iter().map(|(f, _, _)| f.as_str()).collect();
-        assert_eq!(fields, ["profile.company", "profile.email", "profile.first_name"]);
+        assert_eq!(
+            fields,
+            ["profile.company", "profile.email", "profile.first_name"]
+        );
         assert_eq!(d[2].1, json!("Ann"));
         assert_eq!(d[2].2, json!("Anne"));
         assert!(diff_fields(&old, &old).is_empty());

@@ -118,7 +118,9 @@ impl HostEvent {
                 facts.invitations.record(invitation.clone(), false, at)
             }
             HostFact::FormCompleted { form } => facts.record_form(form, true, at),
-            HostFact::FieldSet { field, value } => facts.record_field(field, Some(value.clone()), at),
+            HostFact::FieldSet { field, value } => {
+                facts.record_field(field, Some(value.clone()), at)
+            }
             HostFact::FieldCleared { field } => facts.record_field(field, None, at),
         }
     }

@@ -19,7 +19,9 @@ static CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
 pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
     let secs = u64::try_from(at.timestamp()).unwrap_or(0);
     let nanos = at.timestamp_subsec_nanos();
-    let ctx = CONTEXT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let ctx = CONTEXT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     Uuid::new_v7(Timestamp::from_unix(&*ctx, secs, nanos))
 }
 

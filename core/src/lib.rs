@@ -116,9 +116,9 @@ pub mod timeline;
 pub mod testkit;
 
 pub use actor::Actor;
+pub use change::{ChangeSet, ParticipantWrite};
 /// The time zone database events use (re-exported so hosts match its version).
 pub use chrono_tz;
-pub use change::{ChangeSet, ParticipantWrite};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
@@ -131,7 +131,7 @@ pub use ids::{
 pub use memory::MemoryStore;
 pub use notify::{Notification, OutboxEntry, OutboxState, ReminderSlot, due_reminder};
 pub use participant::{
-    Attendance, CountedFact, Facts, NewParticipant, Networking, Participant, ParticipantPatch,
+    Attendance, CountedFact, Facts, Networking, NewParticipant, Participant, ParticipantPatch,
     ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
 };
 pub use progress::{

@@ -64,7 +64,12 @@ fn poisoned<T>(_: T) -> Error {
 }
 
 /// Checks that a versioned write follows the stored version.
-fn check_version(entity: &'static str, id: impl ToString, stored: Option<u64>, new: u64) -> Result<()> {
+fn check_version(
+    entity: &'static str,
+    id: impl ToString,
+    stored: Option<u64>,
+    new: u64,
+) -> Result<()> {
     let ok = match stored {
         None => new == 1,
         Some(v) => new == v + 1,
@@ -83,7 +88,13 @@ impl MemoryStore {
     }
 
     fn data(&self, event: EventId) -> Result<Option<Arc<RwLock<EventData>>>> {
-        Ok(self.inner.events.read().map_err(poisoned)?.get(&event).cloned())
+        Ok(self
+            .inner
+            .events
+            .read()
+            .map_err(poisoned)?
+            .get(&event)
+            .cloned())
     }
 
     fn read<T>(&self, event: EventId, default: T, f: impl FnOnce(&EventData) -> T) -> Result<T> {
@@ -106,19 +117,34 @@ impl EventData {
     /// Checks every condition of the change set without writing anything.
     fn check(&self, cs: &ChangeSet) -> Result<()> {
         if let Some(e) = &cs.event_record {
-            check_version("event", e.id, self.event.as_ref().map(|e| e.version), e.version)?;
+            check_version(
+                "event",
+                e.id,
+                self.event.as_ref().map(|e| e.version),
+                e.version,
+            )?;
         } else if self.event.is_none() {
             return Err(Error::not_found(EventId::ENTITY, cs.event));
         }
         for s in &cs.segments {
-            check_version(SegmentId::ENTITY, s.id, self.segments.get(&s.id).map(|s| s.version), s.version)?;
+            check_version(
+                SegmentId::ENTITY,
+                s.id,
+                self.segments.get(&s.id).map(|s| s.version),
+                s.version,
+            )?;
         }
         let mut seen_tasks = HashSet::new();
         for t in &cs.tasks {
             if !seen_tasks.insert(t.id) {
                 return Err(Error::conflict(TaskId::ENTITY, t.id));
             }
-            check_version(TaskId::ENTITY, t.id, self.tasks.get(&t.id).map(|t| t.version), t.version)?;
+            check_version(
+                TaskId::ENTITY,
+                t.id,
+                self.tasks.get(&t.id).map(|t| t.version),
+                t.version,
+            )?;
         }
         for (id, version) in &cs.deleted_tasks {
             if self.tasks.get(id).map(|t| t.version) != Some(*version) {
@@ -132,7 +158,12 @@ impl EventData {
                 return Err(Error::conflict(ParticipantId::ENTITY, w.id));
             }
             let stored = self.participants.get(&w.id);
-            check_version(ParticipantId::ENTITY, w.id, stored.map(|s| s.version), w.version)?;
+            check_version(
+                ParticipantId::ENTITY,
+                w.id,
+                stored.map(|s| s.version),
+                w.version,
+            )?;
             match (&w.record, stored) {
                 (None, None) => return Err(Error::not_found(ParticipantId::ENTITY, w.id)),
                 (Some(r), _) => {
@@ -212,7 +243,10 @@ impl EventData {
                 let old_assignee = state.progress.get(&row.task).and_then(|r| r.assignee);
                 if old_assignee != row.assignee {
                     if let Some(a) = old_assignee {
-                        self.assigned.entry(a).or_default().remove(&(w.id, row.task));
+                        self.assigned
+                            .entry(a)
+                            .or_default()
+                            .remove(&(w.id, row.task));
                     }
                     if let Some(a) = row.assignee {
                         self.assigned.entry(a).or_default().insert((w.id, row.task));
@@ -249,14 +283,20 @@ impl Store for MemoryStore {
     }
 
     async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        self.read(event, Vec::new(), |d| d.segments.values().cloned().collect())
+        self.read(event, Vec::new(), |d| {
+            d.segments.values().cloned().collect()
+        })
     }
 
     async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
         self.read(event, Vec::new(), |d| d.tasks.values().cloned().collect())
     }
 
-    async fn participant(&self, event: EventId, id: ParticipantId) -> Result<Option<ParticipantState>> {
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>> {
         self.read(event, None, |d| d.participants.get(&id).cloned())
     }
 
@@ -266,7 +306,9 @@ impl Store for MemoryStore {
         ids: &[ParticipantId],
     ) -> Result<Vec<ParticipantState>> {
         self.read(event, Vec::new(), |d| {
-            ids.iter().filter_map(|id| d.participants.get(id).cloned()).collect()
+            ids.iter()
+                .filter_map(|id| d.participants.get(id).cloned())
+                .collect()
         })
     }
 
@@ -295,7 +337,11 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>> {
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>> {
         self.read(event, Vec::new(), |d| {
             d.collaborators
                 .get(&owner)
@@ -317,7 +363,10 @@ impl Store for MemoryStore {
 
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
         self.read(event, Vec::new(), |d| {
-            ids.iter().filter(|i| d.host_events.contains(*i)).cloned().collect()
+            ids.iter()
+                .filter(|i| d.host_events.contains(*i))
+                .cloned()
+                .collect()
         })
     }
 
@@ -361,11 +410,20 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn outbox(&self, event: EventId, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>> {
+    async fn outbox(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
         use std::ops::Bound::{Excluded, Unbounded};
         let lower = after.map_or(Unbounded, Excluded);
         self.read(event, Vec::new(), |d| {
-            d.outbox.range((lower, Unbounded)).take(limit).map(|(_, e)| e.clone()).collect()
+            d.outbox
+                .range((lower, Unbounded))
+                .take(limit)
+                .map(|(_, e)| e.clone())
+                .collect()
         })
     }
 

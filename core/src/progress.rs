@@ -132,7 +132,11 @@ pub fn is_visible(task: &Task, progress: &Progress) -> bool {
 }
 
 /// Whether a task with this deadline is overdue at `now` for this status (P5).
-pub fn is_overdue(deadline: Option<DateTime<Utc>>, status: ProgressStatus, now: DateTime<Utc>) -> bool {
+pub fn is_overdue(
+    deadline: Option<DateTime<Utc>>,
+    status: ProgressStatus,
+    now: DateTime<Utc>,
+) -> bool {
     status != ProgressStatus::Done && deadline.is_some_and(|d| d < now)
 }
 
@@ -319,7 +323,12 @@ mod tests {
         DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
-    fn world() -> (EventSettings, BTreeMap<SegmentId, Segment>, SegmentId, Participant) {
+    fn world() -> (
+        EventSettings,
+        BTreeMap<SegmentId, Segment>,
+        SegmentId,
+        Participant,
+    ) {
         let en = Language::new("en").unwrap();
         let settings = EventSettings::new("Expo", en);
         let seg = Segment {
@@ -348,7 +357,9 @@ mod tests {
     }
 
     fn task(segment: Option<SegmentId>, condition: Option<Condition>, state: TaskState) -> Task {
-        let help = HelpLink::WebPage { url: "https://x.org".into() };
+        let help = HelpLink::WebPage {
+            url: "https://x.org".into(),
+        };
         let en = Language::new("en").unwrap();
         let mut config = match condition {
             Some(c) => TaskConfig::automatic(en, "t", c, help),
@@ -372,28 +383,59 @@ mod tests {
         let (settings, segments, seg, p) = world();
         let mut facts = Facts::default();
         facts.record_logo(true, at(1));
-        let auto = task(Some(seg), Some(Condition::LogoUploaded), TaskState::Published);
+        let auto = task(
+            Some(seg),
+            Some(Condition::LogoUploaded),
+            TaskState::Published,
+        );
         let manual = task(None, None, TaskState::Published);
         let draft = task(None, None, TaskState::Draft);
-        let r = reconcile(&p, &facts, &BTreeMap::new(), [&auto, &manual, &draft], &segments, &settings, at(2));
+        let r = reconcile(
+            &p,
+            &facts,
+            &BTreeMap::new(),
+            [&auto, &manual, &draft],
+            &segments,
+            &settings,
+            at(2),
+        );
         assert_eq!(r.rows.len(), 2, "drafts get no row");
         assert_eq!(r.completed, [auto.id]);
         assert_eq!(r.newly_targeted, [auto.id, manual.id]);
         let auto_row = r.rows.iter().find(|x| x.task == auto.id).unwrap();
         assert!(auto_row.is_done() && auto_row.targeted);
-        assert_eq!(auto_row.completion.as_ref().unwrap().how, CompletedHow::Condition);
+        assert_eq!(
+            auto_row.completion.as_ref().unwrap().how,
+            CompletedHow::Condition
+        );
 
         // Leaving the segment keeps the row and its progress, flagged untargeted.
         let rows: BTreeMap<_, _> = r.rows.into_iter().map(|x| (x.task, x)).collect();
         let mut visitor = p.clone();
         visitor.status.categories = ["visitor".to_owned()].into();
-        let r2 = reconcile(&visitor, &facts, &rows, [&auto, &manual], &segments, &settings, at(3));
+        let r2 = reconcile(
+            &visitor,
+            &facts,
+            &rows,
+            [&auto, &manual],
+            &segments,
+            &settings,
+            at(3),
+        );
         assert_eq!(r2.rows.len(), 1);
         assert!(!r2.rows[0].targeted && r2.rows[0].is_done());
         assert!(r2.newly_targeted.is_empty() && r2.reopened.is_empty());
 
         // Nothing to do: no rows.
-        let r3 = reconcile(&p, &facts, &rows, [&auto, &manual], &segments, &settings, at(4));
+        let r3 = reconcile(
+            &p,
+            &facts,
+            &rows,
+            [&auto, &manual],
+            &segments,
+            &settings,
+            at(4),
+        );
         assert!(r3.rows.is_empty());
     }
 

@@ -207,9 +207,7 @@ impl Rule {
             Rule::Registration { status } => s.registration == *status,
             Rule::Participation { mode } => s.participation == *mode,
             Rule::Attendance { attendance } => s.attendance == *attendance,
-            Rule::Language { language } => {
-                settings.language_for(s.language.as_ref()) == language
-            }
+            Rule::Language { language } => settings.language_for(s.language.as_ref()) == language,
             Rule::Networking { networking } => s.networking == *networking,
             Rule::CustomField { field, value } => {
                 match (participant.custom_fields.get(field), value) {

@@ -15,7 +15,9 @@ use crate::change::ChangeSet;
 use crate::error::Result;
 use crate::event::Event;
 use crate::history::{HistoryEntry, Subject};
-use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId};
+use crate::ids::{
+    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId,
+};
 use crate::notify::OutboxEntry;
 use crate::participant::{Facts, Participant};
 use crate::progress::{Progress, ProgressChange};
@@ -86,8 +88,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ParticipantState>>;
 
     /// The collaborators of `owner` (participants whose `owner` is them), in id order.
-    async fn collaborators(&self, event: EventId, owner: ParticipantId)
-    -> Result<Vec<ParticipantId>>;
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>>;
 
     /// The progress rows (of other owners) assigned to `assignee`.
     async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;

@@ -19,8 +19,8 @@ impl Language {
         let tag = tag.as_ref();
         let mut parts = tag.split('-');
         let primary = parts.next().unwrap_or_default();
-        let ok_primary = (2..=8).contains(&primary.len())
-            && primary.chars().all(|c| c.is_ascii_alphabetic());
+        let ok_primary =
+            (2..=8).contains(&primary.len()) && primary.chars().all(|c| c.is_ascii_alphabetic());
         let ok_rest = parts
             .clone()
             .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));

@@ -27,7 +27,10 @@ async fn x5_a_failing_store_surfaces_as_a_typed_error() {
         .await
         .expect_err("the store failed");
     assert!(err.is_transient(), "{err}");
-    assert!(std::error::Error::source(&err).is_some(), "the cause is kept");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the cause is kept"
+    );
 }
 
 #[tokio::test]

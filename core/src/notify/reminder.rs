@@ -58,7 +58,10 @@ mod tests {
         let deadline = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
         let offsets = [ReminderOffset::days(7), ReminderOffset::days(1)];
         let at = |d: Duration| deadline - d;
-        assert_eq!(due_reminder(deadline, &offsets, true, at(Duration::days(8))), None);
+        assert_eq!(
+            due_reminder(deadline, &offsets, true, at(Duration::days(8))),
+            None
+        );
         assert_eq!(
             due_reminder(deadline, &offsets, true, at(Duration::days(6))),
             Some(ReminderSlot::Before(ReminderOffset::days(7)))

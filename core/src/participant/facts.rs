@@ -111,13 +111,25 @@ pub struct Facts {
 impl Facts {
     /// Records the logo as uploaded or removed at `at`. Returns whether anything changed.
     pub fn record_logo(&mut self, uploaded: bool, at: DateTime<Utc>) -> bool {
-        keep_latest(&mut self.logo, Stamped { value: uploaded, at })
+        keep_latest(
+            &mut self.logo,
+            Stamped {
+                value: uploaded,
+                at,
+            },
+        )
     }
 
     /// Records a form as completed (or not) at `at`.
     pub fn record_form(&mut self, form: &str, completed: bool, at: DateTime<Utc>) -> bool {
         let mut slot = self.forms.remove(form);
-        let changed = keep_latest(&mut slot, Stamped { value: completed, at });
+        let changed = keep_latest(
+            &mut slot,
+            Stamped {
+                value: completed,
+                at,
+            },
+        );
         if let Some(s) = slot {
             self.forms.insert(form.to_owned(), s);
         }
@@ -193,6 +205,9 @@ mod tests {
         }
         assert_eq!(forward, backward);
         assert_eq!(forward.count(), 1, "tie at t3: the removal wins");
-        assert!(!forward.record(p("b"), true, t(2)), "a repeat changes nothing");
+        assert!(
+            !forward.record(p("b"), true, t(2)),
+            "a repeat changes nothing"
+        );
     }
 }

@@ -120,7 +120,10 @@ fn validate_email(email: &str) -> Result<()> {
         || domain.ends_with('.')
         || email.chars().any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err(Error::invalid(FIELD, format!("{email:?} is not an email address")));
+        return Err(Error::invalid(
+            FIELD,
+            format!("{email:?} is not an email address"),
+        ));
     }
     Ok(())
 }

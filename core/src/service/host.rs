@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashSet};
 
 use tracing::instrument;
 
+use super::organizer::{check_can_link, link_in, unlink_in};
 use super::retry;
 use super::{Punchlist, Unit};
-use super::organizer::{check_can_link, link_in, unlink_in};
 use crate::actor::{self, Actor};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -55,7 +55,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
-            let mut seen: HashSet<_> = self.store.ingested(event, &ids).await?.into_iter().collect();
+            let mut seen: HashSet<_> = self
+                .store
+                .ingested(event, &ids)
+                .await?
+                .into_iter()
+                .collect();
             let wanted: Vec<ParticipantId> = {
                 let mut v: Vec<_> = events.iter().map(|e| e.participant).collect();
                 v.sort();
@@ -87,7 +92,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                             unit.add(s);
                         }
                         None => {
-                            results.push(Err(Error::not_found(ParticipantId::ENTITY, e.participant)));
+                            results
+                                .push(Err(Error::not_found(ParticipantId::ENTITY, e.participant)));
                             continue;
                         }
                     }
@@ -115,7 +121,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             _ => return Ok(()),
         };
         let event = unit.changes().event;
-        let Some(cid) = self.store.participant_by_external_id(event, external).await? else {
+        let Some(cid) = self
+            .store
+            .participant_by_external_id(event, external)
+            .await?
+        else {
             return Ok(());
         };
         if !unit.has(cid) {
@@ -125,7 +135,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             unit.add(s);
         }
         let owner = e.participant;
-        let Some(o) = unit.get(owner).map(|w| (w.record.clone(), w.facts.collaborators.contains(external))) else {
+        let Some(o) = unit
+            .get(owner)
+            .map(|w| (w.record.clone(), w.facts.collaborators.contains(external)))
+        else {
             return Ok(());
         };
         let (owner_record, present) = o;
@@ -133,7 +146,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         if present && c_record.owner != Some(owner) {
             match check_can_link(&owner_record, &c_record) {
                 Ok(()) => link_in(unit, owner, cid),
-                Err(why) => tracing::warn!(%owner, collaborator = %cid, %why, "collaborator fact not linked"),
+                Err(why) => {
+                    tracing::warn!(%owner, collaborator = %cid, %why, "collaborator fact not linked")
+                }
             }
         } else if !present && c_record.owner == Some(owner) {
             unlink_in(unit, owner, cid);

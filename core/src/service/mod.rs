@@ -142,7 +142,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Loads one participant of `event`, or `NotFound`.
-    async fn participant_state(&self, event: EventId, id: ParticipantId) -> Result<ParticipantState> {
+    async fn participant_state(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<ParticipantState> {
         self.store
             .participant(event, id)
             .await?
@@ -163,48 +167,48 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let event = sweep.event;
         loop {
             let done = retry!(self, {
-                    let ctx = self.context(&Actor::System, event).await?;
-                    let page = self
-                        .store
-                        .participants(event, sweep.after, self.config.batch_size)
-                        .await?;
-                    let mut cs = ChangeSet::new(event);
-                    let Some(last) = page.last().map(|s| s.participant.id) else {
-                        cs.finished_sweeps.push(sweep.id);
-                        self.commit(cs).await?;
-                        return Ok(true);
-                    };
-                    let now = self.now();
-                    let mut unit = Unit::new(&ctx, now, Actor::System);
-                    for state in page {
-                        unit.add(state);
-                    }
-                    let reconciled = unit.settle();
-                    if ctx.event.settings.tasks_enabled && !sweep.notify.is_empty() {
-                        for (pid, r) in &reconciled {
-                            let tasks: Vec<TaskId> = r
-                                .newly_targeted
-                                .iter()
-                                .filter(|t| sweep.notify.contains(t))
-                                .copied()
-                                .collect();
-                            if !tasks.is_empty() {
-                                unit.notify(
-                                    *pid,
-                                    Notification::Publication { tasks },
-                                    format!("publication:{}:{pid}", sweep.id),
-                                );
-                            }
+                let ctx = self.context(&Actor::System, event).await?;
+                let page = self
+                    .store
+                    .participants(event, sweep.after, self.config.batch_size)
+                    .await?;
+                let mut cs = ChangeSet::new(event);
+                let Some(last) = page.last().map(|s| s.participant.id) else {
+                    cs.finished_sweeps.push(sweep.id);
+                    self.commit(cs).await?;
+                    return Ok(true);
+                };
+                let now = self.now();
+                let mut unit = Unit::new(&ctx, now, Actor::System);
+                for state in page {
+                    unit.add(state);
+                }
+                let reconciled = unit.settle();
+                if ctx.event.settings.tasks_enabled && !sweep.notify.is_empty() {
+                    for (pid, r) in &reconciled {
+                        let tasks: Vec<TaskId> = r
+                            .newly_targeted
+                            .iter()
+                            .filter(|t| sweep.notify.contains(t))
+                            .copied()
+                            .collect();
+                        if !tasks.is_empty() {
+                            unit.notify(
+                                *pid,
+                                Notification::Publication { tasks },
+                                format!("publication:{}:{pid}", sweep.id),
+                            );
                         }
                     }
-                    let mut cs = unit.into_changes();
-                    let mut next = sweep.clone();
-                    next.after = Some(last);
-                    cs.sweeps.push(next);
-                    self.commit(cs).await?;
-                    sweep.after = Some(last);
-                    Ok(false)
-                })?;
+                }
+                let mut cs = unit.into_changes();
+                let mut next = sweep.clone();
+                next.after = Some(last);
+                cs.sweeps.push(next);
+                self.commit(cs).await?;
+                sweep.after = Some(last);
+                Ok(false)
+            })?;
             if done {
                 tracing::debug!(sweep = %sweep.id, "sweep finished");
                 return Ok(());

@@ -26,7 +26,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     #[instrument(skip_all)]
     pub async fn create_event(&self, actor: &Actor, settings: EventSettings) -> Result<Event> {
         if *actor != Actor::System {
-            return Err(Error::forbidden("events are created by the host (Actor::System)"));
+            return Err(Error::forbidden(
+                "events are created by the host (Actor::System)",
+            ));
         }
         settings.validate()?;
         let now = self.now();
@@ -63,42 +65,46 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<Event> {
         settings.validate()?;
         let (updated, sweep) = retry!(self, {
-                let ctx = self.context(actor, event).await?;
-                actor::require_staff(actor, event, EventId::ENTITY, event)?;
-                for segment in ctx.segments.values() {
-                    segment.rule.validate(&settings).map_err(|e| {
-                        Error::invalid(
-                            "settings",
-                            format!("segment {:?} would no longer be valid: {e}", segment.name),
-                        )
-                    })?;
-                }
-                for task in ctx.tasks.values() {
-                    task.config.clone().validate(&settings).map_err(|e| {
-                        Error::invalid(
-                            "settings",
-                            format!("task {} would no longer be valid: {e}", task.id),
-                        )
-                    })?;
-                }
-                let old = &ctx.event.settings;
-                let moves_segments = old.default_language != settings.default_language
-                    || old.custom_fields != settings.custom_fields;
-                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
-                unit.history(Subject::Event, old, &settings);
-                let mut updated = ctx.event.clone();
-                updated.settings = settings.clone();
-                updated.version += 1;
-                let published: Vec<TaskId> =
-                    ctx.tasks.values().filter(|t| t.is_published()).map(|t| t.id).collect();
-                let sweep = (moves_segments && !published.is_empty())
-                    .then(|| self.sweep(event, published, Vec::new()));
-                let mut cs = unit.into_changes();
-                cs.event_record = Some(updated.clone());
-                cs.sweeps.extend(sweep.clone());
-                self.commit(cs).await?;
-                Ok((updated, sweep))
-            })?;
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            for segment in ctx.segments.values() {
+                segment.rule.validate(&settings).map_err(|e| {
+                    Error::invalid(
+                        "settings",
+                        format!("segment {:?} would no longer be valid: {e}", segment.name),
+                    )
+                })?;
+            }
+            for task in ctx.tasks.values() {
+                task.config.clone().validate(&settings).map_err(|e| {
+                    Error::invalid(
+                        "settings",
+                        format!("task {} would no longer be valid: {e}", task.id),
+                    )
+                })?;
+            }
+            let old = &ctx.event.settings;
+            let moves_segments = old.default_language != settings.default_language
+                || old.custom_fields != settings.custom_fields;
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.history(Subject::Event, old, &settings);
+            let mut updated = ctx.event.clone();
+            updated.settings = settings.clone();
+            updated.version += 1;
+            let published: Vec<TaskId> = ctx
+                .tasks
+                .values()
+                .filter(|t| t.is_published())
+                .map(|t| t.id)
+                .collect();
+            let sweep = (moves_segments && !published.is_empty())
+                .then(|| self.sweep(event, published, Vec::new()));
+            let mut cs = unit.into_changes();
+            cs.event_record = Some(updated.clone());
+            cs.sweeps.extend(sweep.clone());
+            self.commit(cs).await?;
+            Ok((updated, sweep))
+        })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -145,33 +151,33 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         draft: SegmentDraft,
     ) -> Result<Segment> {
         let (segment, sweep) = retry!(self, {
-                let ctx = self.context(actor, event).await?;
-                let old = ctx
-                    .segments
-                    .get(&id)
-                    .ok_or_else(|| Error::not_found(SegmentId::ENTITY, id))?;
-                actor::require_staff(actor, event, SegmentId::ENTITY, id)?;
-                let name = draft.validate(&ctx.event.settings)?;
-                let mut segment = old.clone();
-                segment.name = name;
-                segment.rule = draft.rule.clone();
-                segment.version += 1;
-                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
-                unit.history(Subject::Segment(id), old, &segment);
-                let affected: Vec<TaskId> = ctx
-                    .tasks
-                    .values()
-                    .filter(|t| t.is_published() && t.config.segment == Some(id))
-                    .map(|t| t.id)
-                    .collect();
-                let sweep = (!affected.is_empty() && old.rule != segment.rule)
-                    .then(|| self.sweep(event, affected, Vec::new()));
-                let mut cs = unit.into_changes();
-                cs.segments.push(segment.clone());
-                cs.sweeps.extend(sweep.clone());
-                self.commit(cs).await?;
-                Ok((segment, sweep))
-            })?;
+            let ctx = self.context(actor, event).await?;
+            let old = ctx
+                .segments
+                .get(&id)
+                .ok_or_else(|| Error::not_found(SegmentId::ENTITY, id))?;
+            actor::require_staff(actor, event, SegmentId::ENTITY, id)?;
+            let name = draft.validate(&ctx.event.settings)?;
+            let mut segment = old.clone();
+            segment.name = name;
+            segment.rule = draft.rule.clone();
+            segment.version += 1;
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.history(Subject::Segment(id), old, &segment);
+            let affected: Vec<TaskId> = ctx
+                .tasks
+                .values()
+                .filter(|t| t.is_published() && t.config.segment == Some(id))
+                .map(|t| t.id)
+                .collect();
+            let sweep = (!affected.is_empty() && old.rule != segment.rule)
+                .then(|| self.sweep(event, affected, Vec::new()));
+            let mut cs = unit.into_changes();
+            cs.segments.push(segment.clone());
+            cs.sweeps.extend(sweep.clone());
+            self.commit(cs).await?;
+            Ok((segment, sweep))
+        })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -228,7 +234,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 
     /// Creates a task as a draft (T1).
     #[instrument(skip_all, fields(event = %event))]
-    pub async fn create_task(&self, actor: &Actor, event: EventId, config: TaskConfig) -> Result<Task> {
+    pub async fn create_task(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        config: TaskConfig,
+    ) -> Result<Task> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         let config = validate_task_config(&ctx, config)?;
@@ -281,30 +292,30 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         config: TaskConfig,
     ) -> Result<Task> {
         let (task, sweep) = retry!(self, {
-                let ctx = self.context(actor, event).await?;
-                let old = ctx.task(id)?;
-                actor::require_staff(actor, event, TaskId::ENTITY, id)?;
-                if old.state == TaskState::Archived {
-                    return Err(Error::invalid("state", "an archived task cannot be edited"));
-                }
-                let config = validate_task_config(&ctx, config.clone())?;
-                let now = self.now();
-                let mut task = old.clone();
-                task.config = config;
-                task.updated_at = now;
-                task.version += 1;
-                let mut unit = Unit::new(&ctx, now, actor.clone());
-                unit.history(Subject::Task(id), &old.config, &task.config);
-                let reevaluate = task.is_published()
-                    && (old.config.segment != task.config.segment
-                        || old.config.completion != task.config.completion);
-                let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
-                let mut cs = unit.into_changes();
-                cs.tasks.push(task.clone());
-                cs.sweeps.extend(sweep.clone());
-                self.commit(cs).await?;
-                Ok((task, sweep))
-            })?;
+            let ctx = self.context(actor, event).await?;
+            let old = ctx.task(id)?;
+            actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+            if old.state == TaskState::Archived {
+                return Err(Error::invalid("state", "an archived task cannot be edited"));
+            }
+            let config = validate_task_config(&ctx, config.clone())?;
+            let now = self.now();
+            let mut task = old.clone();
+            task.config = config;
+            task.updated_at = now;
+            task.version += 1;
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.history(Subject::Task(id), &old.config, &task.config);
+            let reevaluate = task.is_published()
+                && (old.config.segment != task.config.segment
+                    || old.config.completion != task.config.completion);
+            let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
+            let mut cs = unit.into_changes();
+            cs.tasks.push(task.clone());
+            cs.sweeps.extend(sweep.clone());
+            self.commit(cs).await?;
+            Ok((task, sweep))
+        })?;
         if let Some(sweep) = sweep {
             self.run_sweep(sweep).await?;
         }
@@ -333,39 +344,43 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             return Err(Error::invalid("tasks", "name at least one task to publish"));
         }
         let (tasks, sweep) = retry!(self, {
-                let ctx = self.context(actor, event).await?;
-                let now = self.now();
-                let mut unit = Unit::new(&ctx, now, actor.clone());
-                let mut tasks = Vec::new();
-                for id in ids {
-                    let old = ctx.task(*id)?;
-                    actor::require_staff(actor, event, TaskId::ENTITY, id)?;
-                    if old.state != TaskState::Draft || tasks.iter().any(|t: &Task| t.id == *id) {
-                        return Err(Error::invalid(
-                            "state",
-                            format!("only a draft can be published; task {id} is not one"),
-                        ));
-                    }
-                    let mut task = old.clone();
-                    task.state = TaskState::Published;
-                    task.published_at = Some(now);
-                    task.updated_at = now;
-                    task.version += 1;
-                    unit.history_values(Subject::Task(*id), &state_json(old.state), &state_json(task.state));
-                    tasks.push(task);
+            let ctx = self.context(actor, event).await?;
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut tasks = Vec::new();
+            for id in ids {
+                let old = ctx.task(*id)?;
+                actor::require_staff(actor, event, TaskId::ENTITY, id)?;
+                if old.state != TaskState::Draft || tasks.iter().any(|t: &Task| t.id == *id) {
+                    return Err(Error::invalid(
+                        "state",
+                        format!("only a draft can be published; task {id} is not one"),
+                    ));
                 }
-                let notify = tasks
-                    .iter()
-                    .filter(|t| t.config.notify_on_publish)
-                    .map(|t| t.id)
-                    .collect();
-                let sweep = self.sweep(event, ids.to_vec(), notify);
-                let mut cs = unit.into_changes();
-                cs.tasks.extend(tasks.iter().cloned());
-                cs.sweeps.push(sweep.clone());
-                self.commit(cs).await?;
-                Ok((tasks, sweep))
-            })?;
+                let mut task = old.clone();
+                task.state = TaskState::Published;
+                task.published_at = Some(now);
+                task.updated_at = now;
+                task.version += 1;
+                unit.history_values(
+                    Subject::Task(*id),
+                    &state_json(old.state),
+                    &state_json(task.state),
+                );
+                tasks.push(task);
+            }
+            let notify = tasks
+                .iter()
+                .filter(|t| t.config.notify_on_publish)
+                .map(|t| t.id)
+                .collect();
+            let sweep = self.sweep(event, ids.to_vec(), notify);
+            let mut cs = unit.into_changes();
+            cs.tasks.extend(tasks.iter().cloned());
+            cs.sweeps.push(sweep.clone());
+            self.commit(cs).await?;
+            Ok((tasks, sweep))
+        })?;
         self.run_sweep(sweep).await?;
         Ok(tasks)
     }
@@ -379,14 +394,21 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
             if old.state != TaskState::Published {
-                return Err(Error::invalid("state", "only a published task can be archived"));
+                return Err(Error::invalid(
+                    "state",
+                    "only a published task can be archived",
+                ));
             }
             let mut task = old.clone();
             task.state = TaskState::Archived;
             task.updated_at = self.now();
             task.version += 1;
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
-            unit.history_values(Subject::Task(id), &state_json(old.state), &state_json(task.state));
+            unit.history_values(
+                Subject::Task(id),
+                &state_json(old.state),
+                &state_json(task.state),
+            );
             let mut cs = unit.into_changes();
             cs.tasks.push(task.clone());
             self.commit(cs).await?;
@@ -480,7 +502,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let state = self.participant_state(event, id).await?;
             actor::require_self_or_staff(actor, event, id)?;
             if actor.as_participant().is_some()
-                && (patch.status.is_some() || patch.utm.is_some() || !patch.custom_fields.is_empty())
+                && (patch.status.is_some()
+                    || patch.utm.is_some()
+                    || !patch.custom_fields.is_empty())
             {
                 return Err(Error::forbidden(
                     "a participant may change their profile only",
@@ -513,7 +537,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
             unit.add(state).record = record.clone();
             self.commit(unit.into_changes()).await?;
-            Ok(record)
+            Ok(super::participant::readable(actor, event, record))
         })
     }
 
@@ -589,7 +613,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, Some(true)).await
+        self.organizer_decision(actor, event, owner, task, Some(true))
+            .await
     }
 
     /// Invalidates a task for a participant by hand (T3): it goes back to do. On an
@@ -603,7 +628,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, Some(false)).await
+        self.organizer_decision(actor, event, owner, task, Some(false))
+            .await
     }
 
     /// Hands an automatic task decided by an organizer back to its condition.
@@ -615,7 +641,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, None).await
+        self.organizer_decision(actor, event, owner, task, None)
+            .await
     }
 
     async fn organizer_decision(
@@ -647,7 +674,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             match done {
                 None => {
                     if task.condition().is_none() {
-                        return Err(Error::invalid("task", "a manual task has no condition to follow"));
+                        return Err(Error::invalid(
+                            "task",
+                            "a manual task has no condition to follow",
+                        ));
                     }
                     row.decided_by_organizer = false;
                 }
@@ -669,7 +699,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             w.rows.insert(task_id, row);
             unit.history_values(Subject::Participant(owner), &before, &after);
             unit.settle();
-            let row = unit.row(owner, task_id).cloned().expect("the row is in the unit");
+            let row = unit
+                .row(owner, task_id)
+                .cloned()
+                .expect("the row is in the unit");
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
@@ -738,7 +771,13 @@ pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator:
         c.record.owner = None;
     }
     for task in taken_back {
-        unit.timeline(owner, TimelineKind::TaskTakenBack { task, from: collaborator });
+        unit.timeline(
+            owner,
+            TimelineKind::TaskTakenBack {
+                task,
+                from: collaborator,
+            },
+        );
     }
 }
 

@@ -11,8 +11,7 @@ use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
 use crate::participant::Participant;
 use crate::progress::{
-    CompletedHow, Completion, Progress, ProgressSummary, TaskItem, TaskList, is_overdue,
-    is_visible,
+    CompletedHow, Completion, Progress, ProgressSummary, TaskItem, TaskList, is_overdue, is_visible,
 };
 use crate::store::{ParticipantState, Store};
 use crate::task::Task;
@@ -102,8 +101,20 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         }
         list.assigned_to_me = ProgressSummary::new(assigned_done, assigned_total);
         list.items.sort_by(|a, b| {
-            (a.position, a.deadline.is_none(), a.deadline, &a.name, a.task)
-                .cmp(&(b.position, b.deadline.is_none(), b.deadline, &b.name, b.task))
+            (
+                a.position,
+                a.deadline.is_none(),
+                a.deadline,
+                &a.name,
+                a.task,
+            )
+                .cmp(&(
+                    b.position,
+                    b.deadline.is_none(),
+                    b.deadline,
+                    &b.name,
+                    b.task,
+                ))
         });
         list.summary = ProgressSummary::new(done, total);
         Ok(list)
@@ -158,7 +169,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             if !done
                 && !matches!(role, Role::Staff)
-                && row.completion.as_ref().is_some_and(|c| c.how == CompletedHow::Organizer)
+                && row
+                    .completion
+                    .as_ref()
+                    .is_some_and(|c| c.how == CompletedHow::Organizer)
             {
                 return Err(Error::forbidden(
                     "an organizer validated this task; only an organizer can reopen it",
@@ -323,7 +337,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 }
 
 /// What `actor` may read of `p`: everything for staff, no custom fields otherwise.
-fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
+pub(super) fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
     if actor.is_staff_of(event) {
         p
     } else {
@@ -346,7 +360,9 @@ fn visible_row<'c>(
     let row = state.progress.get(&task_id);
     let role = match actor {
         Actor::Participant { id, .. } if *id == owner => Role::Owner,
-        Actor::Participant { id, .. } if row.and_then(|r| r.assignee) == Some(*id) => Role::Assignee,
+        Actor::Participant { id, .. } if row.and_then(|r| r.assignee) == Some(*id) => {
+            Role::Assignee
+        }
         Actor::Participant { .. } => {
             return Err(Error::forbidden("this task belongs to another participant"));
         }

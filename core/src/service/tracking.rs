@@ -61,7 +61,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_self_or_staff(actor, event, participant)?;
         let mut lines = self
             .store
-            .history(event, Subject::Participant(participant), before, limit.min(MAX_PAGE))
+            .history(
+                event,
+                Subject::Participant(participant),
+                before,
+                limit.min(MAX_PAGE),
+            )
             .await?;
         if !actor.is_staff_of(event) {
             lines.retain(|h| !h.field.starts_with("custom_fields"));

@@ -57,12 +57,14 @@ impl<'c> Unit<'c> {
 
     /// Adds a loaded participant (once; a second add returns the one already there).
     pub fn add(&mut self, state: ParticipantState) -> &mut Working {
-        self.people.entry(state.participant.id).or_insert_with(|| Working {
-            record: state.participant.clone(),
-            facts: state.facts.clone(),
-            rows: state.progress.clone(),
-            before: Some(state),
-        })
+        self.people
+            .entry(state.participant.id)
+            .or_insert_with(|| Working {
+                record: state.participant.clone(),
+                facts: state.facts.clone(),
+                rows: state.progress.clone(),
+                before: Some(state),
+            })
     }
 
     /// Adds a participant that does not exist yet.
@@ -196,7 +198,10 @@ impl<'c> Unit<'c> {
                     .map_or_else(|| self.actor.clone(), |c| c.by.clone());
                 timeline.push((TimelineKind::TaskCompleted { task: *task }, by));
             } else if !row.is_done() && was_done {
-                timeline.push((TimelineKind::TaskReopened { task: *task }, self.actor.clone()));
+                timeline.push((
+                    TimelineKind::TaskReopened { task: *task },
+                    self.actor.clone(),
+                ));
             }
             self.cs.progress_changes.push(ProgressChange {
                 event: self.ctx.event.id,

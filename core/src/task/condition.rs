@@ -149,7 +149,11 @@ mod tests {
         f.record_field("photo", Some("p.png".into()), at);
         f.record_field("biography", Some("   ".into()), at);
         assert!(!speaker.holds(&f), "a blank value is not filled");
-        f.record_field("biography", Some("Hi".into()), at + chrono::Duration::seconds(1));
+        f.record_field(
+            "biography",
+            Some("Hi".into()),
+            at + chrono::Duration::seconds(1),
+        );
         assert!(speaker.holds(&f));
 
         let two_products = Condition::Products { at_least: 2 };
@@ -167,7 +171,9 @@ mod tests {
     fn t3_zero_threshold_and_empty_lists_are_rejected() {
         let e = Condition::Products { at_least: 0 }.validate().unwrap_err();
         assert_eq!(e.field(), Some("condition.at_least"));
-        let e = Condition::Any { conditions: vec![] }.validate().unwrap_err();
+        let e = Condition::Any { conditions: vec![] }
+            .validate()
+            .unwrap_err();
         assert_eq!(e.field(), Some("condition.conditions"));
         let e = Condition::All {
             conditions: vec![Condition::FormCompleted { form: "a b".into() }],

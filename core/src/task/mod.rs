@@ -278,9 +278,14 @@ mod tests {
             Some("texts.de")
         );
 
-        let e = TaskConfig::automatic(en, "x", Condition::Products { at_least: 0 }, web("https://x.org"))
-            .validate(&settings())
-            .unwrap_err();
+        let e = TaskConfig::automatic(
+            en,
+            "x",
+            Condition::Products { at_least: 0 },
+            web("https://x.org"),
+        )
+        .validate(&settings())
+        .unwrap_err();
         assert_eq!(e.field(), Some("condition.at_least"));
     }
 

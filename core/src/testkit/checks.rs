@@ -18,9 +18,18 @@ pub async fn t1_task_fields_validated_and_nothing_written<S: DumpStore>(store: S
     let before = f.dump().await;
     let web = Fixture::<S>::web();
     let cases: Vec<(TaskConfig, &str)> = vec![
-        (TaskConfig::manual(f.en.clone(), "   ", web.clone()), "texts.en.name"),
-        (TaskConfig::manual(f.en.clone(), "x".repeat(201), web.clone()), "texts.en.name"),
-        (TaskConfig::manual(f.fr.clone(), "Logo", web.clone()), "texts.en"),
+        (
+            TaskConfig::manual(f.en.clone(), "   ", web.clone()),
+            "texts.en.name",
+        ),
+        (
+            TaskConfig::manual(f.en.clone(), "x".repeat(201), web.clone()),
+            "texts.en.name",
+        ),
+        (
+            TaskConfig::manual(f.fr.clone(), "Logo", web.clone()),
+            "texts.en",
+        ),
         (
             TaskConfig::manual(
                 f.en.clone(),
@@ -32,7 +41,12 @@ pub async fn t1_task_fields_validated_and_nothing_written<S: DumpStore>(store: S
             "help.url",
         ),
         (
-            TaskConfig::automatic(f.en.clone(), "Products", Condition::Products { at_least: 0 }, web.clone()),
+            TaskConfig::automatic(
+                f.en.clone(),
+                "Products",
+                Condition::Products { at_least: 0 },
+                web.clone(),
+            ),
             "condition.at_least",
         ),
         (
@@ -90,7 +104,11 @@ pub async fn t1_translation_falls_back_to_default_language<S: DumpStore>(store: 
             description: "En PNG".into(),
         },
     );
-    let both = f.service.create_task(&f.organizer, f.event, both).await.unwrap();
+    let both = f
+        .service
+        .create_task(&f.organizer, f.event, both)
+        .await
+        .unwrap();
     let english_only = f.draft_manual("Book your hotel", None).await;
     f.service
         .publish_tasks(&f.organizer, f.event, &[both.id, english_only.id])
@@ -129,7 +147,10 @@ pub async fn t2_only_published_tasks_are_seen<S: DumpStore>(store: S) {
         .complete_task(&f.as_participant(&ann), f.event, ann.id, draft.id)
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::NotFound { entity: "task", .. }), "{err}");
+    assert!(
+        matches!(err, Error::NotFound { entity: "task", .. }),
+        "{err}"
+    );
     assert_eq!(f.dump().await, before);
 }
 
@@ -146,23 +167,58 @@ pub async fn t2_lifecycle_rules<S: DumpStore>(store: S) {
         .unwrap();
 
     let before = f.dump().await;
-    let e = f.service.publish_task(&f.organizer, f.event, task.id).await.unwrap_err();
+    let e = f
+        .service
+        .publish_task(&f.organizer, f.event, task.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("state"));
-    let e = f.service.delete_task(&f.organizer, f.event, task.id).await.unwrap_err();
+    let e = f
+        .service
+        .delete_task(&f.organizer, f.event, task.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("state"));
-    let e = f.service.archive_task(&f.organizer, f.event, draft.id).await.unwrap_err();
+    let e = f
+        .service
+        .archive_task(&f.organizer, f.event, draft.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("state"));
-    assert_eq!(f.dump().await, before, "refused transitions wrote something");
+    assert_eq!(
+        f.dump().await,
+        before,
+        "refused transitions wrote something"
+    );
 
-    f.service.delete_task(&f.organizer, f.event, draft.id).await.unwrap();
-    let e = f.service.task(&f.organizer, f.event, draft.id).await.unwrap_err();
+    f.service
+        .delete_task(&f.organizer, f.event, draft.id)
+        .await
+        .unwrap();
+    let e = f
+        .service
+        .task(&f.organizer, f.event, draft.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }));
 
-    let archived = f.service.archive_task(&f.organizer, f.event, task.id).await.unwrap();
+    let archived = f
+        .service
+        .archive_task(&f.organizer, f.event, task.id)
+        .await
+        .unwrap();
     assert_eq!(archived.state, TaskState::Archived);
-    assert!(f.list(&ann).await.items.is_empty(), "archived tasks are hidden");
+    assert!(
+        f.list(&ann).await.items.is_empty(),
+        "archived tasks are hidden"
+    );
     let dump = f.dump().await;
-    let row = &dump.participants.iter().find(|p| p.participant.id == ann.id).unwrap().progress[&task.id];
+    let row = &dump
+        .participants
+        .iter()
+        .find(|p| p.participant.id == ann.id)
+        .unwrap()
+        .progress[&task.id];
     assert!(row.is_done(), "archiving keeps progress");
 
     let before = f.dump().await;
@@ -191,7 +247,10 @@ pub async fn t2_lifecycle_rules<S: DumpStore>(store: S) {
         .collect();
     assert_eq!(
         states,
-        [serde_json::json!("archived"), serde_json::json!("published")],
+        [
+            serde_json::json!("archived"),
+            serde_json::json!("published")
+        ],
         "newest first: {history:?}"
     );
 }
@@ -203,12 +262,22 @@ pub async fn t2_edit_published_task_reevaluates_and_keeps_history<S: DumpStore>(
     let mut people = Vec::new();
     for i in 0..10 {
         let p = f.participant(&format!("p{i}"), &[]).await;
-        f.fact(&format!("prod-{i}"), &p, HostFact::ProductAdded { product: ExternalId::new("sku-1").unwrap() })
-            .await;
+        f.fact(
+            &format!("prod-{i}"),
+            &p,
+            HostFact::ProductAdded {
+                product: ExternalId::new("sku-1").unwrap(),
+            },
+        )
+        .await;
         people.push(p);
     }
     let task = f
-        .auto_task("Add two products", Condition::Products { at_least: 2 }, None)
+        .auto_task(
+            "Add two products",
+            Condition::Products { at_least: 2 },
+            None,
+        )
         .await;
     for p in &people {
         assert_eq!(f.status(p, task.id).await, Some(ProgressStatus::Todo));
@@ -225,7 +294,12 @@ pub async fn t2_edit_published_task_reevaluates_and_keeps_history<S: DumpStore>(
         .await
         .unwrap();
     for p in &people {
-        assert_eq!(f.status(p, task.id).await, Some(ProgressStatus::Done), "{}", p.external_id);
+        assert_eq!(
+            f.status(p, task.id).await,
+            Some(ProgressStatus::Done),
+            "{}",
+            p.external_id
+        );
     }
     let history = f
         .service
@@ -237,12 +311,18 @@ pub async fn t2_edit_published_task_reevaluates_and_keeps_history<S: DumpStore>(
         .filter(|h| h.at == f.clock.now())
         .map(|h| h.field.as_str())
         .collect();
-    assert_eq!(fields, BTreeSet::from(["completion.condition.at_least", "deadline"]));
+    assert_eq!(
+        fields,
+        BTreeSet::from(["completion.condition.at_least", "deadline"])
+    );
     let line = history
         .iter()
         .find(|h| h.field == "completion.condition.at_least")
         .unwrap();
-    assert_eq!((line.old.clone(), line.new.clone()), (serde_json::json!(2), serde_json::json!(1)));
+    assert_eq!(
+        (line.old.clone(), line.new.clone()),
+        (serde_json::json!(2), serde_json::json!(1))
+    );
     assert_eq!(line.actor, f.organizer);
 
     // Narrowing the segment hides it from those outside; their progress is kept.
@@ -260,34 +340,72 @@ pub async fn t2_edit_published_task_reevaluates_and_keeps_history<S: DumpStore>(
 pub async fn t2_tasks_switch_off_hides_section_and_sends_nothing<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
     let (owner, team) = f.exhibitor_with_collaborator("acme").await;
-    let mut settings = f.service.event(&f.organizer, f.event).await.unwrap().settings;
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
     settings.tasks_enabled = false;
-    f.service.update_event(&f.organizer, f.event, settings.clone()).await.unwrap();
+    f.service
+        .update_event(&f.organizer, f.event, settings.clone())
+        .await
+        .unwrap();
 
-    let mut config = TaskConfig::automatic(f.en.clone(), "Logo", Condition::LogoUploaded, Fixture::<S>::web());
+    let mut config = TaskConfig::automatic(
+        f.en.clone(),
+        "Logo",
+        Condition::LogoUploaded,
+        Fixture::<S>::web(),
+    );
     config.notify_on_publish = true;
-    let logo = f.service.create_task(&f.organizer, f.event, config).await.unwrap();
-    f.service.publish_task(&f.organizer, f.event, logo.id).await.unwrap();
+    let logo = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, logo.id)
+        .await
+        .unwrap();
     let hotel = f.manual_task("Hotel", None).await;
     f.fact("logo-1", &owner, HostFact::LogoUploaded).await;
 
     let list = f.list(&owner).await;
     assert!(!list.tasks_enabled);
     assert!(list.items.is_empty());
-    assert!(f.outbox().await.is_empty(), "nothing is sent while Tasks is off");
+    assert!(
+        f.outbox().await.is_empty(),
+        "nothing is sent while Tasks is off"
+    );
     let before = f.dump().await;
     let me = f.as_participant(&owner);
-    let e = f.service.complete_task(&me, f.event, owner.id, hotel.id).await.unwrap_err();
+    let e = f
+        .service
+        .complete_task(&me, f.event, owner.id, hotel.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
-    let e = f.service.assign_task(&me, f.event, owner.id, hotel.id, team.id).await.unwrap_err();
+    let e = f
+        .service
+        .assign_task(&me, f.event, owner.id, hotel.id, team.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
     assert_eq!(f.dump().await, before);
 
     settings.tasks_enabled = true;
-    f.service.update_event(&f.organizer, f.event, settings).await.unwrap();
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
     let list = f.list(&owner).await;
     assert!(list.tasks_enabled);
-    assert_eq!(list.summary, ProgressSummary::new(1, 2), "the logo counted while off");
+    assert_eq!(
+        list.summary,
+        ProgressSummary::new(1, 2),
+        "the logo counted while off"
+    );
 }
 
 /// T3: a manual task is completed and undone by its owner; the timeline records both; a
@@ -297,7 +415,11 @@ pub async fn t3_manual_complete_and_undo<S: DumpStore>(store: S) {
     let ann = f.participant("ann", &[]).await;
     let task = f.manual_task("Book your hotel", None).await;
     let me = f.as_participant(&ann);
-    let row = f.service.complete_task(&me, f.event, ann.id, task.id).await.unwrap();
+    let row = f
+        .service
+        .complete_task(&me, f.event, ann.id, task.id)
+        .await
+        .unwrap();
     assert!(row.is_done());
     let completion = row.completion.clone().unwrap();
     assert_eq!(completion.how, CompletedHow::Manual);
@@ -305,14 +427,29 @@ pub async fn t3_manual_complete_and_undo<S: DumpStore>(store: S) {
     assert_eq!(completion.at, f.clock.now());
 
     let before = f.dump().await;
-    f.service.complete_task(&me, f.event, ann.id, task.id).await.unwrap();
-    assert_eq!(f.dump().await, before, "completing a done task changes nothing");
+    f.service
+        .complete_task(&me, f.event, ann.id, task.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.dump().await,
+        before,
+        "completing a done task changes nothing"
+    );
 
     f.clock.advance(Duration::minutes(5));
-    let row = f.service.undo_task(&me, f.event, ann.id, task.id).await.unwrap();
+    let row = f
+        .service
+        .undo_task(&me, f.event, ann.id, task.id)
+        .await
+        .unwrap();
     assert_eq!(row.status, ProgressStatus::Todo);
     assert!(row.completion.is_none());
-    let timeline = f.service.timeline(&me, f.event, ann.id, None, 10).await.unwrap();
+    let timeline = f
+        .service
+        .timeline(&me, f.event, ann.id, None, 10)
+        .await
+        .unwrap();
     let kinds: Vec<_> = timeline.iter().map(|t| t.kind.clone()).collect();
     assert_eq!(
         kinds,
@@ -331,11 +468,19 @@ pub async fn t3_automatic_task_not_tickable<S: DumpStore>(store: S) {
     let task = f.auto_task("Logo", Condition::LogoUploaded, None).await;
     let before = f.dump().await;
     let me = f.as_participant(&ann);
-    let e = f.service.complete_task(&me, f.event, ann.id, task.id).await.unwrap_err();
+    let e = f
+        .service
+        .complete_task(&me, f.event, ann.id, task.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("task"), "{e}");
     f.fact("logo", &ann, HostFact::LogoUploaded).await;
     let before_undo = f.dump().await;
-    let e = f.service.undo_task(&me, f.event, ann.id, task.id).await.unwrap_err();
+    let e = f
+        .service
+        .undo_task(&me, f.event, ann.id, task.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("task"), "{e}");
     assert_eq!(f.dump().await, before_undo);
     assert_ne!(before, before_undo);
@@ -348,15 +493,34 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
     let ann = f.participant("ann", &[]).await;
     let me = f.as_participant(&ann);
     let doc = f.manual_task("Mandatory document", None).await;
-    let row = f.service.validate_task(&f.organizer, f.event, ann.id, doc.id).await.unwrap();
-    assert_eq!(row.completion.as_ref().unwrap().how, CompletedHow::Organizer);
+    let row = f
+        .service
+        .validate_task(&f.organizer, f.event, ann.id, doc.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        row.completion.as_ref().unwrap().how,
+        CompletedHow::Organizer
+    );
     let before = f.dump().await;
-    let e = f.service.undo_task(&me, f.event, ann.id, doc.id).await.unwrap_err();
+    let e = f
+        .service
+        .undo_task(&me, f.event, ann.id, doc.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
-    let e = f.service.validate_task(&me, f.event, ann.id, doc.id).await.unwrap_err();
+    let e = f
+        .service
+        .validate_task(&me, f.event, ann.id, doc.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
     assert_eq!(f.dump().await, before);
-    let row = f.service.invalidate_task(&f.organizer, f.event, ann.id, doc.id).await.unwrap();
+    let row = f
+        .service
+        .invalidate_task(&f.organizer, f.event, ann.id, doc.id)
+        .await
+        .unwrap();
     assert_eq!(row.status, ProgressStatus::Todo);
     let history = f
         .service
@@ -371,15 +535,33 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
     assert_eq!(lines[0].actor, f.organizer);
 
     let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
-    f.service.validate_task(&f.organizer, f.event, ann.id, logo.id).await.unwrap();
+    f.service
+        .validate_task(&f.organizer, f.event, ann.id, logo.id)
+        .await
+        .unwrap();
     f.clock.advance(Duration::seconds(1));
     f.fact("up", &ann, HostFact::LogoUploaded).await;
     f.clock.advance(Duration::seconds(1));
     f.fact("down", &ann, HostFact::LogoRemoved).await;
-    assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Done), "the decision stands");
-    f.service.follow_condition(&f.organizer, f.event, ann.id, logo.id).await.unwrap();
-    assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Todo), "back to the condition");
-    let e = f.service.follow_condition(&f.organizer, f.event, ann.id, doc.id).await.unwrap_err();
+    assert_eq!(
+        f.status(&ann, logo.id).await,
+        Some(ProgressStatus::Done),
+        "the decision stands"
+    );
+    f.service
+        .follow_condition(&f.organizer, f.event, ann.id, logo.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.status(&ann, logo.id).await,
+        Some(ProgressStatus::Todo),
+        "back to the condition"
+    );
+    let e = f
+        .service
+        .follow_condition(&f.organizer, f.event, ann.id, doc.id)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("task"));
 }
 
@@ -387,28 +569,45 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
 pub async fn t4_automatic_task_follows_its_condition<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
     let ann = f.participant("ann", &["exhibitor"]).await;
-    let logo = f.auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors)).await;
+    let logo = f
+        .auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors))
+        .await;
     assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Todo));
     f.clock.advance(Duration::seconds(1));
     f.fact("up", &ann, HostFact::LogoUploaded).await;
     let list = f.list(&ann).await;
     assert_eq!(list.items[0].status, ProgressStatus::Done);
     let completion = list.items[0].completion.clone().unwrap();
-    assert_eq!((completion.how, completion.by), (CompletedHow::Condition, Actor::System));
+    assert_eq!(
+        (completion.how, completion.by),
+        (CompletedHow::Condition, Actor::System)
+    );
     f.clock.advance(Duration::seconds(1));
     f.fact("down", &ann, HostFact::LogoRemoved).await;
     assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Todo));
-    let timeline = f.service.timeline(&f.organizer, f.event, ann.id, None, 10).await.unwrap();
+    let timeline = f
+        .service
+        .timeline(&f.organizer, f.event, ann.id, None, 10)
+        .await
+        .unwrap();
     assert!(matches!(timeline[0].kind, TimelineKind::TaskReopened { task } if task == logo.id));
     assert!(matches!(timeline[1].kind, TimelineKind::TaskCompleted { task } if task == logo.id));
 
     let speaker = Condition::All {
         conditions: vec![
-            Condition::FieldFilled { field: "photo".into(), value: None },
-            Condition::FieldFilled { field: "level".into(), value: Some("expert".into()) },
+            Condition::FieldFilled {
+                field: "photo".into(),
+                value: None,
+            },
+            Condition::FieldFilled {
+                field: "level".into(),
+                value: Some("expert".into()),
+            },
             Condition::Any {
                 conditions: vec![
-                    Condition::FormCompleted { form: "tech".into() },
+                    Condition::FormCompleted {
+                        form: "tech".into(),
+                    },
                     Condition::Invitations { at_least: 2 },
                 ],
             },
@@ -422,22 +621,65 @@ pub async fn t4_automatic_task_follows_its_condition<S: DumpStore>(store: S) {
             &Actor::System,
             f.event,
             vec![
-                ev("f1", HostFact::FieldSet { field: "photo".into(), value: "me.png".into() }),
-                ev("f2", HostFact::FieldSet { field: "level".into(), value: "novice".into() }),
-                ev("f3", HostFact::InvitationSent { invitation: ExternalId::new("i1").unwrap() }),
+                ev(
+                    "f1",
+                    HostFact::FieldSet {
+                        field: "photo".into(),
+                        value: "me.png".into(),
+                    },
+                ),
+                ev(
+                    "f2",
+                    HostFact::FieldSet {
+                        field: "level".into(),
+                        value: "novice".into(),
+                    },
+                ),
+                ev(
+                    "f3",
+                    HostFact::InvitationSent {
+                        invitation: ExternalId::new("i1").unwrap(),
+                    },
+                ),
             ],
         )
         .await
         .unwrap();
-    assert!(results.iter().all(|r| matches!(r, Ok(IngestOutcome::Applied))));
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(IngestOutcome::Applied)))
+    );
     assert_eq!(f.status(&ann, t.id).await, Some(ProgressStatus::Todo));
     f.clock.advance(Duration::seconds(1));
-    f.fact("f4", &ann, HostFact::FieldSet { field: "level".into(), value: "expert".into() }).await;
+    f.fact(
+        "f4",
+        &ann,
+        HostFact::FieldSet {
+            field: "level".into(),
+            value: "expert".into(),
+        },
+    )
+    .await;
     assert_eq!(f.status(&ann, t.id).await, Some(ProgressStatus::Todo));
-    f.fact("f5", &ann, HostFact::FormCompleted { form: "tech".into() }).await;
+    f.fact(
+        "f5",
+        &ann,
+        HostFact::FormCompleted {
+            form: "tech".into(),
+        },
+    )
+    .await;
     assert_eq!(f.status(&ann, t.id).await, Some(ProgressStatus::Done));
     f.clock.advance(Duration::seconds(1));
-    f.fact("f6", &ann, HostFact::FieldCleared { field: "photo".into() }).await;
+    f.fact(
+        "f6",
+        &ann,
+        HostFact::FieldCleared {
+            field: "photo".into(),
+        },
+    )
+    .await;
     assert_eq!(f.status(&ann, t.id).await, Some(ProgressStatus::Todo));
 }
 
@@ -449,15 +691,22 @@ pub async fn t4_publish_counts_work_already_done<S: DumpStore>(store: S) {
     for i in 0..9 {
         let p = f.participant(&format!("ex{i}"), &["exhibitor"]).await;
         if i % 2 == 0 {
-            f.fact(&format!("logo-{i}"), &p, HostFact::LogoUploaded).await;
+            f.fact(&format!("logo-{i}"), &p, HostFact::LogoUploaded)
+                .await;
         }
         done.push((p, i % 2 == 0));
     }
     let visitor = f.participant("visitor", &["visitor"]).await;
     f.fact("logo-v", &visitor, HostFact::LogoUploaded).await;
-    let logo = f.auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors)).await;
+    let logo = f
+        .auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors))
+        .await;
     for (p, has_logo) in &done {
-        let want = if *has_logo { ProgressStatus::Done } else { ProgressStatus::Todo };
+        let want = if *has_logo {
+            ProgressStatus::Done
+        } else {
+            ProgressStatus::Todo
+        };
         assert_eq!(f.status(p, logo.id).await, Some(want));
     }
     assert_eq!(f.status(&visitor, logo.id).await, None);
@@ -472,7 +721,10 @@ pub async fn t4_publish_counts_work_already_done<S: DumpStore>(store: S) {
         .update_participant(&f.organizer, f.event, visitor.id, patch)
         .await
         .unwrap();
-    assert_eq!(f.status(&visitor, logo.id).await, Some(ProgressStatus::Done));
+    assert_eq!(
+        f.status(&visitor, logo.id).await,
+        Some(ProgressStatus::Done)
+    );
 }
 
 /// T4: facts redelivered and reordered converge to the same state as in-order delivery.
@@ -480,7 +732,9 @@ pub async fn t4_fact_redelivered_and_reordered_converges<S: DumpStore>(store: S)
     let f = Fixture::new(store).await;
     let a = f.participant("a", &[]).await;
     let b = f.participant("b", &[]).await;
-    let products = f.auto_task("Products", Condition::Products { at_least: 2 }, None).await;
+    let products = f
+        .auto_task("Products", Condition::Products { at_least: 2 }, None)
+        .await;
     let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
     let t0 = f.clock.now();
     let sku = |s: &str| ExternalId::new(s).unwrap();
@@ -500,18 +754,33 @@ pub async fn t4_fact_redelivered_and_reordered_converges<S: DumpStore>(store: S)
         fact: fact.clone(),
     };
     for item in &facts {
-        f.service.ingest(&Actor::System, f.event, make(&a, "a", item)).await.unwrap();
+        f.service
+            .ingest(&Actor::System, f.event, make(&a, "a", item))
+            .await
+            .unwrap();
     }
     // b: reversed, with every event delivered twice, some in one batch.
     let mut reversed: Vec<HostEvent> = facts.iter().rev().map(|i| make(&b, "b", i)).collect();
     reversed.extend(reversed.clone());
     let (first, rest) = reversed.split_at(4);
-    f.service.ingest_batch(&Actor::System, f.event, first.to_vec()).await.unwrap();
+    f.service
+        .ingest_batch(&Actor::System, f.event, first.to_vec())
+        .await
+        .unwrap();
     for e in rest {
-        f.service.ingest(&Actor::System, f.event, e.clone()).await.unwrap();
+        f.service
+            .ingest(&Actor::System, f.event, e.clone())
+            .await
+            .unwrap();
     }
     let dump = f.dump().await;
-    let state = |p: &Participant| dump.participants.iter().find(|s| s.participant.id == p.id).unwrap().clone();
+    let state = |p: &Participant| {
+        dump.participants
+            .iter()
+            .find(|s| s.participant.id == p.id)
+            .unwrap()
+            .clone()
+    };
     let (sa, sb) = (state(&a), state(&b));
     assert_eq!(sa.facts, sb.facts);
     assert_eq!(sa.facts.products.count(), 2);
@@ -533,9 +802,17 @@ pub async fn t4_fact_redelivered_and_reordered_converges<S: DumpStore>(store: S)
 pub async fn t4_facts_are_the_owners_when_assigned<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
     let (owner, team) = f.exhibitor_with_collaborator("acme").await;
-    let logo = f.auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors)).await;
+    let logo = f
+        .auto_task("Logo", Condition::LogoUploaded, Some(f.exhibitors))
+        .await;
     f.service
-        .assign_task(&f.as_participant(&owner), f.event, owner.id, logo.id, team.id)
+        .assign_task(
+            &f.as_participant(&owner),
+            f.event,
+            owner.id,
+            logo.id,
+            team.id,
+        )
         .await
         .unwrap();
     f.fact("team-logo", &team, HostFact::LogoUploaded).await;
@@ -543,7 +820,11 @@ pub async fn t4_facts_are_the_owners_when_assigned<S: DumpStore>(store: S) {
     f.fact("owner-logo", &owner, HostFact::LogoUploaded).await;
     assert_eq!(f.status(&owner, logo.id).await, Some(ProgressStatus::Done));
     let team_list = f.list(&team).await;
-    let item = team_list.items.iter().find(|i| i.task == logo.id).expect("assigned task listed");
+    let item = team_list
+        .items
+        .iter()
+        .find(|i| i.task == logo.id)
+        .expect("assigned task listed");
     assert_eq!((item.owner, item.status), (owner.id, ProgressStatus::Done));
 }
 
@@ -558,11 +839,32 @@ pub async fn x1_events_are_isolated<S: DumpStore>(store: S) {
     assert_eq!(b.list(&bob).await.items.len(), 0);
     let dump_b = b.dump().await;
 
-    let e = b.service.tasks_of(&b.organizer, a.event, ann.id).await.unwrap_err();
+    let e = b
+        .service
+        .tasks_of(&b.organizer, a.event, ann.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
-    let e = b.service.tasks_of(&b.organizer, b.event, ann.id).await.unwrap_err();
-    assert!(matches!(e, Error::NotFound { entity: "participant", .. }), "{e}");
-    let e = b.service.publish_task(&b.organizer, b.event, task.id).await.unwrap_err();
+    let e = b
+        .service
+        .tasks_of(&b.organizer, b.event, ann.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                entity: "participant",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = b
+        .service
+        .publish_task(&b.organizer, b.event, task.id)
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::NotFound { entity: "task", .. }), "{e}");
     let e = b
         .service
@@ -579,9 +881,21 @@ pub async fn x1_events_are_isolated<S: DumpStore>(store: S) {
         )
         .await
         .unwrap();
-    assert!(matches!(results[0], Err(Error::NotFound { entity: "participant", .. })));
+    assert!(matches!(
+        results[0],
+        Err(Error::NotFound {
+            entity: "participant",
+            ..
+        })
+    ));
     assert_eq!(b.dump().await, dump_b, "nothing leaked into event b");
-    assert!(b.dump().await.participants.iter().all(|p| p.participant.event == b.event));
+    assert!(
+        b.dump()
+            .await
+            .participants
+            .iter()
+            .all(|p| p.participant.event == b.event)
+    );
     assert_eq!(a.list(&ann).await.items.len(), 1);
 }
 
@@ -598,16 +912,55 @@ pub async fn x2_other_participant_forbidden_other_event_not_found<S: DumpStore>(
     let as_bob = f.as_participant(&bob);
     let forbidden = [
         f.service.tasks_of(&as_bob, f.event, ann.id).await.map(drop),
-        f.service.complete_task(&as_bob, f.event, ann.id, task.id).await.map(drop),
-        f.service.participant(&as_bob, f.event, ann.id).await.map(drop),
-        f.service.timeline(&as_bob, f.event, ann.id, None, 10).await.map(drop),
-        f.service.create_task(&as_bob, f.event, TaskConfig::manual(f.en.clone(), "x", Fixture::<S>::web())).await.map(drop),
-        f.service.archive_task(&as_bob, f.event, task.id).await.map(drop),
-        f.service.validate_task(&as_bob, f.event, bob.id, task.id).await.map(drop),
-        f.service.ingest(&as_bob, f.event, f.host_event("h", &bob, HostFact::LogoUploaded)).await.map(drop),
+        f.service
+            .complete_task(&as_bob, f.event, ann.id, task.id)
+            .await
+            .map(drop),
+        f.service
+            .participant(&as_bob, f.event, ann.id)
+            .await
+            .map(drop),
+        f.service
+            .timeline(&as_bob, f.event, ann.id, None, 10)
+            .await
+            .map(drop),
+        f.service
+            .create_task(
+                &as_bob,
+                f.event,
+                TaskConfig::manual(f.en.clone(), "x", Fixture::<S>::web()),
+            )
+            .await
+            .map(drop),
+        f.service
+            .archive_task(&as_bob, f.event, task.id)
+            .await
+            .map(drop),
+        f.service
+            .validate_task(&as_bob, f.event, bob.id, task.id)
+            .await
+            .map(drop),
+        f.service
+            .ingest(
+                &as_bob,
+                f.event,
+                f.host_event("h", &bob, HostFact::LogoUploaded),
+            )
+            .await
+            .map(drop),
         f.service.outbox(&as_bob, f.event, None, 10).await.map(drop),
-        f.service.register_participant(&as_bob, f.event, NewParticipant::new(ExternalId::new("z").unwrap())).await.map(drop),
-        f.service.update_participant(&as_bob, f.event, ann.id, ParticipantPatch::default()).await.map(drop),
+        f.service
+            .register_participant(
+                &as_bob,
+                f.event,
+                NewParticipant::new(ExternalId::new("z").unwrap()),
+            )
+            .await
+            .map(drop),
+        f.service
+            .update_participant(&as_bob, f.event, ann.id, ParticipantPatch::default())
+            .await
+            .map(drop),
     ];
     for (i, r) in forbidden.into_iter().enumerate() {
         assert!(matches!(r, Err(Error::Forbidden { .. })), "case {i}: {r:?}");
@@ -615,18 +968,47 @@ pub async fn x2_other_participant_forbidden_other_event_not_found<S: DumpStore>(
     let foreign_organizer = other.organizer.clone();
     let foreign_participant = Actor::participant(bob.id, other.event);
     let not_found = [
-        f.service.tasks_of(&foreign_organizer, f.event, ann.id).await.map(drop),
-        f.service.task(&foreign_organizer, f.event, task.id).await.map(drop),
-        f.service.validate_task(&foreign_organizer, f.event, ann.id, task.id).await.map(drop),
-        f.service.participant(&foreign_organizer, f.event, ann.id).await.map(drop),
-        f.service.complete_task(&foreign_participant, f.event, bob.id, task.id).await.map(drop),
-        f.service.my_tasks(&foreign_participant, f.event).await.map(drop),
-        f.service.create_task(&foreign_organizer, f.event, TaskConfig::manual(f.en.clone(), "x", Fixture::<S>::web())).await.map(drop),
+        f.service
+            .tasks_of(&foreign_organizer, f.event, ann.id)
+            .await
+            .map(drop),
+        f.service
+            .task(&foreign_organizer, f.event, task.id)
+            .await
+            .map(drop),
+        f.service
+            .validate_task(&foreign_organizer, f.event, ann.id, task.id)
+            .await
+            .map(drop),
+        f.service
+            .participant(&foreign_organizer, f.event, ann.id)
+            .await
+            .map(drop),
+        f.service
+            .complete_task(&foreign_participant, f.event, bob.id, task.id)
+            .await
+            .map(drop),
+        f.service
+            .my_tasks(&foreign_participant, f.event)
+            .await
+            .map(drop),
+        f.service
+            .create_task(
+                &foreign_organizer,
+                f.event,
+                TaskConfig::manual(f.en.clone(), "x", Fixture::<S>::web()),
+            )
+            .await
+            .map(drop),
     ];
     for (i, r) in not_found.into_iter().enumerate() {
         assert!(matches!(r, Err(Error::NotFound { .. })), "case {i}: {r:?}");
     }
-    let e = f.service.create_event(&f.organizer, EventSettings::new("x", f.en.clone())).await.unwrap_err();
+    let e = f
+        .service
+        .create_event(&f.organizer, EventSettings::new("x", f.en.clone()))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Forbidden { .. }));
     assert_eq!(f.dump().await, before, "refused calls wrote something");
 }
@@ -638,17 +1020,81 @@ pub async fn x5_unknown_ids_are_not_found_and_write_nothing<S: DumpStore>(store:
     let task = f.manual_task("Hotel", None).await;
     let before = f.dump().await;
     let now = f.clock.now();
-    let (no_task, no_person, no_segment) = (TaskId::new_at(now), ParticipantId::new_at(now), SegmentId::new_at(now));
+    let (no_task, no_person, no_segment) = (
+        TaskId::new_at(now),
+        ParticipantId::new_at(now),
+        SegmentId::new_at(now),
+    );
     let me = f.as_participant(&ann);
     let cases: Vec<(Result<()>, &str)> = vec![
-        (f.service.publish_task(&f.organizer, f.event, no_task).await.map(drop), "task"),
-        (f.service.complete_task(&me, f.event, ann.id, no_task).await.map(drop), "task"),
-        (f.service.complete_task(&f.organizer, f.event, no_person, task.id).await.map(drop), "participant"),
-        (f.service.update_segment(&f.organizer, f.event, no_segment, SegmentDraft { name: "x".into(), rule: Rule::Everyone }).await.map(drop), "segment"),
-        (f.service.link_collaborator(&f.organizer, f.event, ann.id, no_person).await.map(drop), "participant"),
-        (f.service.assign_task(&me, f.event, ann.id, no_task, no_person).await.map(drop), "task"),
-        (f.service.tasks(&Actor::System, EventId::new_at(now)).await.map(drop), "event"),
-        (f.service.participant_by_external_id(&f.organizer, f.event, &ExternalId::new("nobody").unwrap()).await.map(drop), "participant"),
+        (
+            f.service
+                .publish_task(&f.organizer, f.event, no_task)
+                .await
+                .map(drop),
+            "task",
+        ),
+        (
+            f.service
+                .complete_task(&me, f.event, ann.id, no_task)
+                .await
+                .map(drop),
+            "task",
+        ),
+        (
+            f.service
+                .complete_task(&f.organizer, f.event, no_person, task.id)
+                .await
+                .map(drop),
+            "participant",
+        ),
+        (
+            f.service
+                .update_segment(
+                    &f.organizer,
+                    f.event,
+                    no_segment,
+                    SegmentDraft {
+                        name: "x".into(),
+                        rule: Rule::Everyone,
+                    },
+                )
+                .await
+                .map(drop),
+            "segment",
+        ),
+        (
+            f.service
+                .link_collaborator(&f.organizer, f.event, ann.id, no_person)
+                .await
+                .map(drop),
+            "participant",
+        ),
+        (
+            f.service
+                .assign_task(&me, f.event, ann.id, no_task, no_person)
+                .await
+                .map(drop),
+            "task",
+        ),
+        (
+            f.service
+                .tasks(&Actor::System, EventId::new_at(now))
+                .await
+                .map(drop),
+            "event",
+        ),
+        (
+            f.service
+                .participant_by_external_id(
+                    &f.organizer,
+                    f.event,
+                    &ExternalId::new("nobody").unwrap(),
+                )
+                .await
+                .map(drop),
+            "participant",
+        ),
     ];
     for (r, entity) in cases {
         match r {
@@ -656,9 +1102,17 @@ pub async fn x5_unknown_ids_are_not_found_and_write_nothing<S: DumpStore>(store:
             other => panic!("expected NotFound {entity}, got {other:?}"),
         }
     }
-    let e = f.service.assign_task(&me, f.event, ann.id, task.id, no_person).await.unwrap_err();
+    let e = f
+        .service
+        .assign_task(&me, f.event, ann.id, task.id, no_person)
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("assignee"));
-    let e = f.service.publish_tasks(&f.organizer, f.event, &[]).await.unwrap_err();
+    let e = f
+        .service
+        .publish_tasks(&f.organizer, f.event, &[])
+        .await
+        .unwrap_err();
     assert_eq!(e.field(), Some("tasks"));
     assert_eq!(f.dump().await, before);
 }
@@ -672,7 +1126,9 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
     let state = store.participant(f.event, ann.id).await.unwrap().unwrap();
     let change = |product: &str| {
         let mut facts = state.facts.clone();
-        facts.products.record(ExternalId::new(product).unwrap(), true, f.clock.now());
+        facts
+            .products
+            .record(ExternalId::new(product).unwrap(), true, f.clock.now());
         let mut cs = ChangeSet::new(f.event);
         cs.participants.push(ParticipantWrite {
             id: ann.id,
@@ -681,14 +1137,24 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
             facts: Some(facts),
             progress: Vec::new(),
         });
-        cs.host_events.push(HostEventId::new(format!("h-{product}")).unwrap());
+        cs.host_events
+            .push(HostEventId::new(format!("h-{product}")).unwrap());
         cs
     };
     let (first, second) = (change("a"), change("b"));
     store.apply(first).await.expect("first writer commits");
     let after_first = f.dump().await;
     let e = store.apply(second).await.unwrap_err();
-    assert!(matches!(e, Error::Conflict { entity: "participant", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Conflict {
+                entity: "participant",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(f.dump().await, after_first, "the loser wrote nothing");
 
     // A stale version on a task, and a duplicate host event id, conflict too.
@@ -735,7 +1201,9 @@ pub async fn x4_concurrent_completions_lose_nothing<S: DumpStore>(store: S) {
     for i in 0..5 {
         tasks.push(f.manual_task(&format!("task {i}"), None).await);
     }
-    let products = f.auto_task("Products", Condition::Products { at_least: 40 }, None).await;
+    let products = f
+        .auto_task("Products", Condition::Products { at_least: 40 }, None)
+        .await;
     let hub = people[0].clone();
     let mut handles = Vec::new();
     for p in &people {
@@ -755,7 +1223,9 @@ pub async fn x4_concurrent_completions_lose_nothing<S: DumpStore>(store: S) {
             let e = f.host_event(
                 &format!("prod-{i}"),
                 &hub,
-                HostFact::ProductAdded { product: ExternalId::new(format!("sku-{i}")).unwrap() },
+                HostFact::ProductAdded {
+                    product: ExternalId::new(format!("sku-{i}")).unwrap(),
+                },
             );
             f.service.ingest(&Actor::System, f.event, e).await.map(drop)
         }));
@@ -765,23 +1235,36 @@ pub async fn x4_concurrent_completions_lose_nothing<S: DumpStore>(store: S) {
     }
     let dump = f.dump().await;
     for p in &people {
-        let state = dump.participants.iter().find(|s| s.participant.id == p.id).unwrap();
+        let state = dump
+            .participants
+            .iter()
+            .find(|s| s.participant.id == p.id)
+            .unwrap();
         for t in &tasks {
             assert!(state.progress[&t.id].is_done(), "lost completion");
         }
         let completed = dump
             .timeline
             .iter()
-            .filter(|e| e.participant == p.id && matches!(e.kind, TimelineKind::TaskCompleted { .. }))
+            .filter(|e| {
+                e.participant == p.id && matches!(e.kind, TimelineKind::TaskCompleted { .. })
+            })
             .count();
         let expected = tasks.len() + usize::from(p.id == hub.id);
         assert_eq!(completed, expected, "one timeline entry per completion");
     }
-    let hub_state = dump.participants.iter().find(|s| s.participant.id == hub.id).unwrap();
+    let hub_state = dump
+        .participants
+        .iter()
+        .find(|s| s.participant.id == hub.id)
+        .unwrap();
     assert_eq!(hub_state.facts.products.count(), 40, "lost fact");
     assert!(hub_state.progress[&products.id].is_done());
     assert_eq!(dump.host_events.len(), 40);
-    assert!(store.conflicts() > 0, "the version check was never exercised");
+    assert!(
+        store.conflicts() > 0,
+        "the version check was never exercised"
+    );
 }
 
 /// X4: a sweep interrupted after some batches (a crash) is finished by `resume_sweeps`,
@@ -811,9 +1294,16 @@ pub async fn x4_sweep_resumes_after_interruption<S: DumpStore>(store: S) {
     cs.sweeps.push(sweep.clone());
     store.apply(cs).await.unwrap();
     assert_eq!(f.dump().await.sweeps, std::slice::from_ref(&sweep));
-    assert!(f.list(&people[0]).await.items.is_empty(), "no row before the sweep runs");
+    assert!(
+        f.list(&people[0]).await.items.is_empty(),
+        "no row before the sweep runs"
+    );
 
-    let resumed = f.service.resume_sweeps(&f.organizer, f.event).await.unwrap();
+    let resumed = f
+        .service
+        .resume_sweeps(&f.organizer, f.event)
+        .await
+        .unwrap();
     assert_eq!(resumed, 1);
     let dump = f.dump().await;
     assert!(dump.sweeps.is_empty(), "the sweep finished");
@@ -825,6 +1315,9 @@ pub async fn x4_sweep_resumes_after_interruption<S: DumpStore>(store: S) {
     let mut cs = ChangeSet::new(f.event);
     cs.sweeps.push(sweep);
     store.apply(cs).await.unwrap();
-    f.service.resume_sweeps(&f.organizer, f.event).await.unwrap();
+    f.service
+        .resume_sweeps(&f.organizer, f.event)
+        .await
+        .unwrap();
     assert_eq!(f.outbox().await.len(), people.len(), "no repeat");
 }

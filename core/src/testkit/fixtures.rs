@@ -35,7 +35,8 @@ impl<S: DumpStore> Fixture<S> {
     /// Same as [`Fixture::new`] on a shared store.
     pub async fn with_store(store: Arc<S>) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
-        let service = Punchlist::new(store, clock.clone()).with_config(Config::default().batch_size(7));
+        let service =
+            Punchlist::new(store, clock.clone()).with_config(Config::default().batch_size(7));
         let en = Language::new("en").unwrap();
         let fr = Language::new("fr").unwrap();
         let mut settings = EventSettings::new("Expo 2026", en.clone());
@@ -130,7 +131,12 @@ impl<S: DumpStore> Fixture<S> {
     }
 
     /// Creates and publishes an automatic task.
-    pub async fn auto_task(&self, name: &str, condition: Condition, segment: Option<SegmentId>) -> Task {
+    pub async fn auto_task(
+        &self,
+        name: &str,
+        condition: Condition,
+        segment: Option<SegmentId>,
+    ) -> Task {
         let mut config = TaskConfig::automatic(self.en.clone(), name, condition, Self::web());
         config.segment = segment;
         let t = self
@@ -157,7 +163,11 @@ impl<S: DumpStore> Fixture<S> {
     /// Ingests one fact about `participant`, occurring now.
     pub async fn fact(&self, id: &str, participant: &Participant, fact: HostFact) -> IngestOutcome {
         self.service
-            .ingest(&Actor::System, self.event, self.host_event(id, participant, fact))
+            .ingest(
+                &Actor::System,
+                self.event,
+                self.host_event(id, participant, fact),
+            )
             .await
             .expect("ingest")
     }

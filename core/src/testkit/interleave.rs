@@ -64,23 +64,46 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.tasks(event).await
     }
-    async fn participant(&self, event: EventId, id: ParticipantId) -> Result<Option<ParticipantState>> {
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>> {
         pause().await;
         self.inner.participant(event, id).await
     }
-    async fn participants_by_id(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>> {
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>> {
         pause().await;
         self.inner.participants_by_id(event, ids).await
     }
-    async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>> {
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>> {
         pause().await;
-        self.inner.participant_by_external_id(event, external_id).await
+        self.inner
+            .participant_by_external_id(event, external_id)
+            .await
     }
-    async fn participants(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>> {
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>> {
         pause().await;
         self.inner.participants(event, after, limit).await
     }
-    async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>> {
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>> {
         pause().await;
         self.inner.collaborators(event, owner).await
     }
@@ -96,15 +119,32 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.sweeps(event).await
     }
-    async fn timeline(&self, event: EventId, participant: ParticipantId, before: Option<TimelineId>, limit: usize) -> Result<Vec<TimelineEntry>> {
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
         pause().await;
         self.inner.timeline(event, participant, before, limit).await
     }
-    async fn history(&self, event: EventId, subject: Subject, before: Option<HistoryId>, limit: usize) -> Result<Vec<HistoryEntry>> {
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
         pause().await;
         self.inner.history(event, subject, before, limit).await
     }
-    async fn outbox(&self, event: EventId, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>> {
+    async fn outbox(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
         pause().await;
         self.inner.outbox(event, after, limit).await
     }

@@ -4,8 +4,10 @@
 //! Each check is a `pub async fn` taking a fresh store; [`conformance_tests!`] expands one
 //! `#[tokio::test]` per check for a store constructor:
 //!
-//! ```ignore
-//! punchlist::conformance_tests!(async { my_crate::MyStore::open_temporary().await });
+//! ```
+//! // In a store crate's `tests/conformance.rs`; here, the in-memory store.
+//! punchlist::conformance_tests!(async { punchlist::MemoryStore::new() });
+//! # fn main() {}
 //! ```
 //!
 //! A store under test also implements [`DumpStore`]: a canonical dump of an event's whole
@@ -110,6 +112,22 @@ macro_rules! conformance_tests {
         // Group B: segments, the Tasks section, the record, batches, notices, the stream
         // (checks_b.rs).
         $crate::conformance_tests!(@each $make;
+            s1_segment_rules_and_unknown_custom_field,
+            s2_tasks_follow_segment_changes_and_keep_progress,
+            s2_segment_redefinition_reevaluates,
+            s3_preview_counts_and_pages,
+            p1_list_ordered_with_help_link_and_assignee,
+            p2_progress_summary,
+            p4_assign_reassign_take_back,
+            p4_assign_only_to_own_collaborators,
+            p5_deadline_and_overdue,
+            r1_r4_record_validated_and_custom_fields_hidden,
+            r12_three_edited_fields_three_history_lines,
+            x3_batch_results_per_item_and_one_transaction,
+            x3_collaborator_fact_and_link_are_one_fact,
+            n1_publication_notice_only_to_segment,
+            n2_assignment_always_notifies,
+            b1_live_stream_reports_commits,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
