@@ -25,7 +25,13 @@ use crate::timeline::TimelineEntry;
 pub struct ChangeSet {
     /// The event every write belongs to.
     pub event: EventId,
-    /// The event itself, created or updated.
+    /// The event's version this change set was computed from. When set and the change
+    /// set does not write the event itself, a store whose event has another version
+    /// rejects it with a conflict: every change to the event's configuration (settings,
+    /// tasks, segments) bumps that version, so a participant's progress is never written
+    /// from a configuration that changed meanwhile.
+    pub event_version: Option<u64>,
+    /// The event itself, created or updated (a configuration change bumps its version).
     pub event_record: Option<Event>,
     /// Segments created or updated.
     pub segments: Vec<Segment>,
@@ -43,7 +49,8 @@ pub struct ChangeSet {
     pub history: Vec<HistoryEntry>,
     /// Notifications to queue.
     pub outbox: Vec<OutboxEntry>,
-    /// Paged work started or moved on.
+    /// Paged work started or moved on. A sweep whose cursor has moved (`after` is set) is
+    /// only written if it still exists, so a slow runner cannot revive a finished sweep.
     pub sweeps: Vec<Sweep>,
     /// Paged work finished.
     pub finished_sweeps: Vec<SweepId>,
@@ -56,6 +63,7 @@ impl ChangeSet {
     pub fn new(event: EventId) -> Self {
         Self {
             event,
+            event_version: None,
             event_record: None,
             segments: Vec::new(),
             tasks: Vec::new(),

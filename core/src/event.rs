@@ -144,11 +144,11 @@ impl ReminderOffset {
     }
     /// An offset of `hours`.
     pub const fn hours(hours: u32) -> Self {
-        Self(hours * 3600)
+        Self(hours.saturating_mul(3600))
     }
     /// An offset of `days`.
     pub const fn days(days: u32) -> Self {
-        Self(days * 24 * 3600)
+        Self(days.saturating_mul(24 * 3600))
     }
     /// The offset in seconds.
     pub const fn as_seconds(self) -> u32 {

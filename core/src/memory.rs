@@ -116,15 +116,17 @@ impl MemoryStore {
 impl EventData {
     /// Checks every condition of the change set without writing anything.
     fn check(&self, cs: &ChangeSet) -> Result<()> {
-        if let Some(e) = &cs.event_record {
-            check_version(
-                "event",
-                e.id,
-                self.event.as_ref().map(|e| e.version),
-                e.version,
-            )?;
-        } else if self.event.is_none() {
-            return Err(Error::not_found(EventId::ENTITY, cs.event));
+        match (&cs.event_record, &self.event) {
+            (Some(e), stored) => {
+                let stored = stored.as_ref().map(|e| e.version);
+                check_version(EventId::ENTITY, e.id, stored, e.version)?;
+            }
+            (None, None) => return Err(Error::not_found(EventId::ENTITY, cs.event)),
+            (None, Some(stored)) => {
+                if cs.event_version.is_some_and(|v| v != stored.version) {
+                    return Err(Error::conflict(EventId::ENTITY, cs.event));
+                }
+            }
         }
         for s in &cs.segments {
             check_version(
@@ -268,7 +270,9 @@ impl EventData {
             self.outbox.insert(o.id, o);
         }
         for s in cs.sweeps {
-            self.sweeps.insert(s.id, s);
+            if s.after.is_none() || self.sweeps.contains_key(&s.id) {
+                self.sweeps.insert(s.id, s);
+            }
         }
         for id in cs.finished_sweeps {
             self.sweeps.remove(&id);

@@ -69,6 +69,9 @@ pub struct Progress {
     pub assignee: Option<ParticipantId>,
     /// An organizer decided this automatic task by hand; its condition no longer moves it.
     pub decided_by_organizer: bool,
+    /// The owner was sent the task's publication notice (N1), so it goes out once.
+    #[serde(default)]
+    pub noticed: bool,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -84,6 +87,7 @@ impl Progress {
             completion: None,
             assignee: None,
             decided_by_organizer: false,
+            noticed: false,
             updated_at: at,
         }
     }

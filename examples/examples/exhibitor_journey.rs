@@ -534,8 +534,16 @@ fn time_left(seconds: i64) -> String {
 }
 
 fn print_list(who: &str, reader: ParticipantId, list: &TaskList, names: &Names) {
+    let assigned = if list.assigned_to_me.total > 0 {
+        format!(
+            "; assigned to them: {}/{} done",
+            list.assigned_to_me.done, list.assigned_to_me.total
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{who}: {}/{} done ({}%){}",
+        "{who}: {}/{} done ({}%){assigned}{}",
         list.summary.done,
         list.summary.total,
         list.summary.percent,

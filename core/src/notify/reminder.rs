@@ -43,7 +43,11 @@ pub fn due_reminder(
     }
     offsets
         .iter()
-        .filter(|o| deadline - o.as_duration() <= now)
+        .filter(|o| {
+            deadline
+                .checked_sub_signed(o.as_duration())
+                .is_none_or(|at| at <= now)
+        })
         .min()
         .map(|o| ReminderSlot::Before(*o))
 }
@@ -51,7 +55,7 @@ pub fn due_reminder(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, TimeZone};
+    use chrono::{DateTime, Duration, TimeZone};
 
     #[test]
     fn n3_schedule_picks_the_closest_relevant_offset() {
@@ -79,5 +83,9 @@ mod tests {
             due_reminder(deadline, &offsets, false, deadline + Duration::hours(1)),
             None
         );
+        // Extreme values neither panic nor wrap.
+        let far = DateTime::<Utc>::MIN_UTC;
+        assert_eq!(due_reminder(far, &offsets, false, far), None);
+        assert_eq!(ReminderOffset::days(u32::MAX).as_seconds(), u32::MAX);
     }
 }

@@ -144,7 +144,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let (owner_record, present) = o;
         let c_record = unit.get(cid).expect("added above").record.clone();
         if present && c_record.owner != Some(owner) {
-            match check_can_link(&owner_record, &c_record) {
+            let c_has_team = !self.store.collaborators(event, cid).await?.is_empty();
+            match check_can_link(&owner_record, &c_record, c_has_team) {
                 Ok(()) => link_in(unit, owner, cid),
                 Err(why) => {
                     tracing::warn!(%owner, collaborator = %cid, %why, "collaborator fact not linked")

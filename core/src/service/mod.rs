@@ -4,7 +4,7 @@
 //!
 //! Every operation follows the same path: load what it needs from the store, decide with
 //! the pure rules, hand the store one [`ChangeSet`], and on a version conflict (another
-//! writer got there first) start again from the load, up to [`Config::max_attempts`].
+//! writer got there first) start again from the load, up to [`Config::get_max_attempts`].
 
 mod host;
 mod organizer;
@@ -53,15 +53,12 @@ macro_rules! retry {
 }
 pub(crate) use retry;
 
-/// Tuning of the service.
+/// Tuning of the service: built with `Config::default()` and the setters, which keep
+/// every value in range.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Config {
-    /// Participants per batch of paged work (publishing, re-evaluation, previews). Each
-    /// batch is one change set, so no transaction grows with the event.
-    pub batch_size: usize,
-    /// How many times an operation runs before a version conflict is returned.
-    pub max_attempts: u32,
+    batch_size: usize,
+    max_attempts: u32,
 }
 
 impl Default for Config {
@@ -74,6 +71,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Participants per batch of paged work (publishing, re-evaluation, previews). Each
+    /// batch is one change set, so no transaction grows with the event. Default 500.
+    pub fn get_batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// How many times an operation runs before a version conflict is returned. Default 16.
+    pub fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
     /// Sets the batch size (at least 1).
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
@@ -183,22 +191,34 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 for state in page {
                     unit.add(state);
                 }
-                let reconciled = unit.settle();
+                unit.settle();
                 if ctx.event.settings.tasks_enabled && !sweep.notify.is_empty() {
-                    for (pid, r) in &reconciled {
-                        let tasks: Vec<TaskId> = r
-                            .newly_targeted
-                            .iter()
-                            .filter(|t| sweep.notify.contains(t))
-                            .copied()
-                            .collect();
-                        if !tasks.is_empty() {
-                            unit.notify(
-                                *pid,
-                                Notification::Publication { tasks },
-                                format!("publication:{}:{pid}", sweep.id),
-                            );
+                    // N1: every participant targeted by a task of the sweep who was not
+                    // sent its notice yet gets one, whoever created their row (another
+                    // operation may have reached them before the sweep did); the tasks of
+                    // one sweep are grouped into one notice (N7).
+                    let mut notices = Vec::new();
+                    for (pid, w) in unit.people_mut() {
+                        let mut tasks = Vec::new();
+                        for task in &sweep.notify {
+                            if let Some(row) = w.rows.get_mut(task)
+                                && row.targeted
+                                && !row.noticed
+                            {
+                                row.noticed = true;
+                                tasks.push(*task);
+                            }
                         }
+                        if !tasks.is_empty() {
+                            notices.push((*pid, tasks));
+                        }
+                    }
+                    for (pid, tasks) in notices {
+                        unit.notify(
+                            pid,
+                            Notification::Publication { tasks },
+                            format!("publication:{}:{pid}", sweep.id),
+                        );
                     }
                 }
                 let mut cs = unit.into_changes();

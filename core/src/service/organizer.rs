@@ -99,6 +99,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .collect();
             let sweep = (moves_segments && !published.is_empty())
                 .then(|| self.sweep(event, published, Vec::new()));
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.event_record = Some(updated.clone());
             cs.sweeps.extend(sweep.clone());
@@ -121,22 +122,26 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         event: EventId,
         draft: SegmentDraft,
     ) -> Result<Segment> {
-        let ctx = self.context(actor, event).await?;
-        actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let name = draft.validate(&ctx.event.settings)?;
-        let now = self.now();
-        let segment = Segment {
-            id: SegmentId::new_at(now),
-            event,
-            name,
-            rule: draft.rule,
-            created_at: now,
-            version: 1,
-        };
-        let mut cs = ChangeSet::new(event);
-        cs.segments.push(segment.clone());
-        self.store.apply(cs).await?;
-        Ok(segment)
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            let name = draft.validate(&ctx.event.settings)?;
+            let now = self.now();
+            let segment = Segment {
+                id: SegmentId::new_at(now),
+                event,
+                name,
+                rule: draft.rule.clone(),
+                created_at: now,
+                version: 1,
+            };
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.bump_config();
+            let mut cs = unit.into_changes();
+            cs.segments.push(segment.clone());
+            self.store.apply(cs).await?;
+            Ok(segment)
+        })
     }
 
     /// Redefines a segment. Published tasks that target it are re-evaluated in batches:
@@ -172,6 +177,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .collect();
             let sweep = (!affected.is_empty() && old.rule != segment.rule)
                 .then(|| self.sweep(event, affected, Vec::new()));
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.segments.push(segment.clone());
             cs.sweeps.extend(sweep.clone());
@@ -240,24 +246,28 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         event: EventId,
         config: TaskConfig,
     ) -> Result<Task> {
-        let ctx = self.context(actor, event).await?;
-        actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let config = validate_task_config(&ctx, config)?;
-        let now = self.now();
-        let task = Task {
-            id: TaskId::new_at(now),
-            event,
-            config,
-            state: TaskState::Draft,
-            created_at: now,
-            updated_at: now,
-            published_at: None,
-            version: 1,
-        };
-        let mut cs = ChangeSet::new(event);
-        cs.tasks.push(task.clone());
-        self.store.apply(cs).await?;
-        Ok(task)
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            let config = validate_task_config(&ctx, config.clone())?;
+            let now = self.now();
+            let task = Task {
+                id: TaskId::new_at(now),
+                event,
+                config,
+                state: TaskState::Draft,
+                created_at: now,
+                updated_at: now,
+                published_at: None,
+                version: 1,
+            };
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.bump_config();
+            let mut cs = unit.into_changes();
+            cs.tasks.push(task.clone());
+            self.store.apply(cs).await?;
+            Ok(task)
+        })
     }
 
     /// One task, for the organizers.
@@ -310,6 +320,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 && (old.config.segment != task.config.segment
                     || old.config.completion != task.config.completion);
             let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.tasks.push(task.clone());
             cs.sweeps.extend(sweep.clone());
@@ -333,6 +344,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Publishes several drafts together: a participant targeted by several of them gets
     /// one notice listing them (N7). The work over participants runs in batches, each its
     /// own transaction, and resumes after a crash ([`Punchlist::resume_sweeps`]).
+    ///
+    /// The call returns once every batch is done. If a batch fails (storage down, or
+    /// conflicts beyond [`Config::get_max_attempts`]), the error is returned but the tasks
+    /// stay published and the sweep stays recorded: `resume_sweeps` finishes it. The same
+    /// holds for the re-evaluation after `update_task`, `update_segment` and
+    /// `update_event`.
     #[instrument(skip_all, fields(event = %event, tasks = ids.len()))]
     pub async fn publish_tasks(
         &self,
@@ -375,6 +392,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .map(|t| t.id)
                 .collect();
             let sweep = self.sweep(event, ids.to_vec(), notify);
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.tasks.extend(tasks.iter().cloned());
             cs.sweeps.push(sweep.clone());
@@ -409,6 +427,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 &state_json(old.state),
                 &state_json(task.state),
             );
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.tasks.push(task.clone());
             self.commit(cs).await?;
@@ -435,6 +454,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 &state_json(old.state),
                 &serde_json::json!({ "state": "deleted" }),
             );
+            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.deleted_tasks.push((id, old.version));
             self.commit(cs).await
@@ -557,7 +577,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
             let o = self.participant_state(event, owner).await?;
             let c = self.participant_state(event, collaborator).await?;
-            check_can_link(&o.participant, &c.participant)?;
+            let c_has_team = !self
+                .store
+                .collaborators(event, collaborator)
+                .await?
+                .is_empty();
+            check_can_link(&o.participant, &c.participant, c_has_team)?;
             if c.participant.owner == Some(owner) {
                 return Ok(());
             }
@@ -694,10 +719,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
             }
             row.updated_at = now;
-            let before = state_line(task_id, &before_row);
-            let after = state_line(task_id, &row);
-            w.rows.insert(task_id, row);
-            unit.history_values(Subject::Participant(owner), &before, &after);
+            w.rows.insert(task_id, row.clone());
+            unit.progress_history(owner, &before_row, &row);
             unit.settle();
             let row = unit
                 .row(owner, task_id)
@@ -714,16 +737,15 @@ fn state_json(state: TaskState) -> serde_json::Value {
     serde_json::json!({ "state": state })
 }
 
-/// The history view of a task row: `progress.<task>.status` and `.decided_by_organizer`.
-fn state_line(task: TaskId, row: &Progress) -> serde_json::Value {
-    serde_json::json!({ "progress": { task.to_string(): {
-        "status": row.status,
-        "decided_by_organizer": row.decided_by_organizer,
-    }}})
-}
-
-/// Checks that `c` may join `owner`'s team.
-pub(super) fn check_can_link(owner: &Participant, c: &Participant) -> Result<()> {
+/// Checks that `c` may join `owner`'s team; `c_has_team` says whether `c` has
+/// collaborators of their own (teams are one level deep).
+pub(super) fn check_can_link(owner: &Participant, c: &Participant, c_has_team: bool) -> Result<()> {
+    if c_has_team {
+        return Err(Error::invalid(
+            "collaborator",
+            "has collaborators of their own; teams are one level deep",
+        ));
+    }
     if owner.id == c.id {
         return Err(Error::invalid(
             "collaborator",

@@ -179,6 +179,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 ));
             }
             let now = self.now();
+            let before = row.clone();
             let how = if matches!(role, Role::Staff) {
                 CompletedHow::Organizer
             } else {
@@ -194,6 +195,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             );
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task_id, row.clone());
+            if matches!(role, Role::Staff) {
+                // T3: what an organizer decides by hand is recorded in the history.
+                unit.progress_history(owner, &before, &row);
+            }
             self.commit(unit.into_changes()).await?;
             Ok(row)
         })
@@ -203,6 +208,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// (reassign) (P4). The collaborator sees it in their list, can complete it if it is
     /// manual, gets its reminders, and is notified at once (N2, always). Assigning it to
     /// the one already holding it changes nothing.
+    ///
+    /// Someone outside the owner's team is refused with [`Error::Invalid`] naming
+    /// `assignee`: it is a wrong choice in the assign form, shown next to that field,
+    /// rather than an attempt on someone else's object (which is `Forbidden`).
     #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task, assignee = %assignee))]
     pub async fn assign_task(
         &self,

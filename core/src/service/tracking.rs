@@ -59,17 +59,29 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let mut lines = self
-            .store
-            .history(
-                event,
-                Subject::Participant(participant),
-                before,
-                limit.min(MAX_PAGE),
-            )
-            .await?;
-        if !actor.is_staff_of(event) {
-            lines.retain(|h| !h.field.starts_with("custom_fields"));
+        let limit = limit.min(MAX_PAGE);
+        let subject = Subject::Participant(participant);
+        if actor.is_staff_of(event) {
+            return self.store.history(event, subject, before, limit).await;
+        }
+        // A participant never sees lines about custom fields; read on past them so the page
+        // is full whenever older lines exist.
+        let mut lines = Vec::with_capacity(limit);
+        let mut cursor = before;
+        while lines.len() < limit {
+            let page = self.store.history(event, subject, cursor, limit).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some(last.id);
+            let exhausted = page.len() < limit;
+            let room = limit - lines.len();
+            lines.extend(
+                page.into_iter()
+                    .filter(|h| !h.field.starts_with("custom_fields"))
+                    .take(room),
+            );
+            if exhausted {
+                break;
+            }
         }
         Ok(lines)
     }

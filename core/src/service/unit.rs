@@ -44,10 +44,41 @@ impl<'c> Unit<'c> {
             ctx,
             now,
             actor,
-            cs: ChangeSet::new(ctx.event.id),
+            cs: ChangeSet {
+                event_version: Some(ctx.event.version),
+                ..ChangeSet::new(ctx.event.id)
+            },
             people: BTreeMap::new(),
             settled: false,
         }
+    }
+
+    /// Marks the change set as a change of the event's configuration (settings, tasks,
+    /// segments): it writes the event with its version bumped, so change sets computed
+    /// from the old configuration conflict and are recomputed.
+    pub fn bump_config(&mut self) {
+        if self.cs.event_record.is_none() {
+            let mut event = self.ctx.event.clone();
+            event.version += 1;
+            self.cs.event_record = Some(event);
+        }
+    }
+
+    /// Every participant of the unit, to adjust rows after [`Unit::settle`].
+    pub fn people_mut(&mut self) -> impl Iterator<Item = (&ParticipantId, &mut Working)> {
+        self.people.iter_mut()
+    }
+
+    /// Adds a history line on `owner` for a progress row changed by hand:
+    /// `progress.<task>.status` and `progress.<task>.decided_by_organizer`.
+    pub fn progress_history(&mut self, owner: ParticipantId, before: &Progress, after: &Progress) {
+        let line = |row: &Progress| {
+            serde_json::json!({ "progress": { row.task.to_string(): {
+                "status": row.status,
+                "decided_by_organizer": row.decided_by_organizer,
+            }}})
+        };
+        self.history_values(Subject::Participant(owner), &line(before), &line(after));
     }
 
     /// The change set being built, for writes that are not a participant's.
@@ -143,14 +174,14 @@ impl<'c> Unit<'c> {
         ));
     }
 
-    /// Reconciles every participant of the unit with the published tasks and writes what
-    /// changed into the change set. Returns what reconciliation decided, per participant.
+    /// Reconciles every participant of the unit with the published tasks (their rows are
+    /// updated in the unit; nothing is written until [`Unit::into_changes`]). Returns what
+    /// reconciliation decided, per participant.
     pub fn settle(&mut self) -> BTreeMap<ParticipantId, Reconciled> {
         assert!(!self.settled, "a unit settles once");
         self.settled = true;
         let mut out = BTreeMap::new();
-        let people = std::mem::take(&mut self.people);
-        for (id, mut w) in people {
+        for (id, w) in &mut self.people {
             let reconciled = reconcile(
                 &w.record,
                 &w.facts,
@@ -163,9 +194,7 @@ impl<'c> Unit<'c> {
             for row in &reconciled.rows {
                 w.rows.insert(row.task, row.clone());
             }
-            self.write(&w);
-            self.people.insert(id, w);
-            out.insert(id, reconciled);
+            out.insert(*id, reconciled);
         }
         out
     }
@@ -236,10 +265,15 @@ impl<'c> Unit<'c> {
         });
     }
 
-    /// Settles if not done yet, and returns the change set.
+    /// Settles if not done yet, writes every participant's changes, and returns the
+    /// change set.
     pub fn into_changes(mut self) -> ChangeSet {
         if !self.settled {
             self.settle();
+        }
+        let people = std::mem::take(&mut self.people);
+        for w in people.values() {
+            self.write(w);
         }
         self.cs
     }

@@ -205,6 +205,14 @@ impl TaskConfig {
         if let CompletionMode::Automatic { condition } = &self.completion {
             condition.validate()?;
         }
+        if let Some(d) = self.deadline
+            && !(2000..2200).contains(&chrono::Datelike::year(&d))
+        {
+            return Err(Error::invalid(
+                "deadline",
+                "must fall between the years 2000 and 2199",
+            ));
+        }
         match &self.help {
             HelpLink::WebPage { url } => text::web_url("help.url", url)?,
             HelpLink::FormStep { form, step } => {

@@ -65,6 +65,14 @@ pub async fn t1_task_fields_validated_and_nothing_written<S: DumpStore>(store: S
             },
             "texts.en.description",
         ),
+        (
+            {
+                let mut c = TaskConfig::manual(f.en.clone(), "Logo", web.clone());
+                c.deadline = Some(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+                c
+            },
+            "deadline",
+        ),
     ];
     for (config, field) in cases {
         let err = f
@@ -533,6 +541,21 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
     assert_eq!(lines[0].new, serde_json::json!("todo"));
     assert_eq!(lines[1].new, serde_json::json!("done"));
     assert_eq!(lines[0].actor, f.organizer);
+
+    f.service
+        .complete_task(&f.organizer, f.event, ann.id, doc.id)
+        .await
+        .unwrap();
+    let history = f
+        .service
+        .participant_history(&f.organizer, f.event, ann.id, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        (history[0].field.as_str(), &history[0].new),
+        (status_field.as_str(), &serde_json::json!("done")),
+        "an organizer ticking a task is recorded too"
+    );
 
     let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
     f.service
@@ -1157,6 +1180,30 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
     );
     assert_eq!(f.dump().await, after_first, "the loser wrote nothing");
 
+    // A participant's change computed from a configuration that changed since (here a
+    // task created after the read) conflicts, so it is recomputed from the new one.
+    let event_before = store.event(f.event).await.unwrap().unwrap();
+    let fresh = store.participant(f.event, ann.id).await.unwrap().unwrap();
+    f.draft_manual("Created meanwhile", None).await;
+    let mut cs = ChangeSet::new(f.event);
+    cs.event_version = Some(event_before.version);
+    cs.participants.push(ParticipantWrite {
+        id: ann.id,
+        version: fresh.version + 1,
+        record: None,
+        facts: Some(Facts::default()),
+        progress: Vec::new(),
+    });
+    let before_stale = f.dump().await;
+    assert!(matches!(
+        store.apply(cs).await,
+        Err(Error::Conflict {
+            entity: "event",
+            ..
+        })
+    ));
+    assert_eq!(f.dump().await, before_stale);
+
     // A stale version on a task, and a duplicate host event id, conflict too.
     let task = f.draft_manual("Hotel", None).await;
     let mut stale = task.clone();
@@ -1299,6 +1346,10 @@ pub async fn x4_sweep_resumes_after_interruption<S: DumpStore>(store: S) {
         "no row before the sweep runs"
     );
 
+    // Someone registered before the sweep reached them: registration creates their row,
+    // and the sweep still sends them their notice.
+    people.push(f.participant("p99-late", &[]).await);
+
     let resumed = f
         .service
         .resume_sweeps(&f.organizer, f.event)
@@ -1320,4 +1371,113 @@ pub async fn x4_sweep_resumes_after_interruption<S: DumpStore>(store: S) {
         .await
         .unwrap();
     assert_eq!(f.outbox().await.len(), people.len(), "no repeat");
+}
+
+/// P4: teams are one level deep: no self link, no chain either way, one team each.
+pub async fn p4_team_is_one_level_deep<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let (acme, team) = f.exhibitor_with_collaborator("acme").await;
+    let (globex, _) = f.exhibitor_with_collaborator("globex").await;
+    let loner = f.participant("loner", &[]).await;
+    let before = f.dump().await;
+    let link = |o: &Participant, c: &Participant| {
+        let (o, c) = (o.id, c.id);
+        let f = &f;
+        async move {
+            f.service
+                .link_collaborator(&f.organizer, f.event, o, c)
+                .await
+        }
+    };
+    let e = link(&acme, &acme).await.unwrap_err();
+    assert_eq!(e.field(), Some("collaborator"), "self link: {e}");
+    let e = link(&team, &loner).await.unwrap_err();
+    assert_eq!(
+        e.field(),
+        Some("owner"),
+        "a collaborator cannot own a team: {e}"
+    );
+    let e = link(&loner, &acme).await.unwrap_err();
+    assert_eq!(
+        e.field(),
+        Some("collaborator"),
+        "a team owner cannot join a team: {e}"
+    );
+    let e = link(&globex, &team).await.unwrap_err();
+    assert_eq!(e.field(), Some("collaborator"), "one team each: {e}");
+    assert_eq!(f.dump().await, before, "refused links wrote nothing");
+    // Reported as a host fact, a refused link still counts as a collaborator but links
+    // nobody.
+    f.fact(
+        "c1",
+        &loner,
+        HostFact::CollaboratorAdded {
+            collaborator: acme.external_id.clone(),
+        },
+    )
+    .await;
+    let acme_now = f
+        .service
+        .participant(&f.organizer, f.event, acme.id)
+        .await
+        .unwrap();
+    assert_eq!(acme_now.owner, None);
+}
+
+/// R12: a participant's history pages are full even when lines about custom fields (which
+/// they never see) come between.
+pub async fn r12_participant_history_pages_skip_custom_fields<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &[]).await;
+    for i in 0..3 {
+        let patch = ParticipantPatch {
+            profile: Some(Profile {
+                company: format!("Company {i}"),
+                ..f.service
+                    .participant(&f.organizer, f.event, ann.id)
+                    .await
+                    .unwrap()
+                    .profile
+            }),
+            ..ParticipantPatch::default()
+        };
+        f.service
+            .update_participant(&f.organizer, f.event, ann.id, patch)
+            .await
+            .unwrap();
+        f.clock.advance(Duration::seconds(1));
+        for j in 0..4 {
+            let patch = ParticipantPatch {
+                custom_fields: [("stand".to_owned(), Some(format!("B{i}{j}")))].into(),
+                ..ParticipantPatch::default()
+            };
+            f.service
+                .update_participant(&f.organizer, f.event, ann.id, patch)
+                .await
+                .unwrap();
+            f.clock.advance(Duration::seconds(1));
+        }
+    }
+    let me = f.as_participant(&ann);
+    let page = f
+        .service
+        .participant_history(&me, f.event, ann.id, None, 2)
+        .await
+        .unwrap();
+    assert_eq!(page.len(), 2, "{page:?}");
+    assert!(page.iter().all(|h| h.field == "profile.company"));
+    assert_eq!(page[0].new, serde_json::json!("Company 2"));
+    let next = f
+        .service
+        .participant_history(&me, f.event, ann.id, Some(page[1].id), 2)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].new, serde_json::json!("Company 0"));
+    let all = f
+        .service
+        .participant_history(&f.organizer, f.event, ann.id, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 15, "the organizer sees every line");
 }
