@@ -1481,3 +1481,57 @@ pub async fn r12_participant_history_pages_skip_custom_fields<S: DumpStore>(stor
         .unwrap();
     assert_eq!(all.len(), 15, "the organizer sees every line");
 }
+
+/// P3: the owner and the collaborator holding a manual task can each complete and undo it;
+/// the other sees the result; an unrelated participant cannot.
+pub async fn p3_owner_and_assignee_complete_and_undo<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let (owner, team) = f.exhibitor_with_collaborator("acme").await;
+    let stranger = f.participant("stranger", &["exhibitor"]).await;
+    let hotel = f.manual_task("Book your hotel", Some(f.exhibitors)).await;
+    let (as_owner, as_team) = (f.as_participant(&owner), f.as_participant(&team));
+    let e = f
+        .service
+        .complete_task(&as_team, f.event, owner.id, hotel.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Forbidden { .. }),
+        "not assigned yet: {e}"
+    );
+    f.service
+        .assign_task(&as_owner, f.event, owner.id, hotel.id, team.id)
+        .await
+        .unwrap();
+    let row = f
+        .service
+        .complete_task(&as_team, f.event, owner.id, hotel.id)
+        .await
+        .unwrap();
+    assert_eq!(row.completion.unwrap().by, as_team);
+    assert_eq!(f.status(&owner, hotel.id).await, Some(ProgressStatus::Done));
+    f.service
+        .undo_task(&as_owner, f.event, owner.id, hotel.id)
+        .await
+        .unwrap();
+    let team_item = f
+        .list(&team)
+        .await
+        .items
+        .into_iter()
+        .find(|i| i.task == hotel.id)
+        .unwrap();
+    assert_eq!(
+        team_item.status,
+        ProgressStatus::Todo,
+        "the assignee sees the owner's undo"
+    );
+    let before = f.dump().await;
+    let e = f
+        .service
+        .complete_task(&f.as_participant(&stranger), f.event, owner.id, hotel.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    assert_eq!(f.dump().await, before);
+}

@@ -10,9 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_trait::async_trait;
 use chrono::Duration;
 use futures::StreamExt;
 
@@ -133,129 +131,6 @@ async fn publish_config<S: DumpStore>(f: &Fixture<S>, config: TaskConfig) -> Tas
         .publish_task(&f.organizer, f.event, t.id)
         .await
         .expect("publish task")
-}
-
-/// A store wrapper that counts the change sets committed, so a check can prove that an
-/// operation wrote in exactly one transaction.
-struct Counting<S> {
-    inner: Arc<S>,
-    commits: AtomicU64,
-}
-
-impl<S> Counting<S> {
-    fn new(inner: S) -> Self {
-        Self {
-            inner: Arc::new(inner),
-            commits: AtomicU64::new(0),
-        }
-    }
-
-    fn commits(&self) -> u64 {
-        self.commits.load(Ordering::SeqCst)
-    }
-}
-
-#[async_trait]
-impl<S: Store> Store for Counting<S> {
-    async fn event(&self, id: EventId) -> Result<Option<Event>> {
-        self.inner.event(id).await
-    }
-    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        self.inner.segments(event).await
-    }
-    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        self.inner.tasks(event).await
-    }
-    async fn participant(
-        &self,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Option<ParticipantState>> {
-        self.inner.participant(event, id).await
-    }
-    async fn participants_by_id(
-        &self,
-        event: EventId,
-        ids: &[ParticipantId],
-    ) -> Result<Vec<ParticipantState>> {
-        self.inner.participants_by_id(event, ids).await
-    }
-    async fn participant_by_external_id(
-        &self,
-        event: EventId,
-        external_id: &ExternalId,
-    ) -> Result<Option<ParticipantId>> {
-        self.inner
-            .participant_by_external_id(event, external_id)
-            .await
-    }
-    async fn participants(
-        &self,
-        event: EventId,
-        after: Option<ParticipantId>,
-        limit: usize,
-    ) -> Result<Vec<ParticipantState>> {
-        self.inner.participants(event, after, limit).await
-    }
-    async fn collaborators(
-        &self,
-        event: EventId,
-        owner: ParticipantId,
-    ) -> Result<Vec<ParticipantId>> {
-        self.inner.collaborators(event, owner).await
-    }
-    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
-        self.inner.assigned_to(event, assignee).await
-    }
-    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
-        self.inner.ingested(event, ids).await
-    }
-    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
-        self.inner.sweeps(event).await
-    }
-    async fn timeline(
-        &self,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<TimelineId>,
-        limit: usize,
-    ) -> Result<Vec<TimelineEntry>> {
-        self.inner.timeline(event, participant, before, limit).await
-    }
-    async fn history(
-        &self,
-        event: EventId,
-        subject: Subject,
-        before: Option<HistoryId>,
-        limit: usize,
-    ) -> Result<Vec<HistoryEntry>> {
-        self.inner.history(event, subject, before, limit).await
-    }
-    async fn outbox(
-        &self,
-        event: EventId,
-        after: Option<OutboxId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        self.inner.outbox(event, after, limit).await
-    }
-    async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        let result = self.inner.apply(changes).await;
-        if result.is_ok() {
-            self.commits.fetch_add(1, Ordering::SeqCst);
-        }
-        result
-    }
-    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
-        self.inner.progress_feed(event).await
-    }
-}
-
-#[async_trait]
-impl<S: DumpStore> DumpStore for Counting<S> {
-    async fn dump(&self, event: EventId) -> Result<EventDump> {
-        self.inner.dump(event).await
-    }
 }
 
 // ----- S: segments ---------------------------------------------------------------------
@@ -1641,7 +1516,7 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
 /// one transaction, with their progress changes on the live stream; an all-bad batch
 /// writes nothing.
 pub async fn x3_batch_results_per_item_and_one_transaction<S: DumpStore>(store: S) {
-    let store = Arc::new(Counting::new(store));
+    let store = Arc::new(super::Interleaving::new(Arc::new(store)));
     let f = Fixture::with_store(store.clone()).await;
     let ann = f.participant("ann", &[]).await;
     let bob = f.participant("bob", &[]).await;

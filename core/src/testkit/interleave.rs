@@ -1,7 +1,8 @@
 //! A store wrapper that yields to the scheduler before every call, so concurrent operations
 //! really interleave between their reads and their commit, even on a store whose calls
-//! never wait (the in-memory one). It counts the conflicts the store reported, so a check
-//! can prove the version check was exercised.
+//! never wait (the in-memory one). It counts the commits and the conflicts the store
+//! reported, so a check can prove an operation wrote in one transaction, or that the
+//! version check was exercised.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,6 +29,7 @@ use crate::timeline::TimelineEntry;
 #[derive(Debug)]
 pub struct Interleaving<S> {
     inner: Arc<S>,
+    commits: AtomicU64,
     conflicts: AtomicU64,
 }
 
@@ -36,8 +38,14 @@ impl<S> Interleaving<S> {
     pub fn new(inner: Arc<S>) -> Self {
         Self {
             inner,
+            commits: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
         }
+    }
+
+    /// How many change sets the store committed so far.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
     }
 
     /// How many commits the store refused with a conflict so far.
@@ -151,9 +159,11 @@ impl<S: Store> Store for Interleaving<S> {
     async fn apply(&self, changes: ChangeSet) -> Result<()> {
         pause().await;
         let result = self.inner.apply(changes).await;
-        if matches!(result, Err(Error::Conflict { .. })) {
-            self.conflicts.fetch_add(1, Ordering::Relaxed);
-        }
+        match &result {
+            Ok(()) => self.commits.fetch_add(1, Ordering::SeqCst),
+            Err(Error::Conflict { .. }) => self.conflicts.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
         result
     }
     async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
