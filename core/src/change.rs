@@ -1,7 +1,10 @@
 //! The change set: everything one operation writes, applied by a store in one transaction
 //! or not at all.
 
+use std::collections::BTreeMap;
+
 use crate::event::Event;
+use crate::figures::TaskCounters;
 use crate::history::HistoryEntry;
 use crate::ids::{EventId, HostEventId, ParticipantId, SweepId, TaskId};
 use crate::notify::OutboxEntry;
@@ -54,6 +57,9 @@ pub struct ChangeSet {
     pub sweeps: Vec<Sweep>,
     /// Paged work finished.
     pub finished_sweeps: Vec<SweepId>,
+    /// Deltas to add to the per-task counters (B3), derived from the progress rows the
+    /// change set writes; added, never overwritten, so concurrent writers commute.
+    pub counters: BTreeMap<TaskId, TaskCounters>,
     /// The progress changes to publish on the live stream once committed.
     pub progress_changes: Vec<ProgressChange>,
 }
@@ -75,6 +81,7 @@ impl ChangeSet {
             outbox: Vec::new(),
             sweeps: Vec::new(),
             finished_sweeps: Vec::new(),
+            counters: BTreeMap::new(),
             progress_changes: Vec::new(),
         }
     }

@@ -97,6 +97,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod feed;
+pub mod figures;
 pub mod history;
 pub mod host_event;
 pub mod ids;
@@ -122,6 +123,7 @@ pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
+pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
 pub use ids::{
@@ -135,11 +137,11 @@ pub use participant::{
     ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
 };
 pub use progress::{
-    CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, TaskItem,
-    TaskList,
+    CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, Rejection,
+    TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Punchlist};
+pub use service::{Config, Decision, Punchlist};
 pub use store::{ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText};

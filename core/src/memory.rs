@@ -14,6 +14,7 @@ use tokio::sync::broadcast;
 use crate::change::ChangeSet;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId,
@@ -57,6 +58,7 @@ struct EventData {
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     outbox_keys: HashSet<String>,
     sweeps: BTreeMap<SweepId, Sweep>,
+    counters: BTreeMap<TaskId, TaskCounters>,
 }
 
 fn poisoned<T>(_: T) -> Error {
@@ -274,6 +276,13 @@ impl EventData {
                 self.sweeps.insert(s.id, s);
             }
         }
+        for (task, delta) in cs.counters {
+            let c = self.counters.entry(task).or_default();
+            c.add(delta);
+            if c.is_zero() {
+                self.counters.remove(&task);
+            }
+        }
         for id in cs.finished_sweeps {
             self.sweeps.remove(&id);
         }
@@ -372,6 +381,10 @@ impl Store for MemoryStore {
                 .cloned()
                 .collect()
         })
+    }
+
+    async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>> {
+        self.read(event, BTreeMap::new(), |d| d.counters.clone())
     }
 
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
@@ -476,6 +489,7 @@ impl crate::testkit::DumpStore for MemoryStore {
                 history: d.history.values().cloned().collect(),
                 outbox: d.outbox.values().cloned().collect(),
                 sweeps: d.sweeps.values().cloned().collect(),
+                counters: d.counters.clone(),
             }
             .canonical()
         })

@@ -23,6 +23,8 @@ pub enum ProgressStatus {
     Todo,
     /// Done.
     Done,
+    /// Submitted by the participant; waiting for the organizer's review (T3).
+    AwaitingReview,
 }
 
 /// How a task got done.
@@ -35,6 +37,20 @@ pub enum CompletedHow {
     Condition,
     /// Validated by an organizer.
     Organizer,
+    /// Submitted by the participant and accepted by an organizer in review (T3).
+    Reviewed,
+}
+
+/// The organizer's last refusal of a submission (T3): the participant is told why and can
+/// submit again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// Why, as the organizer wrote it (1..=2,000 characters).
+    pub reason: String,
+    /// Which organizer.
+    pub by: Actor,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// Who completed a task, when and how.
@@ -72,6 +88,12 @@ pub struct Progress {
     /// The owner was sent the task's publication notice (N1), so it goes out once.
     #[serde(default)]
     pub noticed: bool,
+    /// Who submitted it for review, and when (tasks that need the organizer's review).
+    #[serde(default)]
+    pub submitted: Option<Completion>,
+    /// The organizer's last refusal of a submission, until the next acceptance.
+    #[serde(default)]
+    pub rejection: Option<Rejection>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -88,6 +110,8 @@ impl Progress {
             assignee: None,
             decided_by_organizer: false,
             noticed: false,
+            submitted: None,
+            rejection: None,
             updated_at: at,
         }
     }
@@ -95,6 +119,18 @@ impl Progress {
     /// Whether the task is done.
     pub fn is_done(&self) -> bool {
         self.status == ProgressStatus::Done
+    }
+
+    /// Sets the status and who completed it.
+    pub(crate) fn set_status(
+        &mut self,
+        status: ProgressStatus,
+        completion: Option<Completion>,
+        at: DateTime<Utc>,
+    ) {
+        self.status = status;
+        self.completion = completion;
+        self.updated_at = at;
     }
 
     /// Marks the row done (`Some`) or to do (`None`).
@@ -259,6 +295,10 @@ pub struct TaskItem {
     pub completion: Option<Completion>,
     /// Whether the reader can tick it (manual tasks only, P3).
     pub manual: bool,
+    /// Whether completing it submits it to the organizer's review (T3).
+    pub review: bool,
+    /// Why the organizer refused the last submission, if they did (T3).
+    pub rejection: Option<Rejection>,
     /// Where to go to do it.
     pub help: HelpLink,
     /// The collaborator holding it, if assigned (P4).

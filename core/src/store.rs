@@ -14,6 +14,7 @@ use futures::stream::BoxStream;
 use crate::change::ChangeSet;
 use crate::error::Result;
 use crate::event::Event;
+use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId,
@@ -99,6 +100,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which of `ids` were already ingested.
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
+
+    /// The per-task counters of the event (B3); tasks with no counted row may be absent.
+    async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
 
     /// Paged work not yet finished.
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;

@@ -57,6 +57,15 @@ pub enum Notification {
         /// Its owner.
         owner: ParticipantId,
     },
+    /// The organizer rejected a submission; the recipient can submit again (T3).
+    ReviewRejected {
+        /// The task.
+        task: TaskId,
+        /// Its owner.
+        owner: ParticipantId,
+        /// The organizer's reason.
+        reason: String,
+    },
     /// A reminder before a deadline, or once overdue (N3).
     Reminder {
         /// The task.

@@ -29,6 +29,7 @@ use crate::store::{ParticipantState, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
 
+pub use organizer::{Decision, MAX_BULK};
 pub(crate) use unit::Unit;
 
 /// Runs the `async` body until it does not end in a version conflict (another writer got

@@ -11,12 +11,17 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::event::{Event, EventSettings};
 use crate::history::Subject;
-use crate::ids::{EventId, ParticipantId, SegmentId, TaskId};
+use std::collections::BTreeMap;
+
+use crate::ids::{EventId, OutboxId, ParticipantId, SegmentId, TaskId};
+use crate::notify::Notification;
 use crate::participant::{NewParticipant, Participant, ParticipantPatch, validate_custom_fields};
-use crate::progress::{CompletedHow, Completion, Progress};
+use crate::progress::{CompletedHow, Completion, Progress, ProgressStatus, Rejection};
 use crate::segment::{Rule, Segment, SegmentDraft, SegmentPreview};
+use crate::store::ParticipantState;
 use crate::store::Store;
 use crate::task::{Task, TaskConfig, TaskState};
+use crate::text;
 use crate::timeline::TimelineKind;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -627,9 +632,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         })
     }
 
-    /// Validates a task for a participant by hand (T3), recorded in their timeline. On an
-    /// automatic task the organizer's decision stands over the condition until
-    /// [`follow_condition`](Self::follow_condition).
+    /// Validates a task for a participant by hand (T3), recorded in their history and
+    /// timeline. On an automatic task the organizer's decision stands over the condition
+    /// until [`follow_condition`](Self::follow_condition).
     #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
     pub async fn validate_task(
         &self,
@@ -638,7 +643,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, Some(true))
+        self.decide_one(actor, event, owner, task, Decision::Validate)
             .await
     }
 
@@ -653,7 +658,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, Some(false))
+        self.decide_one(actor, event, owner, task, Decision::Invalidate)
             .await
     }
 
@@ -666,70 +671,230 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.organizer_decision(actor, event, owner, task, None)
+        self.decide_one(actor, event, owner, task, Decision::FollowCondition)
             .await
     }
 
-    async fn organizer_decision(
+    /// Accepts a participant's submission of a task under review (T3): it is done.
+    #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
+    pub async fn accept_submission(
         &self,
         actor: &Actor,
         event: EventId,
         owner: ParticipantId,
-        task_id: TaskId,
-        done: Option<bool>,
+        task: TaskId,
     ) -> Result<Progress> {
+        self.decide_one(actor, event, owner, task, Decision::Accept)
+            .await
+    }
+
+    /// Rejects a participant's submission of a task under review with a reason (T3): it
+    /// goes back to do, the reason shows in their list, the one who submitted it is
+    /// notified, and they can submit again.
+    #[instrument(skip_all, fields(event = %event, participant = %owner, task = %task))]
+    pub async fn reject_submission(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+        reason: &str,
+    ) -> Result<Progress> {
+        let decision = Decision::Reject(reason.to_owned());
+        self.decide_one(actor, event, owner, task, decision).await
+    }
+
+    /// Applies one organizer decision on `task` to many participants at once (B5: validate
+    /// or review in bulk from the matrix). Each participant gets its own result, in order;
+    /// the decisions that apply are committed together in one transaction. At most
+    /// [`MAX_BULK`] participants per call.
+    #[instrument(skip_all, fields(event = %event, task = %task, participants = owners.len()))]
+    pub async fn decide_many(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        task: TaskId,
+        owners: &[ParticipantId],
+        decision: Decision,
+    ) -> Result<Vec<Result<Progress>>> {
+        if owners.len() > MAX_BULK {
+            return Err(Error::invalid(
+                "participants",
+                format!("at most {MAX_BULK} participants in one call"),
+            ));
+        }
+        if let Decision::Reject(reason) = &decision {
+            text::required_text("reason", reason, 2_000)?;
+        }
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let task = ctx.task(task_id)?;
-            actor::require_staff(actor, event, TaskId::ENTITY, task_id)?;
-            let state = self.participant_state(event, owner).await?;
-            let row = state
-                .progress
-                .get(&task_id)
-                .filter(|r| task.is_published() && r.targeted)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::invalid("task", "this task is not published to this participant")
-                })?;
+            let t = ctx.task(task)?;
+            actor::require_staff(actor, event, TaskId::ENTITY, task)?;
             let now = self.now();
             let mut unit = Unit::new(&ctx, now, actor.clone());
-            let w = unit.add(state);
-            let before_row = row.clone();
-            let mut row = row;
-            match done {
-                None => {
-                    if task.condition().is_none() {
-                        return Err(Error::invalid(
-                            "task",
-                            "a manual task has no condition to follow",
-                        ));
-                    }
-                    row.decided_by_organizer = false;
-                }
-                Some(done) => {
-                    row.decided_by_organizer = task.condition().is_some();
-                    if done != row.is_done() {
-                        let completion = done.then(|| Completion {
-                            at: now,
-                            by: actor.clone(),
-                            how: CompletedHow::Organizer,
-                        });
-                        row.set_done(completion, now);
+            let mut states: BTreeMap<ParticipantId, ParticipantState> = self
+                .store
+                .participants_by_id(event, owners)
+                .await?
+                .into_iter()
+                .map(|s| (s.participant.id, s))
+                .collect();
+            let mut outcomes = Vec::with_capacity(owners.len());
+            for owner in owners {
+                if !unit.has(*owner) {
+                    match states.remove(owner) {
+                        Some(s) => {
+                            unit.add(s);
+                        }
+                        None => {
+                            outcomes.push(Err(Error::not_found(ParticipantId::ENTITY, owner)));
+                            continue;
+                        }
                     }
                 }
+                let w = unit.get(*owner).expect("added above");
+                let outcome = decide(t, &mut w.rows, &decision, actor, now);
+                if let Ok((before, after, notice)) = &outcome {
+                    unit.progress_history(*owner, before, after);
+                    if let Some((recipient, message)) = notice.clone() {
+                        let key = format!("review:{task}:{owner}:{}", OutboxId::new_at(now));
+                        unit.notify(recipient, message, key);
+                    }
+                }
+                outcomes.push(outcome.map(|_| ()));
             }
-            row.updated_at = now;
-            w.rows.insert(task_id, row.clone());
-            unit.progress_history(owner, &before_row, &row);
             unit.settle();
-            let row = unit
-                .row(owner, task_id)
-                .cloned()
-                .expect("the row is in the unit");
+            let results = owners
+                .iter()
+                .zip(outcomes)
+                .map(|(owner, r)| {
+                    r.map(|()| {
+                        unit.row(*owner, task)
+                            .cloned()
+                            .expect("the row is in the unit")
+                    })
+                })
+                .collect();
             self.commit(unit.into_changes()).await?;
-            Ok(row)
+            Ok(results)
         })
     }
+
+    async fn decide_one(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        task: TaskId,
+        decision: Decision,
+    ) -> Result<Progress> {
+        self.decide_many(actor, event, task, &[owner], decision)
+            .await?
+            .remove(0)
+    }
+}
+
+/// The most participants one bulk decision takes.
+pub const MAX_BULK: usize = 1_000;
+
+/// An organizer's decision on a participant's task (T3, B5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Decision {
+    /// Done, by the organizer's hand.
+    Validate,
+    /// Back to do, by the organizer's hand.
+    Invalidate,
+    /// An automatic task follows its condition again.
+    FollowCondition,
+    /// A submission under review is accepted.
+    Accept,
+    /// A submission under review is refused, with the reason given to the participant.
+    Reject(String),
+}
+
+/// What a decision does to one row: (before, after, notice to queue). Pure.
+#[allow(clippy::type_complexity)]
+fn decide(
+    task: &Task,
+    rows: &mut BTreeMap<TaskId, Progress>,
+    decision: &Decision,
+    actor: &Actor,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Progress, Progress, Option<(ParticipantId, Notification)>)> {
+    let row = rows
+        .get_mut(&task.id)
+        .filter(|r| task.is_published() && r.targeted)
+        .ok_or_else(|| Error::invalid("task", "this task is not published to this participant"))?;
+    let before = row.clone();
+    let by = |how| {
+        Some(Completion {
+            at: now,
+            by: actor.clone(),
+            how,
+        })
+    };
+    let automatic = task.condition().is_some();
+    let mut notice = None;
+    match decision {
+        Decision::Validate => {
+            row.decided_by_organizer = automatic;
+            row.rejection = None;
+            if row.status != ProgressStatus::Done {
+                row.set_status(ProgressStatus::Done, by(CompletedHow::Organizer), now);
+            }
+        }
+        Decision::Invalidate => {
+            row.decided_by_organizer = automatic;
+            if row.status != ProgressStatus::Todo {
+                row.submitted = None;
+                row.set_status(ProgressStatus::Todo, None, now);
+            }
+        }
+        Decision::FollowCondition => {
+            if !automatic {
+                return Err(Error::invalid(
+                    "task",
+                    "a manual task has no condition to follow",
+                ));
+            }
+            row.decided_by_organizer = false;
+        }
+        Decision::Accept | Decision::Reject(_) if row.status != ProgressStatus::AwaitingReview => {
+            return Err(Error::invalid(
+                "status",
+                "only a submission waiting for review can be accepted or rejected",
+            ));
+        }
+        Decision::Accept => {
+            row.rejection = None;
+            row.set_status(ProgressStatus::Done, by(CompletedHow::Reviewed), now);
+        }
+        Decision::Reject(reason) => {
+            let submitter = row
+                .submitted
+                .as_ref()
+                .and_then(|s| s.by.as_participant())
+                .unwrap_or_else(|| row.reminder_recipient());
+            row.rejection = Some(Rejection {
+                reason: reason.clone(),
+                by: actor.clone(),
+                at: now,
+            });
+            row.submitted = None;
+            row.set_status(ProgressStatus::Todo, None, now);
+            notice = Some((
+                submitter,
+                Notification::ReviewRejected {
+                    task: task.id,
+                    owner: row.owner,
+                    reason: reason.clone(),
+                },
+            ));
+        }
+    }
+    row.updated_at = now;
+    Ok((before, row.clone(), notice))
 }
 
 /// The history view of a task's state: one field, `state`.

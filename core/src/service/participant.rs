@@ -11,7 +11,8 @@ use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
 use crate::participant::Participant;
 use crate::progress::{
-    CompletedHow, Completion, Progress, ProgressSummary, TaskItem, TaskList, is_overdue, is_visible,
+    CompletedHow, Completion, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList,
+    is_overdue, is_visible,
 };
 use crate::store::{ParticipantState, Store};
 use crate::task::Task;
@@ -72,6 +73,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 status: row.status,
                 completion: row.completion.clone(),
                 manual: task.condition().is_none(),
+                review: task.config.review,
+                rejection: row.rejection.clone(),
                 help: task.config.help.clone(),
                 assignee: row.assignee,
                 position: task.config.position,
@@ -164,35 +167,41 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     "an automatic task completes from its condition and cannot be ticked by hand",
                 ));
             }
-            if row.is_done() == done {
-                return Ok(row);
-            }
-            if !done
-                && !matches!(role, Role::Staff)
-                && row
-                    .completion
-                    .as_ref()
-                    .is_some_and(|c| c.how == CompletedHow::Organizer)
-            {
-                return Err(Error::forbidden(
-                    "an organizer validated this task; only an organizer can reopen it",
-                ));
-            }
+            let staff = matches!(role, Role::Staff);
             let now = self.now();
             let before = row.clone();
-            let how = if matches!(role, Role::Staff) {
-                CompletedHow::Organizer
-            } else {
-                CompletedHow::Manual
+            let by = |how| Completion {
+                at: now,
+                by: actor.clone(),
+                how,
             };
-            row.set_done(
-                done.then(|| Completion {
-                    at: now,
-                    by: actor.clone(),
-                    how,
-                }),
-                now,
-            );
+            match (done, row.status) {
+                (true, ProgressStatus::Done) | (false, ProgressStatus::Todo) => return Ok(row),
+                (true, ProgressStatus::AwaitingReview) if !staff => return Ok(row),
+                (true, _) if staff => {
+                    row.set_status(ProgressStatus::Done, Some(by(CompletedHow::Organizer)), now)
+                }
+                (true, _) if task.config.review => {
+                    // T3: the participant's completion is a submission to the organizer.
+                    row.submitted = Some(by(CompletedHow::Manual));
+                    row.set_status(ProgressStatus::AwaitingReview, None, now);
+                }
+                (true, _) => {
+                    row.set_status(ProgressStatus::Done, Some(by(CompletedHow::Manual)), now)
+                }
+                (false, _) => {
+                    let decided = row.completion.as_ref().is_some_and(|c| {
+                        matches!(c.how, CompletedHow::Organizer | CompletedHow::Reviewed)
+                    });
+                    if decided && !staff {
+                        return Err(Error::forbidden(
+                            "an organizer validated this task; only an organizer can reopen it",
+                        ));
+                    }
+                    row.submitted = None;
+                    row.set_status(ProgressStatus::Todo, None, now);
+                }
+            }
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task_id, row.clone());
             if matches!(role, Role::Staff) {

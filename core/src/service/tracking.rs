@@ -7,10 +7,12 @@ use super::Punchlist;
 use crate::actor::{self, Actor};
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::figures::TaskFigures;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId, TaskId, TimelineId};
 use crate::notify::OutboxEntry;
 use crate::store::{ProgressFeed, Store};
+use crate::task::TaskState;
 use crate::timeline::TimelineEntry;
 
 /// The largest page a read returns.
@@ -24,6 +26,32 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         self.store.progress_feed(event).await
+    }
+
+    /// The figures of every published or archived task (B3): targeted, done, awaiting
+    /// review, overdue and rate, ordered by position. They are read from counters kept in
+    /// the same transactions as the progress they count, so this costs the same at any
+    /// population. (A participant's own done / total is the `summary` of
+    /// [`tasks_of`](Self::tasks_of), read from that participant's rows only.)
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn task_figures(&self, actor: &Actor, event: EventId) -> Result<Vec<TaskFigures>> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let counters = self.store.task_counters(event).await?;
+        let now = self.now();
+        let mut tasks: Vec<_> = ctx
+            .tasks
+            .values()
+            .filter(|t| t.state != TaskState::Draft)
+            .collect();
+        tasks.sort_by_key(|t| (t.config.position, t.id));
+        Ok(tasks
+            .into_iter()
+            .map(|t| {
+                let c = counters.get(&t.id).copied().unwrap_or_default();
+                TaskFigures::new(t.id, c, t.config.deadline, now)
+            })
+            .collect())
     }
 
     /// A participant's timeline, newest first, for them and the organizers (R5). Page with

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::{Ctx, outbox_entry};
 use crate::actor::Actor;
 use crate::change::{ChangeSet, ParticipantWrite};
+use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject, diff_fields};
 use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
 use crate::notify::Notification;
@@ -231,6 +232,10 @@ impl<'c> Unit<'c> {
                     TimelineKind::TaskReopened { task: *task },
                     self.actor.clone(),
                 ));
+            }
+            let delta = TaskCounters::of(row).minus(old.map(TaskCounters::of).unwrap_or_default());
+            if !delta.is_zero() {
+                self.cs.counters.entry(*task).or_default().add(delta);
             }
             self.cs.progress_changes.push(ProgressChange {
                 event: self.ctx.event.id,

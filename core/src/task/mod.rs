@@ -146,6 +146,10 @@ pub struct TaskConfig {
     /// Reminder offsets for this task; `None` uses the event's (N3).
     #[serde(default)]
     pub reminder_offsets: Option<Vec<ReminderOffset>>,
+    /// A manual task whose completion the organizer reviews: the participant submits, the
+    /// organizer accepts, or rejects with a reason (T3, "validate a supporting document").
+    #[serde(default)]
+    pub review: bool,
 }
 
 impl TaskConfig {
@@ -167,6 +171,7 @@ impl TaskConfig {
             position: 0,
             notify_on_publish: false,
             reminder_offsets: None,
+            review: false,
         }
     }
 
@@ -204,6 +209,12 @@ impl TaskConfig {
         }
         if let CompletionMode::Automatic { condition } = &self.completion {
             condition.validate()?;
+            if self.review {
+                return Err(Error::invalid(
+                    "review",
+                    "only a manual task can require the organizer's review",
+                ));
+            }
         }
         if let Some(d) = self.deadline
             && !(2000..2200).contains(&chrono::Datelike::year(&d))

@@ -40,7 +40,7 @@ async fn within<F: Future>(limit: std::time::Duration, fut: F) -> Option<F::Outp
 }
 
 /// The next change on the feed, or a panic naming `what` if none comes in time.
-async fn next_change(feed: &mut ProgressFeed, what: &str) -> ProgressChange {
+pub(super) async fn next_change(feed: &mut ProgressFeed, what: &str) -> ProgressChange {
     within(FEED_WAIT, feed.next())
         .await
         .unwrap_or_else(|| panic!("no change on the live stream for {what}"))
@@ -49,7 +49,7 @@ async fn next_change(feed: &mut ProgressFeed, what: &str) -> ProgressChange {
 }
 
 /// Asserts that no change arrives on the feed for a short while.
-async fn assert_quiet(feed: &mut ProgressFeed, why: &str) {
+pub(super) async fn assert_quiet(feed: &mut ProgressFeed, why: &str) {
     if let Some(item) = within(QUIET_WAIT, feed.next()).await {
         panic!("unexpected item on the live stream ({why}): {item:?}");
     }

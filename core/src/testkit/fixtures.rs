@@ -190,9 +190,16 @@ impl<S: DumpStore> Fixture<S> {
             .map(|i| i.status)
     }
 
-    /// The canonical dump of the event.
+    /// The canonical dump of the event. Checks on the way that the stored counters equal
+    /// a recount of the progress rows (B3), so every check that dumps also checks them.
     pub async fn dump(&self) -> EventDump {
-        self.service.store().dump(self.event).await.expect("dump")
+        let dump = self.service.store().dump(self.event).await.expect("dump");
+        assert_eq!(
+            dump.counters,
+            dump.recount(),
+            "B3: the stored counters differ from a recount of the progress rows"
+        );
+        dump
     }
 
     /// Every outbox entry of the event.

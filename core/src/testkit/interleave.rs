@@ -123,6 +123,13 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.ingested(event, ids).await
     }
+    async fn task_counters(
+        &self,
+        event: EventId,
+    ) -> Result<std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>> {
+        pause().await;
+        self.inner.task_counters(event).await
+    }
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         pause().await;
         self.inner.sweeps(event).await

@@ -15,6 +15,7 @@
 
 mod checks;
 mod checks_b;
+mod checks_c;
 mod fixtures;
 mod interleave;
 
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use checks::*;
 pub use checks_b::*;
+pub use checks_c::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
 
@@ -58,6 +60,8 @@ pub struct EventDump {
     pub outbox: Vec<OutboxEntry>,
     /// Unfinished sweeps, by id.
     pub sweeps: Vec<Sweep>,
+    /// The per-task counters (B3), without zero entries.
+    pub counters: std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>,
 }
 
 impl EventDump {
@@ -71,7 +75,20 @@ impl EventDump {
         self.history.sort_by_key(|h| (h.subject, h.id));
         self.outbox.sort_by_key(|o| o.id);
         self.sweeps.sort_by_key(|s| s.id);
+        self.counters.retain(|_, c| !c.is_zero());
         self
+    }
+}
+
+impl EventDump {
+    /// The counters a recount of the participants' progress rows gives (B3): a store's
+    /// stored counters must always equal this.
+    pub fn recount(
+        &self,
+    ) -> std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters> {
+        crate::figures::TaskCounters::recount(
+            self.participants.iter().flat_map(|p| p.progress.values()),
+        )
     }
 }
 
@@ -131,6 +148,14 @@ macro_rules! conformance_tests {
             n1_publication_notice_only_to_segment,
             n2_assignment_always_notifies,
             b1_live_stream_reports_commits,
+        );
+        // Group C: the back office (checks_c.rs).
+        $crate::conformance_tests!(@each $make;
+            t3_review_submit_reject_resubmit_accept,
+            b3_figures_from_counters,
+            b3_counters_equal_recount,
+            b5_bulk_decisions_per_item,
+            b1_every_cause_appears_once_in_order,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
