@@ -54,6 +54,13 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// Writing an export to the host's writer failed.
+    #[error("writing the export failed")]
+    Io {
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// The store failed.
     #[error("storage error")]
     Backend {

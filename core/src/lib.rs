@@ -101,6 +101,7 @@ pub mod figures;
 pub mod history;
 pub mod host_event;
 pub mod ids;
+pub mod matrix;
 pub mod memory;
 pub mod notify;
 pub mod participant;
@@ -130,6 +131,10 @@ pub use ids::{
     AdminId, EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId,
     SweepId, TaskId, TimelineId,
 };
+pub use matrix::{
+    MatrixCell, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, MatrixSort,
+    StatusFilter,
+};
 pub use memory::MemoryStore;
 pub use notify::{Notification, OutboxEntry, OutboxState, ReminderSlot, due_reminder};
 pub use participant::{
@@ -141,10 +146,12 @@ pub use progress::{
     TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Decision, Punchlist};
+pub use service::{Config, Decision, Punchlist, RemindTarget};
 pub use store::{ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
-pub use task::{CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText};
+pub use task::{
+    CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText, Template,
+};
 pub use text::Language;
 pub use timeline::{TimelineEntry, TimelineKind};
 

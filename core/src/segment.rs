@@ -195,6 +195,17 @@ impl Rule {
         Ok(())
     }
 
+    /// Whether the rule lists participants explicitly anywhere (such a rule only makes
+    /// sense in its own event).
+    pub fn names_members(&self) -> bool {
+        match self {
+            Rule::Members { .. } => true,
+            Rule::All { rules } | Rule::Any { rules } => rules.iter().any(Rule::names_members),
+            Rule::Not { rule } => rule.names_members(),
+            _ => false,
+        }
+    }
+
     /// Whether `participant` is in the segment (S2). `settings` gives the default language.
     pub fn matches(&self, participant: &Participant, settings: &EventSettings) -> bool {
         let s = &participant.status;

@@ -19,6 +19,7 @@ use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId,
 };
+use crate::matrix::MatrixQuery;
 use crate::notify::OutboxEntry;
 use crate::participant::{Facts, Participant};
 use crate::progress::{Progress, ProgressChange};
@@ -100,6 +101,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// Which of `ids` were already ingested.
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
+
+    /// A page of the matrix (B2): the states of the participants passing every filter of
+    /// `query`, in its order, strictly after its cursor, at most `query.limit`. A store
+    /// answers from indexes where it can; [`MatrixQuery::matches`] is the reference.
+    async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>>;
 
     /// The per-task counters of the event (B3); tasks with no counted row may be absent.
     async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;

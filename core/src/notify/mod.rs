@@ -57,6 +57,13 @@ pub enum Notification {
         /// Its owner.
         owner: ParticipantId,
     },
+    /// An organizer asked to remind the recipient of a task now (B5).
+    Nudge {
+        /// The task.
+        task: TaskId,
+        /// Its owner.
+        owner: ParticipantId,
+    },
     /// The organizer rejected a submission; the recipient can submit again (T3).
     ReviewRejected {
         /// The task.

@@ -6,6 +6,7 @@
 //! the pure rules, hand the store one [`ChangeSet`], and on a version conflict (another
 //! writer got there first) start again from the load, up to [`Config::get_max_attempts`].
 
+mod backoffice;
 mod host;
 mod organizer;
 mod participant;
@@ -29,6 +30,7 @@ use crate::store::{ParticipantState, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
 
+pub use backoffice::{RemindTarget, neutralise_formula};
 pub use organizer::{Decision, MAX_BULK};
 pub(crate) use unit::Unit;
 
@@ -260,6 +262,12 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
+    fn task_segment(&self, id: SegmentId) -> Result<&Segment> {
+        self.segments
+            .get(&id)
+            .ok_or_else(|| Error::not_found(SegmentId::ENTITY, id))
+    }
+
     fn task(&self, id: TaskId) -> Result<&Task> {
         self.tasks
             .get(&id)

@@ -20,7 +20,7 @@ use crate::progress::{CompletedHow, Completion, Progress, ProgressStatus, Reject
 use crate::segment::{Rule, Segment, SegmentDraft, SegmentPreview};
 use crate::store::ParticipantState;
 use crate::store::Store;
-use crate::task::{Task, TaskConfig, TaskState};
+use crate::task::{HelpLink, Task, TaskConfig, TaskState, Template};
 use crate::text;
 use crate::timeline::TimelineKind;
 
@@ -272,6 +272,136 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             cs.tasks.push(task.clone());
             self.store.apply(cs).await?;
             Ok(task)
+        })
+    }
+
+    /// Creates a draft from a template of the popular use cases (T5), linking to `help`.
+    #[instrument(skip_all, fields(event = %event, template = template.key()))]
+    pub async fn create_task_from_template(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        template: &Template,
+        help: HelpLink,
+    ) -> Result<Task> {
+        let ctx = self.context(actor, event).await?;
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let config = template.draft(&ctx.event.settings, help)?;
+        self.create_task(actor, event, config).await
+    }
+
+    /// Copies tasks from another event (last year's edition) as drafts of `event` (T2).
+    ///
+    /// `source_actor` must be staff of `from` (the host vouches for the organizer's access
+    /// to both events; `Actor::System` works for both). `tasks: None` copies every task of
+    /// `from`, in position order. Texts keep the target
+    /// event's languages (the source's default-language text stands in for a missing
+    /// default); a task's segment is matched by name in the target event, or copied into
+    /// it when absent (a segment with an explicit member list cannot be copied, since its
+    /// members belong to the other event). Deadlines move by `deadline_shift`, or are
+    /// cleared when it is `None`. Everything is written in one transaction, or nothing.
+    #[instrument(skip_all, fields(event = %event, from = %from))]
+    pub async fn copy_tasks(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        source_actor: &Actor,
+        from: EventId,
+        tasks: Option<&[TaskId]>,
+        deadline_shift: Option<chrono::Duration>,
+    ) -> Result<Vec<Task>> {
+        let source = self.context(source_actor, from).await?;
+        actor::require_staff(source_actor, from, EventId::ENTITY, from)?;
+        let picked: Vec<&Task> = match tasks {
+            Some(ids) => ids
+                .iter()
+                .map(|id| source.task(*id))
+                .collect::<Result<_>>()?,
+            None => {
+                let mut all: Vec<&Task> = source.tasks.values().collect();
+                all.sort_by_key(|t| (t.config.position, t.id));
+                all
+            }
+        };
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            let settings = &ctx.event.settings;
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut new_segments: Vec<Segment> = Vec::new();
+            let mut created = Vec::new();
+            for (i, old) in picked.iter().enumerate() {
+                let at = |e: Error| e.within(&format!("tasks[{i}]"));
+                let mut config = old.config.clone();
+                config.texts.retain(|l, _| settings.languages.contains(l));
+                if !config.texts.contains_key(&settings.default_language) {
+                    let text = old
+                        .text(&settings.default_language, &source.event.settings)
+                        .clone();
+                    config.texts.insert(settings.default_language.clone(), text);
+                }
+                config.deadline = deadline_shift
+                    .and_then(|d| config.deadline.and_then(|x| x.checked_add_signed(d)));
+                if let Some(sid) = old.config.segment {
+                    let seg = source.task_segment(sid)?;
+                    let target = ctx
+                        .segments
+                        .values()
+                        .chain(new_segments.iter())
+                        .find(|s| s.name == seg.name)
+                        .map(|s| s.id);
+                    config.segment = match target {
+                        Some(id) => Some(id),
+                        None => {
+                            if seg.rule.names_members() {
+                                return Err(at(Error::invalid(
+                                    "segment",
+                                    format!(
+                                        "segment {:?} lists members of the other event; define it here first",
+                                        seg.name
+                                    ),
+                                )));
+                            }
+                            seg.rule.validate(settings).map_err(at)?;
+                            let copy = Segment {
+                                id: SegmentId::new_at(now),
+                                event,
+                                name: seg.name.clone(),
+                                rule: seg.rule.clone(),
+                                created_at: now,
+                                version: 1,
+                            };
+                            let id = copy.id;
+                            new_segments.push(copy);
+                            Some(id)
+                        }
+                    };
+                }
+                let config = config.validate(settings).map_err(at)?;
+                let task = Task {
+                    id: TaskId::new_at(now),
+                    event,
+                    config,
+                    state: TaskState::Draft,
+                    created_at: now,
+                    updated_at: now,
+                    published_at: None,
+                    version: 1,
+                };
+                unit.history_values(
+                    Subject::Task(task.id),
+                    &serde_json::json!({}),
+                    &serde_json::json!({ "copied_from": { "event": from, "task": old.id } }),
+                );
+                created.push(task);
+            }
+            unit.bump_config();
+            let mut cs = unit.into_changes();
+            cs.segments.extend(new_segments);
+            cs.tasks.extend(created.iter().cloned());
+            self.commit(cs).await?;
+            Ok(created)
         })
     }
 

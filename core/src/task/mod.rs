@@ -1,6 +1,7 @@
 //! Tasks (T1–T3): what an organizer configures, and its lifecycle.
 
 mod condition;
+mod template;
 
 use std::collections::BTreeMap;
 
@@ -8,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use condition::Condition;
+pub use template::Template;
 
 use crate::error::{Error, Result};
 use crate::event::{EventSettings, ReminderOffset, ReminderPolicy};

@@ -530,3 +530,673 @@ pub async fn b1_every_cause_appears_once_in_order<S: DumpStore>(store: S) {
         .unwrap_err();
     assert_quiet(&mut feed, "nothing more was committed").await;
 }
+
+async fn person<S: DumpStore>(
+    f: &Fixture<S>,
+    ext: &str,
+    first: &str,
+    last: &str,
+    company: &str,
+    cats: &[&str],
+) -> Participant {
+    let mut new = NewParticipant::new(ExternalId::new(ext).unwrap());
+    new.profile.first_name = first.into();
+    new.profile.last_name = last.into();
+    new.profile.company = company.into();
+    new.profile.email = Some(format!("{ext}@example.org"));
+    new.status.categories = cats.iter().map(|c| c.to_string()).collect();
+    f.service
+        .register_participant(&f.organizer, f.event, new)
+        .await
+        .unwrap()
+}
+
+/// All pages of a matrix request, following `next`.
+async fn all_pages<S: DumpStore>(f: &Fixture<S>, mut request: MatrixRequest) -> Vec<MatrixRow> {
+    let mut rows = Vec::new();
+    loop {
+        let page = f
+            .service
+            .matrix(&f.organizer, f.event, &request)
+            .await
+            .unwrap();
+        assert!(page.rows.len() <= request.limit.max(1));
+        rows.extend(page.rows);
+        match page.next {
+            Some(next) => request.after = Some(next),
+            None => return rows,
+        }
+    }
+}
+
+/// B2: the matrix filters by the chosen task's status, segment, category and text, sorts,
+/// and pages by keyset; its bad requests are typed errors.
+pub async fn b2_matrix_filters_sort_and_keyset_pages<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut people = Vec::new();
+    for i in 0..20 {
+        let cats: &[&str] = if i % 4 == 0 {
+            &["visitor"]
+        } else {
+            &["exhibitor"]
+        };
+        let company = if i % 2 == 0 { "Acme" } else { "Globex" };
+        let p = person(
+            &f,
+            &format!("p{i:02}"),
+            &format!("First{i}"),
+            &format!("Zed{:02}", 19 - i),
+            company,
+            cats,
+        )
+        .await;
+        people.push(p);
+    }
+    let mut config = TaskConfig::manual(f.en.clone(), "Hotel", Fixture::<S>::web());
+    config.segment = Some(f.exhibitors);
+    config.deadline = Some(f.clock.now() + Duration::days(1));
+    let hotel = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, hotel.id)
+        .await
+        .unwrap();
+    let doc = review_task(&f, "Document").await;
+    let exhibitors: Vec<&Participant> = people
+        .iter()
+        .filter(|p| p.status.categories.contains("exhibitor"))
+        .collect();
+    for p in exhibitors.iter().take(5) {
+        f.service
+            .complete_task(&f.as_participant(p), f.event, p.id, hotel.id)
+            .await
+            .unwrap();
+    }
+    for p in people.iter().take(3) {
+        f.service
+            .complete_task(&f.as_participant(p), f.event, p.id, doc.id)
+            .await
+            .unwrap();
+    }
+
+    // Everyone, by name, in pages of 7: the same as one sorted list.
+    let request = MatrixRequest {
+        limit: 7,
+        ..MatrixRequest::default()
+    };
+    let rows = all_pages(&f, request).await;
+    assert_eq!(rows.len(), 20);
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r.participant.profile.last_name.as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted);
+    let first_page = f
+        .service
+        .matrix(
+            &f.organizer,
+            f.event,
+            &MatrixRequest {
+                limit: 7,
+                ..MatrixRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first_page.tasks, [hotel.id, doc.id]);
+    let cell = &first_page.rows[0].cells[1];
+    assert_eq!(cell.task, doc.id);
+
+    let desc = all_pages(
+        &f,
+        MatrixRequest {
+            limit: 6,
+            descending: true,
+            sort: MatrixSort::Company,
+            ..MatrixRequest::default()
+        },
+    )
+    .await;
+    assert_eq!(desc.len(), 20);
+    assert_eq!(desc[0].participant.profile.company, "Globex");
+    assert_eq!(desc[19].participant.profile.company, "Acme");
+
+    let count = |r: MatrixRequest| {
+        let f = &f;
+        async move { all_pages(f, MatrixRequest { limit: 4, ..r }).await.len() }
+    };
+    let on = |status| MatrixRequest {
+        task: Some(hotel.id),
+        status: Some(status),
+        ..MatrixRequest::default()
+    };
+    assert_eq!(count(on(StatusFilter::Done)).await, 5);
+    assert_eq!(count(on(StatusFilter::ToDo)).await, 10);
+    assert_eq!(
+        count(on(StatusFilter::Overdue)).await,
+        0,
+        "deadline not passed yet"
+    );
+    let review = MatrixRequest {
+        task: Some(doc.id),
+        status: Some(StatusFilter::AwaitingReview),
+        ..MatrixRequest::default()
+    };
+    assert_eq!(count(review).await, 3);
+    assert_eq!(
+        count(MatrixRequest {
+            segment: Some(f.exhibitors),
+            ..MatrixRequest::default()
+        })
+        .await,
+        15
+    );
+    assert_eq!(
+        count(MatrixRequest {
+            category: Some("visitor".into()),
+            ..MatrixRequest::default()
+        })
+        .await,
+        5
+    );
+    assert_eq!(
+        count(MatrixRequest {
+            search: Some("ACME".into()),
+            ..MatrixRequest::default()
+        })
+        .await,
+        10
+    );
+    assert_eq!(
+        count(MatrixRequest {
+            search: Some("first1".into()),
+            ..MatrixRequest::default()
+        })
+        .await,
+        11
+    );
+    assert_eq!(
+        count(MatrixRequest {
+            search: Some("%' OR 1=1 --".into()),
+            ..MatrixRequest::default()
+        })
+        .await,
+        0
+    );
+    let combined = MatrixRequest {
+        task: Some(hotel.id),
+        status: Some(StatusFilter::ToDo),
+        search: Some("globex".into()),
+        ..MatrixRequest::default()
+    };
+    let rows = all_pages(
+        &f,
+        MatrixRequest {
+            limit: 3,
+            ..combined
+        },
+    )
+    .await;
+    assert!(
+        rows.iter()
+            .all(|r| r.participant.profile.company == "Globex"
+                && r.cells[0].status == Some(ProgressStatus::Todo))
+    );
+
+    f.clock.advance(Duration::days(2));
+    assert_eq!(count(on(StatusFilter::Overdue)).await, 10);
+    let page = f
+        .service
+        .matrix(&f.organizer, f.event, &on(StatusFilter::Overdue))
+        .await
+        .unwrap();
+    assert!(page.rows.iter().all(|r| r.cells[0].overdue));
+
+    let before = f.dump().await;
+    let bad = [
+        (
+            MatrixRequest {
+                status: Some(StatusFilter::Done),
+                ..MatrixRequest::default()
+            },
+            "status",
+        ),
+        (
+            MatrixRequest {
+                limit: 501,
+                ..MatrixRequest::default()
+            },
+            "limit",
+        ),
+        (
+            MatrixRequest {
+                search: Some("x".repeat(201)),
+                ..MatrixRequest::default()
+            },
+            "search",
+        ),
+    ];
+    for (r, field) in bad {
+        let e = f
+            .service
+            .matrix(&f.organizer, f.event, &r)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field));
+    }
+    let unknown = MatrixRequest {
+        task: Some(TaskId::new_at(f.clock.now())),
+        ..MatrixRequest::default()
+    };
+    assert!(matches!(
+        f.service.matrix(&f.organizer, f.event, &unknown).await,
+        Err(Error::NotFound { .. })
+    ));
+    let e = f
+        .service
+        .matrix(
+            &f.as_participant(&people[0]),
+            f.event,
+            &MatrixRequest::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }));
+    assert_eq!(f.dump().await, before);
+}
+
+/// B4: the CSV exports of the matrix and the figures, with formula cells neutralised.
+pub async fn b4_formula_cells_neutralised<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let evil = person(
+        &f,
+        "evil",
+        "=HYPERLINK(\"http://x\")",
+        "+SUM(A1)",
+        "@cmd",
+        &["exhibitor"],
+    )
+    .await;
+    let plain = person(&f, "plain", "Ann", "-minus", "Acme", &["exhibitor"]).await;
+    let mut config = TaskConfig::manual(f.en.clone(), "=Book your hotel", Fixture::<S>::web());
+    config.segment = Some(f.exhibitors);
+    let t = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, t.id)
+        .await
+        .unwrap();
+    f.service
+        .complete_task(&f.as_participant(&plain), f.event, plain.id, t.id)
+        .await
+        .unwrap();
+
+    let mut out = Vec::new();
+    let n = f
+        .service
+        .export_matrix_csv(
+            &f.organizer,
+            f.event,
+            &MatrixRequest {
+                limit: 1,
+                ..MatrixRequest::default()
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2, "every page is exported");
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[8], "'=Book your hotel");
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let evil_row = records.iter().find(|r| &r[0] == "evil").unwrap();
+    assert_eq!(&evil_row[1], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(&evil_row[2], "'+SUM(A1)");
+    assert_eq!(&evil_row[3], "'@cmd");
+    assert_eq!(&evil_row[8], "to do");
+    let plain_row = records.iter().find(|r| &r[0] == "plain").unwrap();
+    assert_eq!(
+        (&plain_row[2], &plain_row[6], &plain_row[7], &plain_row[8]),
+        ("'-minus", "1", "1", "done")
+    );
+    let _ = evil;
+
+    let mut out = Vec::new();
+    f.service
+        .export_figures_csv(&f.organizer, f.event, &mut out)
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(out.as_slice());
+    let row = reader.records().next().unwrap().unwrap();
+    assert_eq!(
+        (&row[1], &row[3], &row[4], &row[7]),
+        ("'=Book your hotel", "2", "1", "50")
+    );
+
+    let e = f
+        .service
+        .export_matrix_csv(
+            &f.as_participant(&plain),
+            f.event,
+            &MatrixRequest::default(),
+            Vec::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }));
+}
+
+/// The "remind now" entries of the outbox.
+async fn nudges<S: DumpStore>(f: &Fixture<S>) -> Vec<OutboxEntry> {
+    f.outbox()
+        .await
+        .into_iter()
+        .filter(|o| matches!(o.message, Notification::Nudge { .. }))
+        .collect()
+}
+
+/// B5: "remind now" queues a reminder to one participant, or to every incomplete one,
+/// going to the assignee when the task is assigned; done ones are skipped.
+pub async fn b5_remind_now_one_and_all_incomplete<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let (owner, team) = f.exhibitor_with_collaborator("acme").await;
+    let mut others = Vec::new();
+    for i in 0..9 {
+        others.push(f.participant(&format!("ex{i}"), &["exhibitor"]).await);
+    }
+    let hotel = f.manual_task("Hotel", Some(f.exhibitors)).await;
+    let draft = f.draft_manual("Draft", None).await;
+    f.service
+        .assign_task(
+            &f.as_participant(&owner),
+            f.event,
+            owner.id,
+            hotel.id,
+            team.id,
+        )
+        .await
+        .unwrap();
+    for p in &others[..4] {
+        f.service
+            .complete_task(&f.as_participant(p), f.event, p.id, hotel.id)
+            .await
+            .unwrap();
+    }
+    let n = f
+        .service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            hotel.id,
+            RemindTarget::Participant(owner.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let sent = nudges(&f).await;
+    assert_eq!(sent[0].recipient, team.id, "the assignee holds it");
+
+    let n = f
+        .service
+        .remind_now(&f.organizer, f.event, hotel.id, RemindTarget::AllIncomplete)
+        .await
+        .unwrap();
+    assert_eq!(n, 6, "owner + 5 not done");
+    let sent = nudges(&f).await;
+    assert_eq!(sent.len(), 7);
+    let keys: std::collections::BTreeSet<_> =
+        sent.iter().map(|o| o.idempotency_key.clone()).collect();
+    assert_eq!(keys.len(), 7, "each reminder has its own key");
+    assert!(
+        sent.iter()
+            .all(|o| !others[..4].iter().any(|p| p.id == o.recipient))
+    );
+
+    let before = f.dump().await;
+    let e = f
+        .service
+        .remind_now(&f.organizer, f.event, draft.id, RemindTarget::AllIncomplete)
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("task"));
+    let e = f
+        .service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            hotel.id,
+            RemindTarget::Participant(team.id),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("participant"), "not targeted");
+    let e = f
+        .service
+        .remind_now(
+            &f.as_participant(&owner),
+            f.event,
+            hotel.id,
+            RemindTarget::AllIncomplete,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }));
+    assert_eq!(f.dump().await, before);
+}
+
+/// T5: every template gives a ready draft through the service; the speaker's photo &
+/// biography template completes when both facts are reported.
+pub async fn t5_templates_give_ready_drafts<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    for template in Template::all_defaults() {
+        let t = f
+            .service
+            .create_task_from_template(&f.organizer, f.event, &template, Fixture::<S>::web())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", template.key()));
+        assert_eq!(t.state, TaskState::Draft);
+        assert!(t.config.texts.contains_key(&f.en) && t.config.texts.contains_key(&f.fr));
+    }
+    let bio = f
+        .service
+        .create_task_from_template(
+            &f.organizer,
+            f.event,
+            &Template::SpeakerPhotoBiography,
+            Fixture::<S>::web(),
+        )
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, bio.id)
+        .await
+        .unwrap();
+    let speaker = f.participant("speaker", &["speaker"]).await;
+    f.fact(
+        "photo",
+        &speaker,
+        HostFact::FieldSet {
+            field: "photo".into(),
+            value: "me.png".into(),
+        },
+    )
+    .await;
+    assert_eq!(f.status(&speaker, bio.id).await, Some(ProgressStatus::Todo));
+    f.fact(
+        "bio",
+        &speaker,
+        HostFact::FieldSet {
+            field: "biography".into(),
+            value: "Hello".into(),
+        },
+    )
+    .await;
+    assert_eq!(f.status(&speaker, bio.id).await, Some(ProgressStatus::Done));
+
+    let before = f.dump().await;
+    let e = f
+        .service
+        .create_task_from_template(
+            &f.organizer,
+            f.event,
+            &Template::ExhibitorProducts { at_least: 0 },
+            Fixture::<S>::web(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("condition.at_least"));
+    assert_eq!(f.dump().await, before);
+}
+
+/// T2: tasks are copied from last year's edition as drafts: segments matched by name or
+/// copied, deadlines shifted, the origin in the history; a segment listing members of the
+/// other event stops the copy, which then writes nothing.
+pub async fn t2_copy_tasks_from_last_edition<S: DumpStore>(store: S) {
+    let store = std::sync::Arc::new(store);
+    let last = Fixture::with_store(store.clone()).await;
+    let this = Fixture::with_store(store).await;
+    let speakers = last
+        .service
+        .create_segment(
+            &last.organizer,
+            last.event,
+            SegmentDraft {
+                name: "Speakers".into(),
+                rule: Rule::category("speaker"),
+            },
+        )
+        .await
+        .unwrap();
+    let mut hotel = TaskConfig::manual(last.en.clone(), "Book your hotel", Fixture::<S>::web());
+    hotel.segment = Some(last.exhibitors);
+    hotel.deadline = Some(last.clock.now() + Duration::days(10));
+    hotel.position = 1;
+    let hotel = last
+        .service
+        .create_task(&last.organizer, last.event, hotel)
+        .await
+        .unwrap();
+    last.service
+        .publish_task(&last.organizer, last.event, hotel.id)
+        .await
+        .unwrap();
+    let mut slides = TaskConfig::manual(last.en.clone(), "Send your slides", Fixture::<S>::web());
+    slides.segment = Some(speakers.id);
+    slides.position = 2;
+    let slides = last
+        .service
+        .create_task(&last.organizer, last.event, slides)
+        .await
+        .unwrap();
+
+    let copied = this
+        .service
+        .copy_tasks(
+            &this.organizer,
+            this.event,
+            &last.organizer,
+            last.event,
+            None,
+            Some(Duration::days(364)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(copied.len(), 2);
+    assert!(
+        copied
+            .iter()
+            .all(|t| t.state == TaskState::Draft && t.event == this.event)
+    );
+    assert_eq!(
+        copied[0].config.segment,
+        Some(this.exhibitors),
+        "matched by name"
+    );
+    assert_eq!(
+        copied[0].config.deadline,
+        Some(hotel.config.deadline.unwrap() + Duration::days(364))
+    );
+    let segments = this
+        .service
+        .segments(&this.organizer, this.event)
+        .await
+        .unwrap();
+    let copied_speakers = segments
+        .iter()
+        .find(|s| s.name == "Speakers")
+        .expect("segment copied");
+    assert_eq!(copied[1].config.segment, Some(copied_speakers.id));
+    assert_eq!(copied[1].config.texts, slides.config.texts);
+    let history = this
+        .service
+        .task_history(&this.organizer, this.event, copied[0].id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(history[0].field, "copied_from");
+    assert_eq!(
+        history[0].new,
+        serde_json::json!({ "event": last.event, "task": hotel.id })
+    );
+
+    let list = last
+        .service
+        .create_segment(
+            &last.organizer,
+            last.event,
+            SegmentDraft {
+                name: "VIP".into(),
+                rule: Rule::Members {
+                    members: Default::default(),
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let mut vip = TaskConfig::manual(last.en.clone(), "VIP dinner", Fixture::<S>::web());
+    vip.segment = Some(list.id);
+    let vip = last
+        .service
+        .create_task(&last.organizer, last.event, vip)
+        .await
+        .unwrap();
+    let before = this.dump().await;
+    let e = this
+        .service
+        .copy_tasks(
+            &this.organizer,
+            this.event,
+            &last.organizer,
+            last.event,
+            Some(&[hotel.id, vip.id]),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("tasks[1].segment"), "{e}");
+    let e = this
+        .service
+        .copy_tasks(
+            &this.organizer,
+            this.event,
+            &this.organizer,
+            last.event,
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::NotFound { .. }),
+        "the source needs its own organizer: {e}"
+    );
+    assert_eq!(this.dump().await, before);
+}

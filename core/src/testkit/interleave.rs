@@ -130,6 +130,14 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.task_counters(event).await
     }
+    async fn matrix(
+        &self,
+        event: EventId,
+        query: &crate::matrix::MatrixQuery,
+    ) -> Result<Vec<ParticipantState>> {
+        pause().await;
+        self.inner.matrix(event, query).await
+    }
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         pause().await;
         self.inner.sweeps(event).await

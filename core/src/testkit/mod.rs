@@ -156,6 +156,11 @@ macro_rules! conformance_tests {
             b3_counters_equal_recount,
             b5_bulk_decisions_per_item,
             b1_every_cause_appears_once_in_order,
+            b2_matrix_filters_sort_and_keyset_pages,
+            b4_formula_cells_neutralised,
+            b5_remind_now_one_and_all_incomplete,
+            t5_templates_give_ready_drafts,
+            t2_copy_tasks_from_last_edition,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
