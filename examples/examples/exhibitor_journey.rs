@@ -425,6 +425,96 @@ async fn main() -> Result<()> {
             names.actor(&line.actor)
         );
     }
+
+    section("8. The organizer's back office: figures and the tracking matrix");
+    let tasks = service.tasks(&organizer, ev).await?;
+    let title = |id: TaskId| {
+        tasks
+            .iter()
+            .find(|t| t.id == id)
+            .map_or("?".to_owned(), |t| {
+                t.text(&event.settings.default_language, &event.settings)
+                    .name
+                    .clone()
+            })
+    };
+    println!("figures (read from counters, not a scan):");
+    for f in service.task_figures(&organizer, ev).await? {
+        println!(
+            "  {:<26} targeted {:>2}  done {:>2}  awaiting review {:>2}  overdue {:>2}  rate {:>3}%",
+            title(f.task),
+            f.targeted,
+            f.done,
+            f.awaiting_review,
+            f.overdue,
+            f.rate
+        );
+    }
+    let request = MatrixRequest {
+        sort: MatrixSort::Company,
+        limit: 2,
+        ..MatrixRequest::default()
+    };
+    let mut page = service.matrix(&organizer, ev, &request).await?;
+    println!("matrix, by company, in pages of 2:");
+    let header: Vec<String> = page.tasks.iter().map(|t| title(*t)).collect();
+    println!(
+        "  {:<22} {:<8} {}",
+        "participant",
+        "progress",
+        header.join(" | ")
+    );
+    loop {
+        for row in &page.rows {
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|c| match (c.status, c.overdue) {
+                    (None, _) => "-".to_owned(),
+                    (Some(_), true) => "OVERDUE".to_owned(),
+                    (Some(ProgressStatus::Done), _) => "done".to_owned(),
+                    (Some(ProgressStatus::AwaitingReview), _) => "in review".to_owned(),
+                    (Some(_), _) => "to do".to_owned(),
+                })
+                .collect();
+            println!(
+                "  {:<22} {:<8} {}",
+                names.of(row.participant.id),
+                format!("{}/{}", row.summary.done, row.summary.total),
+                cells.join(" | ")
+            );
+        }
+        let Some(next) = page.next.take() else { break };
+        let request = MatrixRequest {
+            after: Some(next),
+            ..request.clone()
+        };
+        page = service.matrix(&organizer, ev, &request).await?;
+    }
+    let overdue = MatrixRequest {
+        task: Some(hotel_id),
+        status: Some(StatusFilter::Overdue),
+        ..MatrixRequest::default()
+    };
+    let late = service.matrix(&organizer, ev, &overdue).await?;
+    println!(
+        "overdue on \"Book your hotel\": {}",
+        late.rows
+            .iter()
+            .map(|r| names.of(r.participant.id).to_owned())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let reminded = service
+        .remind_now(&organizer, ev, hotel_id, RemindTarget::AllIncomplete)
+        .await?;
+    println!("remind now, every incomplete one: {reminded} reminder(s) queued");
+    println!("figures as CSV (formula cells neutralised):");
+    let mut csv = Vec::new();
+    service.export_figures_csv(&organizer, ev, &mut csv).await?;
+    for line in String::from_utf8_lossy(&csv).lines() {
+        println!("  {line}");
+    }
     Ok(())
 }
 

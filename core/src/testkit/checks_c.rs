@@ -1200,3 +1200,117 @@ pub async fn t2_copy_tasks_from_last_edition<S: DumpStore>(store: S) {
     );
     assert_eq!(this.dump().await, before);
 }
+
+/// X2 on the back office: every tracking and action call answers `NotFound` to an
+/// organizer of another event and `Forbidden` to a participant, and writes nothing.
+pub async fn x2_back_office_is_for_the_events_organizers<S: DumpStore>(store: S) {
+    let store = std::sync::Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store).await;
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let doc = review_task(&f, "Document").await;
+    let draft = f.draft_manual("Draft", None).await;
+    f.service
+        .complete_task(&f.as_participant(&ann), f.event, ann.id, doc.id)
+        .await
+        .unwrap();
+    let before = f.dump().await;
+    for (who, actor) in [
+        ("participant", f.as_participant(&ann)),
+        ("foreign organizer", other.organizer.clone()),
+    ] {
+        let results: Vec<(&str, Result<()>)> = vec![
+            (
+                "matrix",
+                f.service
+                    .matrix(&actor, f.event, &MatrixRequest::default())
+                    .await
+                    .map(drop),
+            ),
+            (
+                "figures",
+                f.service.task_figures(&actor, f.event).await.map(drop),
+            ),
+            (
+                "matrix csv",
+                f.service
+                    .export_matrix_csv(&actor, f.event, &MatrixRequest::default(), Vec::new())
+                    .await
+                    .map(drop),
+            ),
+            (
+                "figures csv",
+                f.service
+                    .export_figures_csv(&actor, f.event, Vec::new())
+                    .await
+                    .map(drop),
+            ),
+            (
+                "remind",
+                f.service
+                    .remind_now(&actor, f.event, doc.id, RemindTarget::AllIncomplete)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "accept",
+                f.service
+                    .accept_submission(&actor, f.event, ann.id, doc.id)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "reject",
+                f.service
+                    .reject_submission(&actor, f.event, ann.id, doc.id, "no")
+                    .await
+                    .map(drop),
+            ),
+            (
+                "bulk",
+                f.service
+                    .decide_many(&actor, f.event, doc.id, &[ann.id], Decision::Validate)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "template",
+                f.service
+                    .create_task_from_template(
+                        &actor,
+                        f.event,
+                        &Template::ExhibitorLogo,
+                        Fixture::<S>::web(),
+                    )
+                    .await
+                    .map(drop),
+            ),
+            (
+                "copy",
+                f.service
+                    .copy_tasks(&actor, f.event, &Actor::System, other.event, None, None)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "task history",
+                f.service
+                    .task_history(&actor, f.event, draft.id, None, 10)
+                    .await
+                    .map(drop),
+            ),
+            (
+                "feed",
+                f.service.progress_feed(&actor, f.event).await.map(drop),
+            ),
+        ];
+        for (call, r) in results {
+            match (who, r) {
+                ("participant", Err(Error::Forbidden { .. })) => {}
+                ("foreign organizer", Err(Error::NotFound { .. })) => {}
+                (_, other) => panic!("{who} calling {call}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(f.dump().await, before);
+}

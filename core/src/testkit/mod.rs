@@ -161,6 +161,7 @@ macro_rules! conformance_tests {
             b5_remind_now_one_and_all_incomplete,
             t5_templates_give_ready_drafts,
             t2_copy_tasks_from_last_edition,
+            x2_back_office_is_for_the_events_organizers,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
