@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::change::ChangeSet;
+use crate::change::{ChangeSet, StoredState};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::figures::TaskCounters;
@@ -66,24 +66,6 @@ fn poisoned<T>(_: T) -> Error {
     Error::backend("a thread panicked while holding the memory store's lock")
 }
 
-/// Checks that a versioned write follows the stored version.
-fn check_version(
-    entity: &'static str,
-    id: impl ToString,
-    stored: Option<u64>,
-    new: u64,
-) -> Result<()> {
-    let ok = match stored {
-        None => new == 1,
-        Some(v) => new == v + 1,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::conflict(entity, id))
-    }
-}
-
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
@@ -117,86 +99,6 @@ impl MemoryStore {
 }
 
 impl EventData {
-    /// Checks every condition of the change set without writing anything.
-    fn check(&self, cs: &ChangeSet) -> Result<()> {
-        match (&cs.event_record, &self.event) {
-            (Some(e), stored) => {
-                let stored = stored.as_ref().map(|e| e.version);
-                check_version(EventId::ENTITY, e.id, stored, e.version)?;
-            }
-            (None, None) => return Err(Error::not_found(EventId::ENTITY, cs.event)),
-            (None, Some(stored)) => {
-                if cs.event_version.is_some_and(|v| v != stored.version) {
-                    return Err(Error::conflict(EventId::ENTITY, cs.event));
-                }
-            }
-        }
-        for s in &cs.segments {
-            check_version(
-                SegmentId::ENTITY,
-                s.id,
-                self.segments.get(&s.id).map(|s| s.version),
-                s.version,
-            )?;
-        }
-        let mut seen_tasks = HashSet::new();
-        for t in &cs.tasks {
-            if !seen_tasks.insert(t.id) {
-                return Err(Error::conflict(TaskId::ENTITY, t.id));
-            }
-            check_version(
-                TaskId::ENTITY,
-                t.id,
-                self.tasks.get(&t.id).map(|t| t.version),
-                t.version,
-            )?;
-        }
-        for (id, version) in &cs.deleted_tasks {
-            if self.tasks.get(id).map(|t| t.version) != Some(*version) {
-                return Err(Error::conflict(TaskId::ENTITY, id));
-            }
-        }
-        let mut seen = HashSet::new();
-        let mut new_external = HashMap::new();
-        for w in &cs.participants {
-            if !seen.insert(w.id) {
-                return Err(Error::conflict(ParticipantId::ENTITY, w.id));
-            }
-            let stored = self.participants.get(&w.id);
-            check_version(
-                ParticipantId::ENTITY,
-                w.id,
-                stored.map(|s| s.version),
-                w.version,
-            )?;
-            match (&w.record, stored) {
-                (None, None) => return Err(Error::not_found(ParticipantId::ENTITY, w.id)),
-                (Some(r), _) => {
-                    let taken_by = self.by_external_id.get(&r.external_id);
-                    if taken_by.is_some_and(|p| *p != w.id)
-                        || new_external.insert(r.external_id.clone(), w.id).is_some()
-                    {
-                        return Err(Error::conflict("external_id", &r.external_id));
-                    }
-                }
-                (None, Some(_)) => {}
-            }
-        }
-        let mut ids = HashSet::new();
-        for h in &cs.host_events {
-            if self.host_events.contains(h) || !ids.insert(h) {
-                return Err(Error::conflict("host event", h));
-            }
-        }
-        let mut keys = HashSet::new();
-        for o in &cs.outbox {
-            if self.outbox_keys.contains(&o.idempotency_key) || !keys.insert(&o.idempotency_key) {
-                return Err(Error::conflict(OutboxId::ENTITY, &o.idempotency_key));
-            }
-        }
-        Ok(())
-    }
-
     /// Writes the change set; `check` must have passed.
     fn write(&mut self, cs: ChangeSet) {
         if let Some(e) = cs.event_record {
@@ -287,6 +189,30 @@ impl EventData {
         for id in cs.finished_sweeps {
             self.sweeps.remove(&id);
         }
+    }
+}
+
+impl StoredState for &EventData {
+    fn event_version(&mut self) -> Result<Option<u64>> {
+        Ok(self.event.as_ref().map(|e| e.version))
+    }
+    fn segment_version(&mut self, id: SegmentId) -> Result<Option<u64>> {
+        Ok(self.segments.get(&id).map(|s| s.version))
+    }
+    fn task_version(&mut self, id: TaskId) -> Result<Option<u64>> {
+        Ok(self.tasks.get(&id).map(|t| t.version))
+    }
+    fn participant_version(&mut self, id: ParticipantId) -> Result<Option<u64>> {
+        Ok(self.participants.get(&id).map(|p| p.version))
+    }
+    fn external_id_owner(&mut self, id: &ExternalId) -> Result<Option<ParticipantId>> {
+        Ok(self.by_external_id.get(id).copied())
+    }
+    fn host_event_seen(&mut self, id: &HostEventId) -> Result<bool> {
+        Ok(self.host_events.contains(id))
+    }
+    fn outbox_key_taken(&mut self, key: &str) -> Result<bool> {
+        Ok(self.outbox_keys.contains(key))
     }
 }
 
@@ -485,7 +411,7 @@ impl Store for MemoryStore {
         };
         let sender = self.sender(changes.event)?;
         let mut data = data.write().map_err(poisoned)?;
-        data.check(&changes)?;
+        crate::change::check(&changes, &mut &*data)?;
         let published = changes.progress_changes.clone();
         data.write(changes);
         // Sent under the event's lock, so readers see changes in commit order.
