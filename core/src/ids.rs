@@ -25,6 +25,12 @@ pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
     Uuid::new_v7(Timestamp::from_unix(&*ctx, secs, nanos))
 }
 
+/// 64 random bits (from a context-free UUID v7's random part), for jitter.
+pub(crate) fn random_u64() -> u64 {
+    let uuid = Uuid::new_v7(Timestamp::from_unix(uuid::NoContext, 0, 0));
+    uuid.as_u128() as u64
+}
+
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident, $entity:literal) => {
         $(#[$doc])*

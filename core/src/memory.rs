@@ -20,7 +20,7 @@ use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId,
     TaskId, TimelineId,
 };
-use crate::matrix::{MatrixCursor, MatrixQuery};
+use crate::matrix::MatrixQuery;
 use crate::notify::OutboxEntry;
 use crate::progress::{Progress, ProgressChange};
 use crate::segment::Segment;
@@ -315,27 +315,7 @@ impl Store for MemoryStore {
             let Some(settings) = d.event.as_ref().map(|e| &e.settings) else {
                 return Vec::new();
             };
-            let mut hits: Vec<(MatrixCursor, &ParticipantState)> = d
-                .participants
-                .values()
-                .filter(|s| query.matches(&s.participant, &s.progress, settings))
-                .map(|s| {
-                    let cursor = MatrixCursor {
-                        key: query.sort.key(&s.participant),
-                        id: s.participant.id,
-                    };
-                    (cursor, s)
-                })
-                .filter(|(c, _)| query.is_after(c))
-                .collect();
-            hits.sort_by(|a, b| a.0.cmp(&b.0));
-            if query.descending {
-                hits.reverse();
-            }
-            hits.into_iter()
-                .take(query.limit)
-                .map(|(_, s)| s.clone())
-                .collect()
+            query.select(d.participants.values(), settings)
         })
     }
 

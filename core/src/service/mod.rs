@@ -35,7 +35,8 @@ pub use organizer::{Decision, MAX_BULK};
 pub(crate) use unit::Unit;
 
 /// Runs the `async` body until it does not end in a version conflict (another writer got
-/// there first), at most `max_attempts` times. A macro rather than a function taking an
+/// there first), at most `max_attempts` times, waiting a growing, randomised delay between
+/// attempts so contenders spread out instead of colliding again. A macro rather than a function taking an
 /// async closure, so the service's futures stay `Send`.
 macro_rules! retry {
     ($service:ident, $body:block) => {{
@@ -47,6 +48,7 @@ macro_rules! retry {
                     if attempt < $service.config.max_attempts =>
                 {
                     tracing::debug!(attempt, error = %e, "concurrent write; retrying");
+                    tokio::time::sleep($crate::service::backoff(attempt)).await;
                     attempt += 1;
                 }
                 other => break other,
@@ -251,6 +253,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             started_at: now,
         }
     }
+}
+
+/// The wait before retry number `attempt + 1`: full jitter over an exponential ceiling
+/// (0.5 ms doubling, capped at 64 ms). Needs a `tokio` runtime with timers, as
+/// `#[tokio::main]` gives.
+pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
+    let ceiling_us: u64 = 500u64 << attempt.min(7);
+    std::time::Duration::from_micros(crate::ids::random_u64() % ceiling_us.max(1))
 }
 
 /// What most operations load: the event, its tasks and its segments.

@@ -1,0 +1,1019 @@
+//! # punchlist-redb
+//!
+//! The embedded store of [`punchlist`], on [redb](https://docs.rs/redb): everything in one
+//! file, each change set one write transaction (all of it or nothing, durable once the
+//! call returns), crash-safe by redb's copy-on-write commits. It is the default store: no
+//! server to run.
+//!
+//! ```
+//! use punchlist::{Actor, EventSettings, Language, Punchlist, SystemClock};
+//! use punchlist_redb::RedbStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let store = RedbStore::open(dir.path().join("punchlist.redb"))?;
+//! let service = Punchlist::new(store, SystemClock);
+//! let event = service
+//!     .create_event(&Actor::System, EventSettings::new("Expo", Language::new("en")?))
+//!     .await?;
+//! assert_eq!(service.event(&Actor::System, event.id).await?.id, event.id);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Layout
+//!
+//! One B-tree per table, keys ordered by event, then by what the queries range over: a
+//! participant's task list reads that participant's rows only, and the per-task figures
+//! read one counter per task; neither scans the event. See the table list in the source's
+//! `tables.rs`.
+//!
+//! ## Blocking
+//!
+//! redb is a blocking library: every call of the store runs in
+//! `tokio::task::spawn_blocking`, never on the async executor. [`RedbStore::open`] is
+//! blocking too; call it at start-up, or use [`RedbStore::open_async`].
+//!
+//! ## File format
+//!
+//! The file carries a format version. Opening a file written by a newer version of this
+//! crate is refused with [`OpenError::NewerFormat`]; an older format is migrated on open.
+//! (Format 1 is the first, so there is nothing to migrate yet.)
+//!
+//! ## Live stream
+//!
+//! The progress feed is delivered in process, to every service sharing this store handle
+//! (clone it, or wrap it in an `Arc`). A redb file is opened by one process at a time.
+#![deny(missing_docs)]
+
+mod tables;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use punchlist::change::{ChangeSet, StoredState, check};
+use punchlist::feed::from_broadcast;
+use punchlist::history::{HistoryEntry, Subject};
+use punchlist::{
+    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, OutboxEntry,
+    OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange, ProgressFeed,
+    Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId, TimelineEntry,
+    TimelineId,
+};
+use redb::{
+    Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tables::*;
+use tokio::sync::broadcast;
+
+/// Why a file could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The path is a directory.
+    #[error("{0} is a directory, not a database file")]
+    IsADirectory(PathBuf),
+    /// The file exists but is not a redb database.
+    #[error("{path} is not a redb database")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// What redb said.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The file is a redb database of another application.
+    #[error("{0} is a redb database, but not a punchlist one")]
+    NotPunchlist(PathBuf),
+    /// The file was written by a newer version of this crate.
+    #[error(
+        "the file's format {found} is newer than this version supports ({supported}); upgrade punchlist-redb"
+    )]
+    NewerFormat {
+        /// The file's format.
+        found: u64,
+        /// The newest this version reads.
+        supported: u64,
+    },
+    /// Another process (or handle) has the file open.
+    #[error("the database file is already open")]
+    AlreadyOpen,
+    /// An I/O error.
+    #[error("I/O error opening the database")]
+    Io(#[source] std::io::Error),
+    /// Another redb error.
+    #[error("the database could not be opened")]
+    Storage(#[source] redb::Error),
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Self {
+        Error::backend(e)
+    }
+}
+
+/// Maps a redb error into the library's storage error, keeping it as the source.
+fn be(e: impl Into<redb::Error>) -> Error {
+    Error::backend(e.into())
+}
+
+fn json<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(v).map_err(Error::backend)
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(Error::backend)
+}
+
+macro_rules! bytes_of {
+    ($id:expr) => {
+        *$id.as_uuid().as_bytes()
+    };
+}
+
+/// A participant's record, facts and version: one row of `participants`.
+#[derive(Serialize, Deserialize)]
+struct StoredParticipant {
+    participant: Participant,
+    facts: Facts,
+    version: u64,
+}
+
+/// The redb store. Cheap to clone: clones share the database and the live feeds.
+#[derive(Clone)]
+pub struct RedbStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+    /// For a temporary store: the directory holding the file, removed on drop.
+    _temporary: Option<tempfile::TempDir>,
+    /// Serializes commit-then-publish, so the feed shows commits in commit order.
+    writer: Mutex<()>,
+    feeds: Mutex<HashMap<EventId, broadcast::Sender<ProgressChange>>>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens the database file at `path`, creating it if it does not exist. Blocking.
+    pub fn open(path: impl AsRef<Path>) -> std::result::Result<Self, OpenError> {
+        Self::open_with(path.as_ref().to_path_buf(), None)
+    }
+
+    /// Opens a new database in a temporary directory that is removed when the last clone
+    /// of the store is dropped: for tests and demos. Blocking.
+    pub fn open_temporary() -> std::result::Result<Self, OpenError> {
+        let dir = tempfile::Builder::new()
+            .prefix("punchlist-redb-")
+            .tempdir()
+            .map_err(OpenError::Io)?;
+        Self::open_with(dir.path().join("punchlist.redb"), Some(dir))
+    }
+
+    fn open_with(
+        path: PathBuf,
+        temporary: Option<tempfile::TempDir>,
+    ) -> std::result::Result<Self, OpenError> {
+        if path.is_dir() {
+            return Err(OpenError::IsADirectory(path));
+        }
+        let db = Database::create(&path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::AlreadyOpen,
+            redb::DatabaseError::Storage(redb::StorageError::Io(io))
+                if io.kind() != std::io::ErrorKind::InvalidData =>
+            {
+                OpenError::Io(io)
+            }
+            other => OpenError::NotADatabase {
+                path: path.clone(),
+                source: other,
+            },
+        })?;
+        let store = Self {
+            inner: Arc::new(Inner {
+                db,
+                path: path.clone(),
+                _temporary: temporary,
+                writer: Mutex::new(()),
+                feeds: Mutex::new(HashMap::new()),
+            }),
+        };
+        store.prepare().map_err(|e| match e {
+            Prepare::Open(o) => o,
+            Prepare::Redb(r) => OpenError::Storage(r),
+        })?;
+        Ok(store)
+    }
+
+    /// [`RedbStore::open`] off the async executor.
+    pub async fn open_async(path: impl AsRef<Path>) -> std::result::Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open(path))
+            .await
+            .map_err(|e| OpenError::Io(std::io::Error::other(e)))?
+    }
+
+    /// [`RedbStore::open_temporary`] off the async executor.
+    pub async fn open_async_temporary() -> std::result::Result<Self, OpenError> {
+        tokio::task::spawn_blocking(Self::open_temporary)
+            .await
+            .map_err(|e| OpenError::Io(std::io::Error::other(e)))?
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Checks the format version, creates the tables of a new file, migrates an old one.
+    fn prepare(&self) -> std::result::Result<(), Prepare> {
+        let txn = self.inner.db.begin_write().map_err(Prepare::redb)?;
+        {
+            let existing: Vec<String> = txn
+                .list_tables()
+                .map_err(Prepare::redb)?
+                .map(|t| t.name().to_owned())
+                .collect();
+            let mut meta = txn.open_table(META).map_err(Prepare::redb)?;
+            let found = meta
+                .get(FORMAT_KEY)
+                .map_err(Prepare::redb)?
+                .map(|v| v.value());
+            match found {
+                None if !existing.is_empty() => {
+                    return Err(Prepare::Open(OpenError::NotPunchlist(
+                        self.inner.path.clone(),
+                    )));
+                }
+                None => {
+                    meta.insert(FORMAT_KEY, FORMAT).map_err(Prepare::redb)?;
+                }
+                Some(v) if v > FORMAT => {
+                    return Err(Prepare::Open(OpenError::NewerFormat {
+                        found: v,
+                        supported: FORMAT,
+                    }));
+                }
+                // Older formats would be migrated here, step by step, in this transaction.
+                Some(_) => {}
+            }
+            for table in ALL {
+                txn.open_table(*table).map_err(Prepare::redb)?;
+            }
+        }
+        txn.commit().map_err(Prepare::redb)
+    }
+
+    /// Runs `f` on a read transaction, off the async executor.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = inner.db.begin_read().map_err(be)?;
+            f(&txn)
+        })
+        .await
+        .map_err(Error::backend)?
+    }
+
+    fn sender(&self, event: EventId) -> broadcast::Sender<ProgressChange> {
+        let mut feeds = self
+            .inner
+            .feeds
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        feeds
+            .entry(event)
+            .or_insert_with(|| broadcast::channel(4096).0)
+            .clone()
+    }
+
+    /// Sets the format version written in the file (tests of the version check only).
+    #[doc(hidden)]
+    pub fn set_format_for_tests(&self, version: u64) -> Result<()> {
+        let txn = self.inner.db.begin_write().map_err(be)?;
+        txn.open_table(META)
+            .map_err(be)?
+            .insert(FORMAT_KEY, version)
+            .map_err(be)?;
+        txn.commit().map_err(be)
+    }
+}
+
+enum Prepare {
+    Open(OpenError),
+    Redb(redb::Error),
+}
+
+impl Prepare {
+    fn redb(e: impl Into<redb::Error>) -> Self {
+        Self::Redb(e.into())
+    }
+}
+
+type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+/// Every value whose key starts with `prefix`, in key order.
+fn scan<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<T>> {
+    scan_from(table, prefix, Bound::Included(prefix), usize::MAX, false)
+}
+
+/// Up to `limit` values whose key starts with `prefix`, from `start` on (or, reversed,
+/// downwards from the end of the prefix to `start`).
+fn scan_from<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+    start: Bound<&[u8]>,
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<T>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let range = table.range::<&[u8]>((start, upper)).map_err(be)?;
+    let items: Box<dyn Iterator<Item = _>> = if reverse {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
+    let mut out = Vec::new();
+    for item in items.take(limit) {
+        let (_, v) = item.map_err(be)?;
+        out.push(parse(v.value())?);
+    }
+    Ok(out)
+}
+
+/// Every key starting with `prefix`, without the prefix.
+fn scan_keys(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<Vec<u8>>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let mut out = Vec::new();
+    for item in table
+        .range::<&[u8]>((Bound::Included(prefix), upper))
+        .map_err(be)?
+    {
+        let (k, _) = item.map_err(be)?;
+        out.push(k.value()[prefix.len()..].to_vec());
+    }
+    Ok(out)
+}
+
+fn get<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<T>> {
+    table
+        .get(key)
+        .map_err(be)?
+        .map(|v| parse(v.value()))
+        .transpose()
+}
+
+fn uuid_at(bytes: &[u8], at: usize) -> Result<uuid::Uuid> {
+    bytes
+        .get(at..at + 16)
+        .and_then(|b| uuid::Uuid::from_slice(b).ok())
+        .ok_or_else(|| Error::backend("a key of the database is shorter than its format says"))
+}
+
+fn subject_key(subject: Subject) -> [u8; 17] {
+    let (kind, id) = match subject {
+        Subject::Event => (0u8, [0u8; 16]),
+        Subject::Participant(p) => (1, bytes_of!(p)),
+        Subject::Task(t) => (2, bytes_of!(t)),
+        Subject::Segment(s) => (3, bytes_of!(s)),
+    };
+    let mut k = [0u8; 17];
+    k[0] = kind;
+    k[1..].copy_from_slice(&id);
+    k
+}
+
+/// Reads one participant's state in a transaction.
+fn load_participant(
+    participants: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    progress: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    event: EventId,
+    id: ParticipantId,
+) -> Result<Option<ParticipantState>> {
+    let k = key(&[&bytes_of!(event), &bytes_of!(id)]);
+    let Some(stored) = get::<StoredParticipant>(participants, &k)? else {
+        return Ok(None);
+    };
+    let rows: Vec<Progress> = scan(progress, &k)?;
+    Ok(Some(ParticipantState {
+        participant: stored.participant,
+        facts: stored.facts,
+        progress: rows.into_iter().map(|r| (r.task, r)).collect(),
+        version: stored.version,
+    }))
+}
+
+/// Every participant's state of an event, in id order, after `after`, at most `limit`.
+fn load_participants(
+    txn: &ReadTransaction,
+    event: EventId,
+    after: Option<ParticipantId>,
+    limit: usize,
+) -> Result<Vec<ParticipantState>> {
+    let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+    let progress = txn.open_table(PROGRESS).map_err(be)?;
+    let prefix = bytes_of!(event);
+    let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
+    let start = start_key
+        .as_deref()
+        .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
+    let stored: Vec<StoredParticipant> = scan_from(&participants, &prefix, start, limit, false)?;
+    stored
+        .into_iter()
+        .map(|s| {
+            let k = key(&[&prefix, &bytes_of!(s.participant.id)]);
+            let rows: Vec<Progress> = scan(&progress, &k)?;
+            Ok(ParticipantState {
+                participant: s.participant,
+                facts: s.facts,
+                progress: rows.into_iter().map(|r| (r.task, r)).collect(),
+                version: s.version,
+            })
+        })
+        .collect()
+}
+
+/// The stored state the shared change-set check reads, over a write transaction.
+struct Lookup<'a> {
+    event: EventId,
+    txn: &'a redb::WriteTransaction,
+}
+
+impl Lookup<'_> {
+    fn version(&self, table: Bytes, k: &[u8]) -> Result<Option<u64>> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u64,
+        }
+        let t = self.txn.open_table(table).map_err(be)?;
+        Ok(get::<Versioned>(&t, k)?.map(|v| v.version))
+    }
+
+    fn exists(&self, table: Bytes, k: &[u8]) -> Result<bool> {
+        let t = self.txn.open_table(table).map_err(be)?;
+        Ok(t.get(k).map_err(be)?.is_some())
+    }
+
+    fn ev(&self) -> [u8; 16] {
+        bytes_of!(self.event)
+    }
+}
+
+impl StoredState for Lookup<'_> {
+    fn event_version(&mut self) -> Result<Option<u64>> {
+        self.version(EVENTS, &self.ev())
+    }
+    fn segment_version(&mut self, id: SegmentId) -> Result<Option<u64>> {
+        self.version(SEGMENTS, &key(&[&self.ev(), &bytes_of!(id)]))
+    }
+    fn task_version(&mut self, id: TaskId) -> Result<Option<u64>> {
+        self.version(TASKS, &key(&[&self.ev(), &bytes_of!(id)]))
+    }
+    fn participant_version(&mut self, id: ParticipantId) -> Result<Option<u64>> {
+        self.version(PARTICIPANTS, &key(&[&self.ev(), &bytes_of!(id)]))
+    }
+    fn external_id_owner(&mut self, id: &ExternalId) -> Result<Option<ParticipantId>> {
+        let t = self.txn.open_table(EXTERNAL_IDS).map_err(be)?;
+        let k = key(&[&self.ev(), id.as_str().as_bytes()]);
+        let found = t.get(k.as_slice()).map_err(be)?;
+        found
+            .map(|v| uuid_at(v.value(), 0).map(ParticipantId::from_uuid))
+            .transpose()
+    }
+    fn host_event_seen(&mut self, id: &HostEventId) -> Result<bool> {
+        self.exists(HOST_EVENTS, &key(&[&self.ev(), id.as_str().as_bytes()]))
+    }
+    fn outbox_key_taken(&mut self, k: &str) -> Result<bool> {
+        self.exists(OUTBOX_KEYS, &key(&[&self.ev(), k.as_bytes()]))
+    }
+}
+
+/// Writes a checked change set in a write transaction.
+fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
+    let ev = bytes_of!(cs.event);
+    let open = |t: Bytes| txn.open_table(t).map_err(be);
+    if let Some(e) = &cs.event_record {
+        open(EVENTS)?
+            .insert(&ev[..], json(e)?.as_slice())
+            .map_err(be)?;
+    }
+    {
+        let mut segments = open(SEGMENTS)?;
+        for s in &cs.segments {
+            segments
+                .insert(
+                    key(&[&ev, &bytes_of!(s.id)]).as_slice(),
+                    json(s)?.as_slice(),
+                )
+                .map_err(be)?;
+        }
+    }
+    {
+        let mut tasks = open(TASKS)?;
+        for t in &cs.tasks {
+            tasks
+                .insert(
+                    key(&[&ev, &bytes_of!(t.id)]).as_slice(),
+                    json(t)?.as_slice(),
+                )
+                .map_err(be)?;
+        }
+        for (id, _) in &cs.deleted_tasks {
+            tasks
+                .remove(key(&[&ev, &bytes_of!(*id)]).as_slice())
+                .map_err(be)?;
+        }
+    }
+    {
+        let mut participants = open(PARTICIPANTS)?;
+        let mut progress = open(PROGRESS)?;
+        let mut external = open(EXTERNAL_IDS)?;
+        let mut collaborators = open(COLLABORATORS)?;
+        let mut assigned = open(ASSIGNED)?;
+        for w in cs.participants {
+            let pid = bytes_of!(w.id);
+            let pk = key(&[&ev, &pid]);
+            let old: Option<StoredParticipant> = get(&participants, &pk)?;
+            let record = match (w.record, &old) {
+                (Some(r), _) => r,
+                (None, Some(o)) => o.participant.clone(),
+                (None, None) => return Err(Error::not_found(ParticipantId::ENTITY, w.id)),
+            };
+            let facts = w
+                .facts
+                .or_else(|| old.as_ref().map(|o| o.facts.clone()))
+                .unwrap_or_default();
+            let old_record = old.as_ref().map(|o| &o.participant);
+            if old_record.map(|o| &o.external_id) != Some(&record.external_id) {
+                if let Some(o) = old_record {
+                    external
+                        .remove(key(&[&ev, o.external_id.as_str().as_bytes()]).as_slice())
+                        .map_err(be)?;
+                }
+                external
+                    .insert(
+                        key(&[&ev, record.external_id.as_str().as_bytes()]).as_slice(),
+                        &pid[..],
+                    )
+                    .map_err(be)?;
+            }
+            let old_owner = old_record.and_then(|o| o.owner);
+            if old_owner != record.owner {
+                if let Some(o) = old_owner {
+                    collaborators
+                        .remove(key(&[&ev, &bytes_of!(o), &pid]).as_slice())
+                        .map_err(be)?;
+                }
+                if let Some(o) = record.owner {
+                    collaborators
+                        .insert(key(&[&ev, &bytes_of!(o), &pid]).as_slice(), &[][..])
+                        .map_err(be)?;
+                }
+            }
+            for row in &w.progress {
+                let rk = key(&[&ev, &pid, &bytes_of!(row.task)]);
+                let old_row: Option<Progress> = get(&progress, &rk)?;
+                let old_assignee = old_row.and_then(|r| r.assignee);
+                if old_assignee != row.assignee {
+                    let tk = bytes_of!(row.task);
+                    if let Some(a) = old_assignee {
+                        assigned
+                            .remove(key(&[&ev, &bytes_of!(a), &pid, &tk]).as_slice())
+                            .map_err(be)?;
+                    }
+                    if let Some(a) = row.assignee {
+                        assigned
+                            .insert(key(&[&ev, &bytes_of!(a), &pid, &tk]).as_slice(), &[][..])
+                            .map_err(be)?;
+                    }
+                }
+                progress
+                    .insert(rk.as_slice(), json(row)?.as_slice())
+                    .map_err(be)?;
+            }
+            let stored = StoredParticipant {
+                participant: record,
+                facts,
+                version: w.version,
+            };
+            participants
+                .insert(pk.as_slice(), json(&stored)?.as_slice())
+                .map_err(be)?;
+        }
+    }
+    {
+        let mut host_events = open(HOST_EVENTS)?;
+        for h in &cs.host_events {
+            host_events
+                .insert(key(&[&ev, h.as_str().as_bytes()]).as_slice(), &[][..])
+                .map_err(be)?;
+        }
+    }
+    {
+        let mut timeline = open(TIMELINE)?;
+        for t in &cs.timeline {
+            let k = key(&[&ev, &bytes_of!(t.participant), &bytes_of!(t.id)]);
+            timeline
+                .insert(k.as_slice(), json(t)?.as_slice())
+                .map_err(be)?;
+        }
+        let mut history = open(HISTORY)?;
+        for h in &cs.history {
+            let k = key(&[&ev, &subject_key(h.subject), &bytes_of!(h.id)]);
+            history
+                .insert(k.as_slice(), json(h)?.as_slice())
+                .map_err(be)?;
+        }
+        let mut outbox = open(OUTBOX)?;
+        let mut keys = open(OUTBOX_KEYS)?;
+        for o in &cs.outbox {
+            let id = bytes_of!(o.id);
+            outbox
+                .insert(key(&[&ev, &id]).as_slice(), json(o)?.as_slice())
+                .map_err(be)?;
+            keys.insert(
+                key(&[&ev, o.idempotency_key.as_bytes()]).as_slice(),
+                &id[..],
+            )
+            .map_err(be)?;
+        }
+    }
+    {
+        let mut sweeps = open(SWEEPS)?;
+        for s in &cs.sweeps {
+            let k = key(&[&ev, &bytes_of!(s.id)]);
+            let exists = sweeps.get(k.as_slice()).map_err(be)?.is_some();
+            if s.after.is_none() || exists {
+                sweeps
+                    .insert(k.as_slice(), json(s)?.as_slice())
+                    .map_err(be)?;
+            }
+        }
+        for id in &cs.finished_sweeps {
+            sweeps
+                .remove(key(&[&ev, &bytes_of!(*id)]).as_slice())
+                .map_err(be)?;
+        }
+    }
+    {
+        let mut counters = open(COUNTERS)?;
+        for (task, delta) in &cs.counters {
+            let k = key(&[&ev, &bytes_of!(*task)]);
+            let mut c: TaskCounters = get(&counters, &k)?.unwrap_or_default();
+            c.add(*delta);
+            if c.is_zero() {
+                counters.remove(k.as_slice()).map_err(be)?;
+            } else {
+                counters
+                    .insert(k.as_slice(), json(&c)?.as_slice())
+                    .map_err(be)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for RedbStore {
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        self.read(move |txn| get(&txn.open_table(EVENTS).map_err(be)?, &bytes_of!(id)))
+            .await
+    }
+
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        self.read(move |txn| scan(&txn.open_table(SEGMENTS).map_err(be)?, &bytes_of!(event)))
+            .await
+    }
+
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        self.read(move |txn| scan(&txn.open_table(TASKS).map_err(be)?, &bytes_of!(event)))
+            .await
+    }
+
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>> {
+        self.read(move |txn| {
+            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            load_participant(&participants, &progress, event, id)
+        })
+        .await
+    }
+
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>> {
+        let ids = ids.to_vec();
+        self.read(move |txn| {
+            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(s) = load_participant(&participants, &progress, event, id)? {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>> {
+        let k = key(&[&bytes_of!(event), external_id.as_str().as_bytes()]);
+        self.read(move |txn| {
+            let t = txn.open_table(EXTERNAL_IDS).map_err(be)?;
+            let found = t.get(k.as_slice()).map_err(be)?;
+            found
+                .map(|v| uuid_at(v.value(), 0).map(ParticipantId::from_uuid))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>> {
+        self.read(move |txn| load_participants(txn, event, after, limit))
+            .await
+    }
+
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>> {
+        let prefix = key(&[&bytes_of!(event), &bytes_of!(owner)]);
+        self.read(move |txn| {
+            let t = txn.open_table(COLLABORATORS).map_err(be)?;
+            scan_keys(&t, &prefix)?
+                .iter()
+                .map(|k| uuid_at(k, 0).map(ParticipantId::from_uuid))
+                .collect()
+        })
+        .await
+    }
+
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+        let ev = bytes_of!(event);
+        let prefix = key(&[&ev, &bytes_of!(assignee)]);
+        self.read(move |txn| {
+            let assigned = txn.open_table(ASSIGNED).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            let mut out = Vec::new();
+            for k in scan_keys(&assigned, &prefix)? {
+                let row_key = key(&[&ev, &k]);
+                if let Some(row) = get(&progress, &row_key)? {
+                    out.push(row);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+        let ids = ids.to_vec();
+        self.read(move |txn| {
+            let t = txn.open_table(HOST_EVENTS).map_err(be)?;
+            let ev = bytes_of!(event);
+            let mut out = Vec::new();
+            for id in ids {
+                if t.get(key(&[&ev, id.as_str().as_bytes()]).as_slice())
+                    .map_err(be)?
+                    .is_some()
+                {
+                    out.push(id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
+        let query = query.clone();
+        self.read(move |txn| {
+            let Some(e) = get::<Event>(&txn.open_table(EVENTS).map_err(be)?, &bytes_of!(event))?
+            else {
+                return Ok(Vec::new());
+            };
+            let all = load_participants(txn, event, None, usize::MAX)?;
+            Ok(query.select(all.iter(), &e.settings))
+        })
+        .await
+    }
+
+    async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>> {
+        let prefix = bytes_of!(event);
+        self.read(move |txn| {
+            let t = txn.open_table(COUNTERS).map_err(be)?;
+            let end = prefix_end(&prefix);
+            let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut out = BTreeMap::new();
+            for item in t
+                .range::<&[u8]>((Bound::Included(&prefix[..]), upper))
+                .map_err(be)?
+            {
+                let (k, v) = item.map_err(be)?;
+                let task = TaskId::from_uuid(uuid_at(k.value(), 16)?);
+                out.insert(task, parse(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
+        self.read(move |txn| scan(&txn.open_table(SWEEPS).map_err(be)?, &bytes_of!(event)))
+            .await
+    }
+
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
+        let prefix = key(&[&bytes_of!(event), &bytes_of!(participant)]);
+        self.read(move |txn| {
+            let t = txn.open_table(TIMELINE).map_err(be)?;
+            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        let prefix = key(&[&bytes_of!(event), &subject_key(subject)]);
+        self.read(move |txn| {
+            let t = txn.open_table(HISTORY).map_err(be)?;
+            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
+        })
+        .await
+    }
+
+    async fn outbox(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let prefix = bytes_of!(event);
+        self.read(move |txn| {
+            let t = txn.open_table(OUTBOX).map_err(be)?;
+            let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
+            let start = start_key
+                .as_deref()
+                .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
+            scan_from(&t, &prefix, start, limit, false)
+        })
+        .await
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let inner = self.inner.clone();
+        let sender = self.sender(changes.event);
+        tokio::task::spawn_blocking(move || {
+            let _writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let txn = inner.db.begin_write().map_err(be)?;
+            check(
+                &changes,
+                &mut Lookup {
+                    event: changes.event,
+                    txn: &txn,
+                },
+            )?;
+            let published = changes.progress_changes.clone();
+            write(&txn, changes)?;
+            txn.commit().map_err(be)?;
+            for change in published {
+                // No receiver is not an error: nobody is watching.
+                let _ = sender.send(change);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Error::backend)?
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        Ok(from_broadcast(self.sender(event).subscribe()))
+    }
+}
+
+/// Up to `limit` values of the prefix, newest (highest key) first, strictly before the
+/// key `prefix · before` when given.
+fn newest_first<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+    before: Option<[u8; 16]>,
+    limit: usize,
+) -> Result<Vec<T>> {
+    let upper_key = before.map(|b| key(&[prefix, &b]));
+    let end = prefix_end(prefix);
+    let upper = match (&upper_key, &end) {
+        (Some(k), _) => Bound::Excluded(k.as_slice()),
+        (None, Some(e)) => Bound::Excluded(e.as_slice()),
+        (None, None) => Bound::Unbounded,
+    };
+    let range = table
+        .range::<&[u8]>((Bound::Included(prefix), upper))
+        .map_err(be)?;
+    let mut out = Vec::new();
+    for item in range.rev().take(limit) {
+        let (_, v) = item.map_err(be)?;
+        out.push(parse(v.value())?);
+    }
+    Ok(out)
+}
+
+#[cfg(feature = "testkit")]
+#[async_trait]
+impl punchlist::testkit::DumpStore for RedbStore {
+    async fn dump(&self, event: EventId) -> Result<punchlist::testkit::EventDump> {
+        self.read(move |txn| {
+            let ev = bytes_of!(event);
+            let table = |t: Bytes| txn.open_table(t).map_err(be);
+            let host_events = scan_keys(&table(HOST_EVENTS)?, &ev)?
+                .into_iter()
+                .map(|k| {
+                    String::from_utf8(k)
+                        .map_err(Error::backend)
+                        .and_then(HostEventId::new)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let counters = {
+                let t = table(COUNTERS)?;
+                let mut out = BTreeMap::new();
+                for k in scan_keys(&t, &ev)? {
+                    let task = TaskId::from_uuid(uuid_at(&k, 0)?);
+                    if let Some(c) = get(&t, &key(&[&ev, &k]))? {
+                        out.insert(task, c);
+                    }
+                }
+                out
+            };
+            Ok(punchlist::testkit::EventDump {
+                event: get(&table(EVENTS)?, &ev)?,
+                segments: scan(&table(SEGMENTS)?, &ev)?,
+                tasks: scan(&table(TASKS)?, &ev)?,
+                participants: load_participants(txn, event, None, usize::MAX)?,
+                host_events,
+                timeline: scan(&table(TIMELINE)?, &ev)?,
+                history: scan(&table(HISTORY)?, &ev)?,
+                outbox: scan(&table(OUTBOX)?, &ev)?,
+                sweeps: scan(&table(SWEEPS)?, &ev)?,
+                counters,
+            }
+            .canonical())
+        })
+        .await
+    }
+}

@@ -1,0 +1,90 @@
+//! Every table of the file, in one place. Keys are byte strings that start with the event's
+//! id, then what the queries range over, so that one event's rows, one participant's rows
+//! or one subject's history are each one contiguous range of a B-tree. Ids are UUID v7, so
+//! their bytes sort by time and new rows land at the end of their range.
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `meta` | name | u64 (the file's format version) |
+//! | `events` | event | JSON `Event` |
+//! | `segments` | event · segment | JSON `Segment` |
+//! | `tasks` | event · task | JSON `Task` |
+//! | `participants` | event · participant | JSON record, facts and version |
+//! | `progress` | event · participant · task | JSON `Progress` |
+//! | `external_ids` | event · host's id (UTF-8) | participant |
+//! | `collaborators` | event · owner · collaborator | — |
+//! | `assigned` | event · assignee · owner · task | — |
+//! | `host_events` | event · host event id (UTF-8) | — |
+//! | `timeline` | event · participant · entry | JSON `TimelineEntry` |
+//! | `history` | event · subject kind · subject · line | JSON `HistoryEntry` |
+//! | `outbox` | event · entry | JSON `OutboxEntry` |
+//! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
+//! | `sweeps` | event · sweep | JSON `Sweep` |
+//! | `counters` | event · task | JSON `TaskCounters` |
+
+use redb::TableDefinition;
+
+type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
+pub(crate) const EVENTS: Bytes = TableDefinition::new("events");
+pub(crate) const SEGMENTS: Bytes = TableDefinition::new("segments");
+pub(crate) const TASKS: Bytes = TableDefinition::new("tasks");
+pub(crate) const PARTICIPANTS: Bytes = TableDefinition::new("participants");
+pub(crate) const PROGRESS: Bytes = TableDefinition::new("progress");
+pub(crate) const EXTERNAL_IDS: Bytes = TableDefinition::new("external_ids");
+pub(crate) const COLLABORATORS: Bytes = TableDefinition::new("collaborators");
+pub(crate) const ASSIGNED: Bytes = TableDefinition::new("assigned");
+pub(crate) const HOST_EVENTS: Bytes = TableDefinition::new("host_events");
+pub(crate) const TIMELINE: Bytes = TableDefinition::new("timeline");
+pub(crate) const HISTORY: Bytes = TableDefinition::new("history");
+pub(crate) const OUTBOX: Bytes = TableDefinition::new("outbox");
+pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
+pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
+pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
+
+/// Every byte-keyed table, to create them all when a file is new.
+pub(crate) const ALL: &[Bytes] = &[
+    EVENTS,
+    SEGMENTS,
+    TASKS,
+    PARTICIPANTS,
+    PROGRESS,
+    EXTERNAL_IDS,
+    COLLABORATORS,
+    ASSIGNED,
+    HOST_EVENTS,
+    TIMELINE,
+    HISTORY,
+    OUTBOX,
+    OUTBOX_KEYS,
+    SWEEPS,
+    COUNTERS,
+];
+
+/// The key format version this crate writes.
+pub(crate) const FORMAT: u64 = 1;
+/// The name of the format version in `meta`.
+pub(crate) const FORMAT_KEY: &str = "format";
+
+/// Builds a key from its parts.
+pub(crate) fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The range of every key starting with `prefix`: `[prefix, next)`, where `next` is the
+/// first byte string after all of them (`None`: to the end).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
