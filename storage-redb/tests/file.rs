@@ -1,0 +1,110 @@
+//! The redb file itself (X4): durability across reopening, the format version, and typed
+//! errors for paths that are not a punchlist database.
+
+use punchlist::testkit::{DumpStore, Fixture};
+use punchlist::{HostFact, ProgressStatus, Store};
+use punchlist_redb::{OpenError, RedbStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x4_data_survives_closing_and_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("expo.redb");
+    let (event, before, logo, ann_id) = {
+        let f = Fixture::new(RedbStore::open_async(&path).await.unwrap()).await;
+        let ann = f.participant("ann", &["exhibitor"]).await;
+        let logo = f
+            .auto_task(
+                "Logo",
+                punchlist::Condition::LogoUploaded,
+                Some(f.exhibitors),
+            )
+            .await;
+        f.fact("logo-1", &ann, HostFact::LogoUploaded).await;
+        (f.event, f.dump().await, logo.id, ann.id)
+    };
+    // Every handle is dropped: the file is closed. Open it again.
+    let store = RedbStore::open_async(&path).await.unwrap();
+    let after = store.dump(event).await.unwrap();
+    assert_eq!(after, before, "everything written is there after reopening");
+    let state = store.participant(event, ann_id).await.unwrap().unwrap();
+    assert_eq!(state.progress[&logo].status, ProgressStatus::Done);
+    assert!(!after.host_events.is_empty() && !after.timeline.is_empty());
+}
+
+#[test]
+fn x5_a_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    match RedbStore::open(dir.path()) {
+        Err(OpenError::IsADirectory(p)) => assert_eq!(p, dir.path()),
+        other => panic!("expected IsADirectory, got {other:?}"),
+    }
+}
+
+#[test]
+fn x5_a_file_that_is_not_a_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "these are not the bytes of a database ".repeat(200)).unwrap();
+    match RedbStore::open(&path) {
+        Err(OpenError::NotADatabase { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected NotADatabase, got {other:?}"),
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("these are not"),
+        "the file was left as it was"
+    );
+}
+
+#[test]
+fn x5_a_file_of_a_newer_format_is_refused_with_both_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.redb");
+    let store = RedbStore::open(&path).unwrap();
+    store.set_format_for_tests(99).unwrap();
+    drop(store);
+    match RedbStore::open(&path) {
+        Err(OpenError::NewerFormat { found, supported }) => {
+            assert_eq!((found, supported), (99, 1));
+        }
+        other => panic!("expected NewerFormat, got {other:?}"),
+    }
+}
+
+#[test]
+fn x5_another_applications_redb_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.redb");
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let table: redb::TableDefinition<&str, u64> = redb::TableDefinition::new("stock");
+            txn.open_table(table).unwrap().insert("apples", 3).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    assert!(matches!(
+        RedbStore::open(&path),
+        Err(OpenError::NotPunchlist(_))
+    ));
+}
+
+#[test]
+fn x5_a_file_already_open_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.redb");
+    let _first = RedbStore::open(&path).unwrap();
+    assert!(matches!(
+        RedbStore::open(&path),
+        Err(OpenError::AlreadyOpen)
+    ));
+}
+
+#[test]
+fn x5_open_errors_are_storage_errors_of_the_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let err: punchlist::Error = RedbStore::open(dir.path()).unwrap_err().into();
+    assert!(matches!(err, punchlist::Error::Backend { .. }));
+    assert!(std::error::Error::source(&err).is_some());
+}
