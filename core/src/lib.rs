@@ -159,8 +159,3 @@ pub use timeline::{TimelineEntry, TimelineKind};
 pub use clock::MockClock;
 #[cfg(feature = "mock")]
 pub use store::MockStore;
-
-/// The README's code blocks, compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -250,6 +250,12 @@ pub(crate) fn reconcile<'a>(
             && !row.decided_by_organizer
         {
             let holds = condition.holds(facts);
+            if row.status == ProgressStatus::AwaitingReview {
+                // The task became automatic while a submission waited: the condition
+                // decides now.
+                row.submitted = None;
+                row.set_status(ProgressStatus::Todo, None, now);
+            }
             if holds && !row.is_done() {
                 row.set_done(
                     Some(Completion {

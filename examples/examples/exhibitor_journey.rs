@@ -6,8 +6,9 @@
 //! "Book your hotel" to a collaborator who completes it; the deadline passes and the
 //! organizer reads everyone's progress, the outbox, a timeline and a history.
 //!
-//! Time comes from a [`ManualClock`], so the output is the same on every run (except the
-//! UUIDs, which are not printed).
+//! Data lives in a redb file (`punchlist-demo.redb`, or the path given as the first
+//! argument); a second run shows that the first run's data survived. Time comes from a
+//! [`ManualClock`], so the journey prints the same on every run.
 //!
 //! ```text
 //! cargo run -p punchlist-examples --example exhibitor_journey
@@ -24,14 +25,22 @@ use punchlist::*;
 
 // ----- the store -------------------------------------------------------------------------
 //
-// The one place that decides where data lives. Today: the in-memory store (nothing
-// survives the process). When the redb store lands, replace the alias and the body of
-// `open_store` (e.g. `punchlist_redb::RedbStore::open("punchlist.redb")?`); nothing else in
-// this program changes.
-type AppStore = MemoryStore;
+// The one place that decides where data lives: the embedded redb store, the default, in
+// one file (`punchlist-demo.redb` in the current directory, or the path given as the
+// first argument). Run the example twice: the second run finds the first run's event in
+// the file.
+type AppStore = punchlist_redb::RedbStore;
 
-fn open_store() -> Result<AppStore> {
-    Ok(MemoryStore::new())
+fn store_path() -> std::path::PathBuf {
+    std::env::args_os()
+        .nth(1)
+        .map_or_else(|| "punchlist-demo.redb".into(), Into::into)
+}
+
+async fn open_store(path: &std::path::Path) -> Result<AppStore> {
+    punchlist_redb::RedbStore::open_async(path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))
 }
 // -----------------------------------------------------------------------------------------
 
@@ -58,7 +67,10 @@ impl Names {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<()> {
     let clock = ManualClock::new(utc(2026, 3, 2, 8)?);
-    let service: Service = Punchlist::new(open_store()?, clock.clone());
+    let path = store_path();
+    let service: Service = Punchlist::new(open_store(&path).await?, clock.clone());
+    println!("store: redb file {}", path.display());
+    previous_run(&service, &path).await?;
     let paris: Tz = chrono_tz::Europe::Paris;
     let en = Language::new("en")?;
     let fr = Language::new("fr")?;
@@ -78,6 +90,8 @@ async fn main() -> Result<()> {
     );
     let event = service.create_event(&Actor::System, settings).await?;
     let ev = event.id;
+    // Remember this run's event beside the file, so the next run can look it up.
+    std::fs::write(path.with_extension("last-event"), ev.to_string())?;
     let organizer = Actor::organizer(AdminId::new("alice@expo.example")?, ev);
     println!(
         "event {:?}: languages {}, time zone {}, custom field \"booth\"",
@@ -519,6 +533,31 @@ async fn main() -> Result<()> {
 }
 
 /// A registration with a first name, a company and one category.
+/// Shows what a previous run left in the file: the data survived the process.
+async fn previous_run(service: &Service, path: &std::path::Path) -> Result<()> {
+    let Ok(id) = std::fs::read_to_string(path.with_extension("last-event")) else {
+        println!("a new file: no previous run");
+        return Ok(());
+    };
+    let id: EventId = id.trim().parse()?;
+    match service.event(&Actor::System, id).await {
+        Ok(event) => {
+            let tasks = service.tasks(&Actor::System, id).await?;
+            let figures = service.task_figures(&Actor::System, id).await?;
+            let done: u64 = figures.iter().map(|f| f.done).sum();
+            let targeted: u64 = figures.iter().map(|f| f.targeted).sum();
+            println!(
+                "the previous run's event is still in the file: \"{}\", {} tasks, {done}/{targeted} done",
+                event.settings.name,
+                tasks.len()
+            );
+        }
+        Err(Error::NotFound { .. }) => println!("the previous run's event is not in this file"),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
 fn newcomer(
     external_id: &str,
     first_name: &str,

@@ -1017,3 +1017,9 @@ impl punchlist::testkit::DumpStore for RedbStore {
         .await
     }
 }
+
+/// The README's code blocks, compiled and run as doc tests (here, where both the library
+/// and this store are in reach).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -61,7 +61,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             (Some(id), status) => {
                 let task = ctx.task(id)?;
                 let statuses = match status {
-                    None => None,
+                    None => Some(vec![
+                        ProgressStatus::Todo,
+                        ProgressStatus::Done,
+                        ProgressStatus::AwaitingReview,
+                    ]),
                     Some(StatusFilter::Done) => Some(vec![ProgressStatus::Done]),
                     Some(StatusFilter::ToDo) => Some(vec![ProgressStatus::Todo]),
                     Some(StatusFilter::AwaitingReview) => {
@@ -91,7 +95,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let query = MatrixQuery {
             progress,
             rule,
-            category: request.category.clone(),
+            category: request.category.as_deref().map(|c| c.trim().to_owned()),
             search: request
                 .search
                 .as_deref()
@@ -118,7 +122,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Writes the matrix (with the request's filters and order, every page) as CSV to
-    /// `out` (B4), page by page, so memory does not grow with the event. Cells a
+    /// `out` (B4), page by page, so memory does not grow with the event. `out` is written
+    /// synchronously between store reads: give it a buffer or an in-memory sink, or run
+    /// the export in `spawn_blocking` for a slow file or socket. Cells a
     /// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab or
     /// carriage return) are prefixed with `'`. Returns the number of rows written.
     #[instrument(skip_all, fields(event = %event))]
@@ -194,7 +200,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<u64> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let figures = self.task_figures(actor, event).await?;
+        let figures = self.figures_of(&ctx).await?;
         let lang = &ctx.event.settings.default_language;
         let mut csv = csv::Writer::from_writer(out);
         write_record(
@@ -249,9 +255,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         task: TaskId,
         target: RemindTarget,
     ) -> Result<u64> {
+        actor::require_staff(actor, event, TaskId::ENTITY, task)?;
         let ctx = self.context(actor, event).await?;
         let t = ctx.task(task)?;
-        actor::require_staff(actor, event, TaskId::ENTITY, task)?;
         if !t.is_published() {
             return Err(Error::invalid(
                 "task",
@@ -259,9 +265,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             ));
         }
         if !ctx.event.settings.tasks_enabled {
-            return Err(Error::forbidden("the Tasks feature is off for this event"));
+            return Err(Error::invalid(
+                "event",
+                "the Tasks feature is off for this event: nothing is sent",
+            ));
         }
-        let incomplete = vec![ProgressStatus::Todo, ProgressStatus::AwaitingReview];
+        // A submission waiting for review is the organizer's to finish: not reminded.
+        let incomplete = vec![ProgressStatus::Todo];
         let mut queued = 0u64;
         let mut after = None;
         loop {
@@ -298,7 +308,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let mut unit = Unit::new(&ctx, now, actor.clone());
             for s in &states {
-                let Some(row) = s.progress.get(&task).filter(|r| !r.is_done()) else {
+                let Some(row) = s
+                    .progress
+                    .get(&task)
+                    .filter(|r| r.status == ProgressStatus::Todo)
+                else {
                     continue;
                 };
                 let recipient = row.reminder_recipient();
@@ -352,6 +366,9 @@ fn matrix_row(
 fn cell_text(cell: &MatrixCell) -> String {
     match cell.status {
         None => String::new(),
+        Some(ProgressStatus::AwaitingReview) if cell.overdue => {
+            "awaiting review (overdue)".to_owned()
+        }
         Some(_) if cell.overdue => "overdue".to_owned(),
         Some(ProgressStatus::Done) => "done".to_owned(),
         Some(ProgressStatus::AwaitingReview) => "awaiting review".to_owned(),

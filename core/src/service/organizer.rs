@@ -140,9 +140,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 created_at: now,
                 version: 1,
             };
-            let mut unit = Unit::new(&ctx, now, actor.clone());
-            unit.bump_config();
-            let mut cs = unit.into_changes();
+            // A new segment targets nothing yet: participants' writes need not conflict.
+            let mut cs = Unit::new(&ctx, now, actor.clone()).into_changes();
             cs.segments.push(segment.clone());
             self.store.apply(cs).await?;
             Ok(segment)
@@ -266,9 +265,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 published_at: None,
                 version: 1,
             };
-            let mut unit = Unit::new(&ctx, now, actor.clone());
-            unit.bump_config();
-            let mut cs = unit.into_changes();
+            // A draft is seen by no one: participants' writes need not conflict with it.
+            let mut cs = Unit::new(&ctx, now, actor.clone()).into_changes();
             cs.tasks.push(task.clone());
             self.store.apply(cs).await?;
             Ok(task)
@@ -396,7 +394,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 );
                 created.push(task);
             }
-            unit.bump_config();
+            // Drafts and new segments are seen by no one: no configuration bump.
             let mut cs = unit.into_changes();
             cs.segments.extend(new_segments);
             cs.tasks.extend(created.iter().cloned());
@@ -455,7 +453,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 && (old.config.segment != task.config.segment
                     || old.config.completion != task.config.completion);
             let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
-            unit.bump_config();
+            if task.is_published() {
+                unit.bump_config();
+            }
             let mut cs = unit.into_changes();
             cs.tasks.push(task.clone());
             cs.sweeps.extend(sweep.clone());
@@ -589,7 +589,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 &state_json(old.state),
                 &serde_json::json!({ "state": "deleted" }),
             );
-            unit.bump_config();
             let mut cs = unit.into_changes();
             cs.deleted_tasks.push((id, old.version));
             self.commit(cs).await
@@ -847,15 +846,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owners: &[ParticipantId],
         decision: Decision,
     ) -> Result<Vec<Result<Progress>>> {
+        actor::require_staff(actor, event, TaskId::ENTITY, task)?;
         if owners.len() > MAX_BULK {
             return Err(Error::invalid(
                 "participants",
                 format!("at most {MAX_BULK} participants in one call"),
             ));
         }
-        if let Decision::Reject(reason) = &decision {
-            text::required_text("reason", reason, 2_000)?;
-        }
+        let decision = match decision {
+            Decision::Reject(reason) => {
+                Decision::Reject(text::required_text("reason", &reason, 2_000)?)
+            }
+            other => other,
+        };
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let t = ctx.task(task)?;
@@ -884,10 +887,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
                 let w = unit.get(*owner).expect("added above");
                 let outcome = decide(t, &mut w.rows, &decision, actor, now);
-                if let Ok((before, after, notice)) = &outcome {
+                if let Ok((before, after, notices)) = &outcome {
                     unit.progress_history(*owner, before, after);
-                    if let Some((recipient, message)) = notice.clone() {
-                        let key = format!("review:{task}:{owner}:{}", OutboxId::new_at(now));
+                    for (recipient, message) in notices.clone() {
+                        let key = format!("review:{task}:{recipient}:{}", OutboxId::new_at(now));
                         unit.notify(recipient, message, key);
                     }
                 }
@@ -943,7 +946,7 @@ pub enum Decision {
     Reject(String),
 }
 
-/// What a decision does to one row: (before, after, notice to queue). Pure.
+/// What a decision does to one row: (before, after, notices to queue). Pure.
 #[allow(clippy::type_complexity)]
 fn decide(
     task: &Task,
@@ -951,7 +954,7 @@ fn decide(
     decision: &Decision,
     actor: &Actor,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Progress, Progress, Option<(ParticipantId, Notification)>)> {
+) -> Result<(Progress, Progress, Vec<(ParticipantId, Notification)>)> {
     let row = rows
         .get_mut(&task.id)
         .filter(|r| task.is_published() && r.targeted)
@@ -965,11 +968,12 @@ fn decide(
         })
     };
     let automatic = task.condition().is_some();
-    let mut notice = None;
+    let mut notices = Vec::new();
     match decision {
         Decision::Validate => {
             row.decided_by_organizer = automatic;
             row.rejection = None;
+            row.submitted = None;
             if row.status != ProgressStatus::Done {
                 row.set_status(ProgressStatus::Done, by(CompletedHow::Organizer), now);
             }
@@ -1001,11 +1005,6 @@ fn decide(
             row.set_status(ProgressStatus::Done, by(CompletedHow::Reviewed), now);
         }
         Decision::Reject(reason) => {
-            let submitter = row
-                .submitted
-                .as_ref()
-                .and_then(|s| s.by.as_participant())
-                .unwrap_or_else(|| row.reminder_recipient());
             row.rejection = Some(Rejection {
                 reason: reason.clone(),
                 by: actor.clone(),
@@ -1013,18 +1012,19 @@ fn decide(
             });
             row.submitted = None;
             row.set_status(ProgressStatus::Todo, None, now);
-            notice = Some((
-                submitter,
-                Notification::ReviewRejected {
-                    task: task.id,
-                    owner: row.owner,
-                    reason: reason.clone(),
-                },
-            ));
+            let message = Notification::ReviewRejected {
+                task: task.id,
+                owner: row.owner,
+                reason: reason.clone(),
+            };
+            notices.push((row.owner, message.clone()));
+            if let Some(holder) = row.assignee {
+                notices.push((holder, message));
+            }
         }
     }
     row.updated_at = now;
-    Ok((before, row.clone(), notice))
+    Ok((before, row.clone(), notices))
 }
 
 /// The history view of a task's state: one field, `state`.

@@ -184,6 +184,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 (true, _) if task.config.review => {
                     // T3: the participant's completion is a submission to the organizer.
                     row.submitted = Some(by(CompletedHow::Manual));
+                    row.rejection = None;
                     row.set_status(ProgressStatus::AwaitingReview, None, now);
                 }
                 (true, _) => {
@@ -250,6 +251,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let previous = row.assignee.replace(assignee);
             row.updated_at = now;
+            if row.status != ProgressStatus::AwaitingReview {
+                row.submitted = None;
+            }
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task, row.clone());
             unit.timeline(owner, TimelineKind::TaskAssigned { task, assignee });

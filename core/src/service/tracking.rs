@@ -37,7 +37,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     pub async fn task_figures(&self, actor: &Actor, event: EventId) -> Result<Vec<TaskFigures>> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let counters = self.store.task_counters(event).await?;
+        self.figures_of(&ctx).await
+    }
+
+    /// The figures of the tasks of `ctx`, read from the counters.
+    pub(super) async fn figures_of(&self, ctx: &super::Ctx) -> Result<Vec<TaskFigures>> {
+        let counters = self.store.task_counters(ctx.event.id).await?;
         let now = self.now();
         let mut tasks: Vec<_> = ctx
             .tasks

@@ -1181,10 +1181,11 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
     assert_eq!(f.dump().await, after_first, "the loser wrote nothing");
 
     // A participant's change computed from a configuration that changed since (here a
-    // task created after the read) conflicts, so it is recomputed from the new one.
+    // task published after the read) conflicts, so it is recomputed from the new one.
+    // (Drafts and new segments are seen by no one, so they do not count as a change.)
     let event_before = store.event(f.event).await.unwrap().unwrap();
     let fresh = store.participant(f.event, ann.id).await.unwrap().unwrap();
-    f.draft_manual("Created meanwhile", None).await;
+    f.manual_task("Published meanwhile", None).await;
     let mut cs = ChangeSet::new(f.event);
     cs.event_version = Some(event_before.version);
     cs.participants.push(ParticipantWrite {

@@ -338,14 +338,14 @@ pub async fn b3_counters_equal_recount<S: DumpStore>(store: S) {
                     .await
                     .map(drop)
             }
-            6 if step % 50 == 6 => {
+            6 if step % 3 == 0 => {
                 let new = f
                     .manual_task(&format!("Extra {step}"), Some(f.exhibitors))
                     .await;
                 tasks.push(new);
                 Ok(())
             }
-            7 if step % 97 == 7 => f
+            7 if tasks.len() > 4 => f
                 .service
                 .archive_task(&f.organizer, f.event, t.id)
                 .await
@@ -675,6 +675,15 @@ pub async fn b2_matrix_filters_sort_and_keyset_pages<S: DumpStore>(store: S) {
         status: Some(status),
         ..MatrixRequest::default()
     };
+    let chosen = MatrixRequest {
+        task: Some(hotel.id),
+        ..MatrixRequest::default()
+    };
+    assert_eq!(
+        count(chosen).await,
+        15,
+        "choosing a task keeps those it targets"
+    );
     assert_eq!(count(on(StatusFilter::Done)).await, 5);
     assert_eq!(count(on(StatusFilter::ToDo)).await, 10);
     assert_eq!(
@@ -1313,4 +1322,61 @@ pub async fn x2_back_office_is_for_the_events_organizers<S: DumpStore>(store: S)
         }
     }
     assert_eq!(f.dump().await, before);
+}
+
+/// T3: a submission made by the collaborator holding the task: the rejection reaches the
+/// owner and the collaborator; a resubmission clears the shown reason.
+pub async fn t3_rejection_reaches_owner_and_holder<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let (owner, team) = f.exhibitor_with_collaborator("acme").await;
+    let doc = review_task(&f, "Supporting document").await;
+    f.service
+        .assign_task(
+            &f.as_participant(&owner),
+            f.event,
+            owner.id,
+            doc.id,
+            team.id,
+        )
+        .await
+        .unwrap();
+    let as_team = f.as_participant(&team);
+    f.service
+        .complete_task(&as_team, f.event, owner.id, doc.id)
+        .await
+        .unwrap();
+    f.service
+        .reject_submission(
+            &f.organizer,
+            f.event,
+            owner.id,
+            doc.id,
+            "  Expired passport  ",
+        )
+        .await
+        .unwrap();
+    let mut recipients: Vec<ParticipantId> = f
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|o| matches!(&o.message, Notification::ReviewRejected { reason, .. } if reason == "Expired passport"))
+        .map(|o| o.recipient)
+        .collect();
+    recipients.sort();
+    let mut expected = vec![owner.id, team.id];
+    expected.sort();
+    assert_eq!(
+        recipients, expected,
+        "the reason is trimmed and reaches both"
+    );
+    let row = f
+        .service
+        .complete_task(&as_team, f.event, owner.id, doc.id)
+        .await
+        .unwrap();
+    assert_eq!(row.status, ProgressStatus::AwaitingReview);
+    assert!(
+        row.rejection.is_none(),
+        "a new submission clears the old reason"
+    );
 }

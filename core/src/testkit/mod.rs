@@ -162,6 +162,7 @@ macro_rules! conformance_tests {
             t5_templates_give_ready_drafts,
             t2_copy_tasks_from_last_edition,
             x2_back_office_is_for_the_events_organizers,
+            t3_rejection_reaches_owner_and_holder,
         );
     };
     (@each $make:expr; $($check:ident),* $(,)?) => {
