@@ -1,7 +1,13 @@
 //! Figures (B3): per-task counters kept by commutative deltas in the same change set as
 //! the progress they count, so reading them costs the same at any population, and two
 //! completions never conflict over them. A recount from the progress rows always equals
-//! them (the conformance suite checks it).
+//! them (the conformance suite checks it on every dump).
+//!
+//! Decisions: archiving a task freezes its counters for reporting (its rows no longer
+//! move, and the figures still list it); only drafts can be deleted, and drafts have no
+//! rows, so deletion moves nothing. A participant's own done / total is derived from that
+//! participant's rows when read (their Tasks section, a matrix row): it costs one
+//! participant's rows, never a scan, so it needs no stored counter.
 
 use std::collections::BTreeMap;
 
