@@ -1,0 +1,936 @@
+//! # punchlist-sqlx
+//!
+//! The PostgreSQL store of [`punchlist`], on [sqlx](https://docs.rs/sqlx) (tokio, rustls, no
+//! OpenSSL): for hosts that run many instances over one database. Queries are checked at
+//! run time, so building needs no database.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use punchlist::{Punchlist, SystemClock};
+//! use punchlist_sqlx::{PgStore, PoolConfig};
+//!
+//! let store = PgStore::connect("postgres://postgres@127.0.0.1:5432/expo", PoolConfig::default()).await?;
+//! store.migrate().await?; // at start-up; applying it again is harmless
+//! let service = Punchlist::new(store, SystemClock);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Schema
+//!
+//! The migrations live in `migrations/` beside this crate and are embedded in it
+//! ([`PgStore::migrate`]). Every table has the event id as the first column of its primary
+//! key, and every foreign key includes it, so moving to a Postgres that shards by event
+//! (Citus, distributing every table by `event_id`) needs no schema change. Domain values
+//! are JSONB documents, with the columns queries filter, join and sort on beside them.
+//!
+//! ## Concurrent writers
+//!
+//! Every change set is one transaction. Writers in different processes or pools cannot
+//! lose each other's update: the transaction takes row locks (`SELECT … FOR UPDATE`) on
+//! the participants, tasks and segments it writes and a shared lock on the event row, then
+//! runs the library's version check ([`punchlist::change::check`]) on what it read, so the
+//! loser of a race sees the winner's version and gets a conflict the service retries.
+//! Unique constraints back the uniqueness rules (a violation is a conflict too), and the
+//! per-task counters move by `+= delta` upserts, which commute.
+//!
+//! ## Live stream
+//!
+//! Progress changes are sent with `pg_notify` inside the committing transaction, so they
+//! are delivered on commit, in commit order, to every instance listening (`LISTEN`), on a
+//! channel per event.
+#![deny(missing_docs)]
+
+mod matrix;
+#[cfg(feature = "testkit")]
+pub mod testing;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use punchlist::change::{ChangeSet, StoredState, check};
+use punchlist::history::{HistoryEntry, Subject};
+use punchlist::{
+    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
+    OutboxEntry, OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange,
+    ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId,
+    TimelineEntry, TimelineId,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use uuid::Uuid;
+
+/// The embedded migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Pool size and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections in the pool (each live feed holds one more of its own).
+    pub max_connections: u32,
+    /// How long a call waits for a free connection before failing with
+    /// [`Error::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// How long an idle connection is kept.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            idle_timeout: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+impl PoolConfig {
+    /// The pool options for this configuration.
+    pub fn options(&self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone: clones share the pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    #[cfg(feature = "testkit")]
+    _schema: Option<std::sync::Arc<testing::SchemaGuard>>,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` with a pool configured by `config`.
+    pub async fn connect(url: &str, config: PoolConfig) -> std::result::Result<Self, sqlx::Error> {
+        let options: PgConnectOptions = url.parse()?;
+        let pool = config.options().connect_with(options).await?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// A store over a pool the host built itself.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self {
+            pool,
+            #[cfg(feature = "testkit")]
+            _schema: None,
+        }
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations that are not applied yet (harmless to repeat).
+    pub async fn migrate(&self) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+        MIGRATOR.run(&self.pool).await
+    }
+}
+
+/// Maps a database error to the library's kinds: a unique violation, a serialization
+/// failure or a deadlock is a conflict (the service retries); a pool timeout or a broken
+/// connection is "unavailable"; the rest is a storage error. The source is kept.
+pub fn map_error(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("23505") => Error::Conflict {
+                entity: "row",
+                id: db.constraint().unwrap_or("unique").to_owned(),
+            },
+            Some("40001" | "40P01") => Error::Conflict {
+                entity: "transaction",
+                id: "serialization".to_owned(),
+            },
+            Some(code) if code.starts_with("08") || code == "57P01" => Error::Unavailable {
+                source: Box::new(e),
+            },
+            _ => Error::backend(e),
+        },
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => Error::Unavailable {
+            source: Box::new(e),
+        },
+        _ => Error::backend(e),
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(Error::backend)
+}
+
+fn from_json<T: DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+    serde_json::from_value(v).map_err(Error::backend)
+}
+
+fn version(v: u64) -> Result<i64> {
+    i64::try_from(v).map_err(Error::backend)
+}
+
+fn subject_parts(subject: Subject) -> (i16, Uuid) {
+    match subject {
+        Subject::Event => (0, Uuid::nil()),
+        Subject::Participant(p) => (1, p.as_uuid()),
+        Subject::Task(t) => (2, t.as_uuid()),
+        Subject::Segment(s) => (3, s.as_uuid()),
+    }
+}
+
+/// The LISTEN/NOTIFY channel of an event's progress changes.
+fn channel(event: EventId) -> String {
+    format!("punchlist_{}", event.as_uuid().simple())
+}
+
+/// The columns of a participant row computed from the record.
+struct Derived {
+    sort_name: String,
+    sort_company: String,
+    sort_email: String,
+    search: String,
+    categories: Vec<String>,
+}
+
+fn derived(p: &Participant) -> Derived {
+    let pr = &p.profile;
+    Derived {
+        sort_name: MatrixSort::Name.key(p),
+        sort_company: MatrixSort::Company.key(p),
+        sort_email: MatrixSort::Email.key(p),
+        search: [
+            pr.first_name.as_str(),
+            pr.last_name.as_str(),
+            pr.company.as_str(),
+            pr.email.as_deref().unwrap_or_default(),
+        ]
+        .map(str::to_lowercase)
+        .join("\u{1f}"),
+        categories: p.status.categories.iter().cloned().collect(),
+    }
+}
+
+/// Loads participants' states by id (any order), with their progress rows.
+async fn load_states<'c, E>(exec: E, event: EventId, ids: &[Uuid]) -> Result<Vec<ParticipantState>>
+where
+    E: sqlx::Executor<'c, Database = Postgres> + Copy,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT participant_id, version, record, facts FROM participants \
+         WHERE event_id = $1 AND participant_id = ANY($2)",
+    )
+    .bind(event.as_uuid())
+    .bind(ids)
+    .fetch_all(exec)
+    .await
+    .map_err(map_error)?;
+    let progress = sqlx::query(
+        "SELECT participant_id, body FROM progress WHERE event_id = $1 AND participant_id = ANY($2)",
+    )
+    .bind(event.as_uuid())
+    .bind(ids)
+    .fetch_all(exec)
+    .await
+    .map_err(map_error)?;
+    let mut rows_by: HashMap<Uuid, BTreeMap<TaskId, Progress>> = HashMap::new();
+    for r in progress {
+        let row: Progress = from_json(r.get("body"))?;
+        rows_by
+            .entry(r.get("participant_id"))
+            .or_default()
+            .insert(row.task, row);
+    }
+    rows.into_iter()
+        .map(|r| {
+            let id: Uuid = r.get("participant_id");
+            let v: i64 = r.get("version");
+            Ok(ParticipantState {
+                participant: from_json(r.get("record"))?,
+                facts: from_json::<Facts>(r.get("facts"))?,
+                progress: rows_by.remove(&id).unwrap_or_default(),
+                version: u64::try_from(v).map_err(Error::backend)?,
+            })
+        })
+        .collect()
+}
+
+/// What the check reads, fetched (and locked) in the committing transaction.
+#[derive(Default)]
+struct Prefetched {
+    event: Option<u64>,
+    segments: HashMap<Uuid, u64>,
+    tasks: HashMap<Uuid, u64>,
+    participants: HashMap<Uuid, u64>,
+    external: HashMap<String, Uuid>,
+    host_events: HashSet<String>,
+    outbox_keys: HashSet<String>,
+}
+
+impl StoredState for Prefetched {
+    fn event_version(&mut self) -> Result<Option<u64>> {
+        Ok(self.event)
+    }
+    fn segment_version(&mut self, id: SegmentId) -> Result<Option<u64>> {
+        Ok(self.segments.get(&id.as_uuid()).copied())
+    }
+    fn task_version(&mut self, id: TaskId) -> Result<Option<u64>> {
+        Ok(self.tasks.get(&id.as_uuid()).copied())
+    }
+    fn participant_version(&mut self, id: ParticipantId) -> Result<Option<u64>> {
+        Ok(self.participants.get(&id.as_uuid()).copied())
+    }
+    fn external_id_owner(&mut self, id: &ExternalId) -> Result<Option<ParticipantId>> {
+        Ok(self
+            .external
+            .get(id.as_str())
+            .map(|u| ParticipantId::from_uuid(*u)))
+    }
+    fn host_event_seen(&mut self, id: &HostEventId) -> Result<bool> {
+        Ok(self.host_events.contains(id.as_str()))
+    }
+    fn outbox_key_taken(&mut self, key: &str) -> Result<bool> {
+        Ok(self.outbox_keys.contains(key))
+    }
+}
+
+async fn versions(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &str,
+    event: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(sql)
+        .bind(event)
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?;
+    rows.into_iter()
+        .map(|r| {
+            let v: i64 = r.get(1);
+            Ok((r.get(0), u64::try_from(v).map_err(Error::backend)?))
+        })
+        .collect()
+}
+
+/// Reads and locks what the check of `cs` needs.
+async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<Prefetched> {
+    let ev = cs.event.as_uuid();
+    let lock = if cs.event_record.is_some() {
+        "FOR UPDATE"
+    } else {
+        "FOR SHARE"
+    };
+    let event: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT version FROM events WHERE event_id = $1 {lock}"
+    ))
+    .bind(ev)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    let segment_ids: Vec<Uuid> = cs.segments.iter().map(|s| s.id.as_uuid()).collect();
+    let task_ids: Vec<Uuid> = cs
+        .tasks
+        .iter()
+        .map(|t| t.id.as_uuid())
+        .chain(cs.deleted_tasks.iter().map(|(t, _)| t.as_uuid()))
+        .collect();
+    let mut participant_ids: Vec<Uuid> = cs.participants.iter().map(|w| w.id.as_uuid()).collect();
+    participant_ids.sort();
+    let externals: Vec<String> = cs
+        .participants
+        .iter()
+        .filter_map(|w| w.record.as_ref())
+        .map(|r| r.external_id.to_string())
+        .collect();
+    let host_ids: Vec<String> = cs.host_events.iter().map(|h| h.to_string()).collect();
+    let keys: Vec<String> = cs
+        .outbox
+        .iter()
+        .map(|o| o.idempotency_key.clone())
+        .collect();
+    let mut p = Prefetched {
+        event: event.map(u64::try_from).transpose().map_err(Error::backend)?,
+        segments: versions(
+            tx,
+            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id = ANY($2) ORDER BY segment_id FOR UPDATE",
+            ev,
+            &segment_ids,
+        )
+        .await?,
+        tasks: versions(
+            tx,
+            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id = ANY($2) ORDER BY task_id FOR UPDATE",
+            ev,
+            &task_ids,
+        )
+        .await?,
+        participants: versions(
+            tx,
+            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id = ANY($2) ORDER BY participant_id FOR UPDATE",
+            ev,
+            &participant_ids,
+        )
+        .await?,
+        ..Prefetched::default()
+    };
+    if !externals.is_empty() {
+        for r in sqlx::query(
+            "SELECT external_id, participant_id FROM participants WHERE event_id = $1 AND external_id = ANY($2)",
+        )
+        .bind(ev)
+        .bind(&externals)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?
+        {
+            p.external.insert(r.get(0), r.get(1));
+        }
+    }
+    if !host_ids.is_empty() {
+        p.host_events = sqlx::query_scalar(
+            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id = ANY($2)",
+        )
+        .bind(ev)
+        .bind(&host_ids)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?
+        .into_iter()
+        .collect();
+    }
+    if !keys.is_empty() {
+        p.outbox_keys = sqlx::query_scalar(
+            "SELECT idempotency_key FROM outbox WHERE event_id = $1 AND idempotency_key = ANY($2)",
+        )
+        .bind(ev)
+        .bind(&keys)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?
+        .into_iter()
+        .collect();
+    }
+    Ok(p)
+}
+
+/// Writes a checked change set in the transaction.
+async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    macro_rules! exec {
+        ($q:expr) => {
+            $q.execute(&mut **tx).await.map_err(map_error)?
+        };
+    }
+    if let Some(e) = &cs.event_record {
+        exec!(
+            sqlx::query(
+                "INSERT INTO events (event_id, version, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+            )
+            .bind(ev)
+            .bind(version(e.version)?)
+            .bind(to_json(e)?)
+        );
+    }
+    for s in &cs.segments {
+        exec!(sqlx::query(
+            "INSERT INTO segments (event_id, segment_id, version, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (event_id, segment_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+        )
+        .bind(ev)
+        .bind(s.id.as_uuid())
+        .bind(version(s.version)?)
+        .bind(to_json(s)?));
+    }
+    for t in &cs.tasks {
+        exec!(sqlx::query(
+            "INSERT INTO tasks (event_id, task_id, version, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (event_id, task_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+        )
+        .bind(ev)
+        .bind(t.id.as_uuid())
+        .bind(version(t.version)?)
+        .bind(to_json(t)?));
+    }
+    for (id, _) in &cs.deleted_tasks {
+        exec!(
+            sqlx::query("DELETE FROM tasks WHERE event_id = $1 AND task_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid())
+        );
+    }
+    // Owners before their collaborators, so the owner foreign key holds for new rows.
+    let mut writes: Vec<_> = cs.participants.iter().collect();
+    writes.sort_by_key(|w| w.record.as_ref().is_some_and(|r| r.owner.is_some()));
+    for w in writes {
+        let pid = w.id.as_uuid();
+        match &w.record {
+            Some(r) => {
+                let d = derived(r);
+                let facts = match &w.facts {
+                    Some(f) => to_json(f)?,
+                    None => to_json(&Facts::default())?,
+                };
+                exec!(sqlx::query(
+                    "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
+                       sort_name, sort_company, sort_email, search, categories, record, facts) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (event_id, participant_id) DO UPDATE SET version = EXCLUDED.version, \
+                       external_id = EXCLUDED.external_id, owner_id = EXCLUDED.owner_id, \
+                       sort_name = EXCLUDED.sort_name, sort_company = EXCLUDED.sort_company, \
+                       sort_email = EXCLUDED.sort_email, search = EXCLUDED.search, \
+                       categories = EXCLUDED.categories, record = EXCLUDED.record, \
+                       facts = CASE WHEN $13 THEN EXCLUDED.facts ELSE participants.facts END"
+                )
+                .bind(ev)
+                .bind(pid)
+                .bind(version(w.version)?)
+                .bind(r.external_id.as_str())
+                .bind(r.owner.map(|o| o.as_uuid()))
+                .bind(d.sort_name)
+                .bind(d.sort_company)
+                .bind(d.sort_email)
+                .bind(d.search)
+                .bind(d.categories)
+                .bind(to_json(r)?)
+                .bind(facts)
+                .bind(w.facts.is_some()));
+            }
+            None => {
+                let facts = w.facts.as_ref().map(to_json).transpose()?;
+                exec!(
+                    sqlx::query(
+                        "UPDATE participants SET version = $3, facts = COALESCE($4, facts) \
+                     WHERE event_id = $1 AND participant_id = $2"
+                    )
+                    .bind(ev)
+                    .bind(pid)
+                    .bind(version(w.version)?)
+                    .bind(facts)
+                );
+            }
+        }
+        for row in &w.progress {
+            let status = to_json(&row.status)?;
+            exec!(sqlx::query(
+                "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
+                   status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, body = EXCLUDED.body"
+            )
+            .bind(ev)
+            .bind(pid)
+            .bind(row.task.as_uuid())
+            .bind(row.targeted)
+            .bind(status.as_str().unwrap_or_default().to_owned())
+            .bind(row.assignee.map(|a| a.as_uuid()))
+            .bind(to_json(row)?));
+        }
+    }
+    if !cs.host_events.is_empty() {
+        let ids: Vec<String> = cs.host_events.iter().map(|h| h.to_string()).collect();
+        exec!(
+            sqlx::query(
+                "INSERT INTO host_events (event_id, host_event_id) SELECT $1, unnest($2::text[])"
+            )
+            .bind(ev)
+            .bind(ids)
+        );
+    }
+    for t in &cs.timeline {
+        exec!(sqlx::query(
+            "INSERT INTO timeline (event_id, participant_id, entry_id, body) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(ev)
+        .bind(t.participant.as_uuid())
+        .bind(t.id.as_uuid())
+        .bind(to_json(t)?));
+    }
+    for h in &cs.history {
+        let (kind, subject) = subject_parts(h.subject);
+        exec!(sqlx::query(
+            "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) VALUES ($1, $2, $3, $4, $5)"
+        )
+        .bind(ev)
+        .bind(kind)
+        .bind(subject)
+        .bind(h.id.as_uuid())
+        .bind(to_json(h)?));
+    }
+    for o in &cs.outbox {
+        exec!(sqlx::query(
+            "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body) VALUES ($1, $2, $3, $4)"
+        )
+        .bind(ev)
+        .bind(o.id.as_uuid())
+        .bind(&o.idempotency_key)
+        .bind(to_json(o)?));
+    }
+    for s in &cs.sweeps {
+        if s.after.is_none() {
+            exec!(
+                sqlx::query(
+                    "INSERT INTO sweeps (event_id, sweep_id, body) VALUES ($1, $2, $3) \
+                 ON CONFLICT (event_id, sweep_id) DO UPDATE SET body = EXCLUDED.body"
+                )
+                .bind(ev)
+                .bind(s.id.as_uuid())
+                .bind(to_json(s)?)
+            );
+        } else {
+            exec!(
+                sqlx::query("UPDATE sweeps SET body = $3 WHERE event_id = $1 AND sweep_id = $2")
+                    .bind(ev)
+                    .bind(s.id.as_uuid())
+                    .bind(to_json(s)?)
+            );
+        }
+    }
+    for id in &cs.finished_sweeps {
+        exec!(
+            sqlx::query("DELETE FROM sweeps WHERE event_id = $1 AND sweep_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid())
+        );
+    }
+    for (task, d) in &cs.counters {
+        exec!(sqlx::query(
+            "INSERT INTO counters (event_id, task_id, targeted, done, awaiting_review) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (event_id, task_id) DO UPDATE SET targeted = counters.targeted + EXCLUDED.targeted, \
+               done = counters.done + EXCLUDED.done, awaiting_review = counters.awaiting_review + EXCLUDED.awaiting_review"
+        )
+        .bind(ev)
+        .bind(task.as_uuid())
+        .bind(d.targeted)
+        .bind(d.done)
+        .bind(d.awaiting_review));
+        exec!(
+            sqlx::query(
+                "DELETE FROM counters WHERE event_id = $1 AND task_id = $2 \
+             AND targeted = 0 AND done = 0 AND awaiting_review = 0"
+            )
+            .bind(ev)
+            .bind(task.as_uuid())
+        );
+    }
+    if !cs.progress_changes.is_empty() {
+        let payloads = cs
+            .progress_changes
+            .iter()
+            .map(|c| serde_json::to_string(c).map_err(Error::backend))
+            .collect::<Result<Vec<_>>>()?;
+        exec!(sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n")
+            .bind(channel(cs.event))
+            .bind(payloads));
+    }
+    Ok(())
+}
+
+impl PgStore {
+    async fn bodies<T: DeserializeOwned>(&self, sql: &str, event: EventId) -> Result<Vec<T>> {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(sql)
+            .bind(event.as_uuid())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        let body: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT body FROM events WHERE event_id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+        body.map(from_json).transpose()
+    }
+
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        self.bodies(
+            "SELECT body FROM segments WHERE event_id = $1 ORDER BY segment_id",
+            event,
+        )
+        .await
+    }
+
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        self.bodies(
+            "SELECT body FROM tasks WHERE event_id = $1 ORDER BY task_id",
+            event,
+        )
+        .await
+    }
+
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>> {
+        Ok(load_states(&self.pool, event, &[id.as_uuid()]).await?.pop())
+    }
+
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>> {
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        load_states(&self.pool, event, &ids).await
+    }
+
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>> {
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND external_id = $2",
+        )
+        .bind(event.as_uuid())
+        .bind(external_id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(id.map(ParticipantId::from_uuid))
+    }
+
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND participant_id > $2 \
+             ORDER BY participant_id LIMIT $3",
+        )
+        .bind(event.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        let mut states = load_states(&self.pool, event, &ids).await?;
+        states.sort_by_key(|s| s.participant.id);
+        Ok(states)
+    }
+
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND owner_id = $2 ORDER BY participant_id",
+        )
+        .bind(event.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(ids.into_iter().map(ParticipantId::from_uuid).collect())
+    }
+
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM progress WHERE event_id = $1 AND assignee_id = $2 ORDER BY participant_id, task_id",
+        )
+        .bind(event.as_uuid())
+        .bind(assignee.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+        let wanted: Vec<String> = ids.iter().map(|h| h.to_string()).collect();
+        let found: Vec<String> = sqlx::query_scalar(
+            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id = ANY($2)",
+        )
+        .bind(event.as_uuid())
+        .bind(&wanted)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        found.into_iter().map(HostEventId::new).collect()
+    }
+
+    async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
+        matrix::page(&self.pool, event, query).await
+    }
+
+    async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>> {
+        let rows = sqlx::query(
+            "SELECT task_id, targeted, done, awaiting_review FROM counters WHERE event_id = $1",
+        )
+        .bind(event.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    TaskId::from_uuid(r.get(0)),
+                    TaskCounters {
+                        targeted: r.get(1),
+                        done: r.get(2),
+                        awaiting_review: r.get(3),
+                    },
+                )
+            })
+            .collect())
+    }
+
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
+        self.bodies(
+            "SELECT body FROM sweeps WHERE event_id = $1 ORDER BY sweep_id",
+            event,
+        )
+        .await
+    }
+
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<TimelineId>,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM timeline WHERE event_id = $1 AND participant_id = $2 AND entry_id < $3 \
+             ORDER BY entry_id DESC LIMIT $4",
+        )
+        .bind(event.as_uuid())
+        .bind(participant.as_uuid())
+        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>> {
+        let (kind, id) = subject_parts(subject);
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM history WHERE event_id = $1 AND subject_kind = $2 AND subject_id = $3 \
+             AND line_id < $4 ORDER BY line_id DESC LIMIT $5",
+        )
+        .bind(event.as_uuid())
+        .bind(kind)
+        .bind(id)
+        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn outbox(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE event_id = $1 AND outbox_id > $2 ORDER BY outbox_id LIMIT $3",
+        )
+        .bind(event.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let mut stored = prefetch(&mut tx, &changes).await?;
+        check(&changes, &mut stored)?;
+        write(&mut tx, &changes).await?;
+        tx.commit().await.map_err(map_error)
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(map_error)?;
+        listener.listen(&channel(event)).await.map_err(map_error)?;
+        Ok(listener
+            .into_stream()
+            .map(|item| {
+                let n = item.map_err(map_error)?;
+                serde_json::from_str::<ProgressChange>(n.payload()).map_err(Error::backend)
+            })
+            .boxed())
+    }
+}
+
+#[cfg(feature = "testkit")]
+#[async_trait]
+impl punchlist::testkit::DumpStore for PgStore {
+    async fn dump(&self, event: EventId) -> Result<punchlist::testkit::EventDump> {
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("SELECT participant_id FROM participants WHERE event_id = $1")
+                .bind(event.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_error)?;
+        let host_events: Vec<String> =
+            sqlx::query_scalar("SELECT host_event_id FROM host_events WHERE event_id = $1")
+                .bind(event.as_uuid())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_error)?;
+        Ok(punchlist::testkit::EventDump {
+            event: self.event(event).await?,
+            segments: self.segments(event).await?,
+            tasks: self.tasks(event).await?,
+            participants: load_states(&self.pool, event, &ids).await?,
+            host_events: host_events
+                .into_iter()
+                .map(HostEventId::new)
+                .collect::<Result<_>>()?,
+            timeline: self
+                .bodies("SELECT body FROM timeline WHERE event_id = $1", event)
+                .await?,
+            history: self
+                .bodies("SELECT body FROM history WHERE event_id = $1", event)
+                .await?,
+            outbox: self
+                .bodies("SELECT body FROM outbox WHERE event_id = $1", event)
+                .await?,
+            sweeps: self.sweeps(event).await?,
+            counters: self.task_counters(event).await?,
+        }
+        .canonical())
+    }
+}

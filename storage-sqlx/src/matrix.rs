@@ -1,0 +1,226 @@
+//! The matrix page (B2) in SQL: every filter is a bound parameter (never spliced), the
+//! segment's rule is translated to a `WHERE` clause, and pages follow a keyset on the
+//! sort column and the participant id, served by the `participants_by_*` indexes.
+
+use punchlist::{Error, EventId, MatrixQuery, MatrixSort, ParticipantState, Result, Rule};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::{load_states, map_error};
+
+/// Appends `rule` as a boolean SQL expression over the alias `p`.
+fn push_rule(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    rule: &Rule,
+    default_language: &str,
+    languages: &[String],
+) -> Result<()> {
+    let text = |v: &dyn erased::Json| -> Result<String> { v.as_text() };
+    match rule {
+        Rule::Everyone => {
+            qb.push("TRUE");
+        }
+        Rule::All { rules } | Rule::Any { rules } => {
+            let all = matches!(rule, Rule::All { .. });
+            if rules.is_empty() {
+                qb.push(if all { "TRUE" } else { "FALSE" });
+                return Ok(());
+            }
+            qb.push("(");
+            for (i, r) in rules.iter().enumerate() {
+                if i > 0 {
+                    qb.push(if all { " AND " } else { " OR " });
+                }
+                push_rule(qb, r, default_language, languages)?;
+            }
+            qb.push(")");
+        }
+        Rule::Not { rule } => {
+            qb.push("NOT (");
+            push_rule(qb, rule, default_language, languages)?;
+            qb.push(")");
+        }
+        Rule::Category { category } => {
+            qb.push_bind(category.clone()).push(" = ANY(p.categories)");
+        }
+        Rule::Registration { status } => {
+            qb.push("p.record->'status'->>'registration' = ")
+                .push_bind(text(status)?);
+        }
+        Rule::Participation { mode } => {
+            qb.push("p.record->'status'->>'participation' = ")
+                .push_bind(text(mode)?);
+        }
+        Rule::Attendance { attendance } => {
+            qb.push("p.record->'status'->>'attendance' = ")
+                .push_bind(text(attendance)?);
+        }
+        Rule::Networking { networking } => {
+            qb.push("p.record->'status'->>'networking' = ")
+                .push_bind(text(networking)?);
+        }
+        Rule::Language { language } => {
+            // The participant's language if the event has it, else the event's default.
+            qb.push("COALESCE(CASE WHEN p.record->'status'->>'language' = ANY(")
+                .push_bind(languages.to_vec())
+                .push(") THEN p.record->'status'->>'language' END, ")
+                .push_bind(default_language.to_owned())
+                .push(") = ")
+                .push_bind(language.to_string());
+        }
+        Rule::CustomField { field, value: None } => {
+            qb.push("btrim(COALESCE(p.record->'custom_fields'->>")
+                .push_bind(field.clone())
+                .push(", ''), E' \\t\\n\\r') <> ''");
+        }
+        Rule::CustomField {
+            field,
+            value: Some(v),
+        } => {
+            qb.push("p.record->'custom_fields'->>")
+                .push_bind(field.clone())
+                .push(" = ")
+                .push_bind(v.clone());
+        }
+        Rule::Utm { field, value } => {
+            qb.push("p.record->'utm'->>")
+                .push_bind(text(field)?)
+                .push(" = ")
+                .push_bind(value.clone());
+        }
+        Rule::Members { members } => {
+            let ids: Vec<Uuid> = members.iter().map(|m| m.as_uuid()).collect();
+            qb.push("p.participant_id = ANY(").push_bind(ids).push(")");
+        }
+    }
+    Ok(())
+}
+
+mod erased {
+    use punchlist::{Error, Result};
+
+    /// A value serialized as a JSON string (the enums' snake_case names).
+    pub(super) trait Json {
+        fn as_text(&self) -> Result<String>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn as_text(&self) -> Result<String> {
+            match serde_json::to_value(self).map_err(Error::backend)? {
+                serde_json::Value::String(s) => Ok(s),
+                other => Err(Error::backend(format!("not a string: {other}"))),
+            }
+        }
+    }
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One page of the matrix.
+pub(crate) async fn page(
+    pool: &PgPool,
+    event: EventId,
+    query: &MatrixQuery,
+) -> Result<Vec<ParticipantState>> {
+    let settings: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT body->'settings' FROM events WHERE event_id = $1")
+            .bind(event.as_uuid())
+            .fetch_optional(pool)
+            .await
+            .map_err(map_error)?;
+    let Some(settings) = settings else {
+        return Ok(Vec::new());
+    };
+    let settings: punchlist::EventSettings =
+        serde_json::from_value(settings).map_err(Error::backend)?;
+    let column = match query.sort {
+        MatrixSort::Name => Some("p.sort_name"),
+        MatrixSort::Company => Some("p.sort_company"),
+        MatrixSort::Email => Some("p.sort_email"),
+        MatrixSort::Registration => None,
+    };
+    let mut qb: QueryBuilder<'_, Postgres> =
+        QueryBuilder::new("SELECT p.participant_id FROM participants p ");
+    if let Some((task, statuses)) = &query.progress {
+        let statuses = statuses
+            .iter()
+            .map(|s| {
+                use erased::Json;
+                s.as_text()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        qb.push("JOIN progress g ON g.event_id = p.event_id AND g.participant_id = p.participant_id AND g.task_id = ")
+            .push_bind(task.as_uuid())
+            .push(" AND g.targeted AND g.status = ANY(")
+            .push_bind(statuses)
+            .push(") ");
+    }
+    qb.push("WHERE p.event_id = ").push_bind(event.as_uuid());
+    if let Some(c) = &query.category {
+        qb.push(" AND ")
+            .push_bind(c.clone())
+            .push(" = ANY(p.categories)");
+    }
+    if let Some(s) = &query.search {
+        qb.push(" AND p.search LIKE ")
+            .push_bind(format!("%{}%", like_escape(s)))
+            .push(" ESCAPE '\\'");
+    }
+    if let Some(rule) = &query.rule {
+        let languages: Vec<String> = settings.languages.iter().map(|l| l.to_string()).collect();
+        qb.push(" AND ");
+        push_rule(
+            &mut qb,
+            rule,
+            settings.default_language.as_str(),
+            &languages,
+        )?;
+    }
+    let (cmp, dir) = if query.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    match (column, &query.after) {
+        // Registration order is the id's order (UUID v7): the key is empty.
+        (None, Some(after)) => {
+            qb.push(format!(" AND p.participant_id {cmp} "))
+                .push_bind(after.id.as_uuid());
+        }
+        (Some(column), Some(after)) => {
+            qb.push(format!(" AND ({column}, p.participant_id) {cmp} ("))
+                .push_bind(after.key.clone())
+                .push(", ")
+                .push_bind(after.id.as_uuid())
+                .push(")");
+        }
+        (_, None) => {}
+    }
+    match column {
+        Some(column) => qb.push(format!(
+            " ORDER BY {column} {dir}, p.participant_id {dir} LIMIT "
+        )),
+        None => qb.push(format!(" ORDER BY p.participant_id {dir} LIMIT ")),
+    };
+    qb.push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX));
+    let ids: Vec<Uuid> = qb
+        .build_query_scalar()
+        .fetch_all(pool)
+        .await
+        .map_err(map_error)?;
+    let mut states = load_states(pool, event, &ids).await?;
+    let order: std::collections::HashMap<Uuid, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    states.sort_by_key(|s| order.get(&s.participant.id.as_uuid()).copied());
+    Ok(states)
+}
