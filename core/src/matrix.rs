@@ -148,6 +148,20 @@ pub struct MatrixQuery {
 }
 
 impl MatrixQuery {
+    /// A query with no filter, in name order, of `limit` rows; set the fields to filter.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            progress: None,
+            rule: None,
+            category: None,
+            search: None,
+            sort: MatrixSort::Name,
+            descending: false,
+            after: None,
+            limit,
+        }
+    }
+
     /// Whether `p` with `progress` passes every filter (a reference implementation stores
     /// may use; the conformance suite checks their answers against it).
     pub fn matches(

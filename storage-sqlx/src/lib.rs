@@ -640,6 +640,31 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
     Ok(())
 }
 
+#[cfg(feature = "testkit")]
+impl PgStore {
+    /// The plan of a matrix page, as `EXPLAIN` prints it (`generic`: the generic plan of
+    /// the prepared statement). For tests of the query plans.
+    pub async fn explain_matrix(
+        &self,
+        event: EventId,
+        query: &MatrixQuery,
+        generic: bool,
+    ) -> Result<String> {
+        matrix::explain(&self.pool, event, query, generic).await
+    }
+
+    /// Another store over the same database and schema, on a pool of its own (as another
+    /// host instance would have).
+    pub async fn sibling(&self, config: PoolConfig) -> std::result::Result<Self, sqlx::Error> {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = config.options().connect_with(options).await?;
+        Ok(Self {
+            pool,
+            _schema: self._schema.clone(),
+        })
+    }
+}
+
 impl PgStore {
     async fn bodies<T: DeserializeOwned>(&self, sql: &str, event: EventId) -> Result<Vec<T>> {
         let rows: Vec<serde_json::Value> = sqlx::query_scalar(sql)

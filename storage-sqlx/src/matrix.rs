@@ -132,6 +132,59 @@ pub(crate) async fn page(
     event: EventId,
     query: &MatrixQuery,
 ) -> Result<Vec<ParticipantState>> {
+    let Some(mut qb) = build(pool, event, query, "").await? else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<Uuid> = qb
+        .build_query_scalar()
+        .fetch_all(pool)
+        .await
+        .map_err(map_error)?;
+    let mut states = load_states(pool, event, &ids).await?;
+    let order: std::collections::HashMap<Uuid, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    states.sort_by_key(|s| order.get(&s.participant.id.as_uuid()).copied());
+    Ok(states)
+}
+
+/// The plan PostgreSQL chooses for a matrix page, as `EXPLAIN` prints it; with `generic`,
+/// the generic plan a prepared statement may switch to (`plan_cache_mode`). For tests.
+pub(crate) async fn explain(
+    pool: &PgPool,
+    event: EventId,
+    query: &MatrixQuery,
+    generic: bool,
+) -> Result<String> {
+    let Some(mut qb) = build(pool, event, query, "EXPLAIN ").await? else {
+        return Ok(String::new());
+    };
+    let mut tx = pool.begin().await.map_err(map_error)?;
+    let mode = if generic {
+        "force_generic_plan"
+    } else {
+        "auto"
+    };
+    sqlx::query(&format!("SET LOCAL plan_cache_mode = {mode}"))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    let lines: Vec<String> = qb
+        .build_query_scalar()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+    tx.rollback().await.map_err(map_error)?;
+    Ok(lines.join("\n"))
+}
+
+/// The matrix query, prefixed with `prefix` (`""` or `"EXPLAIN "`); `None` when the event
+/// does not exist.
+async fn build(
+    pool: &PgPool,
+    event: EventId,
+    query: &MatrixQuery,
+    prefix: &str,
+) -> Result<Option<QueryBuilder<'static, Postgres>>> {
     let settings: Option<serde_json::Value> =
         sqlx::query_scalar("SELECT body->'settings' FROM events WHERE event_id = $1")
             .bind(event.as_uuid())
@@ -139,7 +192,7 @@ pub(crate) async fn page(
             .await
             .map_err(map_error)?;
     let Some(settings) = settings else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let settings: punchlist::EventSettings =
         serde_json::from_value(settings).map_err(Error::backend)?;
@@ -149,8 +202,9 @@ pub(crate) async fn page(
         MatrixSort::Email => Some("p.sort_email"),
         MatrixSort::Registration => None,
     };
-    let mut qb: QueryBuilder<'_, Postgres> =
-        QueryBuilder::new("SELECT p.participant_id FROM participants p ");
+    let mut qb: QueryBuilder<'static, Postgres> = QueryBuilder::new(format!(
+        "{prefix}SELECT p.participant_id FROM participants p "
+    ));
     if let Some((task, statuses)) = &query.progress {
         let statuses = statuses
             .iter()
@@ -213,14 +267,5 @@ pub(crate) async fn page(
         None => qb.push(format!(" ORDER BY p.participant_id {dir} LIMIT ")),
     };
     qb.push_bind(i64::try_from(query.limit).unwrap_or(i64::MAX));
-    let ids: Vec<Uuid> = qb
-        .build_query_scalar()
-        .fetch_all(pool)
-        .await
-        .map_err(map_error)?;
-    let mut states = load_states(pool, event, &ids).await?;
-    let order: std::collections::HashMap<Uuid, usize> =
-        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    states.sort_by_key(|s| order.get(&s.participant.id.as_uuid()).copied());
-    Ok(states)
+    Ok(Some(qb))
 }

@@ -1,0 +1,416 @@
+//! PostgreSQL-specific proofs (X4, issue 5): query plans on a seeded event, two pools
+//! writing concurrently with each other's changes on their live streams, a connection
+//! killed mid-operation, and hostile text reaching SQL only as bound parameters.
+//! Each test works in a schema of its own; without `DATABASE_URL` they say they skipped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use punchlist::testkit::Fixture;
+use punchlist::*;
+use punchlist_sqlx::testing::{database_url, isolated_store};
+use punchlist_sqlx::{PgStore, PoolConfig};
+use sqlx::Row;
+
+/// Seeds `people` participants with a progress row for each of `tasks` published tasks,
+/// straight in SQL (batched, like a bulk import), then `ANALYZE`. Returns the tasks.
+async fn seed(store: &PgStore, f: &Fixture<PgStore>, people: i64, tasks: usize) -> Vec<TaskId> {
+    let mut ids = Vec::new();
+    for i in 0..tasks {
+        ids.push(f.manual_task(&format!("Task {i:02}"), None).await.id);
+    }
+    let ev = f.event.as_uuid();
+    sqlx::query(
+        "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
+           sort_name, sort_company, sort_email, search, categories, record, facts) \
+         SELECT $1, id, 1, 'seed-' || n, NULL, 'last' || lpad(n::text, 7, '0'), 'company' || (n % 100), \
+           'p' || n || '@example.org', 'p' || n, ARRAY['exhibitor'], \
+           jsonb_build_object('id', id, 'event', $1, 'external_id', 'seed-' || n, \
+             'profile', jsonb_build_object('last_name', 'Last' || lpad(n::text, 7, '0'), 'email', 'p' || n || '@example.org'), \
+             'status', jsonb_build_object('categories', jsonb_build_array('exhibitor')), \
+             'utm', '{}'::jsonb, 'custom_fields', '{}'::jsonb, 'owner', NULL, \
+             'registered_at', '2026-03-01T09:00:00Z'), '{}'::jsonb \
+         FROM (SELECT n, gen_random_uuid() AS id FROM generate_series(1, $2) AS n) s",
+    )
+    .bind(ev)
+    .bind(people)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let task_ids: Vec<uuid::Uuid> = ids.iter().map(|t| t.as_uuid()).collect();
+    sqlx::query(
+        "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
+         SELECT $1, participant_id, t, true, st, NULL, \
+           jsonb_build_object('task', t, 'owner', participant_id, 'targeted', true, 'status', st, \
+             'completion', NULL, 'assignee', NULL, 'decided_by_organizer', false, 'noticed', false, \
+             'updated_at', '2026-03-01T09:00:00Z') \
+         FROM (SELECT p.participant_id, t, \
+                 CASE WHEN abs(hashtext(p.participant_id::text || t::text)) % 10 < 3 \
+                      THEN 'done' ELSE 'todo' END AS st \
+               FROM participants p CROSS JOIN unnest($2::uuid[]) AS t \
+               WHERE p.event_id = $1 AND p.external_id LIKE 'seed-%') s",
+    )
+    .bind(ev)
+    .bind(&task_ids)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn b2_matrix_page_plan_has_no_sequential_scan_of_progress() {
+    let Some(url) = database_url("b2_matrix_page_plan_has_no_sequential_scan_of_progress") else {
+        return;
+    };
+    let store = isolated_store(&url, PoolConfig::default()).await;
+    let people: i64 = std::env::var("PUNCHLIST_SEED_PARTICIPANTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
+    let big = Fixture::with_store(Arc::new(store.clone())).await;
+    let tasks = seed(&store, &big, people, 20).await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM progress")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(rows >= 100_000, "seeded {rows} progress rows");
+    // A small event sharing the tables with the large one.
+    let small = Fixture::with_store(Arc::new(store.clone())).await;
+    let small_task = small.manual_task("Small", None).await;
+    for i in 0..5 {
+        small.participant(&format!("s{i}"), &["exhibitor"]).await;
+    }
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+
+    for (event, task) in [(big.event, tasks[3]), (small.event, small_task.id)] {
+        for statuses in [vec![ProgressStatus::Done], vec![ProgressStatus::Todo]] {
+            for sort in [
+                MatrixSort::Name,
+                MatrixSort::Company,
+                MatrixSort::Registration,
+            ] {
+                let mut q = MatrixQuery::new(50);
+                q.progress = Some((task, statuses.clone()));
+                q.sort = sort;
+                for generic in [false, true] {
+                    let plan = store.explain_matrix(event, &q, generic).await.unwrap();
+                    assert!(
+                        !plan.contains("Seq Scan on progress"),
+                        "sequential scan of progress (generic: {generic}, {sort:?}):\n{plan}"
+                    );
+                }
+            }
+        }
+    }
+    // The page itself, through the service: 50 rows, all done on the chosen task.
+    let started = std::time::Instant::now();
+    let page = big
+        .service
+        .matrix(
+            &big.organizer,
+            big.event,
+            &MatrixRequest {
+                task: Some(tasks[3]),
+                status: Some(StatusFilter::Done),
+                limit: 50,
+                ..MatrixRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(page.rows.len(), 50);
+    assert!(
+        page.rows
+            .iter()
+            .all(|r| r.cells[3].status == Some(ProgressStatus::Done))
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "matrix page on {people} participants x 20 tasks ({rows} progress rows): {took:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x4_two_pools_lose_nothing_and_see_each_others_changes() {
+    let Some(url) = database_url("x4_two_pools_lose_nothing_and_see_each_others_changes") else {
+        return;
+    };
+    let a = isolated_store(&url, PoolConfig::default()).await;
+    let b = a.sibling(PoolConfig::default()).await.unwrap();
+    let f = Arc::new(Fixture::with_store(Arc::new(a)).await);
+    let other: Arc<Punchlist<PgStore, ManualClock>> = Arc::new(Punchlist::new(b, f.clock.clone()));
+    let mut feed_a = f
+        .service
+        .progress_feed(&f.organizer, f.event)
+        .await
+        .unwrap();
+    let mut feed_b = other.progress_feed(&f.organizer, f.event).await.unwrap();
+    let mut people = Vec::new();
+    for i in 0..6 {
+        people.push(f.participant(&format!("p{i}"), &[]).await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..3 {
+        tasks.push(f.manual_task(&format!("t{i}"), None).await);
+    }
+    let products = f
+        .auto_task("Products", Condition::Products { at_least: 20 }, None)
+        .await;
+    // Drain the rows the publications created.
+    let drain = |feed: &mut ProgressFeed| {
+        let mut n = 0;
+        while let Some(Some(_)) = futures::FutureExt::now_or_never(feed.next()) {
+            n += 1;
+        }
+        n
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drain(&mut feed_a);
+    drain(&mut feed_b);
+
+    let mut handles = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        for t in &tasks {
+            let (f, other, p, t) = (f.clone(), other.clone(), p.clone(), t.id);
+            handles.push(tokio::spawn(async move {
+                let me = Actor::participant(p.id, f.event);
+                if i % 2 == 0 {
+                    f.service
+                        .complete_task(&me, f.event, p.id, t)
+                        .await
+                        .map(drop)
+                } else {
+                    other.complete_task(&me, f.event, p.id, t).await.map(drop)
+                }
+            }));
+        }
+    }
+    let hub = people[0].clone();
+    for i in 0..20 {
+        let (f, other, hub) = (f.clone(), other.clone(), hub.clone());
+        handles.push(tokio::spawn(async move {
+            let e = f.host_event(
+                &format!("prod-{i}"),
+                &hub,
+                HostFact::ProductAdded {
+                    product: ExternalId::new(format!("sku-{i}")).unwrap(),
+                },
+            );
+            let service = if i % 2 == 0 { &f.service } else { &*other };
+            service.ingest(&Actor::System, f.event, e).await.map(drop)
+        }));
+    }
+    for h in handles {
+        h.await.unwrap().expect("no operation fails");
+    }
+    let dump = f.dump().await; // asserts counters == recount
+    for p in &people {
+        let s = dump
+            .participants
+            .iter()
+            .find(|s| s.participant.id == p.id)
+            .unwrap();
+        assert!(
+            tasks.iter().all(|t| s.progress[&t.id].is_done()),
+            "lost completion"
+        );
+    }
+    let hub_state = dump
+        .participants
+        .iter()
+        .find(|s| s.participant.id == hub.id)
+        .unwrap();
+    assert_eq!(hub_state.facts.products.count(), 20, "lost fact");
+    assert!(hub_state.progress[&products.id].is_done());
+    let figures = f.service.task_figures(&f.organizer, f.event).await.unwrap();
+    for t in &tasks {
+        let fig = figures.iter().find(|x| x.task == t.id).unwrap();
+        assert_eq!((fig.targeted, fig.done), (6, 6), "exact figures");
+    }
+    // Each stream carries every completion, whichever pool committed it.
+    let expected = people.len() * tasks.len() + 1;
+    for (name, feed) in [("a", &mut feed_a), ("b", &mut feed_b)] {
+        let mut done = 0;
+        while done < expected {
+            let next = tokio::time::timeout(Duration::from_secs(10), feed.next())
+                .await
+                .unwrap_or_else(|_| panic!("feed {name} saw only {done} of {expected} completions"))
+                .unwrap()
+                .unwrap();
+            if next.after.is_done() && next.before != Some(ProgressStatus::Done) {
+                done += 1;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x5_a_connection_killed_mid_operation_writes_nothing_and_the_next_call_works() {
+    let Some(url) = database_url("x5_a_connection_killed_mid_operation_writes_nothing") else {
+        return;
+    };
+    let store = isolated_store(&url, PoolConfig::default()).await;
+    let f = Arc::new(Fixture::with_store(Arc::new(store.clone())).await);
+    let ann = f.participant("ann", &[]).await;
+    let hotel = f.manual_task("Hotel", None).await;
+    let before = f.dump().await;
+
+    // Hold ann's row so the service's transaction waits on it, mid-operation.
+    let mut locker: sqlx::PgConnection =
+        sqlx::Connection::connect_with(&*store.pool().connect_options())
+            .await
+            .unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("SELECT 1 FROM participants WHERE participant_id = $1 FOR UPDATE")
+        .bind(ann.id.as_uuid())
+        .execute(&mut locker)
+        .await
+        .unwrap();
+    let locker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut locker)
+        .await
+        .unwrap();
+    let op = {
+        let f = f.clone();
+        let me = Actor::participant(ann.id, f.event);
+        tokio::spawn(async move {
+            f.service
+                .complete_task(&me, f.event, ann.id, hotel.id)
+                .await
+        })
+    };
+    // Find the backend waiting on our lock: this test's own, and no one else's.
+    let mut victim = None;
+    for _ in 0..100 {
+        let row =
+            sqlx::query("SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
+                .bind(locker_pid)
+                .fetch_optional(store.pool())
+                .await
+                .unwrap();
+        if let Some(r) = row {
+            victim = Some(r.get::<i32, _>(0));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let victim = victim.expect("the operation waits on the lock");
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(victim)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert!(killed);
+    let err = op
+        .await
+        .unwrap()
+        .expect_err("the operation lost its connection");
+    assert!(
+        matches!(err, Error::Unavailable { .. } | Error::Backend { .. }),
+        "a typed storage error: {err:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    assert_eq!(f.dump().await, before, "no partial write");
+    let row = f
+        .service
+        .complete_task(&f.as_participant(&ann), f.event, ann.id, hotel.id)
+        .await
+        .expect("the next call works");
+    assert!(row.is_done());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x5_hostile_text_is_bound_never_spliced() {
+    let Some(url) = database_url("x5_hostile_text_is_bound_never_spliced") else {
+        return;
+    };
+    let store = isolated_store(&url, PoolConfig::default()).await;
+    let f = Fixture::with_store(Arc::new(store.clone())).await;
+    let names = [
+        "O'Brien",
+        "Robert'); DROP TABLE participants;--",
+        "100%_sure",
+        "under_score",
+        "back\\slash",
+        "Zoë 東京 🎪",
+        "\"quoted\"",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let mut new = NewParticipant::new(ExternalId::new(format!("x{i}")).unwrap());
+        new.profile.last_name = (*name).to_owned();
+        new.profile.company = "x".repeat(200);
+        new.status.categories = [format!("cat '{i}' %")].into();
+        f.service
+            .register_participant(&f.organizer, f.event, new)
+            .await
+            .unwrap();
+    }
+    let search = |s: &str| {
+        let f = &f;
+        let s = s.to_owned();
+        async move {
+            f.service
+                .matrix(
+                    &f.organizer,
+                    f.event,
+                    &MatrixRequest {
+                        search: Some(s),
+                        ..MatrixRequest::default()
+                    },
+                )
+                .await
+                .unwrap()
+                .rows
+                .into_iter()
+                .map(|r| r.participant.profile.last_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("o'brien").await, ["O'Brien"]);
+    assert_eq!(
+        search("%").await,
+        ["100%_sure"],
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(
+        search("_").await.len(),
+        2,
+        "_ is a character, not a wildcard"
+    );
+    assert_eq!(search("0%_s").await, ["100%_sure"]);
+    assert_eq!(search("\\").await, ["back\\slash"]);
+    assert_eq!(search("東京").await, ["Zoë 東京 🎪"]);
+    assert_eq!(
+        search("drop table").await,
+        ["Robert'); DROP TABLE participants;--"]
+    );
+    assert!(search(&"'".repeat(200)).await.is_empty());
+    let by_category = f
+        .service
+        .matrix(
+            &f.organizer,
+            f.event,
+            &MatrixRequest {
+                category: Some("cat '1' %".into()),
+                ..MatrixRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_category.rows.len(), 1);
+    assert_eq!(
+        f.dump().await.participants.len(),
+        names.len(),
+        "every table is still there"
+    );
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM participants")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, names.len() as i64);
+}
