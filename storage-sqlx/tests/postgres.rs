@@ -414,3 +414,21 @@ async fn x5_hostile_text_is_bound_never_spliced() {
         .unwrap();
     assert_eq!(count, names.len() as i64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x4_migrating_twice_is_harmless() {
+    let Some(url) = database_url("x4_migrating_twice_is_harmless") else {
+        return;
+    };
+    let store = isolated_store(&url, PoolConfig::default()).await; // migrated once
+    let f = Fixture::with_store(Arc::new(store.clone())).await;
+    f.participant("ann", &[]).await;
+    store.migrate().await.expect("a second migrate is a no-op");
+    store.migrate().await.expect("and a third");
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(applied, punchlist_sqlx::MIGRATOR.iter().count() as i64);
+    assert_eq!(f.dump().await.participants.len(), 1, "data untouched");
+}
