@@ -109,6 +109,12 @@ impl MatrixRequest {
         }
         if let Some(s) = &self.search {
             text::bounded_text("search", s, 200)?;
+            if s.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "search",
+                    "must not contain control characters",
+                ));
+            }
         }
         if let Some(c) = &self.category {
             text::required_text("category", c, 100)?;

@@ -45,7 +45,7 @@ pub enum CompletedHow {
 /// submit again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejection {
-    /// Why, as the organizer wrote it (1..=2,000 characters).
+    /// Why, as the organizer wrote it (1..=1,000 characters).
     pub reason: String,
     /// Which organizer.
     pub by: Actor,

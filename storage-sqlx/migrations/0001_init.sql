@@ -2,7 +2,8 @@
 -- Every table has the event id as the first column of its primary key, and every foreign
 -- key includes it, so a Postgres that shards by event (Citus: distribute every table by
 -- event_id) needs no schema change. Domain values are kept as JSONB documents, with the
--- columns the queries filter, join or sort on beside them.
+-- columns the queries filter, join or sort on beside them. Sort keys use the "C" collation:
+-- byte order, the order the library's reference (and the other stores) use.
 
 CREATE TABLE events (
     event_id uuid PRIMARY KEY,
@@ -33,9 +34,9 @@ CREATE TABLE participants (
     external_id text NOT NULL,
     owner_id uuid,
     -- sort keys of the matrix (B2), computed by the library from the record
-    sort_name text NOT NULL,
-    sort_company text NOT NULL,
-    sort_email text NOT NULL,
+    sort_name text COLLATE "C" NOT NULL,
+    sort_company text COLLATE "C" NOT NULL,
+    sort_email text COLLATE "C" NOT NULL,
     -- the text the matrix search looks in: names, company, email, lower-cased
     search text NOT NULL,
     categories text[] NOT NULL,
@@ -44,6 +45,7 @@ CREATE TABLE participants (
     PRIMARY KEY (event_id, participant_id),
     UNIQUE (event_id, external_id),
     FOREIGN KEY (event_id, owner_id) REFERENCES participants (event_id, participant_id)
+        DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX participants_owner ON participants (event_id, owner_id) WHERE owner_id IS NOT NULL;
 CREATE INDEX participants_by_name ON participants (event_id, sort_name, participant_id);

@@ -69,7 +69,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 /// Pool size and timeouts.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
-    /// Most connections in the pool (each live feed holds one more of its own).
+    /// Most connections in the pool. Each open live feed holds one of them for as long
+    /// as it is open, so size the pool for the feeds too.
     pub max_connections: u32,
     /// How long a call waits for a free connection before failing with
     /// [`Error::Unavailable`].
@@ -217,47 +218,36 @@ fn derived(p: &Participant) -> Derived {
     }
 }
 
-/// Loads participants' states by id (any order), with their progress rows.
+/// Loads participants' states by id (any order), with their progress rows, in one
+/// statement, so a state and its rows come from the same snapshot.
 async fn load_states<'c, E>(exec: E, event: EventId, ids: &[Uuid]) -> Result<Vec<ParticipantState>>
 where
-    E: sqlx::Executor<'c, Database = Postgres> + Copy,
+    E: sqlx::Executor<'c, Database = Postgres>,
 {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let rows = sqlx::query(
-        "SELECT participant_id, version, record, facts FROM participants \
-         WHERE event_id = $1 AND participant_id = ANY($2)",
+        "SELECT p.version, p.record, p.facts, \
+           COALESCE(jsonb_agg(g.body) FILTER (WHERE g.body IS NOT NULL), '[]'::jsonb) AS progress \
+         FROM participants p \
+         LEFT JOIN progress g ON g.event_id = p.event_id AND g.participant_id = p.participant_id \
+         WHERE p.event_id = $1 AND p.participant_id = ANY($2) \
+         GROUP BY p.event_id, p.participant_id",
     )
     .bind(event.as_uuid())
     .bind(ids)
     .fetch_all(exec)
     .await
     .map_err(map_error)?;
-    let progress = sqlx::query(
-        "SELECT participant_id, body FROM progress WHERE event_id = $1 AND participant_id = ANY($2)",
-    )
-    .bind(event.as_uuid())
-    .bind(ids)
-    .fetch_all(exec)
-    .await
-    .map_err(map_error)?;
-    let mut rows_by: HashMap<Uuid, BTreeMap<TaskId, Progress>> = HashMap::new();
-    for r in progress {
-        let row: Progress = from_json(r.get("body"))?;
-        rows_by
-            .entry(r.get("participant_id"))
-            .or_default()
-            .insert(row.task, row);
-    }
     rows.into_iter()
         .map(|r| {
-            let id: Uuid = r.get("participant_id");
             let v: i64 = r.get("version");
+            let progress: Vec<Progress> = from_json(r.get("progress"))?;
             Ok(ParticipantState {
                 participant: from_json(r.get("record"))?,
                 facts: from_json::<Facts>(r.get("facts"))?,
-                progress: rows_by.remove(&id).unwrap_or_default(),
+                progress: progress.into_iter().map(|row| (row.task, row)).collect(),
                 version: u64::try_from(v).map_err(Error::backend)?,
             })
         })
@@ -329,8 +319,11 @@ async fn versions(
 /// Reads and locks what the check of `cs` needs.
 async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<Prefetched> {
     let ev = cs.event.as_uuid();
+    // A configuration change locks the event row; every other change set holds it shared,
+    // so none commits on a configuration that changes under it. `NO KEY` locks leave the
+    // foreign-key checks of other writers free.
     let lock = if cs.event_record.is_some() {
-        "FOR UPDATE"
+        "FOR NO KEY UPDATE"
     } else {
         "FOR SHARE"
     };
@@ -366,21 +359,21 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
         event: event.map(u64::try_from).transpose().map_err(Error::backend)?,
         segments: versions(
             tx,
-            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id = ANY($2) ORDER BY segment_id FOR UPDATE",
+            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id = ANY($2) ORDER BY segment_id FOR NO KEY UPDATE",
             ev,
             &segment_ids,
         )
         .await?,
         tasks: versions(
             tx,
-            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id = ANY($2) ORDER BY task_id FOR UPDATE",
+            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id = ANY($2) ORDER BY task_id FOR NO KEY UPDATE",
             ev,
             &task_ids,
         )
         .await?,
         participants: versions(
             tx,
-            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id = ANY($2) ORDER BY participant_id FOR UPDATE",
+            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id = ANY($2) ORDER BY participant_id FOR NO KEY UPDATE",
             ev,
             &participant_ids,
         )
@@ -435,36 +428,57 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             $q.execute(&mut **tx).await.map_err(map_error)?
         };
     }
+    // A versioned row is written only over its predecessor: the upsert's update applies
+    // only `WHERE version = new - 1`, so a row created concurrently (both at version 1) or
+    // a stale version affects no row, and that is a conflict, never an overwrite.
+    macro_rules! exec_versioned {
+        ($q:expr, $entity:expr, $id:expr) => {
+            if $q
+                .execute(&mut **tx)
+                .await
+                .map_err(map_error)?
+                .rows_affected()
+                != 1
+            {
+                return Err(Error::conflict($entity, $id));
+            }
+        };
+    }
     if let Some(e) = &cs.event_record {
-        exec!(
+        exec_versioned!(
             sqlx::query(
                 "INSERT INTO events (event_id, version, body) VALUES ($1, $2, $3) \
-             ON CONFLICT (event_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+             ON CONFLICT (event_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE events.version = EXCLUDED.version - 1"
             )
             .bind(ev)
             .bind(version(e.version)?)
-            .bind(to_json(e)?)
+            .bind(to_json(e)?),
+            EventId::ENTITY,
+            cs.event
         );
     }
     for s in &cs.segments {
-        exec!(sqlx::query(
+        exec_versioned!(sqlx::query(
             "INSERT INTO segments (event_id, segment_id, version, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (event_id, segment_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+             ON CONFLICT (event_id, segment_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE segments.version = EXCLUDED.version - 1"
         )
         .bind(ev)
         .bind(s.id.as_uuid())
         .bind(version(s.version)?)
-        .bind(to_json(s)?));
+        .bind(to_json(s)?), SegmentId::ENTITY, s.id);
     }
     for t in &cs.tasks {
-        exec!(sqlx::query(
+        exec_versioned!(sqlx::query(
             "INSERT INTO tasks (event_id, task_id, version, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (event_id, task_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body"
+             ON CONFLICT (event_id, task_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE tasks.version = EXCLUDED.version - 1"
         )
         .bind(ev)
         .bind(t.id.as_uuid())
         .bind(version(t.version)?)
-        .bind(to_json(t)?));
+        .bind(to_json(t)?), TaskId::ENTITY, t.id);
     }
     for (id, _) in &cs.deleted_tasks {
         exec!(
@@ -485,7 +499,7 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
                     Some(f) => to_json(f)?,
                     None => to_json(&Facts::default())?,
                 };
-                exec!(sqlx::query(
+                exec_versioned!(sqlx::query(
                     "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
                        sort_name, sort_company, sort_email, search, categories, record, facts) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
@@ -494,7 +508,8 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
                        sort_name = EXCLUDED.sort_name, sort_company = EXCLUDED.sort_company, \
                        sort_email = EXCLUDED.sort_email, search = EXCLUDED.search, \
                        categories = EXCLUDED.categories, record = EXCLUDED.record, \
-                       facts = CASE WHEN $13 THEN EXCLUDED.facts ELSE participants.facts END"
+                       facts = CASE WHEN $13 THEN EXCLUDED.facts ELSE participants.facts END \
+                     WHERE participants.version = EXCLUDED.version - 1"
                 )
                 .bind(ev)
                 .bind(pid)
@@ -508,19 +523,21 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
                 .bind(d.categories)
                 .bind(to_json(r)?)
                 .bind(facts)
-                .bind(w.facts.is_some()));
+                .bind(w.facts.is_some()), ParticipantId::ENTITY, w.id);
             }
             None => {
                 let facts = w.facts.as_ref().map(to_json).transpose()?;
-                exec!(
+                exec_versioned!(
                     sqlx::query(
                         "UPDATE participants SET version = $3, facts = COALESCE($4, facts) \
-                     WHERE event_id = $1 AND participant_id = $2"
+                     WHERE event_id = $1 AND participant_id = $2 AND version = $3 - 1"
                     )
                     .bind(ev)
                     .bind(pid)
                     .bind(version(w.version)?)
-                    .bind(facts)
+                    .bind(facts),
+                    ParticipantId::ENTITY,
+                    w.id
                 );
             }
         }
@@ -909,13 +926,25 @@ impl Store for PgStore {
             .await
             .map_err(map_error)?;
         listener.listen(&channel(event)).await.map_err(map_error)?;
-        Ok(listener
-            .into_stream()
-            .map(|item| {
-                let n = item.map_err(map_error)?;
-                serde_json::from_str::<ProgressChange>(n.payload()).map_err(Error::backend)
+        // `try_recv` tells when the connection dropped (notifications sent meanwhile are
+        // lost): that is reported as an `Err` item, then the listener reconnects and the
+        // stream goes on. A plain `recv` would reconnect silently.
+        Ok(
+            futures::stream::unfold(listener, |mut listener| async move {
+                let item = match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        serde_json::from_str::<ProgressChange>(n.payload()).map_err(Error::backend)
+                    }
+                    Ok(None) => Err(Error::Unavailable {
+                        source: "the live feed's connection dropped; changes may have been missed"
+                            .into(),
+                    }),
+                    Err(e) => Err(map_error(e)),
+                };
+                Some((item, listener))
             })
-            .boxed())
+            .boxed(),
+        )
     }
 }
 

@@ -8,8 +8,26 @@ use uuid::Uuid;
 
 use crate::{load_states, map_error};
 
-/// Appends `rule` as a boolean SQL expression over the alias `p`.
+/// Appends `rule` as a boolean SQL expression over the alias `p`; never NULL (a missing
+/// value makes a leaf false, as in `Rule::matches`, so `NOT` stays exact).
 fn push_rule(
+    qb: &mut QueryBuilder<'_, Postgres>,
+    rule: &Rule,
+    default_language: &str,
+    languages: &[String],
+) -> Result<()> {
+    let leaf = !matches!(rule, Rule::All { .. } | Rule::Any { .. } | Rule::Not { .. });
+    if leaf {
+        qb.push("COALESCE((");
+    }
+    push_rule_inner(qb, rule, default_language, languages)?;
+    if leaf {
+        qb.push("), FALSE)");
+    }
+    Ok(())
+}
+
+fn push_rule_inner(
     qb: &mut QueryBuilder<'_, Postgres>,
     rule: &Rule,
     default_language: &str,
@@ -114,12 +132,13 @@ mod erased {
     }
 }
 
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+/// Escapes `%`, `_` and `!` for a `LIKE … ESCAPE '!'` pattern (`!` rather than a
+/// backslash, which depends on `standard_conforming_strings`).
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
         }
         out.push(c);
     }
@@ -228,7 +247,7 @@ async fn build(
     if let Some(s) = &query.search {
         qb.push(" AND p.search LIKE ")
             .push_bind(format!("%{}%", like_escape(s)))
-            .push(" ESCAPE '\\'");
+            .push(" ESCAPE '!'");
     }
     if let Some(rule) = &query.rule {
         let languages: Vec<String> = settings.languages.iter().map(|l| l.to_string()).collect();

@@ -31,7 +31,7 @@ use crate::sweep::Sweep;
 use crate::task::Task;
 
 pub use backoffice::{RemindTarget, neutralise_formula};
-pub use organizer::{Decision, MAX_BULK};
+pub use organizer::{Decision, MAX_BULK, MAX_IMPORT};
 pub(crate) use unit::Unit;
 
 /// Runs the `async` body until it does not end in a version conflict (another writer got

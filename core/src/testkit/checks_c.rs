@@ -697,6 +697,31 @@ pub async fn b2_matrix_filters_sort_and_keyset_pages<S: DumpStore>(store: S) {
         ..MatrixRequest::default()
     };
     assert_eq!(count(review).await, 3);
+    // A negated rule over a value nobody has holds for everyone (a store evaluating rules
+    // in SQL must not let a missing value turn `NOT` into "unknown").
+    let not_b12 = f
+        .service
+        .create_segment(
+            &f.organizer,
+            f.event,
+            SegmentDraft {
+                name: "Not at B12".into(),
+                rule: Rule::negate(Rule::CustomField {
+                    field: "stand".into(),
+                    value: Some("B12".into()),
+                }),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count(MatrixRequest {
+            segment: Some(not_b12.id),
+            ..MatrixRequest::default()
+        })
+        .await,
+        20
+    );
     assert_eq!(
         count(MatrixRequest {
             segment: Some(f.exhibitors),
@@ -785,6 +810,13 @@ pub async fn b2_matrix_filters_sort_and_keyset_pages<S: DumpStore>(store: S) {
         (
             MatrixRequest {
                 search: Some("x".repeat(201)),
+                ..MatrixRequest::default()
+            },
+            "search",
+        ),
+        (
+            MatrixRequest {
+                search: Some("a\u{1f}b".into()),
                 ..MatrixRequest::default()
             },
             "search",
@@ -1379,4 +1411,52 @@ pub async fn t3_rejection_reaches_owner_and_holder<S: DumpStore>(store: S) {
         row.rejection.is_none(),
         "a new submission clears the old reason"
     );
+}
+
+/// R1–R4 (import): many registrants at once, a result per item; the valid ones are
+/// written in bounded transactions and see their tasks at once; duplicates are refused.
+pub async fn r1_r4_import_many_registrants<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let hotel = f.manual_task("Hotel", Some(f.exhibitors)).await;
+    f.participant("existing", &[]).await;
+    let mut items = Vec::new();
+    for i in 0..20 {
+        let mut n = NewParticipant::new(ExternalId::new(format!("imp{i}")).unwrap());
+        n.status.categories = ["exhibitor".to_owned()].into();
+        items.push(n);
+    }
+    items[3].profile.email = Some("not an email".into());
+    items[7] = NewParticipant::new(ExternalId::new("existing").unwrap());
+    items[11] = NewParticipant::new(ExternalId::new("imp0").unwrap());
+    let results = f
+        .service
+        .register_participants(&f.organizer, f.event, items)
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 20);
+    assert_eq!(
+        results[3].as_ref().unwrap_err().field(),
+        Some("profile.email")
+    );
+    assert_eq!(
+        results[7].as_ref().unwrap_err().field(),
+        Some("external_id")
+    );
+    assert_eq!(
+        results[11].as_ref().unwrap_err().field(),
+        Some("external_id")
+    );
+    let ok: Vec<&Participant> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(ok.len(), 17);
+    for p in &ok {
+        assert_eq!(f.status(p, hotel.id).await, Some(ProgressStatus::Todo));
+    }
+    let figures = f.service.task_figures(&f.organizer, f.event).await.unwrap();
+    assert_eq!(figures[0].targeted, 17);
+    let e = f
+        .service
+        .register_participants(&f.as_participant(ok[0]), f.event, Vec::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }));
 }

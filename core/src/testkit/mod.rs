@@ -169,6 +169,7 @@ macro_rules! conformance_tests {
             t2_copy_tasks_from_last_edition,
             x2_back_office_is_for_the_events_organizers,
             t3_rejection_reaches_owner_and_holder,
+            r1_r4_import_many_registrants,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
