@@ -621,17 +621,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 ));
             }
             let now = self.now();
-            let record = Participant {
-                id: ParticipantId::new_at(now),
-                event,
-                external_id: new.external_id.clone(),
-                profile: new.profile.clone(),
-                status: new.status.clone(),
-                utm: new.utm.clone(),
-                custom_fields: new.custom_fields.clone(),
-                owner: None,
-                registered_at: now,
-            };
+            let record = new_record(new, event, now);
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add_new(record.clone());
             unit.timeline(record.id, TimelineKind::Registered);
@@ -684,17 +674,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                         )));
                         continue;
                     }
-                    let record = Participant {
-                        id: ParticipantId::new_at(now),
-                        event,
-                        external_id: item.external_id.clone(),
-                        profile: item.profile.clone(),
-                        status: item.status.clone(),
-                        utm: item.utm.clone(),
-                        custom_fields: item.custom_fields.clone(),
-                        owner: None,
-                        registered_at: now,
-                    };
+                    let record = new_record(item, event, now);
                     unit.add_new(record.clone());
                     unit.timeline(record.id, TimelineKind::Registered);
                     out.push(Ok(record));
@@ -1102,6 +1082,25 @@ fn decide(
 /// The history view of a task's state: one field, `state`.
 fn state_json(state: TaskState) -> serde_json::Value {
     serde_json::json!({ "state": state })
+}
+
+/// The record of a newly registered participant.
+fn new_record(
+    new: &NewParticipant,
+    event: EventId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Participant {
+    Participant {
+        id: ParticipantId::new_at(now),
+        event,
+        external_id: new.external_id.clone(),
+        profile: new.profile.clone(),
+        status: new.status.clone(),
+        utm: new.utm.clone(),
+        custom_fields: new.custom_fields.clone(),
+        owner: None,
+        registered_at: now,
+    }
 }
 
 /// Checks that `c` may join `owner`'s team; `c_has_team` says whether `c` has
