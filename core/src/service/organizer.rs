@@ -621,7 +621,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 ));
             }
             let now = self.now();
-            let record = new_record(new, event, now);
+            let record = new_record(&new, event, now);
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add_new(record.clone());
             unit.timeline(record.id, TimelineKind::Registered);
