@@ -420,7 +420,20 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
     Ok(p)
 }
 
-/// Writes a checked change set in the transaction.
+/// Progress rows of a change set, as columns for one `UNNEST` insert.
+#[derive(Default)]
+struct ProgressColumns {
+    participant: Vec<Uuid>,
+    task: Vec<Uuid>,
+    targeted: Vec<bool>,
+    status: Vec<String>,
+    assignee: Vec<Option<Uuid>>,
+    body: Vec<serde_json::Value>,
+}
+
+/// Writes a checked change set in the transaction: one statement per table for the rows
+/// that come in numbers (facts-only participant updates, progress, timeline, history,
+/// outbox), one per row for the rest.
 async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
     let ev = cs.event.as_uuid();
     macro_rules! exec {
@@ -490,6 +503,8 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
     // Owners before their collaborators, so the owner foreign key holds for new rows.
     let mut writes: Vec<_> = cs.participants.iter().collect();
     writes.sort_by_key(|w| w.record.as_ref().is_some_and(|r| r.owner.is_some()));
+    let mut bumps = Vec::new();
+    let mut rows = ProgressColumns::default();
     for w in writes {
         let pid = w.id.as_uuid();
         match &w.record {
@@ -526,37 +541,69 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
                 .bind(w.facts.is_some()), ParticipantId::ENTITY, w.id);
             }
             None => {
-                let facts = w.facts.as_ref().map(to_json).transpose()?;
-                exec_versioned!(
-                    sqlx::query(
-                        "UPDATE participants SET version = $3, facts = COALESCE($4, facts) \
-                     WHERE event_id = $1 AND participant_id = $2 AND version = $3 - 1"
-                    )
-                    .bind(ev)
-                    .bind(pid)
-                    .bind(version(w.version)?)
-                    .bind(facts),
-                    ParticipantId::ENTITY,
-                    w.id
-                );
+                // Batched below: one statement for every facts-only write.
+                bumps.push((
+                    pid,
+                    version(w.version)?,
+                    w.facts.as_ref().map(to_json).transpose()?,
+                ));
             }
         }
         for row in &w.progress {
             let status = to_json(&row.status)?;
-            exec!(sqlx::query(
-                "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
-                   status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, body = EXCLUDED.body"
-            )
-            .bind(ev)
-            .bind(pid)
-            .bind(row.task.as_uuid())
-            .bind(row.targeted)
-            .bind(status.as_str().unwrap_or_default().to_owned())
-            .bind(row.assignee.map(|a| a.as_uuid()))
-            .bind(to_json(row)?));
+            rows.participant.push(pid);
+            rows.task.push(row.task.as_uuid());
+            rows.targeted.push(row.targeted);
+            rows.status
+                .push(status.as_str().unwrap_or_default().to_owned());
+            rows.assignee.push(row.assignee.map(|a| a.as_uuid()));
+            rows.body.push(to_json(row)?);
         }
+    }
+    if !bumps.is_empty() {
+        let n = bumps.len() as u64;
+        let (ids, versions, facts): (Vec<Uuid>, Vec<i64>, Vec<Option<serde_json::Value>>) = bumps
+            .into_iter()
+            .fold((vec![], vec![], vec![]), |mut acc, (a, b, c)| {
+                acc.0.push(a);
+                acc.1.push(b);
+                acc.2.push(c);
+                acc
+            });
+        let updated = sqlx::query(
+            "UPDATE participants p SET version = u.version, facts = COALESCE(u.facts, p.facts) \
+             FROM unnest($2::uuid[], $3::bigint[], $4::jsonb[]) AS u(id, version, facts) \
+             WHERE p.event_id = $1 AND p.participant_id = u.id AND p.version = u.version - 1",
+        )
+        .bind(ev)
+        .bind(&ids)
+        .bind(&versions)
+        .bind(&facts)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_error)?
+        .rows_affected();
+        if updated != n {
+            return Err(Error::conflict(
+                ParticipantId::ENTITY,
+                "a participant changed meanwhile",
+            ));
+        }
+    }
+    if !rows.task.is_empty() {
+        exec!(sqlx::query(
+            "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], $7::jsonb[]) \
+             ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
+               status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, body = EXCLUDED.body"
+        )
+        .bind(ev)
+        .bind(&rows.participant)
+        .bind(&rows.task)
+        .bind(&rows.targeted)
+        .bind(&rows.status)
+        .bind(&rows.assignee)
+        .bind(&rows.body));
     }
     if !cs.host_events.is_empty() {
         let ids: Vec<String> = cs.host_events.iter().map(|h| h.to_string()).collect();
@@ -568,34 +615,64 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .bind(ids)
         );
     }
-    for t in &cs.timeline {
-        exec!(sqlx::query(
-            "INSERT INTO timeline (event_id, participant_id, entry_id, body) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(ev)
-        .bind(t.participant.as_uuid())
-        .bind(t.id.as_uuid())
-        .bind(to_json(t)?));
+    if !cs.timeline.is_empty() {
+        let participants: Vec<Uuid> = cs
+            .timeline
+            .iter()
+            .map(|t| t.participant.as_uuid())
+            .collect();
+        let ids: Vec<Uuid> = cs.timeline.iter().map(|t| t.id.as_uuid()).collect();
+        let bodies = cs
+            .timeline
+            .iter()
+            .map(to_json)
+            .collect::<Result<Vec<_>>>()?;
+        exec!(
+            sqlx::query(
+                "INSERT INTO timeline (event_id, participant_id, entry_id, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[])"
+            )
+            .bind(ev)
+            .bind(&participants)
+            .bind(&ids)
+            .bind(&bodies)
+        );
     }
-    for h in &cs.history {
-        let (kind, subject) = subject_parts(h.subject);
-        exec!(sqlx::query(
-            "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(ev)
-        .bind(kind)
-        .bind(subject)
-        .bind(h.id.as_uuid())
-        .bind(to_json(h)?));
+    if !cs.history.is_empty() {
+        let (kinds, subjects): (Vec<i16>, Vec<Uuid>) =
+            cs.history.iter().map(|h| subject_parts(h.subject)).unzip();
+        let ids: Vec<Uuid> = cs.history.iter().map(|h| h.id.as_uuid()).collect();
+        let bodies = cs.history.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+        exec!(
+            sqlx::query(
+                "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) \
+             SELECT $1, * FROM unnest($2::smallint[], $3::uuid[], $4::uuid[], $5::jsonb[])"
+            )
+            .bind(ev)
+            .bind(&kinds)
+            .bind(&subjects)
+            .bind(&ids)
+            .bind(&bodies)
+        );
     }
-    for o in &cs.outbox {
-        exec!(sqlx::query(
-            "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body) VALUES ($1, $2, $3, $4)"
-        )
-        .bind(ev)
-        .bind(o.id.as_uuid())
-        .bind(&o.idempotency_key)
-        .bind(to_json(o)?));
+    if !cs.outbox.is_empty() {
+        let ids: Vec<Uuid> = cs.outbox.iter().map(|o| o.id.as_uuid()).collect();
+        let keys: Vec<&str> = cs
+            .outbox
+            .iter()
+            .map(|o| o.idempotency_key.as_str())
+            .collect();
+        let bodies = cs.outbox.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+        exec!(
+            sqlx::query(
+                "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::jsonb[])"
+            )
+            .bind(ev)
+            .bind(&ids)
+            .bind(&keys)
+            .bind(&bodies)
+        );
     }
     for s in &cs.sweeps {
         if s.after.is_none() {
