@@ -59,10 +59,10 @@ use punchlist::change::{ChangeSet, StoredState, check};
 use punchlist::feed::from_broadcast;
 use punchlist::history::{HistoryEntry, Subject};
 use punchlist::{
-    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, OutboxEntry,
-    OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange, ProgressFeed,
-    Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId, TimelineEntry,
-    TimelineId,
+    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
+    OutboxEntry, OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange,
+    ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId,
+    TimelineEntry, TimelineId,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
@@ -412,6 +412,93 @@ fn subject_key(subject: Subject) -> [u8; 17] {
     k
 }
 
+/// The matrix orders with an index, and their kind byte in `sort_keys`.
+const SORTS: [(u8, MatrixSort); 3] = [
+    (1, MatrixSort::Name),
+    (2, MatrixSort::Company),
+    (3, MatrixSort::Email),
+];
+
+/// A key of `sort_keys`.
+fn sort_key(ev: &[u8; 16], kind: u8, key: &str, pid: &[u8; 16]) -> Vec<u8> {
+    tables::key(&[ev, &[kind], &escaped(key), pid])
+}
+
+/// A matrix page: walks the participants in the query's order (the `sort_keys` index, or
+/// the participants table for registration order) from the cursor, checks the chosen
+/// task's row with a point read, loads only the candidates, and stops at the page's size.
+fn matrix_page(
+    txn: &ReadTransaction,
+    event: EventId,
+    query: &MatrixQuery,
+    settings: &punchlist::EventSettings,
+) -> Result<Vec<ParticipantState>> {
+    let ev = bytes_of!(event);
+    let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+    let progress = txn.open_table(PROGRESS).map_err(be)?;
+    let (table, prefix, start) = match SORTS.iter().find(|(_, s)| *s == query.sort) {
+        Some((kind, _)) => {
+            let prefix = key(&[&ev, &[*kind]]);
+            let start = query
+                .after
+                .as_ref()
+                .map(|a| sort_key(&ev, *kind, &a.key, &bytes_of!(a.id)));
+            (txn.open_table(SORT_KEYS).map_err(be)?, prefix, start)
+        }
+        None => {
+            let start = query.after.as_ref().map(|a| key(&[&ev, &bytes_of!(a.id)]));
+            (
+                txn.open_table(PARTICIPANTS).map_err(be)?,
+                ev.to_vec(),
+                start,
+            )
+        }
+    };
+    let end = prefix_end(&prefix);
+    let (lower, upper) = match (&start, query.descending) {
+        (Some(s), false) => (
+            Bound::Excluded(s.as_slice()),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+        (Some(s), true) => (
+            Bound::Included(prefix.as_slice()),
+            Bound::Excluded(s.as_slice()),
+        ),
+        (None, _) => (
+            Bound::Included(prefix.as_slice()),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+    };
+    let range = table.range::<&[u8]>((lower, upper)).map_err(be)?;
+    let keys: Box<dyn Iterator<Item = _>> = if query.descending {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
+    let mut out = Vec::new();
+    for item in keys {
+        if out.len() >= query.limit {
+            break;
+        }
+        let (k, _) = item.map_err(be)?;
+        let k = k.value();
+        let id = ParticipantId::from_uuid(uuid_at(k, k.len() - 16)?);
+        if let Some((task, statuses)) = &query.progress {
+            let row_key = key(&[&ev, &bytes_of!(id), &bytes_of!(*task)]);
+            match get::<Progress>(&progress, &row_key)? {
+                Some(r) if r.targeted && statuses.contains(&r.status) => {}
+                _ => continue,
+            }
+        }
+        if let Some(state) = load_participant(&participants, &progress, event, id)?
+            && query.matches(&state.participant, &state.progress, settings)
+        {
+            out.push(state);
+        }
+    }
+    Ok(out)
+}
+
 /// Reads one participant's state in a transaction.
 fn load_participant(
     participants: &impl ReadableTable<&'static [u8], &'static [u8]>,
@@ -559,6 +646,7 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
         let mut external = open(EXTERNAL_IDS)?;
         let mut collaborators = open(COLLABORATORS)?;
         let mut assigned = open(ASSIGNED)?;
+        let mut sort_keys = open(SORT_KEYS)?;
         for w in cs.participants {
             let pid = bytes_of!(w.id);
             let pk = key(&[&ev, &pid]);
@@ -585,6 +673,16 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
                         &pid[..],
                     )
                     .map_err(be)?;
+            }
+            for (kind, sort) in SORTS {
+                let new_key = sort_key(&ev, kind, &sort.key(&record), &pid);
+                let old_key = old_record.map(|o| sort_key(&ev, kind, &sort.key(o), &pid));
+                if old_key.as_ref() != Some(&new_key) {
+                    if let Some(k) = old_key {
+                        sort_keys.remove(k.as_slice()).map_err(be)?;
+                    }
+                    sort_keys.insert(new_key.as_slice(), &[][..]).map_err(be)?;
+                }
             }
             let old_owner = old_record.and_then(|o| o.owner);
             if old_owner != record.owner {
@@ -838,8 +936,7 @@ impl Store for RedbStore {
             else {
                 return Ok(Vec::new());
             };
-            let all = load_participants(txn, event, None, usize::MAX)?;
-            Ok(query.select(all.iter(), &e.settings))
+            matrix_page(txn, event, &query, &e.settings)
         })
         .await
     }

@@ -21,6 +21,7 @@
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
 //! | `counters` | event · task | JSON `TaskCounters` |
+//! | `sort_keys` | event · sort kind · escaped sort key · participant | — (the matrix's order, B2) |
 
 use redb::TableDefinition;
 
@@ -42,6 +43,7 @@ pub(crate) const OUTBOX: Bytes = TableDefinition::new("outbox");
 pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
 pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
 pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
+pub(crate) const SORT_KEYS: Bytes = TableDefinition::new("sort_keys");
 
 /// Every byte-keyed table, to create them all when a file is new.
 pub(crate) const ALL: &[Bytes] = &[
@@ -60,6 +62,7 @@ pub(crate) const ALL: &[Bytes] = &[
     OUTBOX_KEYS,
     SWEEPS,
     COUNTERS,
+    SORT_KEYS,
 ];
 
 /// The key format version this crate writes.
@@ -87,4 +90,18 @@ pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Encodes a sort key so that byte order of `escaped(key) · id` is the order of
+/// `(key, id)`: `0x00` becomes `0x00 0xFF`, and `0x00 0x00` ends the key.
+pub(crate) fn escaped(key: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 2);
+    for b in key.bytes() {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
+    out
 }
