@@ -20,7 +20,7 @@ use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId,
     TaskId, TimelineId,
 };
-use crate::matrix::MatrixQuery;
+use crate::matrix::{MatrixQuery, MatrixSort};
 use crate::notify::OutboxEntry;
 use crate::progress::{Progress, ProgressChange};
 use crate::segment::Segment;
@@ -60,7 +60,12 @@ struct EventData {
     outbox_keys: HashSet<String>,
     sweeps: BTreeMap<SweepId, Sweep>,
     counters: BTreeMap<TaskId, TaskCounters>,
+    /// The matrix's orders (B2): (sort key, participant) per sort of [`SORTS`].
+    sorted: [BTreeSet<(String, ParticipantId)>; 3],
 }
+
+/// The matrix orders kept as ordered sets (registration order is the participants' map).
+const SORTS: [MatrixSort; 3] = [MatrixSort::Name, MatrixSort::Company, MatrixSort::Email];
 
 fn poisoned<T>(_: T) -> Error {
     Error::backend("a thread panicked while holding the memory store's lock")
@@ -125,6 +130,9 @@ impl EventData {
                         if r.external_id != s.participant.external_id {
                             self.by_external_id.remove(&s.participant.external_id);
                         }
+                        for (i, sort) in SORTS.iter().enumerate() {
+                            self.sorted[i].remove(&(sort.key(&s.participant), w.id));
+                        }
                         s.participant = r;
                     }
                     if let Some(f) = w.facts {
@@ -143,6 +151,9 @@ impl EventData {
             let mut state = state;
             self.by_external_id
                 .insert(state.participant.external_id.clone(), w.id);
+            for (i, sort) in SORTS.iter().enumerate() {
+                self.sorted[i].insert((sort.key(&state.participant), w.id));
+            }
             if let Some(owner) = state.participant.owner {
                 self.collaborators.entry(owner).or_default().insert(w.id);
             }
@@ -315,7 +326,47 @@ impl Store for MemoryStore {
             let Some(settings) = d.event.as_ref().map(|e| &e.settings) else {
                 return Vec::new();
             };
-            query.select(d.participants.values(), settings)
+            // Walk the participants in the page's order from the cursor; stop when full.
+            use std::ops::Bound::{Excluded, Unbounded};
+            let candidates: Box<dyn Iterator<Item = ParticipantId> + '_> = match SORTS
+                .iter()
+                .position(|s| *s == query.sort)
+            {
+                Some(i) => {
+                    let range = match &query.after {
+                        None => d.sorted[i].range::<(String, ParticipantId), _>(..),
+                        Some(a) if query.descending => {
+                            d.sorted[i].range((Unbounded, Excluded((a.key.clone(), a.id))))
+                        }
+                        Some(a) => d.sorted[i].range((Excluded((a.key.clone(), a.id)), Unbounded)),
+                    };
+                    if query.descending {
+                        Box::new(range.rev().map(|(_, id)| *id))
+                    } else {
+                        Box::new(range.map(|(_, id)| *id))
+                    }
+                }
+                None => {
+                    let range = match &query.after {
+                        None => d.participants.range(..),
+                        Some(a) if query.descending => {
+                            d.participants.range((Unbounded, Excluded(a.id)))
+                        }
+                        Some(a) => d.participants.range((Excluded(a.id), Unbounded)),
+                    };
+                    if query.descending {
+                        Box::new(range.rev().map(|(id, _)| *id))
+                    } else {
+                        Box::new(range.map(|(id, _)| *id))
+                    }
+                }
+            };
+            candidates
+                .filter_map(|id| d.participants.get(&id))
+                .filter(|s| query.matches(&s.participant, &s.progress, settings))
+                .take(query.limit)
+                .cloned()
+                .collect()
         })
     }
 
