@@ -119,6 +119,7 @@ impl EventData {
             self.tasks.remove(&id);
         }
         for w in cs.participants {
+            let record_written = w.record.is_some();
             let state = match self.participants.remove(&w.id) {
                 Some(mut s) => {
                     if let Some(r) = w.record {
@@ -151,8 +152,10 @@ impl EventData {
             let mut state = state;
             self.by_external_id
                 .insert(state.participant.external_id.clone(), w.id);
-            for (i, sort) in SORTS.iter().enumerate() {
-                self.sorted[i].insert((sort.key(&state.participant), w.id));
+            if record_written {
+                for (i, sort) in SORTS.iter().enumerate() {
+                    self.sorted[i].insert((sort.key(&state.participant), w.id));
+                }
             }
             if let Some(owner) = state.participant.owner {
                 self.collaborators.entry(owner).or_default().insert(w.id);
