@@ -205,36 +205,6 @@ impl MatrixQuery {
         self.rule.as_ref().is_none_or(|r| r.matches(p, settings))
     }
 
-    /// The page this query selects from `states` (every participant of the event): the
-    /// reference answer a store may use when it has no better index, and the one the
-    /// conformance suite holds every store to.
-    pub fn select<'a>(
-        &self,
-        states: impl IntoIterator<Item = &'a crate::store::ParticipantState>,
-        settings: &crate::event::EventSettings,
-    ) -> Vec<crate::store::ParticipantState> {
-        let mut hits: Vec<(MatrixCursor, &crate::store::ParticipantState)> = states
-            .into_iter()
-            .filter(|s| self.matches(&s.participant, &s.progress, settings))
-            .map(|s| {
-                let cursor = MatrixCursor {
-                    key: self.sort.key(&s.participant),
-                    id: s.participant.id,
-                };
-                (cursor, s)
-            })
-            .filter(|(c, _)| self.is_after(c))
-            .collect();
-        hits.sort_by(|a, b| a.0.cmp(&b.0));
-        if self.descending {
-            hits.reverse();
-        }
-        hits.into_iter()
-            .take(self.limit)
-            .map(|(_, s)| s.clone())
-            .collect()
-    }
-
     /// Whether a row with `cursor` comes after `self.after` in the order.
     pub fn is_after(&self, cursor: &MatrixCursor) -> bool {
         match &self.after {
