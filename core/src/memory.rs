@@ -150,15 +150,16 @@ impl EventData {
                 },
             };
             let mut state = state;
-            self.by_external_id
-                .insert(state.participant.external_id.clone(), w.id);
+            // The indexes of the record move only when the record is written.
             if record_written {
+                self.by_external_id
+                    .insert(state.participant.external_id.clone(), w.id);
                 for (i, sort) in SORTS.iter().enumerate() {
                     self.sorted[i].insert((sort.key(&state.participant), w.id));
                 }
-            }
-            if let Some(owner) = state.participant.owner {
-                self.collaborators.entry(owner).or_default().insert(w.id);
+                if let Some(owner) = state.participant.owner {
+                    self.collaborators.entry(owner).or_default().insert(w.id);
+                }
             }
             for row in w.progress {
                 let old_assignee = state.progress.get(&row.task).and_then(|r| r.assignee);
@@ -446,7 +447,8 @@ impl Store for MemoryStore {
         let sender = self.sender(changes.event)?;
         let mut data = data.write().map_err(poisoned)?;
         crate::change::check(&changes, &mut &*data)?;
-        let published = changes.progress_changes.clone();
+        let mut changes = changes;
+        let published = std::mem::take(&mut changes.progress_changes);
         data.write(changes);
         // Sent under the event's lock, so readers see changes in commit order.
         for change in published {

@@ -27,6 +27,17 @@ pub enum ProgressStatus {
     AwaitingReview,
 }
 
+impl ProgressStatus {
+    /// The status as it is serialized: `todo`, `done` or `awaiting_review`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Todo => "todo",
+            Self::Done => "done",
+            Self::AwaitingReview => "awaiting_review",
+        }
+    }
+}
+
 /// How a task got done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -200,7 +211,7 @@ pub struct ProgressChange {
 /// What the reconciliation of one participant decided.
 #[derive(Debug, Default)]
 pub(crate) struct Reconciled {
-    /// Rows to write.
+    /// Rows to write (moved into the unit of work when it settles).
     pub rows: Vec<Progress>,
     /// Tasks that became done by their condition.
     pub completed: Vec<TaskId>,
@@ -230,6 +241,24 @@ pub(crate) fn reconcile<'a>(
         }
         let targeted = is_targeted(task, segments, participant, settings);
         let existing = rows.get(&task.id);
+        // Most rows do not change: decide on the stored row, and copy it only to change it.
+        let condition = task.condition();
+        let holds = |row_targeted: bool, row: &Progress| {
+            condition
+                .filter(|_| row_targeted && !row.decided_by_organizer)
+                .map(|c| c.holds(facts))
+        };
+        if let Some(r) = existing
+            && r.targeted == targeted
+        {
+            let unchanged = match holds(targeted, r) {
+                None => true,
+                Some(h) => r.status != ProgressStatus::AwaitingReview && h == r.is_done(),
+            };
+            if unchanged {
+                continue;
+            }
+        }
         let mut row = match existing {
             Some(r) => r.clone(),
             None if targeted => {
@@ -245,11 +274,7 @@ pub(crate) fn reconcile<'a>(
             row.targeted = targeted;
             row.updated_at = now;
         }
-        if let Some(condition) = task.condition()
-            && row.targeted
-            && !row.decided_by_organizer
-        {
-            let holds = condition.holds(facts);
+        if let Some(holds) = holds(row.targeted, &row) {
             if row.status == ProgressStatus::AwaitingReview {
                 // The task became automatic while a submission waited: the condition
                 // decides now.

@@ -60,6 +60,7 @@ use punchlist::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
@@ -173,6 +174,13 @@ fn from_json<T: DeserializeOwned>(v: serde_json::Value) -> Result<T> {
     serde_json::from_value(v).map_err(Error::backend)
 }
 
+/// A `jsonb` column decoded straight into `T` (no intermediate `serde_json::Value`).
+fn column<T: DeserializeOwned>(row: &sqlx::postgres::PgRow, name: &str) -> Result<T> {
+    row.try_get::<Json<T>, _>(name)
+        .map(|j| j.0)
+        .map_err(Error::backend)
+}
+
 fn version(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(Error::backend)
 }
@@ -229,11 +237,11 @@ where
     }
     let rows = sqlx::query(
         "SELECT p.version, p.record, p.facts, \
-           COALESCE(jsonb_agg(g.body) FILTER (WHERE g.body IS NOT NULL), '[]'::jsonb) AS progress \
+           COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
+                     WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id), \
+                    '[]'::jsonb) AS progress \
          FROM participants p \
-         LEFT JOIN progress g ON g.event_id = p.event_id AND g.participant_id = p.participant_id \
-         WHERE p.event_id = $1 AND p.participant_id = ANY($2) \
-         GROUP BY p.event_id, p.participant_id",
+         WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))",
     )
     .bind(event.as_uuid())
     .bind(ids)
@@ -243,10 +251,10 @@ where
     rows.into_iter()
         .map(|r| {
             let v: i64 = r.get("version");
-            let progress: Vec<Progress> = from_json(r.get("progress"))?;
+            let progress: Vec<Progress> = column(&r, "progress")?;
             Ok(ParticipantState {
-                participant: from_json(r.get("record"))?,
-                facts: from_json::<Facts>(r.get("facts"))?,
+                participant: column(&r, "record")?,
+                facts: column(&r, "facts")?,
                 progress: progress.into_iter().map(|row| (row.task, row)).collect(),
                 version: u64::try_from(v).map_err(Error::backend)?,
             })
@@ -359,21 +367,21 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
         event: event.map(u64::try_from).transpose().map_err(Error::backend)?,
         segments: versions(
             tx,
-            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id = ANY($2) ORDER BY segment_id FOR NO KEY UPDATE",
+            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id IN (SELECT unnest($2::uuid[])) ORDER BY segment_id FOR NO KEY UPDATE",
             ev,
             &segment_ids,
         )
         .await?,
         tasks: versions(
             tx,
-            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id = ANY($2) ORDER BY task_id FOR NO KEY UPDATE",
+            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id IN (SELECT unnest($2::uuid[])) ORDER BY task_id FOR NO KEY UPDATE",
             ev,
             &task_ids,
         )
         .await?,
         participants: versions(
             tx,
-            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id = ANY($2) ORDER BY participant_id FOR NO KEY UPDATE",
+            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id IN (SELECT unnest($2::uuid[])) ORDER BY participant_id FOR NO KEY UPDATE",
             ev,
             &participant_ids,
         )
@@ -382,7 +390,7 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
     };
     if !externals.is_empty() {
         for r in sqlx::query(
-            "SELECT external_id, participant_id FROM participants WHERE event_id = $1 AND external_id = ANY($2)",
+            "SELECT external_id, participant_id FROM participants WHERE event_id = $1 AND external_id IN (SELECT unnest($2::text[]))",
         )
         .bind(ev)
         .bind(&externals)
@@ -395,7 +403,7 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
     }
     if !host_ids.is_empty() {
         p.host_events = sqlx::query_scalar(
-            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id = ANY($2)",
+            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))",
         )
         .bind(ev)
         .bind(&host_ids)
@@ -407,7 +415,7 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
     }
     if !keys.is_empty() {
         p.outbox_keys = sqlx::query_scalar(
-            "SELECT idempotency_key FROM outbox WHERE event_id = $1 AND idempotency_key = ANY($2)",
+            "SELECT idempotency_key FROM outbox WHERE event_id = $1 AND idempotency_key IN (SELECT unnest($2::text[]))",
         )
         .bind(ev)
         .bind(&keys)
@@ -422,13 +430,13 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
 
 /// Progress rows of a change set, as columns for one `UNNEST` insert.
 #[derive(Default)]
-struct ProgressColumns {
+struct ProgressColumns<'a> {
     participant: Vec<Uuid>,
     task: Vec<Uuid>,
     targeted: Vec<bool>,
-    status: Vec<String>,
+    status: Vec<&'static str>,
     assignee: Vec<Option<Uuid>>,
-    body: Vec<serde_json::Value>,
+    body: Vec<Json<&'a Progress>>,
 }
 
 /// Writes a checked change set in the transaction: one statement per table for the rows
@@ -503,7 +511,8 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
     // Owners before their collaborators, so the owner foreign key holds for new rows.
     let mut writes: Vec<_> = cs.participants.iter().collect();
     writes.sort_by_key(|w| w.record.as_ref().is_some_and(|r| r.owner.is_some()));
-    let mut bumps = Vec::new();
+    // Facts-only writes, as columns: ids, new versions, facts (when they changed).
+    let mut bumps = (Vec::new(), Vec::new(), Vec::<Option<Json<&Facts>>>::new());
     let mut rows = ProgressColumns::default();
     for w in writes {
         let pid = w.id.as_uuid();
@@ -542,34 +551,23 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             }
             None => {
                 // Batched below: one statement for every facts-only write.
-                bumps.push((
-                    pid,
-                    version(w.version)?,
-                    w.facts.as_ref().map(to_json).transpose()?,
-                ));
+                bumps.0.push(pid);
+                bumps.1.push(version(w.version)?);
+                bumps.2.push(w.facts.as_ref().map(Json));
             }
         }
         for row in &w.progress {
-            let status = to_json(&row.status)?;
             rows.participant.push(pid);
             rows.task.push(row.task.as_uuid());
             rows.targeted.push(row.targeted);
-            rows.status
-                .push(status.as_str().unwrap_or_default().to_owned());
+            rows.status.push(row.status.as_str());
             rows.assignee.push(row.assignee.map(|a| a.as_uuid()));
-            rows.body.push(to_json(row)?);
+            rows.body.push(Json(row));
         }
     }
-    if !bumps.is_empty() {
-        let n = bumps.len() as u64;
-        let (ids, versions, facts): (Vec<Uuid>, Vec<i64>, Vec<Option<serde_json::Value>>) = bumps
-            .into_iter()
-            .fold((vec![], vec![], vec![]), |mut acc, (a, b, c)| {
-                acc.0.push(a);
-                acc.1.push(b);
-                acc.2.push(c);
-                acc
-            });
+    if !bumps.0.is_empty() {
+        let n = bumps.0.len() as u64;
+        let (ids, versions, facts) = bumps;
         let updated = sqlx::query(
             "UPDATE participants p SET version = u.version, facts = COALESCE(u.facts, p.facts) \
              FROM unnest($2::uuid[], $3::bigint[], $4::jsonb[]) AS u(id, version, facts) \
@@ -622,11 +620,7 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .map(|t| t.participant.as_uuid())
             .collect();
         let ids: Vec<Uuid> = cs.timeline.iter().map(|t| t.id.as_uuid()).collect();
-        let bodies = cs
-            .timeline
-            .iter()
-            .map(to_json)
-            .collect::<Result<Vec<_>>>()?;
+        let bodies: Vec<Json<&TimelineEntry>> = cs.timeline.iter().map(Json).collect();
         exec!(
             sqlx::query(
                 "INSERT INTO timeline (event_id, participant_id, entry_id, body) \
@@ -642,7 +636,7 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
         let (kinds, subjects): (Vec<i16>, Vec<Uuid>) =
             cs.history.iter().map(|h| subject_parts(h.subject)).unzip();
         let ids: Vec<Uuid> = cs.history.iter().map(|h| h.id.as_uuid()).collect();
-        let bodies = cs.history.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+        let bodies: Vec<Json<&HistoryEntry>> = cs.history.iter().map(Json).collect();
         exec!(
             sqlx::query(
                 "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) \
@@ -662,7 +656,7 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .iter()
             .map(|o| o.idempotency_key.as_str())
             .collect();
-        let bodies = cs.outbox.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+        let bodies: Vec<Json<&OutboxEntry>> = cs.outbox.iter().map(Json).collect();
         exec!(
             sqlx::query(
                 "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body) \
@@ -701,24 +695,31 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
                 .bind(id.as_uuid())
         );
     }
-    for (task, d) in &cs.counters {
+    if !cs.counters.is_empty() {
+        // Deltas are added, never overwritten, so concurrent writers commute; a counter
+        // back at zero is removed, as the other stores do.
+        let tasks: Vec<Uuid> = cs.counters.keys().map(|t| t.as_uuid()).collect();
+        let targeted: Vec<i64> = cs.counters.values().map(|d| d.targeted).collect();
+        let done: Vec<i64> = cs.counters.values().map(|d| d.done).collect();
+        let review: Vec<i64> = cs.counters.values().map(|d| d.awaiting_review).collect();
         exec!(sqlx::query(
-            "INSERT INTO counters (event_id, task_id, targeted, done, awaiting_review) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO counters (event_id, task_id, targeted, done, awaiting_review) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) \
              ON CONFLICT (event_id, task_id) DO UPDATE SET targeted = counters.targeted + EXCLUDED.targeted, \
                done = counters.done + EXCLUDED.done, awaiting_review = counters.awaiting_review + EXCLUDED.awaiting_review"
         )
         .bind(ev)
-        .bind(task.as_uuid())
-        .bind(d.targeted)
-        .bind(d.done)
-        .bind(d.awaiting_review));
+        .bind(&tasks)
+        .bind(&targeted)
+        .bind(&done)
+        .bind(&review));
         exec!(
             sqlx::query(
-                "DELETE FROM counters WHERE event_id = $1 AND task_id = $2 \
-             AND targeted = 0 AND done = 0 AND awaiting_review = 0"
+                "DELETE FROM counters WHERE event_id = $1 AND task_id IN (SELECT unnest($2::uuid[])) \
+                 AND targeted = 0 AND done = 0 AND awaiting_review = 0"
             )
             .bind(ev)
-            .bind(task.as_uuid())
+            .bind(&tasks)
         );
     }
     if !cs.progress_changes.is_empty() {
@@ -760,13 +761,17 @@ impl PgStore {
 }
 
 impl PgStore {
-    async fn bodies<T: DeserializeOwned>(&self, sql: &str, event: EventId) -> Result<Vec<T>> {
-        let rows: Vec<serde_json::Value> = sqlx::query_scalar(sql)
+    async fn bodies<T: DeserializeOwned + Send + Unpin + 'static>(
+        &self,
+        sql: &str,
+        event: EventId,
+    ) -> Result<Vec<T>> {
+        let rows: Vec<Json<T>> = sqlx::query_scalar(sql)
             .bind(event.as_uuid())
             .fetch_all(&self.pool)
             .await
             .map_err(map_error)?;
-        rows.into_iter().map(from_json).collect()
+        Ok(rows.into_iter().map(|j| j.0).collect())
     }
 }
 
@@ -883,7 +888,7 @@ impl Store for PgStore {
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
         let wanted: Vec<String> = ids.iter().map(|h| h.to_string()).collect();
         let found: Vec<String> = sqlx::query_scalar(
-            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id = ANY($2)",
+            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))",
         )
         .bind(event.as_uuid())
         .bind(&wanted)

@@ -183,7 +183,7 @@ impl<'c> Unit<'c> {
         self.settled = true;
         let mut out = BTreeMap::new();
         for (id, w) in &mut self.people {
-            let reconciled = reconcile(
+            let mut reconciled = reconcile(
                 &w.record,
                 &w.facts,
                 &w.rows,
@@ -192,8 +192,8 @@ impl<'c> Unit<'c> {
                 &self.ctx.event.settings,
                 self.now,
             );
-            for row in &reconciled.rows {
-                w.rows.insert(row.task, row.clone());
+            for row in reconciled.rows.drain(..) {
+                w.rows.insert(row.task, row);
             }
             out.insert(*id, reconciled);
         }
