@@ -5,7 +5,7 @@
 //! reads and the commit of a change set are separate steps, so concurrent operations really
 //! interleave and the version check catches the loser, exactly as on a database.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
@@ -120,8 +120,11 @@ impl EventData {
         }
         for w in cs.participants {
             let record_written = w.record.is_some();
-            let state = match self.participants.remove(&w.id) {
-                Some(mut s) => {
+            // Updated in place: a participant's state is large, and the map would shift
+            // its neighbours on a remove and a re-insert.
+            let state = match self.participants.entry(w.id) {
+                btree_map::Entry::Occupied(o) => {
+                    let s = o.into_mut();
                     if let Some(r) = w.record {
                         if r.owner != s.participant.owner
                             && let Some(old) = s.participant.owner
@@ -142,14 +145,13 @@ impl EventData {
                     s.version = w.version;
                     s
                 }
-                None => ParticipantState {
+                btree_map::Entry::Vacant(v) => v.insert(ParticipantState {
                     participant: w.record.expect("checked: a new participant has a record"),
                     facts: w.facts.unwrap_or_default(),
                     progress: BTreeMap::new(),
                     version: w.version,
-                },
+                }),
             };
-            let mut state = state;
             // The indexes of the record move only when the record is written.
             if record_written {
                 self.by_external_id
@@ -176,7 +178,6 @@ impl EventData {
                 }
                 state.progress.insert(row.task, row);
             }
-            self.participants.insert(w.id, state);
         }
         self.host_events.extend(cs.host_events);
         for t in cs.timeline {

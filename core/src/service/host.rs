@@ -1,6 +1,6 @@
 //! Host events (X3, T4): facts the platform reports, one at a time or in batches.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use tracing::instrument;
 
@@ -67,7 +67,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 v.dedup();
                 v
             };
-            let mut states: BTreeMap<ParticipantId, ParticipantState> = self
+            let mut states: HashMap<ParticipantId, ParticipantState> = self
                 .store
                 .participants_by_id(event, &wanted)
                 .await?

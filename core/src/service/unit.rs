@@ -35,7 +35,8 @@ pub(crate) struct Unit<'c> {
     pub now: DateTime<Utc>,
     pub actor: Actor,
     cs: ChangeSet,
-    people: BTreeMap<ParticipantId, Working>,
+    /// Boxed: a working copy is large, and a map shifts its values on insert.
+    people: BTreeMap<ParticipantId, Box<Working>>,
     settled: bool,
 }
 
@@ -67,7 +68,7 @@ impl<'c> Unit<'c> {
 
     /// Every participant of the unit, to adjust rows after [`Unit::settle`].
     pub fn people_mut(&mut self) -> impl Iterator<Item = (&ParticipantId, &mut Working)> {
-        self.people.iter_mut()
+        self.people.iter_mut().map(|(id, w)| (id, &mut **w))
     }
 
     /// Adds a history line on `owner` for a progress row changed by hand:
@@ -89,29 +90,31 @@ impl<'c> Unit<'c> {
 
     /// Adds a loaded participant (once; a second add returns the one already there).
     pub fn add(&mut self, state: ParticipantState) -> &mut Working {
-        self.people
-            .entry(state.participant.id)
-            .or_insert_with(|| Working {
+        self.people.entry(state.participant.id).or_insert_with(|| {
+            Box::new(Working {
                 record: state.participant.clone(),
                 facts: state.facts.clone(),
                 rows: state.progress.clone(),
                 before: Some(state),
             })
+        })
     }
 
     /// Adds a participant that does not exist yet.
     pub fn add_new(&mut self, record: Participant) -> &mut Working {
-        self.people.entry(record.id).or_insert_with(|| Working {
-            record,
-            facts: Facts::default(),
-            rows: BTreeMap::new(),
-            before: None,
+        self.people.entry(record.id).or_insert_with(|| {
+            Box::new(Working {
+                record,
+                facts: Facts::default(),
+                rows: BTreeMap::new(),
+                before: None,
+            })
         })
     }
 
     /// A participant already in the unit.
     pub fn get(&mut self, id: ParticipantId) -> Option<&mut Working> {
-        self.people.get_mut(&id)
+        self.people.get_mut(&id).map(|w| &mut **w)
     }
 
     /// Whether the participant is in the unit.
@@ -205,7 +208,9 @@ impl<'c> Unit<'c> {
         self.people.get(&owner)?.rows.get(&task)
     }
 
-    fn write(&mut self, w: &Working) {
+    /// Turns one participant's changes into writes; takes the working copy, so what is
+    /// written is moved, not copied.
+    fn write(&mut self, w: Working) {
         let empty = BTreeMap::new();
         let (before_rows, before_record, before_facts, version) = match &w.before {
             Some(b) => (&b.progress, Some(&b.participant), Some(&b.facts), b.version),
@@ -214,9 +219,9 @@ impl<'c> Unit<'c> {
         let id = w.record.id;
         let mut changed_rows = Vec::new();
         let mut timeline = Vec::new();
-        for (task, row) in &w.rows {
-            let old = before_rows.get(task);
-            if old == Some(row) {
+        for (task, row) in w.rows {
+            let old = before_rows.get(&task);
+            if old == Some(&row) {
                 continue;
             }
             let before_status = old.map(|r| r.status);
@@ -226,37 +231,32 @@ impl<'c> Unit<'c> {
                     .completion
                     .as_ref()
                     .map_or_else(|| self.actor.clone(), |c| c.by.clone());
-                timeline.push((TimelineKind::TaskCompleted { task: *task }, by));
+                timeline.push((TimelineKind::TaskCompleted { task }, by));
             } else if !row.is_done() && was_done {
-                timeline.push((
-                    TimelineKind::TaskReopened { task: *task },
-                    self.actor.clone(),
-                ));
+                timeline.push((TimelineKind::TaskReopened { task }, self.actor.clone()));
             }
-            let delta = TaskCounters::of(row).minus(old.map(TaskCounters::of).unwrap_or_default());
+            let delta = TaskCounters::of(&row).minus(old.map(TaskCounters::of).unwrap_or_default());
             if !delta.is_zero() {
-                self.cs.counters.entry(*task).or_default().add(delta);
+                self.cs.counters.entry(task).or_default().add(delta);
             }
             self.cs.progress_changes.push(ProgressChange {
                 event: self.ctx.event.id,
-                task: *task,
+                task,
                 participant: id,
                 before: before_status,
                 after: row.clone(),
                 at: self.now,
             });
-            changed_rows.push(row.clone());
+            changed_rows.push(row);
         }
         for (kind, by) in timeline {
             self.timeline_by(id, kind, by);
         }
         let record_changed = before_record != Some(&w.record);
-        let record = &w.record;
         let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
             || (before_facts.is_none() && w.facts != Facts::default());
         if let Some(old) = before_record.filter(|_| record_changed) {
-            let old = old.clone();
-            self.history(Subject::Participant(id), &old, record);
+            self.history(Subject::Participant(id), old, &w.record);
         }
         if !record_changed && !facts_changed && changed_rows.is_empty() {
             return;
@@ -264,8 +264,8 @@ impl<'c> Unit<'c> {
         self.cs.participants.push(ParticipantWrite {
             id,
             version: version + 1,
-            record: record_changed.then(|| w.record.clone()),
-            facts: facts_changed.then(|| w.facts.clone()),
+            record: record_changed.then_some(w.record),
+            facts: facts_changed.then_some(w.facts),
             progress: changed_rows,
         });
     }
@@ -277,8 +277,8 @@ impl<'c> Unit<'c> {
             self.settle();
         }
         let people = std::mem::take(&mut self.people);
-        for w in people.values() {
-            self.write(w);
+        for w in people.into_values() {
+            self.write(*w);
         }
         self.cs
     }
