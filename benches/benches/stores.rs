@@ -1,7 +1,8 @@
-//! The library on every store, beside the raw engines' own best batched paths.
+//! The library on every store, beside the raw engines' own best batched paths, and at the
+//! end of the run a table of the ratios library ÷ raw and of each size ÷ the smallest.
 //!
 //! Sizes: `PUNCHLIST_BENCH_SIZES` (default `10000,100000`) for memory and redb,
-//! `PUNCHLIST_BENCH_PG_SIZES` (default `10000`) for PostgreSQL, which runs only when
+//! `PUNCHLIST_BENCH_PG_SIZES` (default `10000,100000`) for PostgreSQL, which runs only when
 //! `DATABASE_URL` is set. See `benches/README.md` for the figures of the last run.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use punchlist::*;
+use punchlist_benches::report::{median, show};
 use punchlist_benches::{World, build, ingest_batch};
 use punchlist_redb::RedbStore;
 use punchlist_sqlx::{PgStore, PoolConfig};
@@ -30,12 +32,16 @@ fn runtime() -> Runtime {
         .unwrap()
 }
 
-/// The benchmarks that every store runs.
+/// Participants of the small event that shares each store with the large one.
+const SMALL: usize = 500;
+
+/// The benchmarks that every store runs. `small` is a small event in the same store.
 fn library<S: Store>(
     c: &mut Criterion,
     rt: &Runtime,
     store_name: &str,
     world: &World<S>,
+    small: &World<S>,
     n: usize,
 ) {
     let round = AtomicU64::new(0);
@@ -96,6 +102,21 @@ fn library<S: Store>(
             world
                 .service
                 .matrix(&world.organizer, world.event, &request)
+                .await
+                .unwrap()
+        })
+    });
+    // The same page of a small event that shares the tables (and, on PostgreSQL, the
+    // prepared statements and their generic plans) with the large one.
+    let small_request = MatrixRequest {
+        task: Some(small.tasks[3]),
+        ..request.clone()
+    };
+    group.bench_function("matrix page, small event", |b| {
+        b.to_async(rt).iter(|| async {
+            small
+                .service
+                .matrix(&small.organizer, small.event, &small_request)
                 .await
                 .unwrap()
         })
@@ -180,9 +201,86 @@ fn raw_redb(c: &mut Criterion, n: usize) {
             txn.commit().unwrap();
         })
     });
+
+    // What the figures would cost without counters: one row per (participant, task),
+    // keyed like the library's, scanned and counted per task.
+    const PROGRESS: redb::TableDefinition<&[u8], &[u8]> =
+        redb::TableDefinition::new("raw progress");
+    let txn = db.begin_write().unwrap();
+    {
+        let mut t = txn.open_table(PROGRESS).unwrap();
+        for p in 0..n as u64 {
+            for task in 0..20u8 {
+                let mut key = event.to_vec();
+                key.extend_from_slice(&p.to_be_bytes());
+                key.push(task);
+                t.insert(key.as_slice(), raw_row(p, task).as_slice())
+                    .unwrap();
+            }
+        }
+    }
+    txn.commit().unwrap();
+    group.bench_function("figures by scan", |b| {
+        b.iter(|| {
+            use redb::ReadableDatabase;
+            let txn = db.begin_read().unwrap();
+            let t = txn.open_table(PROGRESS).unwrap();
+            let mut counts = [[0u64; 3]; 20];
+            let mut end = event.to_vec();
+            end.push(0xff);
+            for item in t.range(event.as_slice()..end.as_slice()).unwrap() {
+                let (k, v) = item.unwrap();
+                let (k, v) = (k.value(), v.value());
+                count(&mut counts, k[k.len() - 1], v);
+            }
+            counts
+        })
+    });
     group.finish();
     drop(db);
     let _ = std::fs::remove_file(dir);
+}
+
+/// A raw progress row: targeted, then the status (0 to do, 1 done, 2 awaiting review).
+fn raw_row(participant: u64, task: u8) -> [u8; 2] {
+    let mix = participant
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(u64::from(task) * 97);
+    [u8::from(!mix.is_multiple_of(10)), (mix % 3) as u8]
+}
+
+fn count(counts: &mut [[u64; 3]; 20], task: u8, row: &[u8]) {
+    if row[0] == 1 {
+        let c = &mut counts[usize::from(task) % 20];
+        c[0] += 1;
+        c[1] += u64::from(row[1] == 1);
+        c[2] += u64::from(row[1] == 2);
+    }
+}
+
+/// Raw memory: the figures by a scan of a map holding one small row per
+/// (participant, task), the in-memory equivalent of the `GROUP BY`.
+fn raw_memory(c: &mut Criterion, n: usize) {
+    let mut rows = std::collections::BTreeMap::new();
+    for p in 0..n as u64 {
+        for task in 0..20u8 {
+            rows.insert((p, task), raw_row(p, task));
+        }
+    }
+    let mut group = c.benchmark_group(format!("memory raw/{n}"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("figures by scan", |b| {
+        b.iter(|| {
+            let mut counts = [[0u64; 3]; 20];
+            for ((_, task), row) in &rows {
+                count(&mut counts, *task, row);
+            }
+            counts
+        })
+    });
+    group.finish();
 }
 
 /// Raw PostgreSQL: `INSERT … SELECT unnest(…)` of 1,000 rows of the same shape, and the
@@ -243,37 +341,124 @@ fn raw_pg(c: &mut Criterion, rt: &Runtime, store: &PgStore, world: &World<PgStor
     group.finish();
 }
 
+/// A small event, then a large one, in `store`.
+fn worlds<S: Store + Clone>(rt: &Runtime, store: &S, n: usize) -> (World<S>, World<S>) {
+    let small = rt.block_on(build(store.clone(), SMALL, 7));
+    let world = rt.block_on(build(store.clone(), n, 42));
+    (world, small)
+}
+
 fn benches(c: &mut Criterion) {
     let rt = runtime();
-    for n in sizes("PUNCHLIST_BENCH_SIZES", "10000,100000") {
-        let world = rt.block_on(build(MemoryStore::new(), n, 42));
-        library(c, &rt, "memory", &world, n);
+    let memory_sizes = sizes("PUNCHLIST_BENCH_SIZES", "10000,100000");
+    for &n in &memory_sizes {
+        let (world, small) = worlds(&rt, &MemoryStore::new(), n);
+        library(c, &rt, "memory", &world, &small, n);
+        raw_memory(c, n);
         publishing(c, &rt, "memory", &world, n);
-        drop(world);
+        drop((world, small));
 
-        let store = RedbStore::open_temporary().unwrap();
-        let world = rt.block_on(build(store, n, 42));
-        library(c, &rt, "redb", &world, n);
-        publishing(c, &rt, "redb", &world, n);
+        let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
+        library(c, &rt, "redb", &world, &small, n);
         raw_redb(c, n);
+        publishing(c, &rt, "redb", &world, n);
     }
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED the PostgreSQL benchmarks: set DATABASE_URL"
-        );
-        return;
+    let mut pg_sizes = Vec::new();
+    match std::env::var("DATABASE_URL") {
+        Err(_) => {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED the PostgreSQL benchmarks: set DATABASE_URL"
+            );
+        }
+        Ok(url) => {
+            pg_sizes = sizes("PUNCHLIST_BENCH_PG_SIZES", "10000,100000");
+            for &n in &pg_sizes {
+                let store = rt.block_on(punchlist_sqlx::testing::isolated_store(
+                    &url,
+                    PoolConfig::default(),
+                ));
+                let (world, small) = worlds(&rt, &store, n);
+                library(c, &rt, "postgres", &world, &small, n);
+                raw_pg(c, &rt, &store, &world, n);
+                publishing(c, &rt, "postgres", &world, n);
+            }
+        }
+    }
+    print_ratios(&memory_sizes, &pg_sizes);
+}
+
+/// Prints, from criterion's medians of this run, the ratios the targets are
+/// about: library ÷ raw, and each size ÷ the smallest.
+fn print_ratios(memory_sizes: &[usize], pg_sizes: &[usize]) {
+    let mut out = String::from("\n== punchlist: ratios of this run (medians) ==\n");
+    let stores: Vec<(&str, &[usize])> = vec![
+        ("memory", memory_sizes),
+        ("redb", memory_sizes),
+        ("postgres", pg_sizes),
+    ];
+    let line = |out: &mut String, what: String, lib: Option<Duration>, raw: Option<Duration>| {
+        if let (Some(l), Some(r)) = (lib, raw) {
+            out.push_str(&format!(
+                "{what}: library {} ÷ raw {} = {:.2}\n",
+                show(l),
+                show(r),
+                l.as_secs_f64() / r.as_secs_f64()
+            ));
+        }
     };
-    for n in sizes("PUNCHLIST_BENCH_PG_SIZES", "10000") {
-        let store = rt.block_on(punchlist_sqlx::testing::isolated_store(
-            &url,
-            PoolConfig::default(),
-        ));
-        let world = rt.block_on(build(store.clone(), n, 42));
-        library(c, &rt, "postgres", &world, n);
-        raw_pg(c, &rt, &store, &world, n);
+    for (store, ns) in &stores {
+        for &n in ns.iter() {
+            let group = format!("{store}/{n}");
+            let raw = format!("{store} raw/{n}");
+            if let Some(l) = median(&group, "ingest 1000 events") {
+                out.push_str(&format!(
+                    "{group} ingest: {} per 1,000 events = {:.0} events/s\n",
+                    show(l),
+                    1_000.0 / l.as_secs_f64()
+                ));
+            }
+            line(
+                &mut out,
+                format!("{group} ingest vs raw insert of 1,000 rows"),
+                median(&group, "ingest 1000 events"),
+                median(&raw, "insert 1000 rows"),
+            );
+            let raw_figures = if *store == "postgres" {
+                "figures by GROUP BY"
+            } else {
+                "figures by scan"
+            };
+            line(
+                &mut out,
+                format!("{group} figures vs {raw_figures}"),
+                median(&group, "figures"),
+                median(&raw, raw_figures),
+            );
+            for page in ["matrix page", "matrix page, small event"] {
+                if let Some(m) = median(&group, page) {
+                    out.push_str(&format!("{group} {page}: {}\n", show(m)));
+                }
+            }
+            if let Some(&first) = ns.first().filter(|&&f| f != n) {
+                for bench in ["task list", "figures", "matrix page"] {
+                    let base = format!("{store}/{first}");
+                    if let (Some(big), Some(small)) = (median(&group, bench), median(&base, bench))
+                    {
+                        out.push_str(&format!(
+                            "{store} {bench}: {} at {n} ÷ {} at {first} = {:.2}\n",
+                            show(big),
+                            show(small),
+                            big.as_secs_f64() / small.as_secs_f64()
+                        ));
+                    }
+                }
+            }
+        }
     }
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{out}");
 }
 
 criterion_group!(stores, benches);

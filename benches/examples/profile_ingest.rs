@@ -9,6 +9,7 @@
 //!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres target/release/examples/profile_ingest
 //! ```
 
+use std::io::Write;
 use std::time::Instant;
 
 use punchlist::{Actor, MemoryStore, Store};
@@ -23,7 +24,7 @@ async fn rounds<S: Store>(world: World<S>, rounds: u64) {
             .ingest_batch(&Actor::System, world.event, batch)
             .await
             .unwrap();
-        println!("batch {round}: {:?}", started.elapsed());
+        let _ = writeln!(std::io::stdout(), "batch {round}: {:?}", started.elapsed());
     }
 }
 

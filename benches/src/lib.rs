@@ -196,3 +196,54 @@ pub fn ingest_batch<S: Store>(world: &World<S>, round: u64) -> Vec<HostEvent> {
         })
         .collect()
 }
+
+/// The medians criterion recorded, read back to print the ratios library ÷ raw at the end
+/// of a run (criterion itself compares a benchmark only with its own previous runs).
+pub mod report {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    /// Where criterion writes: `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
+    /// the workspace's `target/criterion` (the same order criterion follows).
+    fn home() -> PathBuf {
+        if let Some(h) = std::env::var_os("CRITERION_HOME") {
+            return h.into();
+        }
+        if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+            return PathBuf::from(t).join("criterion");
+        }
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+    }
+
+    /// Criterion's directory name for a group or a benchmark.
+    fn safe(name: &str) -> String {
+        name.replace(
+            &['?', '"', '/', '\\', '*', '<', '>', ':', '|', '^'][..],
+            "_",
+        )
+    }
+
+    /// The median of the last run of `bench` in `group`, if it ran.
+    pub fn median(group: &str, bench: &str) -> Option<Duration> {
+        let path = home()
+            .join(safe(group))
+            .join(safe(bench))
+            .join("new/estimates.json");
+        let text = std::fs::read_to_string(path).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let ns = v.get("median")?.get("point_estimate")?.as_f64()?;
+        Some(Duration::from_nanos(ns as u64))
+    }
+
+    /// A duration the way the README's table shows it.
+    pub fn show(d: Duration) -> String {
+        let ns = d.as_nanos() as f64;
+        if ns >= 1e9 {
+            format!("{:.2} s", ns / 1e9)
+        } else if ns >= 1e6 {
+            format!("{:.2} ms", ns / 1e6)
+        } else {
+            format!("{:.1} µs", ns / 1e3)
+        }
+    }
+}
