@@ -136,7 +136,10 @@ pub use matrix::{
     StatusFilter,
 };
 pub use memory::MemoryStore;
-pub use notify::{Notification, OutboxEntry, OutboxState, ReminderSlot, due_reminder};
+pub use notify::{
+    Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
+    PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError, Urgency, due_reminder,
+};
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NewParticipant, Participant, ParticipantPatch,
     ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
@@ -146,7 +149,7 @@ pub use progress::{
     TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Decision, Punchlist, RemindTarget};
+pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
 pub use store::{ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{
@@ -157,5 +160,7 @@ pub use timeline::{TimelineEntry, TimelineKind};
 
 #[cfg(feature = "mock")]
 pub use clock::MockClock;
+#[cfg(feature = "mock")]
+pub use notify::MockNotifier;
 #[cfg(feature = "mock")]
 pub use store::MockStore;

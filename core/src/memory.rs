@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
 use std::sync::{Arc, Mutex, RwLock};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
 use crate::change::{ChangeSet, StoredState};
@@ -21,8 +22,8 @@ use crate::ids::{
     TaskId, TimelineId,
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
-use crate::notify::OutboxEntry;
-use crate::progress::{Progress, ProgressChange};
+use crate::notify::{OutboxEntry, OutboxState};
+use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
 use crate::store::{ParticipantState, ProgressFeed, Store};
 use crate::sweep::Sweep;
@@ -58,10 +59,17 @@ struct EventData {
     history: BTreeMap<(Subject, HistoryId), HistoryEntry>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     outbox_keys: HashSet<String>,
+    /// Pending entries by due time ([`OutboxEntry::due_at`]).
+    outbox_due: BTreeSet<(DateTime<Utc>, OutboxId)>,
+    /// Dead letters.
+    outbox_dead: BTreeSet<OutboxId>,
     sweeps: BTreeMap<SweepId, Sweep>,
     counters: BTreeMap<TaskId, TaskCounters>,
     /// The matrix's orders (B2): (sort key, participant) per sort of [`SORTS`].
     sorted: [BTreeSet<(String, ParticipantId)>; 3],
+    /// Targeted rows by (task, status): the matrix's status filter (B2) skips the others
+    /// without looking at them.
+    by_status: HashMap<(TaskId, ProgressStatus), HashSet<ParticipantId>>,
 }
 
 /// The matrix orders kept as ordered sets (registration order is the participants' map).
@@ -164,7 +172,23 @@ impl EventData {
                 }
             }
             for row in w.progress {
-                let old_assignee = state.progress.get(&row.task).and_then(|r| r.assignee);
+                let old = state.progress.get(&row.task);
+                let old_status = old.filter(|r| r.targeted).map(|r| r.status);
+                let new_status = Some(row.status).filter(|_| row.targeted);
+                if old_status != new_status {
+                    if let Some(s) = old_status
+                        && let Some(set) = self.by_status.get_mut(&(row.task, s))
+                    {
+                        set.remove(&w.id);
+                    }
+                    if let Some(s) = new_status {
+                        self.by_status
+                            .entry((row.task, s))
+                            .or_default()
+                            .insert(w.id);
+                    }
+                }
+                let old_assignee = old.and_then(|r| r.assignee);
                 if old_assignee != row.assignee {
                     if let Some(a) = old_assignee {
                         self.assigned
@@ -188,7 +212,7 @@ impl EventData {
         }
         for o in cs.outbox {
             self.outbox_keys.insert(o.idempotency_key.clone());
-            self.outbox.insert(o.id, o);
+            self.put_outbox(o);
         }
         for s in cs.sweeps {
             if s.after.is_none() || self.sweeps.contains_key(&s.id) {
@@ -205,6 +229,25 @@ impl EventData {
         for id in cs.finished_sweeps {
             self.sweeps.remove(&id);
         }
+    }
+}
+
+impl EventData {
+    /// Stores an outbox entry and moves it in the due and dead indexes.
+    fn put_outbox(&mut self, entry: OutboxEntry) {
+        if let Some(old) = self.outbox.get(&entry.id) {
+            if let Some(due) = old.due_at() {
+                self.outbox_due.remove(&(due, old.id));
+            }
+            self.outbox_dead.remove(&old.id);
+        }
+        if let Some(due) = entry.due_at() {
+            self.outbox_due.insert((due, entry.id));
+        }
+        if entry.state == OutboxState::Dead {
+            self.outbox_dead.insert(entry.id);
+        }
+        self.outbox.insert(entry.id, entry);
     }
 }
 
@@ -366,7 +409,24 @@ impl Store for MemoryStore {
                     }
                 }
             };
+            // With a status filter, only members of the status index are looked at.
+            let members: Option<Vec<&HashSet<ParticipantId>>> =
+                query.progress.as_ref().map(|(task, statuses)| {
+                    statuses
+                        .iter()
+                        .filter_map(|s| d.by_status.get(&(*task, *s)))
+                        .filter(|set| !set.is_empty())
+                        .collect()
+                });
+            if members.as_ref().is_some_and(|m| m.is_empty()) {
+                return Vec::new();
+            }
             candidates
+                .filter(|id| {
+                    members
+                        .as_ref()
+                        .is_none_or(|sets| sets.iter().any(|set| set.contains(id)))
+                })
                 .filter_map(|id| d.participants.get(&id))
                 .filter(|s| query.matches(&s.participant, &s.progress, settings))
                 .take(query.limit)
@@ -434,6 +494,117 @@ impl Store for MemoryStore {
                 .map(|(_, e)| e.clone())
                 .collect()
         })
+    }
+
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let events: Vec<Arc<RwLock<EventData>>> = self
+            .inner
+            .events
+            .read()
+            .map_err(poisoned)?
+            .values()
+            .cloned()
+            .collect();
+        // Earliest due first across events: gather each event's first due entries, then
+        // lease the earliest under that event's write lock, checking again that they are
+        // still due (another claim may have taken them meanwhile).
+        let mut candidates = Vec::new();
+        for (i, data) in events.iter().enumerate() {
+            let data = data.read().map_err(poisoned)?;
+            candidates.extend(
+                data.outbox_due
+                    .iter()
+                    .take_while(|(due, _)| *due <= now)
+                    .take(limit)
+                    .map(|(due, id)| (*due, i, *id)),
+            );
+        }
+        candidates.sort();
+        candidates.truncate(limit);
+        let mut claimed = Vec::new();
+        for (due, i, id) in candidates {
+            let mut data = events[i].write().map_err(poisoned)?;
+            if !data.outbox_due.contains(&(due, id)) {
+                continue;
+            }
+            let Some(mut entry) = data.outbox.get(&id).cloned() else {
+                continue;
+            };
+            entry.lease_to(owner, lease_until);
+            claimed.push(entry.clone());
+            data.put_outbox(entry);
+        }
+        Ok(claimed)
+    }
+
+    async fn release_outbox(
+        &self,
+        owner: &str,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<OutboxId>> {
+        let mut written = Vec::new();
+        for entry in entries {
+            let Some(data) = self.data(entry.event)? else {
+                continue;
+            };
+            let mut data = data.write().map_err(poisoned)?;
+            if data
+                .outbox
+                .get(&entry.id)
+                .is_some_and(|o| o.is_held_by(owner))
+            {
+                written.push(entry.id);
+                data.put_outbox(entry);
+            }
+        }
+        Ok(written)
+    }
+
+    async fn dead_letters(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        self.read(event, Vec::new(), |d| {
+            d.outbox_dead
+                .range((lower, Unbounded))
+                .take(limit)
+                .filter_map(|id| d.outbox.get(id).cloned())
+                .collect()
+        })
+    }
+
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>> {
+        let Some(data) = self.data(event)? else {
+            return Ok(Vec::new());
+        };
+        let mut data = data.write().map_err(poisoned)?;
+        let mut done = Vec::new();
+        for id in ids {
+            if !data.outbox_dead.contains(id) {
+                continue;
+            }
+            if let Some(mut entry) = data.outbox.get(id).cloned() {
+                entry.requeue(now);
+                data.put_outbox(entry);
+                done.push(*id);
+            }
+        }
+        Ok(done)
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<()> {

@@ -105,6 +105,9 @@ pub struct Progress {
     /// The organizer's last refusal of a submission, until the next acceptance.
     #[serde(default)]
     pub rejection: Option<Rejection>,
+    /// The reminders sent for the current deadline (N3), so each goes out once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reminded: Vec<crate::notify::ReminderMark>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -123,8 +126,22 @@ impl Progress {
             noticed: false,
             submitted: None,
             rejection: None,
+            reminded: Vec::new(),
             updated_at: at,
         }
+    }
+
+    /// Whether the row differs from `other` in what a tracker follows (everything but the
+    /// reminder bookkeeping): a change of bookkeeping alone is not a progress change (B1).
+    pub fn differs_for_tracking(&self, other: &Progress) -> bool {
+        let strip = |p: &Progress| Progress {
+            reminded: Vec::new(),
+            ..p.clone()
+        };
+        if self.reminded == other.reminded {
+            return self != other;
+        }
+        strip(self) != strip(other)
     }
 
     /// Whether the task is done.

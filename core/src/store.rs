@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
 
 use crate::change::ChangeSet;
@@ -138,6 +139,44 @@ pub trait Store: Send + Sync + 'static {
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>>;
+
+    /// Claims up to `limit` outbox entries due at `now` ([`OutboxEntry::due_at`]), of any
+    /// event, earliest due first: each is leased to `owner` until `lease_until`, stored so
+    /// and returned so. Claims running at the same time, from any number of dispatchers
+    /// sharing the store, never return the same entry while its lease runs; once the lease
+    /// ends the entry is due again, so a crashed dispatcher's claims come back (N5).
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
+    /// Writes back claimed entries as a dispatcher leaves them (sent, dead, or pending
+    /// again after a backoff), each only if the stored entry is still pending and leased
+    /// to `owner`: a dispatcher that outlived its lease changes nothing. Returns the ids
+    /// written.
+    async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>)
+    -> Result<Vec<OutboxId>>;
+
+    /// The event's dead letters (N5), in id order, after `after`.
+    async fn dead_letters(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
+    /// Puts the event's dead entries among `ids` back in the queue, due at `now`, with
+    /// their attempts and last error cleared; returns the ids requeued (an id that is not
+    /// a dead letter of the event is left alone).
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>>;
 
     /// Writes the change set in one transaction, or nothing: a stale version or a
     /// duplicate unique value rejects it whole with [`Error::Conflict`](crate::Error).

@@ -49,7 +49,8 @@
 
 mod tables;
 
-use std::collections::{BTreeMap, HashMap};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -59,10 +60,10 @@ use punchlist::change::{ChangeSet, StoredState, check};
 use punchlist::feed::from_broadcast;
 use punchlist::history::{HistoryEntry, Subject};
 use punchlist::{
-    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
-    OutboxEntry, OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange,
-    ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId,
-    TimelineEntry, TimelineId,
+    Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixCursor, MatrixQuery,
+    MatrixSort, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState,
+    Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task,
+    TaskCounters, TaskId, TimelineEntry, TimelineId,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
@@ -269,8 +270,48 @@ impl RedbStore {
                         supported: FORMAT,
                     }));
                 }
-                // Older formats would be migrated here, step by step, in this transaction.
-                Some(_) => {}
+                // Older formats are migrated here, step by step, in this transaction.
+                Some(v) => {
+                    if v < 2 {
+                        // Version 2: the outbox's due index (every entry of a version 1
+                        // file is pending).
+                        let outbox = txn.open_table(OUTBOX).map_err(Prepare::redb)?;
+                        let mut due = txn.open_table(OUTBOX_DUE).map_err(Prepare::redb)?;
+                        for item in outbox.iter().map_err(Prepare::redb)? {
+                            let (_, v) = item.map_err(Prepare::redb)?;
+                            let entry: OutboxEntry = parse(v.value()).map_err(|e| {
+                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
+                            })?;
+                            if let Some(k) = due_key(&entry) {
+                                due.insert(k.as_slice(), &[][..]).map_err(Prepare::redb)?;
+                            }
+                        }
+                        // And the progress status index, from every targeted row.
+                        let progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
+                        let mut index = txn.open_table(PROGRESS_STATUS).map_err(Prepare::redb)?;
+                        for item in progress.iter().map_err(Prepare::redb)? {
+                            let (k, v) = item.map_err(Prepare::redb)?;
+                            let row: Progress = parse(v.value()).map_err(|e| {
+                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
+                            })?;
+                            let k = k.value();
+                            if row.targeted && k.len() == 48 {
+                                let ik = key(&[
+                                    &k[..16],
+                                    &k[32..],
+                                    &[status_byte(row.status)],
+                                    &k[16..32],
+                                ]);
+                                index
+                                    .insert(ik.as_slice(), &[][..])
+                                    .map_err(Prepare::redb)?;
+                            }
+                        }
+                    }
+                    if v < FORMAT {
+                        meta.insert(FORMAT_KEY, FORMAT).map_err(Prepare::redb)?;
+                    }
+                }
             }
             for table in ALL {
                 txn.open_table(*table).map_err(Prepare::redb)?;
@@ -288,6 +329,24 @@ impl RedbStore {
         tokio::task::spawn_blocking(move || {
             let txn = inner.db.begin_read().map_err(be)?;
             f(&txn)
+        })
+        .await
+        .map_err(Error::backend)?
+    }
+
+    /// Runs `f` in a write transaction (committed if `f` succeeds), off the async
+    /// executor, under the writer lock.
+    async fn write_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&redb::WriteTransaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let _writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let txn = inner.db.begin_write().map_err(be)?;
+            let out = f(&txn)?;
+            txn.commit().map_err(be)?;
+            Ok(out)
         })
         .await
         .map_err(Error::backend)?
@@ -469,6 +528,38 @@ fn matrix_page(
             end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
         ),
     };
+    // With a status filter, the status index says who can match. Few: sort just them.
+    // Some thousands: walk the order, skipping non-members by a set. Many: walk the order,
+    // checking rows; matches come often, so the walk is short.
+    let mut members: Option<HashSet<[u8; 16]>> = None;
+    if let Some((task, statuses)) = &query.progress {
+        let index = txn.open_table(PROGRESS_STATUS).map_err(be)?;
+        let mut ids = Vec::new();
+        let mut many = false;
+        'statuses: for s in statuses {
+            let prefix = key(&[&ev, &bytes_of!(*task), &[status_byte(*s)]]);
+            for item in range_of(&index, &prefix)? {
+                let (k, _) = item.map_err(be)?;
+                let k = k.value();
+                let mut id = [0u8; 16];
+                id.copy_from_slice(&k[k.len() - 16..]);
+                ids.push(id);
+                if ids.len() > MATRIX_SET_UP_TO {
+                    many = true;
+                    break 'statuses;
+                }
+            }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if !many && ids.len() < MATRIX_COLLECT_BELOW {
+            return matrix_few(&participants, &progress, event, query, settings, ids);
+        }
+        if !many {
+            members = Some(ids.into_iter().collect());
+        }
+    }
     let range = table.range::<&[u8]>((lower, upper)).map_err(be)?;
     let keys: Box<dyn Iterator<Item = _>> = if query.descending {
         Box::new(range.rev())
@@ -483,7 +574,11 @@ fn matrix_page(
         let (k, _) = item.map_err(be)?;
         let k = k.value();
         let id = ParticipantId::from_uuid(uuid_at(k, k.len() - 16)?);
-        if let Some((task, statuses)) = &query.progress {
+        if let Some(m) = &members {
+            if !m.contains(id.as_uuid().as_bytes()) {
+                continue;
+            }
+        } else if let Some((task, statuses)) = &query.progress {
             let row_key = key(&[&ev, &bytes_of!(id), &bytes_of!(*task)]);
             match get::<Progress>(&progress, &row_key)? {
                 Some(r) if r.targeted && statuses.contains(&r.status) => {}
@@ -500,6 +595,67 @@ fn matrix_page(
 }
 
 /// Reads one participant's state in a transaction.
+/// Below this many candidates, a filtered matrix page sorts the candidates themselves.
+const MATRIX_COLLECT_BELOW: usize = 1_000;
+/// Up to this many, it walks the order skipping non-candidates by a set; above, it checks
+/// rows as it walks (matches are then frequent).
+const MATRIX_SET_UP_TO: usize = 20_000;
+
+/// Every entry whose key starts with `prefix`.
+fn range_of<'a>(
+    table: &'a impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<redb::Range<'a, &'static [u8], &'static [u8]>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    table
+        .range::<&[u8]>((Bound::Included(prefix), upper))
+        .map_err(be)
+}
+
+/// A matrix page from few candidates: each one's sort key from their record, sorted, then
+/// the page's states.
+fn matrix_few(
+    participants: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    progress: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    event: EventId,
+    query: &MatrixQuery,
+    settings: &punchlist::EventSettings,
+    ids: Vec<[u8; 16]>,
+) -> Result<Vec<ParticipantState>> {
+    let ev = bytes_of!(event);
+    let mut order = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(stored) = get::<StoredParticipant>(participants, &key(&[&ev, &id]))? else {
+            continue;
+        };
+        let cursor = MatrixCursor {
+            key: query.sort.key(&stored.participant),
+            id: ParticipantId::from_uuid(uuid::Uuid::from_bytes(id)),
+        };
+        if query.is_after(&cursor) {
+            order.push(cursor);
+        }
+    }
+    order.sort();
+    order.dedup();
+    if query.descending {
+        order.reverse();
+    }
+    let mut out = Vec::new();
+    for cursor in order {
+        if out.len() >= query.limit {
+            break;
+        }
+        if let Some(state) = load_participant(participants, progress, event, cursor.id)?
+            && query.matches(&state.participant, &state.progress, settings)
+        {
+            out.push(state);
+        }
+    }
+    Ok(out)
+}
+
 fn load_participant(
     participants: &impl ReadableTable<&'static [u8], &'static [u8]>,
     progress: &impl ReadableTable<&'static [u8], &'static [u8]>,
@@ -604,6 +760,58 @@ impl StoredState for Lookup<'_> {
     }
 }
 
+/// The key of a pending entry in `outbox_due`.
+fn due_key(entry: &OutboxEntry) -> Option<Vec<u8>> {
+    let due = entry.due_at()?;
+    Some(key(&[
+        &time_key(due),
+        &bytes_of!(entry.event),
+        &bytes_of!(entry.id),
+    ]))
+}
+
+/// The outbox and its indexes, open in a write transaction.
+struct OutboxTables<'t> {
+    outbox: redb::Table<'t, &'static [u8], &'static [u8]>,
+    due: redb::Table<'t, &'static [u8], &'static [u8]>,
+    dead: redb::Table<'t, &'static [u8], &'static [u8]>,
+}
+
+impl<'t> OutboxTables<'t> {
+    fn open(txn: &'t redb::WriteTransaction) -> Result<Self> {
+        Ok(Self {
+            outbox: txn.open_table(OUTBOX).map_err(be)?,
+            due: txn.open_table(OUTBOX_DUE).map_err(be)?,
+            dead: txn.open_table(OUTBOX_DEAD).map_err(be)?,
+        })
+    }
+
+    fn get(&self, event: EventId, id: OutboxId) -> Result<Option<OutboxEntry>> {
+        get(&self.outbox, &key(&[&bytes_of!(event), &bytes_of!(id)]))
+    }
+
+    /// Stores `entry` over `old` (the stored one, if any) and moves it in the indexes.
+    fn put(&mut self, old: Option<&OutboxEntry>, entry: &OutboxEntry) -> Result<()> {
+        let k = key(&[&bytes_of!(entry.event), &bytes_of!(entry.id)]);
+        if let Some(old) = old {
+            if let Some(d) = due_key(old) {
+                self.due.remove(d.as_slice()).map_err(be)?;
+            }
+            self.dead.remove(k.as_slice()).map_err(be)?;
+        }
+        if let Some(d) = due_key(entry) {
+            self.due.insert(d.as_slice(), &[][..]).map_err(be)?;
+        }
+        if entry.state == OutboxState::Dead {
+            self.dead.insert(k.as_slice(), &[][..]).map_err(be)?;
+        }
+        self.outbox
+            .insert(k.as_slice(), json(entry)?.as_slice())
+            .map_err(be)?;
+        Ok(())
+    }
+}
+
 /// Writes a checked change set in a write transaction.
 fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
     let ev = bytes_of!(cs.event);
@@ -647,6 +855,7 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
         let mut collaborators = open(COLLABORATORS)?;
         let mut assigned = open(ASSIGNED)?;
         let mut sort_keys = open(SORT_KEYS)?;
+        let mut by_status = open(PROGRESS_STATUS)?;
         for w in cs.participants {
             let pid = bytes_of!(w.id);
             let pk = key(&[&ev, &pid]);
@@ -700,6 +909,20 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
             for row in &w.progress {
                 let rk = key(&[&ev, &pid, &bytes_of!(row.task)]);
                 let old_row: Option<Progress> = get(&progress, &rk)?;
+                let status_key = |r: &Progress| {
+                    r.targeted
+                        .then(|| key(&[&ev, &bytes_of!(r.task), &[status_byte(r.status)], &pid]))
+                };
+                let (old_status, new_status) =
+                    (old_row.as_ref().and_then(status_key), status_key(row));
+                if old_status != new_status {
+                    if let Some(k) = old_status {
+                        by_status.remove(k.as_slice()).map_err(be)?;
+                    }
+                    if let Some(k) = new_status {
+                        by_status.insert(k.as_slice(), &[][..]).map_err(be)?;
+                    }
+                }
                 let old_assignee = old_row.and_then(|r| r.assignee);
                 if old_assignee != row.assignee {
                     let tk = bytes_of!(row.task);
@@ -751,13 +974,11 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
                 .insert(k.as_slice(), json(h)?.as_slice())
                 .map_err(be)?;
         }
-        let mut outbox = open(OUTBOX)?;
         let mut keys = open(OUTBOX_KEYS)?;
+        let mut outbox = OutboxTables::open(txn)?;
         for o in &cs.outbox {
             let id = bytes_of!(o.id);
-            outbox
-                .insert(key(&[&ev, &id]).as_slice(), json(o)?.as_slice())
-                .map_err(be)?;
+            outbox.put(None, o)?;
             keys.insert(
                 key(&[&ev, o.idempotency_key.as_bytes()]).as_slice(),
                 &id[..],
@@ -1010,6 +1231,120 @@ impl Store for RedbStore {
                 .as_deref()
                 .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
             scan_from(&t, &prefix, start, limit, false)
+        })
+        .await
+    }
+
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let owner = owner.to_owned();
+        self.write_with(move |txn| {
+            let mut tables = OutboxTables::open(txn)?;
+            // Every key due at `now` sorts before the first key of the next nanosecond.
+            let end = time_key(now + chrono::Duration::nanoseconds(1));
+            let mut due = Vec::new();
+            for item in tables.due.range(..&end[..]).map_err(be)?.take(limit) {
+                let (k, _) = item.map_err(be)?;
+                let k = k.value();
+                due.push((
+                    EventId::from_uuid(uuid_at(k, 12)?),
+                    OutboxId::from_uuid(uuid_at(k, 28)?),
+                ));
+            }
+            let mut claimed = Vec::with_capacity(due.len());
+            for (event, id) in due {
+                let Some(old) = tables.get(event, id)? else {
+                    continue;
+                };
+                let mut entry = old.clone();
+                entry.lease_to(&owner, lease_until);
+                tables.put(Some(&old), &entry)?;
+                claimed.push(entry);
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn release_outbox(
+        &self,
+        owner: &str,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<OutboxId>> {
+        let owner = owner.to_owned();
+        self.write_with(move |txn| {
+            let mut tables = OutboxTables::open(txn)?;
+            let mut written = Vec::new();
+            for entry in entries {
+                let Some(old) = tables.get(entry.event, entry.id)? else {
+                    continue;
+                };
+                if old.is_held_by(&owner) {
+                    tables.put(Some(&old), &entry)?;
+                    written.push(entry.id);
+                }
+            }
+            Ok(written)
+        })
+        .await
+    }
+
+    async fn dead_letters(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let prefix = bytes_of!(event);
+        self.read(move |txn| {
+            let dead = txn.open_table(OUTBOX_DEAD).map_err(be)?;
+            let outbox = txn.open_table(OUTBOX).map_err(be)?;
+            let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
+            let start = start_key
+                .as_deref()
+                .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
+            let end = prefix_end(&prefix);
+            let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut out = Vec::new();
+            for item in dead.range::<&[u8]>((start, end)).map_err(be)?.take(limit) {
+                let (k, _) = item.map_err(be)?;
+                if let Some(e) = get(&outbox, k.value())? {
+                    out.push(e);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>> {
+        let ids = ids.to_vec();
+        self.write_with(move |txn| {
+            let mut tables = OutboxTables::open(txn)?;
+            let mut done = Vec::new();
+            for id in ids {
+                let Some(old) = tables.get(event, id)? else {
+                    continue;
+                };
+                if old.state != OutboxState::Dead {
+                    continue;
+                }
+                let mut entry = old.clone();
+                entry.requeue(now);
+                tables.put(Some(&old), &entry)?;
+                done.push(id);
+            }
+            Ok(done)
         })
         .await
     }

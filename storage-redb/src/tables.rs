@@ -19,9 +19,12 @@
 //! | `history` | event · subject kind · subject · line | JSON `HistoryEntry` |
 //! | `outbox` | event · entry | JSON `OutboxEntry` |
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
+//! | `outbox_due` | due time · event · entry | — (pending entries, by [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
+//! | `outbox_dead` | event · entry | — (dead letters) |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
 //! | `counters` | event · task | JSON `TaskCounters` |
 //! | `sort_keys` | event · sort kind · escaped sort key · participant | — (the matrix's order, B2) |
+//! | `progress_status` | event · task · status · participant | — (targeted rows, the matrix's status filter) |
 
 use redb::TableDefinition;
 
@@ -41,9 +44,12 @@ pub(crate) const TIMELINE: Bytes = TableDefinition::new("timeline");
 pub(crate) const HISTORY: Bytes = TableDefinition::new("history");
 pub(crate) const OUTBOX: Bytes = TableDefinition::new("outbox");
 pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
+pub(crate) const OUTBOX_DUE: Bytes = TableDefinition::new("outbox_due");
+pub(crate) const OUTBOX_DEAD: Bytes = TableDefinition::new("outbox_dead");
 pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
 pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
 pub(crate) const SORT_KEYS: Bytes = TableDefinition::new("sort_keys");
+pub(crate) const PROGRESS_STATUS: Bytes = TableDefinition::new("progress_status");
 
 /// Every byte-keyed table, to create them all when a file is new.
 pub(crate) const ALL: &[Bytes] = &[
@@ -60,15 +66,39 @@ pub(crate) const ALL: &[Bytes] = &[
     HISTORY,
     OUTBOX,
     OUTBOX_KEYS,
+    OUTBOX_DUE,
+    OUTBOX_DEAD,
     SWEEPS,
     COUNTERS,
     SORT_KEYS,
+    PROGRESS_STATUS,
 ];
 
-/// The key format version this crate writes.
-pub(crate) const FORMAT: u64 = 1;
+/// The key format version this crate writes. Version 2 added the outbox's due and dead
+/// indexes and the progress status index (a version 1 file is migrated when opened).
+pub(crate) const FORMAT: u64 = 2;
 /// The name of the format version in `meta`.
 pub(crate) const FORMAT_KEY: &str = "format";
+
+/// A time as 12 bytes whose byte order is the time order: seconds since the epoch with the
+/// sign bit flipped, then nanoseconds, both big-endian.
+pub(crate) fn time_key(t: chrono::DateTime<chrono::Utc>) -> [u8; 12] {
+    let mut out = [0u8; 12];
+    let secs = (t.timestamp() as u64) ^ (1 << 63);
+    out[..8].copy_from_slice(&secs.to_be_bytes());
+    out[8..].copy_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+    out
+}
+
+/// A progress status as one byte of `progress_status` keys.
+pub(crate) fn status_byte(status: punchlist::ProgressStatus) -> u8 {
+    match status {
+        punchlist::ProgressStatus::Todo => 0,
+        punchlist::ProgressStatus::Done => 1,
+        punchlist::ProgressStatus::AwaitingReview => 2,
+        _ => 255,
+    }
+}
 
 /// Builds a key from its parts.
 pub(crate) fn key(parts: &[&[u8]]) -> Vec<u8> {

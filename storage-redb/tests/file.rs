@@ -65,10 +65,78 @@ fn x5_a_file_of_a_newer_format_is_refused_with_both_versions() {
     drop(store);
     match RedbStore::open(&path) {
         Err(OpenError::NewerFormat { found, supported }) => {
-            assert_eq!((found, supported), (99, 1));
+            assert_eq!((found, supported), (99, 2));
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
+}
+
+/// A file of format 1 (before the outbox's due index and the progress status index) is
+/// migrated when opened: its pending notifications can be claimed, and the matrix's
+/// status filter finds its rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x5_a_format_1_file_is_migrated_when_opened() {
+    use chrono::Duration;
+    use punchlist::{MatrixRequest, StatusFilter, TaskConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    let (event, organizer, task, before) = {
+        let f = Fixture::new(RedbStore::open_async(&path).await.unwrap()).await;
+        for name in ["ann", "bob", "cyd"] {
+            f.participant(name, &["exhibitor"]).await;
+        }
+        let mut config = TaskConfig::manual(f.en.clone(), "Logo", Fixture::<RedbStore>::web());
+        config.notify_on_publish = true;
+        let t = f
+            .service
+            .create_task(&f.organizer, f.event, config)
+            .await
+            .unwrap();
+        f.service
+            .publish_task(&f.organizer, f.event, t.id)
+            .await
+            .unwrap();
+        (f.event, f.organizer.clone(), t.id, f.dump().await)
+    };
+    // Make it a format 1 file: no index tables, version 1.
+    {
+        let store = RedbStore::open(&path).unwrap();
+        store.set_format_for_tests(1).unwrap();
+        drop(store);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        for name in ["outbox_due", "outbox_dead", "progress_status"] {
+            let table: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new(name);
+            assert!(txn.delete_table(table).unwrap(), "{name} existed");
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open_async(&path).await.unwrap();
+    assert_eq!(store.dump(event).await.unwrap(), before, "nothing lost");
+    let now = before.outbox[0].created_at;
+    let claimed = store
+        .claim_outbox("d", now, now + Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3, "the pending notices are due");
+    let service = punchlist::Punchlist::new(store, punchlist::SystemClock);
+    let page = service
+        .matrix(
+            &organizer,
+            event,
+            &MatrixRequest {
+                task: Some(task),
+                status: Some(StatusFilter::ToDo),
+                ..MatrixRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.rows.len(), 3, "the status index was rebuilt");
+    // Opened again, it is a format 2 file.
+    drop(service);
+    let again = RedbStore::open(&path);
+    assert!(again.is_ok());
 }
 
 #[test]

@@ -47,15 +47,17 @@ pub mod testing;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use async_trait::async_trait;
 use futures::StreamExt;
 use punchlist::change::{ChangeSet, StoredState, check};
 use punchlist::history::{HistoryEntry, Subject};
 use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
-    OutboxEntry, OutboxId, Participant, ParticipantId, ParticipantState, Progress, ProgressChange,
-    ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters, TaskId,
-    TimelineEntry, TimelineId,
+    OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState, Progress,
+    ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters,
+    TaskId, TimelineEntry, TimelineId,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -657,15 +659,19 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .map(|o| o.idempotency_key.as_str())
             .collect();
         let bodies: Vec<Json<&OutboxEntry>> = cs.outbox.iter().map(Json).collect();
+        let states: Vec<&str> = cs.outbox.iter().map(|o| o.state.as_str()).collect();
+        let due: Vec<Option<DateTime<Utc>>> = cs.outbox.iter().map(|o| o.due_at()).collect();
         exec!(
             sqlx::query(
-                "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body) \
-             SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::jsonb[])"
+                "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body, state, due_at) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[])"
             )
             .bind(ev)
             .bind(&ids)
             .bind(&keys)
             .bind(&bodies)
+            .bind(&states)
+            .bind(&due)
         );
     }
     for s in &cs.sweeps {
@@ -733,6 +739,53 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .bind(payloads));
     }
     Ok(())
+}
+
+/// Rewrites outbox entries (body, state, due time) in the transaction.
+async fn put_outbox(tx: &mut Transaction<'_, Postgres>, entries: &[OutboxEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<Uuid> = entries.iter().map(|o| o.event.as_uuid()).collect();
+    let ids: Vec<Uuid> = entries.iter().map(|o| o.id.as_uuid()).collect();
+    let bodies: Vec<Json<&OutboxEntry>> = entries.iter().map(Json).collect();
+    let states: Vec<&str> = entries.iter().map(|o| o.state.as_str()).collect();
+    let due: Vec<Option<DateTime<Utc>>> = entries.iter().map(|o| o.due_at()).collect();
+    sqlx::query(
+        "UPDATE outbox o SET body = u.body, state = u.state, due_at = u.due_at \
+         FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
+           AS u(event_id, outbox_id, body, state, due_at) \
+         WHERE o.event_id = u.event_id AND o.outbox_id = u.outbox_id",
+    )
+    .bind(&events)
+    .bind(&ids)
+    .bind(&bodies)
+    .bind(&states)
+    .bind(&due)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(())
+}
+
+/// Reads and locks outbox entries by (event, id).
+async fn lock_outbox(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[(EventId, OutboxId)],
+) -> Result<Vec<OutboxEntry>> {
+    let events: Vec<Uuid> = keys.iter().map(|(e, _)| e.as_uuid()).collect();
+    let ids: Vec<Uuid> = keys.iter().map(|(_, o)| o.as_uuid()).collect();
+    let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+        "SELECT body FROM outbox WHERE (event_id, outbox_id) IN \
+           (SELECT * FROM unnest($1::uuid[], $2::uuid[])) \
+         ORDER BY event_id, outbox_id FOR UPDATE",
+    )
+    .bind(&events)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(rows.into_iter().map(|j| j.0).collect())
 }
 
 #[cfg(feature = "testkit")]
@@ -993,6 +1046,96 @@ impl Store for PgStore {
         .await
         .map_err(map_error)?;
         rows.into_iter().map(from_json).collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // `SKIP LOCKED`: dispatchers claiming at the same time take different entries
+        // instead of queueing behind each other's locks.
+        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE due_at <= $1 ORDER BY due_at LIMIT $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+        let mut claimed: Vec<OutboxEntry> = rows.into_iter().map(|j| j.0).collect();
+        for entry in &mut claimed {
+            entry.lease_to(owner, lease_until);
+        }
+        put_outbox(&mut tx, &claimed).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(claimed)
+    }
+
+    async fn release_outbox(
+        &self,
+        owner: &str,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<OutboxId>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let keys: Vec<_> = entries.iter().map(|e| (e.event, e.id)).collect();
+        let held: HashSet<(EventId, OutboxId)> = lock_outbox(&mut tx, &keys)
+            .await?
+            .into_iter()
+            .filter(|e| e.is_held_by(owner))
+            .map(|e| (e.event, e.id))
+            .collect();
+        let mine: Vec<OutboxEntry> = entries
+            .into_iter()
+            .filter(|e| held.contains(&(e.event, e.id)))
+            .collect();
+        put_outbox(&mut tx, &mine).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(mine.into_iter().map(|e| e.id).collect())
+    }
+
+    async fn dead_letters(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE event_id = $1 AND state = 'dead' AND outbox_id > $2 \
+             ORDER BY outbox_id LIMIT $3",
+        )
+        .bind(event.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|j| j.0).collect())
+    }
+
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let keys: Vec<_> = ids.iter().map(|id| (event, *id)).collect();
+        let mut dead: Vec<OutboxEntry> = lock_outbox(&mut tx, &keys)
+            .await?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Dead)
+            .collect();
+        for entry in &mut dead {
+            entry.requeue(now);
+        }
+        put_outbox(&mut tx, &dead).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(dead.into_iter().map(|e| e.id).collect())
     }
 
     async fn apply(&self, changes: ChangeSet) -> Result<()> {

@@ -1,12 +1,21 @@
-//! What notifications a change causes (N1, N2) as outbox entries, and the reminder
-//! schedule (N3). Sending is the dispatcher's job; here the library only decides.
+//! What notifications a change causes (N1, N2) as outbox entries, the reminder schedule
+//! (N3), the delivery state of an entry (N5), and the channels and their adapters (N4).
+//! Sending is the dispatcher's job; here the library only decides.
 
+mod channel;
 mod reminder;
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use reminder::{ReminderSlot, due_reminder};
+#[cfg(feature = "mock")]
+pub use channel::MockNotifier;
+pub use channel::{
+    Address, Channel, Notifier, OutgoingMessage, PushSubscription, SendError, Urgency,
+};
+pub use reminder::{ReminderItem, ReminderMark, ReminderSlot, due_reminder};
 
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 
@@ -28,6 +37,85 @@ pub struct OutboxEntry {
     pub created_at: DateTime<Utc>,
     /// Where it stands.
     pub state: OutboxState,
+    /// Attempts made so far (N5).
+    #[serde(default)]
+    pub attempts: u32,
+    /// Not to be sent before this time: the end of the backoff after a failed attempt
+    /// (`None`: from its creation).
+    #[serde(default)]
+    pub not_before: Option<DateTime<Utc>>,
+    /// The dispatcher holding it while it sends it (N5).
+    #[serde(default)]
+    pub lease: Option<Lease>,
+    /// The addresses it was delivered to already ([`Address`] keys, see
+    /// [`OutboxEntry::address_key`]): a retry after a partial failure skips them, so one
+    /// channel failing neither blocks nor repeats the others (N4).
+    #[serde(default)]
+    pub delivered: BTreeSet<String>,
+    /// The last failure, as the adapter told it.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// When it was sent or given up.
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxEntry {
+    /// When a dispatcher may claim it: while pending, at the end of its lease if it has
+    /// one (so a crashed dispatcher's claims come back), else at the end of its backoff, else
+    /// at once. Sent and dead entries are never due.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        if self.state != OutboxState::Pending {
+            return None;
+        }
+        Some(match &self.lease {
+            Some(l) => l.until,
+            None => self.not_before.unwrap_or(self.created_at),
+        })
+    }
+
+    /// Leases the entry to `owner` until `until` (what a claim stores).
+    pub fn lease_to(&mut self, owner: &str, until: DateTime<Utc>) {
+        self.lease = Some(Lease {
+            owner: owner.to_owned(),
+            until,
+        });
+    }
+
+    /// Whether `owner` holds it: pending and leased to them (what a store checks before
+    /// writing back a dispatcher's result).
+    pub fn is_held_by(&self, owner: &str) -> bool {
+        self.state == OutboxState::Pending && self.lease.as_ref().is_some_and(|l| l.owner == owner)
+    }
+
+    /// Puts a dead entry back in the queue at `now` (the organizer's retry): pending, no
+    /// lease, attempts and last error cleared; addresses already reached stay reached.
+    pub fn requeue(&mut self, now: DateTime<Utc>) {
+        self.state = OutboxState::Pending;
+        self.attempts = 0;
+        self.not_before = Some(now);
+        self.lease = None;
+        self.last_error = None;
+        self.finished_at = None;
+    }
+
+    /// The stable key of an address in [`OutboxEntry::delivered`]: the channel, and for
+    /// web push the subscription's endpoint.
+    pub fn address_key(address: &Address) -> String {
+        match address {
+            Address::WebPush(s) => format!("web_push:{}", s.endpoint),
+            other => other.channel().as_str().to_owned(),
+        }
+    }
+}
+
+/// A dispatcher's hold on an outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The dispatcher (unique per running instance).
+    pub owner: String,
+    /// When the hold ends if the dispatcher does not finish first.
+    pub until: DateTime<Utc>,
 }
 
 /// Where an outbox entry stands.
@@ -35,8 +123,24 @@ pub struct OutboxEntry {
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OutboxState {
-    /// Waiting for a dispatcher.
+    /// Waiting for a dispatcher (or held by one, see [`OutboxEntry::lease`]).
     Pending,
+    /// Delivered on every channel the recipient could be reached on.
+    Sent,
+    /// Given up after the configured number of attempts; the organizer can list it and
+    /// send it again (N5).
+    Dead,
+}
+
+impl OutboxState {
+    /// A short stable name (`pending`, `sent`, `dead`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Dead => "dead",
+        }
+    }
 }
 
 /// What a notification is about.
@@ -72,6 +176,11 @@ pub enum Notification {
         owner: ParticipantId,
         /// The organizer's reason.
         reason: String,
+    },
+    /// Reminders for one recipient due close together, grouped into one message (N7).
+    Reminders {
+        /// The reminders, by deadline.
+        items: Vec<ReminderItem>,
     },
     /// A reminder before a deadline, or once overdue (N3).
     Reminder {

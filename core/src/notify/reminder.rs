@@ -25,6 +25,32 @@ impl ReminderSlot {
     }
 }
 
+/// A reminder sent for a task, kept on its progress row so it goes out at most once per
+/// (task, recipient, slot, deadline) (N3), even when two ticks race: the row is versioned
+/// with its owner's state, so the slower tick conflicts and sees the mark on its retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReminderMark {
+    /// Which reminder.
+    pub slot: ReminderSlot,
+    /// Who got it (the assignee when the task was assigned).
+    pub recipient: crate::ids::ParticipantId,
+    /// The deadline it reminded of (a moved deadline arms the reminders again).
+    pub deadline: DateTime<Utc>,
+}
+
+/// One reminder of a grouped message (N7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReminderItem {
+    /// The task.
+    pub task: crate::ids::TaskId,
+    /// Its owner.
+    pub owner: crate::ids::ParticipantId,
+    /// Which reminder.
+    pub slot: ReminderSlot,
+    /// The deadline it reminds of.
+    pub deadline: DateTime<Utc>,
+}
+
 /// The reminder due at `now` for an incomplete task with `deadline`, if any.
 ///
 /// Only the most relevant slot is returned: the closest-to-deadline offset whose time has

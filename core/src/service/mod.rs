@@ -10,6 +10,7 @@ mod backoffice;
 mod host;
 mod organizer;
 mod participant;
+mod reminders;
 mod tracking;
 mod unit;
 
@@ -32,6 +33,7 @@ use crate::task::Task;
 
 pub use backoffice::{RemindTarget, neutralise_formula};
 pub use organizer::{Decision, MAX_BULK, MAX_IMPORT};
+pub use reminders::ReminderTick;
 pub(crate) use unit::Unit;
 
 /// Runs the `async` body until it does not end in a version conflict (another writer got
@@ -64,6 +66,7 @@ pub(crate) use retry;
 pub struct Config {
     batch_size: usize,
     max_attempts: u32,
+    reminder_window: chrono::Duration,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
         Self {
             batch_size: 500,
             max_attempts: 16,
+            reminder_window: chrono::Duration::hours(6),
         }
     }
 }
@@ -85,6 +89,20 @@ impl Config {
     /// How many times an operation runs before a version conflict is returned. Default 16.
     pub fn get_max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// How close together reminders for one recipient must fall to go out as one message
+    /// (N7). Default 6 hours.
+    pub fn get_reminder_window(&self) -> chrono::Duration {
+        self.reminder_window
+    }
+
+    /// Sets the reminder grouping window (N7): when a recipient has a reminder due, the
+    /// reminders they would get within this window go out with it, in one message
+    /// (negative: zero, no grouping ahead of time).
+    pub fn reminder_window(mut self, window: chrono::Duration) -> Self {
+        self.reminder_window = window.max(chrono::Duration::zero());
+        self
     }
 
     /// Sets the batch size (at least 1).
@@ -256,10 +274,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 }
 
 /// The wait before retry number `attempt + 1`: full jitter over an exponential ceiling
-/// (0.5 ms doubling, capped at 64 ms). Needs a `tokio` runtime with timers, as
-/// `#[tokio::main]` gives.
+/// (0.5 ms doubling, capped at 0.5 s, so dozens of writers on one hot participant spread
+/// out instead of colliding until their attempts run out). Needs a `tokio` runtime with
+/// timers, as `#[tokio::main]` gives.
 pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
-    let ceiling_us: u64 = 500u64 << attempt.min(7);
+    let ceiling_us: u64 = 500u64 << attempt.min(10);
     std::time::Duration::from_micros(crate::ids::random_u64() % ceiling_us.max(1))
 }
 
@@ -301,5 +320,11 @@ pub(crate) fn outbox_entry(
         idempotency_key,
         created_at: now,
         state: OutboxState::Pending,
+        attempts: 0,
+        not_before: None,
+        lease: None,
+        delivered: Default::default(),
+        last_error: None,
+        finished_at: None,
     }
 }

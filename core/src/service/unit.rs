@@ -239,14 +239,16 @@ impl<'c> Unit<'c> {
             if !delta.is_zero() {
                 self.cs.counters.entry(task).or_default().add(delta);
             }
-            self.cs.progress_changes.push(ProgressChange {
-                event: self.ctx.event.id,
-                task,
-                participant: id,
-                before: before_status,
-                after: row.clone(),
-                at: self.now,
-            });
+            if old.is_none_or(|o| o.differs_for_tracking(&row)) {
+                self.cs.progress_changes.push(ProgressChange {
+                    event: self.ctx.event.id,
+                    task,
+                    participant: id,
+                    before: before_status,
+                    after: row.clone(),
+                    at: self.now,
+                });
+            }
             changed_rows.push(row);
         }
         for (kind, by) in timeline {

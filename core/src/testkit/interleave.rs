@@ -171,6 +171,44 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.outbox(event, after, limit).await
     }
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        pause().await;
+        self.inner
+            .claim_outbox(owner, now, lease_until, limit)
+            .await
+    }
+    async fn release_outbox(
+        &self,
+        owner: &str,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<OutboxId>> {
+        pause().await;
+        self.inner.release_outbox(owner, entries).await
+    }
+    async fn dead_letters(
+        &self,
+        event: EventId,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        pause().await;
+        self.inner.dead_letters(event, after, limit).await
+    }
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<OutboxId>> {
+        pause().await;
+        self.inner.requeue_dead(event, ids, now).await
+    }
     async fn apply(&self, changes: ChangeSet) -> Result<()> {
         pause().await;
         let result = self.inner.apply(changes).await;

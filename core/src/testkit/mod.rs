@@ -16,6 +16,7 @@
 mod checks;
 mod checks_b;
 mod checks_c;
+mod checks_d;
 mod fixtures;
 mod interleave;
 
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 pub use checks::*;
 pub use checks_b::*;
 pub use checks_c::*;
+pub use checks_d::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
 
@@ -170,6 +172,16 @@ macro_rules! conformance_tests {
             x2_back_office_is_for_the_events_organizers,
             t3_rejection_reaches_owner_and_holder,
             r1_r4_import_many_registrants,
+        );
+        // Group D: notifications (checks_d.rs).
+        $crate::conformance_tests!(@each [$mode] $make;
+            n5_claims_are_leased_and_come_back_after_the_lease,
+            n5_concurrent_claims_never_share_an_entry,
+            n5_backoff_dead_letters_and_requeue,
+            n3_reminders_once_to_the_holder_until_done,
+            n3_catch_up_and_moved_deadline,
+            n3_racing_ticks_send_once,
+            n7_reminders_close_together_are_grouped,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {

@@ -1,0 +1,167 @@
+//! The channels notifications go out on (N4), and the trait a channel adapter implements.
+//!
+//! The library decides what to send and renders it (N6); an adapter only delivers one
+//! rendered message to one address. The crate `punchlist-notify` has the email (SMTP),
+//! chat (the host's webhook) and web push adapters; a host may write its own, and tests
+//! use [`MockNotifier`] (feature `mock`). Credentials (SMTP passwords, webhook secrets,
+//! VAPID keys) are given to the adapters by the host: the store never holds them.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{EventId, OutboxId, ParticipantId};
+use crate::text::Language;
+
+/// A channel a notification can go out on (N4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Channel {
+    /// Email over SMTP.
+    Email,
+    /// A direct message through the host's chat.
+    Chat,
+    /// Web push (RFC 8030, with VAPID and an encrypted payload).
+    WebPush,
+}
+
+impl Channel {
+    /// Every channel, in a stable order.
+    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Chat, Channel::WebPush];
+
+    /// A short stable name (`email`, `chat`, `web_push`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Chat => "chat",
+            Self::WebPush => "web_push",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A browser's web push subscription (the `PushSubscription` of the Push API).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PushSubscription {
+    /// The push service's URL for this browser.
+    pub endpoint: String,
+    /// The browser's public key (P-256, uncompressed point, base64url without padding).
+    pub p256dh: String,
+    /// The browser's authentication secret (16 bytes, base64url without padding).
+    pub auth: String,
+}
+
+/// Where one message goes on one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Address {
+    /// An email address, with the recipient's display name.
+    Email {
+        /// The address.
+        address: String,
+        /// The name to show (may be empty).
+        name: String,
+    },
+    /// The recipient's handle in the host's chat.
+    Chat {
+        /// The handle.
+        handle: String,
+    },
+    /// One of the recipient's web push subscriptions.
+    WebPush(PushSubscription),
+}
+
+impl Address {
+    /// The channel this address belongs to.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Email { .. } => Channel::Email,
+            Self::Chat { .. } => Channel::Chat,
+            Self::WebPush(_) => Channel::WebPush,
+        }
+    }
+}
+
+/// How soon a message matters (web push `Urgency`, RFC 8030 §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Can wait (a publication notice).
+    Low,
+    /// The default.
+    Normal,
+    /// Soon (an overdue task, a reminder the day before).
+    High,
+}
+
+impl Urgency {
+    /// The header value (`low`, `normal`, `high`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+        }
+    }
+}
+
+/// A rendered message, ready for one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    /// The event.
+    pub event: EventId,
+    /// The outbox entry it comes from.
+    pub outbox: OutboxId,
+    /// Who gets it.
+    pub recipient: ParticipantId,
+    /// The same on every attempt of the same entry, so a receiver drops repeats (N5):
+    /// email `Message-ID`, chat `Idempotency-Key` header, web push `Topic` (derived).
+    pub idempotency_key: String,
+    /// The language it was rendered in.
+    pub language: Language,
+    /// The subject (email subject, push title).
+    pub subject: String,
+    /// The text.
+    pub body: String,
+    /// Where to go to act on it (the task's help link, or the host's Tasks page).
+    pub link: Option<String>,
+    /// How soon it matters.
+    pub urgency: Urgency,
+    /// How long a push service may keep it for an offline browser, in seconds.
+    pub ttl_seconds: u32,
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SendError {
+    /// Worth trying again later (a timeout, a 5xx, a temporary SMTP refusal).
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Trying again will not help (a refused address, a 4xx other than gone).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// The address no longer exists (a push subscription answered 404 or 410): the
+    /// dispatcher removes it from the participant, and the send counts as done.
+    #[error("address gone: {0}")]
+    Gone(String),
+}
+
+/// A channel adapter: delivers one rendered message to one address.
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync + 'static {
+    /// The channel it serves.
+    fn channel(&self) -> Channel;
+
+    /// Sends `message` to `to` (an address of [`Notifier::channel`]). Must carry
+    /// `message.idempotency_key` the channel's way.
+    async fn send(&self, to: &Address, message: &OutgoingMessage) -> Result<(), SendError>;
+}

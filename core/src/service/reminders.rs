@@ -1,0 +1,206 @@
+//! The reminder tick (N3, N7): turns the reminders due now into outbox entries.
+
+use std::collections::BTreeMap;
+
+use tracing::instrument;
+
+use super::retry;
+use super::{Punchlist, Unit};
+use crate::actor::{self, Actor};
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::ids::{EventId, ParticipantId, TaskId};
+use crate::notify::{Notification, ReminderItem, ReminderMark, due_reminder};
+use crate::progress::{ProgressStatus, is_visible};
+use crate::store::Store;
+
+/// What one reminder tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReminderTick {
+    /// Participants looked at.
+    pub participants: u64,
+    /// Reminders queued (one per task and recipient).
+    pub reminders: u64,
+    /// Messages queued (reminders grouped per recipient, N7).
+    pub messages: u64,
+}
+
+/// A reminder a row could get: the slot due now, or only within the grouping window.
+struct Candidate {
+    owner: ParticipantId,
+    task: TaskId,
+    recipient: ParticipantId,
+    item: ReminderItem,
+    due_now: bool,
+}
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// Queues the reminders due now for every participant of the event (N3): for each
+    /// visible task that is still to do and has a deadline, the reminder of the offset
+    /// whose time has come (the task's offsets, else the event's), or once overdue when
+    /// the event asks for it; to the assignee when the task is assigned. Each (task,
+    /// recipient, slot, deadline) goes out once, even when ticks race or run late: a host
+    /// that was down sends the one reminder still relevant, not the stale ones, and a
+    /// moved deadline arms its reminders again. Reminders of one recipient falling within
+    /// [`Config::reminder_window`](super::Config::reminder_window) of one due now go out
+    /// with it as one message (N7); the grouping is per batch of participants.
+    ///
+    /// Pages through the event (each batch its own transaction). Run it periodically,
+    /// e.g. with [`Punchlist::run_reminders`]; nothing is queued while the event's Tasks
+    /// feature is off.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn tick_reminders(&self, actor: &Actor, event: EventId) -> Result<ReminderTick> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let mut total = ReminderTick::default();
+        let mut after = None;
+        loop {
+            let (page, last, tick) = retry!(self, {
+                let ctx = self.context(actor, event).await?;
+                let states = self
+                    .store
+                    .participants(event, after, self.config.batch_size)
+                    .await?;
+                let now = self.now();
+                let soon = now + self.config.reminder_window;
+                let settings = &ctx.event.settings;
+                let mut tick = ReminderTick {
+                    participants: states.len() as u64,
+                    ..ReminderTick::default()
+                };
+                let (page, last) = (states.len(), states.last().map(|s| s.participant.id));
+                let mut candidates = Vec::new();
+                if settings.tasks_enabled {
+                    for state in &states {
+                        for row in state.progress.values() {
+                            let Some(task) = ctx.tasks.get(&row.task) else {
+                                continue;
+                            };
+                            // Done, or submitted and waiting for the organizer: not reminded.
+                            let Some(deadline) = task.config.deadline.filter(|_| {
+                                is_visible(task, row) && row.status == ProgressStatus::Todo
+                            }) else {
+                                continue;
+                            };
+                            let offsets = task.reminder_offsets(&settings.reminders);
+                            let overdue = settings.reminders.overdue;
+                            let recipient = row.reminder_recipient();
+                            let sent = |slot| {
+                                row.reminded.iter().any(|m| {
+                                    m.slot == slot
+                                        && m.recipient == recipient
+                                        && m.deadline == deadline
+                                })
+                            };
+                            let (slot, due_now) =
+                                match due_reminder(deadline, offsets, overdue, now) {
+                                    Some(slot) if !sent(slot) => (slot, true),
+                                    _ => match due_reminder(deadline, offsets, overdue, soon) {
+                                        Some(slot) if !sent(slot) => (slot, false),
+                                        _ => continue,
+                                    },
+                                };
+                            candidates.push(Candidate {
+                                owner: row.owner,
+                                task: row.task,
+                                recipient,
+                                item: ReminderItem {
+                                    task: row.task,
+                                    owner: row.owner,
+                                    slot,
+                                    deadline,
+                                },
+                                due_now,
+                            });
+                        }
+                    }
+                }
+                // Per recipient: nothing unless one is due now; then everything due within
+                // the window goes with it (N7).
+                let mut by_recipient: BTreeMap<ParticipantId, Vec<Candidate>> = BTreeMap::new();
+                for c in candidates {
+                    by_recipient.entry(c.recipient).or_default().push(c);
+                }
+                let mut unit = Unit::new(&ctx, now, Actor::System);
+                for (recipient, mut group) in by_recipient {
+                    if !group.iter().any(|c| c.due_now) {
+                        continue;
+                    }
+                    group.sort_by_key(|c| (c.item.deadline, c.task));
+                    for c in &group {
+                        if !unit.has(c.owner) {
+                            let state = states
+                                .iter()
+                                .find(|s| s.participant.id == c.owner)
+                                .cloned()
+                                .expect("candidates come from the page");
+                            unit.add(state);
+                        }
+                        let w = unit.get(c.owner).expect("added above");
+                        if let Some(row) = w.rows.get_mut(&c.task) {
+                            // Marks of an older deadline are moot: keep the current ones.
+                            row.reminded.retain(|m| m.deadline == c.item.deadline);
+                            row.reminded.push(ReminderMark {
+                                slot: c.item.slot,
+                                recipient,
+                                deadline: c.item.deadline,
+                            });
+                        }
+                    }
+                    let first = group[0].item;
+                    let first_key = Notification::reminder_key(
+                        first.task,
+                        recipient,
+                        first.slot,
+                        first.deadline,
+                    );
+                    tick.reminders += group.len() as u64;
+                    tick.messages += 1;
+                    if group.len() == 1 {
+                        let message = Notification::Reminder {
+                            task: first.task,
+                            owner: first.owner,
+                            slot: first.slot,
+                            deadline: first.deadline,
+                        };
+                        unit.notify(recipient, message, first_key);
+                    } else {
+                        // Unique: the first item is marked, so it starts no other group.
+                        let key = format!("reminders:{first_key}");
+                        let items = group.iter().map(|c| c.item).collect();
+                        unit.notify(recipient, Notification::Reminders { items }, key);
+                    }
+                }
+                self.commit(unit.into_changes()).await?;
+                Ok((page, last, tick))
+            })?;
+            total.participants += tick.participants;
+            total.reminders += tick.reminders;
+            total.messages += tick.messages;
+            if page < self.config.batch_size {
+                return Ok(total);
+            }
+            after = last;
+        }
+    }
+
+    /// Runs [`Punchlist::tick_reminders`] for each of `events` every `every`, until the
+    /// future is dropped (spawn it, and abort the task to stop it). A failed tick is
+    /// logged and tried again at the next one.
+    pub async fn run_reminders(&self, events: &[EventId], every: std::time::Duration) {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            for event in events {
+                match self.tick_reminders(&Actor::System, *event).await {
+                    Ok(tick) if tick.messages > 0 => {
+                        tracing::info!(%event, reminders = tick.reminders, messages = tick.messages, "reminders queued");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(%event, error = %e, "reminder tick failed"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,585 @@
+//! Conformance checks, group D: notifications — the outbox's delivery contract that every
+//! store keeps for the dispatcher (N5): exclusive claims with leases, backoff, dead
+//! letters and their retry.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{DumpStore, Fixture};
+use crate::*;
+
+/// Registers `n` participants and publishes a task with a publication notice to all of
+/// them: `n` pending outbox entries.
+async fn pending_entries<S: DumpStore>(f: &Fixture<S>, n: usize) -> Vec<OutboxEntry> {
+    for i in 0..n {
+        f.participant(&format!("p{i}"), &[]).await;
+    }
+    let mut config = TaskConfig::manual(f.en.clone(), "Book your hotel", Fixture::<S>::web());
+    config.notify_on_publish = true;
+    let t = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, t.id)
+        .await
+        .unwrap();
+    let outbox = f.outbox().await;
+    assert_eq!(outbox.len(), n);
+    outbox
+}
+
+fn ids(entries: &[OutboxEntry]) -> BTreeSet<OutboxId> {
+    entries.iter().map(|e| e.id).collect()
+}
+
+/// N5: a claim leases due entries to one dispatcher; another claim skips them while the
+/// lease runs and takes them once it ended (a crashed dispatcher's entries come back); a
+/// dispatcher that outlived its lease writes nothing back; a sent entry is never due again.
+pub async fn n5_claims_are_leased_and_come_back_after_the_lease<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let all = pending_entries(&f, 3).await;
+    let store = f.service.store();
+    let now = f.clock.now();
+    let lease = now + Duration::seconds(60);
+
+    let a = store.claim_outbox("a", now, lease, 2).await.unwrap();
+    assert_eq!(a.len(), 2, "limit respected");
+    for e in &a {
+        assert_eq!(
+            e.lease.as_ref().map(|l| (l.owner.as_str(), l.until)),
+            Some(("a", lease))
+        );
+        assert_eq!(e.due_at(), Some(lease), "due again when the lease ends");
+    }
+    let b = store.claim_outbox("b", now, lease, 10).await.unwrap();
+    assert_eq!(b.len(), 1, "only the entry nobody holds");
+    assert!(ids(&a).is_disjoint(&ids(&b)));
+    assert!(
+        store
+            .claim_outbox("c", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "everything is held"
+    );
+    assert!(
+        store
+            .claim_outbox("c", now - Duration::hours(1), lease, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is due before it was created"
+    );
+    // The stored entries show the lease.
+    let stored = f.outbox().await;
+    assert!(stored.iter().all(|e| e.lease.is_some()));
+
+    // "a" crashed: after its lease, "c" gets its entries (and b's, whose lease ended too).
+    let later = lease + Duration::seconds(1);
+    let c = store
+        .claim_outbox("c", later, later + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&c), ids(&all), "every expired lease came back");
+
+    // "a" wakes up and reports: nothing is written, the entries are c's.
+    let before = f.dump().await;
+    let mut late = a.clone();
+    for e in &mut late {
+        e.state = OutboxState::Sent;
+        e.lease = None;
+        e.finished_at = Some(later);
+    }
+    assert!(store.release_outbox("a", late).await.unwrap().is_empty());
+    assert_eq!(f.dump().await, before, "an outlived lease writes nothing");
+
+    // "c" reports them sent: they are final.
+    let mut sent = c.clone();
+    for e in &mut sent {
+        e.state = OutboxState::Sent;
+        e.lease = None;
+        e.attempts += 1;
+        e.delivered.insert("email".into());
+        e.finished_at = Some(later);
+    }
+    let written: BTreeSet<_> = store
+        .release_outbox("c", sent.clone())
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(written, ids(&all));
+    let far = later + Duration::days(365);
+    assert!(
+        store
+            .claim_outbox("d", far, far + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a sent entry is never due again"
+    );
+    let stored = f.outbox().await;
+    assert_eq!(stored.len(), 3);
+    for e in &stored {
+        assert_eq!(e.state, OutboxState::Sent);
+        assert_eq!(e.due_at(), None);
+        assert!(e.delivered.contains("email"));
+        assert_eq!(e.attempts, 1);
+    }
+    // A second report of the same entries changes nothing: they are no longer held.
+    assert!(store.release_outbox("c", sent).await.unwrap().is_empty());
+}
+
+/// N5: dispatchers claiming at the same time never get the same entry, and together they
+/// get every entry once.
+pub async fn n5_concurrent_claims_never_share_an_entry<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let all = pending_entries(&f, 24).await;
+    let store: Arc<S> = f.service.store().clone();
+    let now = f.clock.now();
+    let mut handles = Vec::new();
+    for d in 0..3 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let owner = format!("dispatcher-{d}");
+            let mut mine = Vec::new();
+            loop {
+                let got = store
+                    .claim_outbox(&owner, now, now + Duration::minutes(5), 4)
+                    .await
+                    .unwrap();
+                if got.is_empty() {
+                    return mine;
+                }
+                for e in &got {
+                    assert_eq!(e.lease.as_ref().unwrap().owner, owner);
+                }
+                mine.extend(got.into_iter().map(|e| e.id));
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut claimed = Vec::new();
+    for h in handles {
+        claimed.extend(h.await.unwrap());
+    }
+    let distinct: BTreeSet<_> = claimed.iter().copied().collect();
+    assert_eq!(claimed.len(), distinct.len(), "no entry claimed twice");
+    assert_eq!(distinct, ids(&all), "every entry claimed");
+}
+
+/// N5: a failed entry waits for the end of its backoff; a dead one is listed for the
+/// organizer, can be put back in the queue, and leaves the list; other events are apart.
+pub async fn n5_backoff_dead_letters_and_requeue<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let all = pending_entries(&f, 2).await;
+    let store = f.service.store();
+    let now = f.clock.now();
+    let claimed = store
+        .claim_outbox("a", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let (mut failed, mut dead) = (claimed[0].clone(), claimed[1].clone());
+    failed.lease = None;
+    failed.attempts = 1;
+    failed.not_before = Some(now + Duration::minutes(10));
+    failed.last_error = Some("temporary failure: 451".into());
+    dead.lease = None;
+    dead.attempts = 5;
+    dead.state = OutboxState::Dead;
+    dead.last_error = Some("permanent failure: 550 no such user".into());
+    dead.finished_at = Some(now);
+    let written: BTreeSet<_> = store
+        .release_outbox("a", vec![failed.clone(), dead.clone()])
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(written, ids(&all));
+
+    let soon = now + Duration::minutes(5);
+    assert!(
+        store
+            .claim_outbox("b", soon, soon + Duration::seconds(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before the end of the backoff, and never the dead one"
+    );
+    let after = now + Duration::minutes(11);
+    let again = store
+        .claim_outbox("b", after, after + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&again), BTreeSet::from([failed.id]));
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error, failed.last_error);
+
+    let letters = store.dead_letters(f.event, None, 10).await.unwrap();
+    assert_eq!(letters, vec![dead.clone()], "the dead letter, as written");
+    assert!(
+        store
+            .dead_letters(f.event, Some(dead.id), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "keyset paging"
+    );
+    let other = Fixture::with_store(store.clone()).await;
+    assert!(
+        store
+            .dead_letters(other.event, None, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another event's list is its own"
+    );
+    assert!(
+        store
+            .requeue_dead(other.event, &[dead.id], after)
+            .await
+            .unwrap()
+            .is_empty(),
+        "an event cannot requeue another's entries"
+    );
+
+    // Requeue: the dead one and the pending one are asked for; only the dead one moves.
+    let requeued = store
+        .requeue_dead(f.event, &[dead.id, failed.id], after)
+        .await
+        .unwrap();
+    assert_eq!(requeued, vec![dead.id]);
+    assert!(
+        store
+            .dead_letters(f.event, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let back = store
+        .claim_outbox("c", after, after + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids(&back), BTreeSet::from([dead.id]), "due again at once");
+    assert_eq!(back[0].state, OutboxState::Pending);
+    assert_eq!(back[0].attempts, 0);
+    assert_eq!(back[0].last_error, None);
+}
+
+/// A published manual task with a deadline (no publication notice).
+async fn task_due<S: DumpStore>(f: &Fixture<S>, name: &str, deadline: DateTime<Utc>) -> Task {
+    let mut config = TaskConfig::manual(f.en.clone(), name, Fixture::<S>::web());
+    config.deadline = Some(deadline);
+    let t = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, t.id)
+        .await
+        .unwrap()
+}
+
+/// The reminders (single or grouped) in the outbox, as (recipient, task, slot, deadline).
+async fn reminders<S: DumpStore>(
+    f: &Fixture<S>,
+) -> Vec<(ParticipantId, TaskId, ReminderSlot, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    for e in f.outbox().await {
+        match e.message {
+            Notification::Reminder {
+                task,
+                slot,
+                deadline,
+                ..
+            } => out.push((e.recipient, task, slot, deadline)),
+            Notification::Reminders { items } => out.extend(
+                items
+                    .into_iter()
+                    .map(|i| (e.recipient, i.task, i.slot, i.deadline)),
+            ),
+            _ => {}
+        }
+    }
+    out
+}
+
+async fn tick<S: DumpStore>(f: &Fixture<S>) -> ReminderTick {
+    f.service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .expect("tick")
+}
+
+/// N3: the reminder of each offset goes out once when its time comes, to the assignee
+/// once the task is assigned, and never after completion, even once overdue. A
+/// participant cannot run the tick.
+pub async fn n3_reminders_once_to_the_holder_until_done<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    settings.reminders.overdue = true;
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
+    let (owner, helper) = f.exhibitor_with_collaborator("acme").await;
+    let start = f.clock.now();
+    let deadline = start + Duration::days(10);
+    let t = task_due(&f, "Send your stand plan", deadline).await;
+    let week = ReminderSlot::Before(ReminderOffset::days(7));
+    let day = ReminderSlot::Before(ReminderOffset::days(1));
+
+    let e = f
+        .service
+        .tick_reminders(&f.as_participant(&owner), f.event)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    assert_eq!(tick(&f).await.reminders, 0, "ten days before: nothing due");
+    assert!(reminders(&f).await.is_empty());
+
+    f.clock.set(deadline - Duration::days(7));
+    let first = tick(&f).await;
+    assert_eq!((first.reminders, first.messages), (2, 2), "{first:?}");
+    let sent = reminders(&f).await;
+    let mut recipients: Vec<_> = sent.iter().map(|r| r.0).collect();
+    recipients.sort();
+    let mut expected = vec![owner.id, helper.id];
+    expected.sort();
+    assert_eq!(
+        recipients, expected,
+        "the owner and the collaborator (everyone's task)"
+    );
+    assert!(
+        sent.iter()
+            .all(|r| r.1 == t.id && r.2 == week && r.3 == deadline)
+    );
+    assert_eq!(tick(&f).await.reminders, 0, "once per slot");
+    f.clock.advance(Duration::hours(1));
+    assert_eq!(tick(&f).await.reminders, 0, "still once");
+
+    // The owner hands the task to the collaborator: the owner's next reminder goes to them.
+    f.service
+        .assign_task(
+            &f.as_participant(&owner),
+            f.event,
+            owner.id,
+            t.id,
+            helper.id,
+        )
+        .await
+        .unwrap();
+    f.clock.set(deadline - Duration::hours(20));
+    tick(&f).await;
+    let day_reminders: Vec<_> = reminders(&f)
+        .await
+        .into_iter()
+        .filter(|r| r.2 == day)
+        .collect();
+    assert_eq!(
+        day_reminders,
+        vec![
+            (helper.id, t.id, day, deadline),
+            (helper.id, t.id, day, deadline)
+        ],
+        "the owner's row goes to the assignee, and the collaborator's own row too"
+    );
+
+    // Done: no overdue reminder for the owner's row; the collaborator's own row gets one.
+    f.service
+        .complete_task(&f.as_participant(&helper), f.event, owner.id, t.id)
+        .await
+        .unwrap();
+    f.clock.set(deadline + Duration::hours(1));
+    let late = tick(&f).await;
+    assert_eq!(late.reminders, 1, "{late:?}");
+    let overdue: Vec<_> = reminders(&f)
+        .await
+        .into_iter()
+        .filter(|r| r.2 == ReminderSlot::Overdue)
+        .collect();
+    assert_eq!(
+        overdue,
+        vec![(helper.id, t.id, ReminderSlot::Overdue, deadline)]
+    );
+    assert_eq!(tick(&f).await.reminders, 0);
+    let keys: BTreeSet<_> = f
+        .outbox()
+        .await
+        .into_iter()
+        .map(|e| e.idempotency_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        f.outbox().await.len(),
+        "distinct idempotency keys"
+    );
+}
+
+/// N3: a host that was down past several offsets sends the one reminder still relevant,
+/// not the stale ones; a moved deadline arms the reminders again; a task without a
+/// deadline, a draft and a switched-off Tasks feature send nothing.
+pub async fn n3_catch_up_and_moved_deadline<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &[]).await;
+    let start = f.clock.now();
+    let deadline = start + Duration::days(10);
+    let t = task_due(&f, "Upload your logo", deadline).await;
+    f.manual_task("No deadline", None).await;
+    let mut draft = TaskConfig::manual(f.en.clone(), "Draft", Fixture::<S>::web());
+    draft.deadline = Some(deadline);
+    f.service
+        .create_task(&f.organizer, f.event, draft)
+        .await
+        .unwrap();
+
+    // Down from ten days before until two hours before: only "1 day before" goes out.
+    f.clock.set(deadline - Duration::hours(2));
+    let day = ReminderSlot::Before(ReminderOffset::days(1));
+    let caught_up = tick(&f).await;
+    assert_eq!(caught_up.reminders, 1, "{caught_up:?}");
+    assert_eq!(reminders(&f).await, vec![(ann.id, t.id, day, deadline)]);
+
+    // The organizer moves the deadline a week later: the reminders are armed again.
+    let moved = deadline + Duration::days(7);
+    let mut config = t.config.clone();
+    config.deadline = Some(moved);
+    f.service
+        .update_task(&f.organizer, f.event, t.id, config)
+        .await
+        .unwrap();
+    assert_eq!(
+        tick(&f).await.reminders,
+        0,
+        "the new deadline is 7 days and 2 hours away"
+    );
+    f.clock.set(moved - Duration::days(7));
+    tick(&f).await;
+    f.clock.set(moved - Duration::days(1));
+    tick(&f).await;
+    assert_eq!(
+        reminders(&f).await,
+        vec![
+            (ann.id, t.id, day, deadline),
+            (
+                ann.id,
+                t.id,
+                ReminderSlot::Before(ReminderOffset::days(7)),
+                moved
+            ),
+            (ann.id, t.id, day, moved),
+        ]
+    );
+
+    // The Tasks feature switched off: nothing is queued.
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    settings.tasks_enabled = false;
+    settings.reminders.overdue = true;
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
+    f.clock.set(moved + Duration::hours(1));
+    let before = f.dump().await;
+    assert_eq!(tick(&f).await.reminders, 0);
+    assert_eq!(
+        f.dump().await,
+        before,
+        "a tick with nothing due writes nothing"
+    );
+}
+
+/// N3: two ticks racing over the same participants queue each reminder once.
+pub async fn n3_racing_ticks_send_once<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    for i in 0..12 {
+        f.participant(&format!("p{i}"), &[]).await;
+    }
+    let deadline = f.clock.now() + Duration::hours(12);
+    task_due(&f, "Confirm your badge", deadline).await;
+    let (a, b) = tokio::join!(
+        f.service.tick_reminders(&Actor::System, f.event),
+        f.service.tick_reminders(&Actor::System, f.event),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.reminders + b.reminders, 12, "{a:?} {b:?}");
+    let sent = reminders(&f).await;
+    assert_eq!(sent.len(), 12);
+    let recipients: BTreeSet<_> = sent.iter().map(|r| r.0).collect();
+    assert_eq!(recipients.len(), 12, "one each");
+}
+
+/// N7: reminders for one recipient falling within the window of one due now go out as
+/// one message; one outside the window goes out on its own, later.
+pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    settings.reminders.offsets = vec![ReminderOffset::days(1)];
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
+    let ann = f.participant("ann", &[]).await;
+    let start = f.clock.now();
+    let first = start + Duration::days(3);
+    let a = task_due(&f, "Upload your logo", first).await;
+    let b = task_due(&f, "Book your stand", first + Duration::hours(4)).await;
+    let c = task_due(&f, "Send your plan", first + Duration::days(2)).await;
+    let day = ReminderSlot::Before(ReminderOffset::days(1));
+
+    f.clock.set(first - Duration::days(1));
+    let t = tick(&f).await;
+    assert_eq!((t.reminders, t.messages), (2, 1), "{t:?}");
+    let outbox = f.outbox().await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].recipient, ann.id);
+    assert_eq!(
+        outbox[0].message,
+        Notification::Reminders {
+            items: vec![
+                ReminderItem {
+                    task: a.id,
+                    owner: ann.id,
+                    slot: day,
+                    deadline: first
+                },
+                ReminderItem {
+                    task: b.id,
+                    owner: ann.id,
+                    slot: day,
+                    deadline: first + Duration::hours(4)
+                },
+            ]
+        }
+    );
+    f.clock.set(first - Duration::days(1) + Duration::hours(4));
+    assert_eq!(tick(&f).await.reminders, 0, "b went with a");
+    f.clock.set(first + Duration::days(1));
+    let t = tick(&f).await;
+    assert_eq!((t.reminders, t.messages), (1, 1));
+    assert_eq!(
+        reminders(&f).await.last(),
+        Some(&(ann.id, c.id, day, first + Duration::days(2)))
+    );
+}
