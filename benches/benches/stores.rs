@@ -419,11 +419,16 @@ fn print_ratios(memory_sizes: &[usize], pg_sizes: &[usize]) {
     ];
     let line = |out: &mut String, what: String, lib: Option<Duration>, raw: Option<Duration>| {
         if let (Some(l), Some(r)) = (lib, raw) {
+            let ratio = l.as_secs_f64() / r.as_secs_f64();
+            let reading = if ratio < 1.0 {
+                format!("library {:.0}× faster", 1.0 / ratio)
+            } else {
+                format!("library at {:.0} % of the raw rate", 100.0 / ratio)
+            };
             out.push_str(&format!(
-                "{what}: library {} ÷ raw {} = {:.2}\n",
+                "{what}: library {} ÷ raw {} = {ratio:.4} ({reading})\n",
                 show(l),
                 show(r),
-                l.as_secs_f64() / r.as_secs_f64()
             ));
         }
     };
