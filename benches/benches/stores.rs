@@ -1,7 +1,8 @@
 //! The library on every store, beside the raw engines' own best batched paths, and at the
 //! end of the run a table of the ratios library ÷ raw and of each size ÷ the smallest.
 //!
-//! Sizes: `PUNCHLIST_BENCH_SIZES` (default `10000,100000`) for memory and redb,
+//! Stores: `PUNCHLIST_BENCH_STORES` (default `memory,redb,postgres`). Sizes:
+//! `PUNCHLIST_BENCH_SIZES` (default `10000,100000`) for memory and redb,
 //! `PUNCHLIST_BENCH_PG_SIZES` (default `10000,100000`) for PostgreSQL, which runs only when
 //! `DATABASE_URL` is set. See `benches/README.md` for the figures of the last run.
 
@@ -367,20 +368,29 @@ fn worlds<S: Store + Clone>(rt: &Runtime, store: &S, n: usize) -> (World<S>, Wor
     (world, small)
 }
 
+/// Whether `store` is among `PUNCHLIST_BENCH_STORES` (default: all three).
+fn wanted(store: &str) -> bool {
+    std::env::var("PUNCHLIST_BENCH_STORES")
+        .map(|v| v.split(',').any(|s| s.trim() == store))
+        .unwrap_or(true)
+}
+
 fn benches(c: &mut Criterion) {
     let rt = runtime();
     let memory_sizes = sizes("PUNCHLIST_BENCH_SIZES", "10000,100000");
     for &n in &memory_sizes {
-        let (world, small) = worlds(&rt, &MemoryStore::new(), n);
-        library(c, &rt, "memory", &world, &small, n);
-        raw_memory(c, n);
-        publishing(c, &rt, "memory", &world, n);
-        drop((world, small));
-
-        let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
-        library(c, &rt, "redb", &world, &small, n);
-        raw_redb(c, n);
-        publishing(c, &rt, "redb", &world, n);
+        if wanted("memory") {
+            let (world, small) = worlds(&rt, &MemoryStore::new(), n);
+            library(c, &rt, "memory", &world, &small, n);
+            raw_memory(c, n);
+            publishing(c, &rt, "memory", &world, n);
+        }
+        if wanted("redb") {
+            let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
+            library(c, &rt, "redb", &world, &small, n);
+            raw_redb(c, n);
+            publishing(c, &rt, "redb", &world, n);
+        }
     }
     let mut pg_sizes = Vec::new();
     match std::env::var("DATABASE_URL") {
@@ -391,6 +401,7 @@ fn benches(c: &mut Criterion) {
                 "SKIPPED the PostgreSQL benchmarks: set DATABASE_URL"
             );
         }
+        Ok(_) if !wanted("postgres") => {}
         Ok(url) => {
             pg_sizes = sizes("PUNCHLIST_BENCH_PG_SIZES", "10000,100000");
             for &n in &pg_sizes {

@@ -94,6 +94,7 @@
 pub mod actor;
 pub mod change;
 pub mod clock;
+pub mod dispatch;
 pub mod error;
 pub mod event;
 pub mod feed;
@@ -122,6 +123,7 @@ pub use change::{ChangeSet, ParticipantWrite};
 /// The time zone database events use (re-exported so hosts match its version).
 pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
 pub use figures::{TaskCounters, TaskFigures};

@@ -443,6 +443,7 @@ mod tests {
             utm: Utm::default(),
             custom_fields: BTreeMap::new(),
             owner: None,
+            push_subscriptions: Vec::new(),
             registered_at: at(0),
         };
         (settings, [(seg.id, seg.clone())].into(), seg.id, p)

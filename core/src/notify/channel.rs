@@ -58,6 +58,54 @@ pub struct PushSubscription {
     pub auth: String,
 }
 
+impl PushSubscription {
+    /// The most subscriptions one participant keeps.
+    pub const MAX_PER_PARTICIPANT: usize = 10;
+
+    /// Checks the subscription: an `https` endpoint (`http` only on a loopback address, for
+    /// tests and local push services), a P-256 public key (65 bytes, uncompressed) and a
+    /// 16-byte authentication secret, both base64url. The error names the field.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        use crate::error::Error;
+        use base64::Engine;
+        let endpoint = self.endpoint.trim();
+        let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+            .iter()
+            .any(|p| {
+                endpoint
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+            });
+        if endpoint.len() > 2_000
+            || !(endpoint.starts_with("https://") && endpoint.len() > 8 || loopback)
+            || endpoint.chars().any(char::is_whitespace)
+        {
+            return Err(Error::invalid(
+                "subscription.endpoint",
+                "an https URL (http only on a loopback address), at most 2,000 characters",
+            ));
+        }
+        let decode = |field: &'static str, value: &str, len: usize| {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(value.trim_end_matches('='))
+                .map_err(|_| Error::invalid(field, "not base64url"))?;
+            if bytes.len() != len {
+                return Err(Error::invalid(field, format!("must be {len} bytes")));
+            }
+            Ok(bytes)
+        };
+        let key = decode("subscription.p256dh", &self.p256dh, 65)?;
+        if key[0] != 4 {
+            return Err(Error::invalid(
+                "subscription.p256dh",
+                "must be an uncompressed P-256 point",
+            ));
+        }
+        decode("subscription.auth", &self.auth, 16)?;
+        Ok(())
+    }
+}
+
 /// Where one message goes on one channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

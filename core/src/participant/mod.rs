@@ -34,6 +34,10 @@ pub struct Participant {
     pub custom_fields: BTreeMap<String, String>,
     /// For a collaborator: the participant whose team they belong to.
     pub owner: Option<ParticipantId>,
+    /// Their browsers' web push subscriptions (N4), registered and removed through the
+    /// service; kept out of the history (an endpoint is a capability).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push_subscriptions: Vec<crate::notify::PushSubscription>,
     /// When the library first recorded them.
     pub registered_at: DateTime<Utc>,
 }
@@ -66,6 +70,8 @@ pub struct Profile {
     pub website: Option<String>,
     /// Links to their social networks.
     pub social_links: Vec<String>,
+    /// Their handle in the host's chat, where chat notifications reach them (N4).
+    pub chat_handle: Option<String>,
 }
 
 impl Profile {
@@ -91,6 +97,9 @@ impl Profile {
         }
         for (i, link) in self.social_links.iter().enumerate() {
             text::web_url(&format!("profile.social_links[{i}]"), link)?;
+        }
+        if let Some(handle) = &self.chat_handle {
+            text::required_text("profile.chat_handle", handle, 200)?;
         }
         Ok(())
     }

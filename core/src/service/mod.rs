@@ -8,6 +8,7 @@
 
 mod backoffice;
 mod host;
+mod notices;
 mod organizer;
 mod participant;
 mod reminders;
@@ -167,8 +168,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let segments = self.store.segments(event).await?;
         Ok(Ctx {
             event: event_record,
-            tasks: tasks.into_iter().map(|t| (t.id, t)).collect(),
-            segments: segments.into_iter().map(|s| (s.id, s)).collect(),
+            tasks: Arc::new(tasks.into_iter().map(|t| (t.id, t)).collect()),
+            segments: Arc::new(segments.into_iter().map(|s| (s.id, s)).collect()),
         })
     }
 
@@ -286,8 +287,9 @@ pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub event: Event,
-    pub tasks: BTreeMap<TaskId, Task>,
-    pub segments: BTreeMap<SegmentId, Segment>,
+    /// Read-only.
+    pub tasks: Arc<BTreeMap<TaskId, Task>>,
+    pub segments: Arc<BTreeMap<SegmentId, Segment>>,
 }
 
 impl Ctx {

@@ -199,7 +199,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     pub async fn segments(&self, actor: &Actor, event: EventId) -> Result<Vec<Segment>> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        Ok(ctx.segments.into_values().collect())
+        Ok(ctx.segments.values().cloned().collect())
     }
 
     /// Previews a rule before it is saved or published (S3): how many participants it
@@ -417,7 +417,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     pub async fn tasks(&self, actor: &Actor, event: EventId) -> Result<Vec<Task>> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let mut tasks: Vec<Task> = ctx.tasks.into_values().collect();
+        let mut tasks: Vec<Task> = ctx.tasks.values().cloned().collect();
         tasks.sort_by_key(|t| (t.config.position, t.id));
         Ok(tasks)
     }
@@ -1099,6 +1099,7 @@ fn new_record(
         utm: new.utm.clone(),
         custom_fields: new.custom_fields.clone(),
         owner: None,
+        push_subscriptions: Vec::new(),
         registered_at: now,
     }
 }

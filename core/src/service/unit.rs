@@ -258,7 +258,16 @@ impl<'c> Unit<'c> {
         let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
             || (before_facts.is_none() && w.facts != Facts::default());
         if let Some(old) = before_record.filter(|_| record_changed) {
-            self.history(Subject::Participant(id), old, &w.record);
+            if old.push_subscriptions == w.record.push_subscriptions {
+                self.history(Subject::Participant(id), old, &w.record);
+            } else {
+                // Web push endpoints are capabilities: not in the history.
+                let strip = |p: &Participant| Participant {
+                    push_subscriptions: Vec::new(),
+                    ..p.clone()
+                };
+                self.history(Subject::Participant(id), &strip(old), &strip(&w.record));
+            }
         }
         if !record_changed && !facts_changed && changed_rows.is_empty() {
             return;

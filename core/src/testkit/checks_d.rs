@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{DumpStore, Fixture};
+use super::{DumpStore, Fixture, RecordingNotifier};
 use crate::*;
 
 /// Registers `n` participants and publishes a task with a publication notice to all of
@@ -582,4 +582,406 @@ pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
         reminders(&f).await.last(),
         Some(&(ann.id, c.id, day, first + Duration::days(2)))
     );
+}
+
+// ----- N4–N6: the dispatcher ---------------------------------------------------------
+
+/// A subscription whose keys have the right shapes (the recording notifier does not
+/// encrypt).
+fn subscription(n: u8) -> PushSubscription {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let mut key = vec![4u8];
+    key.extend([n; 64]);
+    PushSubscription {
+        endpoint: format!("https://push.example/sub/{n}"),
+        p256dh: b64(&key),
+        auth: b64(&[n; 16]),
+    }
+}
+
+/// Every channel on, and a recording adapter for each.
+async fn all_channels<S: DumpStore>(
+    f: &Fixture<S>,
+) -> (RecordingNotifier, RecordingNotifier, RecordingNotifier) {
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    settings.channels = Channels {
+        email: true,
+        chat: true,
+        web_push: true,
+    };
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
+    (
+        RecordingNotifier::new(Channel::Email),
+        RecordingNotifier::new(Channel::Chat),
+        RecordingNotifier::new(Channel::WebPush),
+    )
+}
+
+/// Gives `p` a chat handle and a web push subscription.
+async fn reachable<S: DumpStore>(f: &Fixture<S>, p: &Participant, n: u8) {
+    let mut profile = p.profile.clone();
+    profile.chat_handle = Some(format!("@{}", p.external_id));
+    f.service
+        .update_participant(
+            &f.organizer,
+            f.event,
+            p.id,
+            ParticipantPatch {
+                profile: Some(profile),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    f.service
+        .add_push_subscription(&f.as_participant(p), f.event, p.id, subscription(n))
+        .await
+        .unwrap();
+}
+
+fn dispatcher<S: DumpStore>(
+    f: &Fixture<S>,
+    notifiers: &(RecordingNotifier, RecordingNotifier, RecordingNotifier),
+) -> Dispatcher<S, ManualClock> {
+    Dispatcher::new(f.service.store().clone(), f.clock.clone())
+        .with_notifier(notifiers.0.clone())
+        .with_notifier(notifiers.1.clone())
+        .with_notifier(notifiers.2.clone())
+        .with_config(
+            DispatchConfig::default()
+                .batch(3)
+                .max_attempts(3)
+                .backoff(Duration::seconds(10), Duration::minutes(5)),
+        )
+}
+
+/// N4, N5: three dispatchers racing send every entry once on every channel that reaches
+/// its recipient, each send carrying the entry's idempotency key; the entries end sent.
+pub async fn n5_racing_dispatchers_send_each_entry_once_per_channel<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let mut people = Vec::new();
+    for i in 0..7u8 {
+        let p = f.participant(&format!("p{i}"), &["exhibitor"]).await;
+        if i % 2 == 0 {
+            reachable(&f, &p, i).await;
+        }
+        people.push(p);
+    }
+    let mut config = TaskConfig::manual(f.en.clone(), "Upload your logo", Fixture::<S>::web());
+    config.notify_on_publish = true;
+    config.segment = Some(f.exhibitors);
+    let t = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, t.id)
+        .await
+        .unwrap();
+    let entries = f.outbox().await;
+    assert_eq!(entries.len(), 7);
+
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        let d = dispatcher(&f, &notifiers);
+        handles.push(tokio::spawn(async move {
+            loop {
+                let r = d.dispatch_once().await.unwrap();
+                assert_eq!(r.lost, 0, "{r:?}");
+                if r.claimed == 0 {
+                    return;
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let (email, chat, push) = (
+        notifiers.0.received(),
+        notifiers.1.received(),
+        notifiers.2.received(),
+    );
+    assert_eq!(email.len(), 7, "everyone has an email");
+    assert_eq!(chat.len(), 4, "four have a chat handle");
+    assert_eq!(push.len(), 4, "four have a subscription");
+    for channel in [&email, &chat, &push] {
+        let keys: BTreeSet<_> = channel
+            .iter()
+            .map(|r| r.message.idempotency_key.clone())
+            .collect();
+        assert_eq!(keys.len(), channel.len(), "each entry once per channel");
+    }
+    let by_id: std::collections::BTreeMap<_, _> =
+        entries.iter().map(|e| (e.id, e.clone())).collect();
+    for r in email.iter().chain(&chat).chain(&push) {
+        let e = &by_id[&r.message.outbox];
+        assert_eq!(r.message.idempotency_key, e.idempotency_key);
+        assert_eq!(r.message.recipient, e.recipient);
+        assert!(
+            r.message.subject.contains("Upload your logo"),
+            "{:?}",
+            r.message
+        );
+        assert_eq!(r.message.link.as_deref(), Some("https://expo.example/help"));
+    }
+    for e in f.outbox().await {
+        assert_eq!(e.state, OutboxState::Sent, "{e:?}");
+        assert_eq!(e.lease, None);
+    }
+}
+
+/// N5: a failing channel is retried after its backoff without repeating the channels
+/// that worked; after the last attempt the entry is a dead letter the organizer lists
+/// and sends again; a push subscription the push service says is gone is removed.
+pub async fn n5_retries_backoff_dead_letters_and_gone_subscriptions<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let ann = f.participant("ann", &[]).await;
+    reachable(&f, &ann, 1).await;
+    let bob = f.participant("bob", &[]).await;
+    let d = dispatcher(&f, &notifiers);
+    let task = f.manual_task("Book your stand", None).await;
+    f.service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            task.id,
+            RemindTarget::Participant(ann.id),
+        )
+        .await
+        .unwrap();
+    notifiers
+        .1
+        .always(Some(Err(SendError::Transient("503".into()))));
+    notifiers.2.then([Err(SendError::Gone("410".into()))]);
+
+    let r = d.dispatch_once().await.unwrap();
+    assert_eq!(
+        (r.claimed, r.retrying, r.gone_subscriptions),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(notifiers.0.received().len(), 1, "the email went");
+    let state = f
+        .service
+        .store()
+        .participant(f.event, ann.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        state.participant.push_subscriptions.is_empty(),
+        "gone: removed"
+    );
+    let history = f
+        .service
+        .participant_history(&f.organizer, f.event, ann.id, None, 100)
+        .await
+        .unwrap();
+    assert!(
+        history.iter().all(|h| !h.field.contains("push")),
+        "subscriptions stay out of the history: {history:?}"
+    );
+
+    // Not before the backoff; then again, chat only; then dead.
+    assert_eq!(d.dispatch_once().await.unwrap().claimed, 0, "backing off");
+    for attempt in 2..=3 {
+        f.clock.advance(Duration::minutes(6));
+        let r = d.dispatch_once().await.unwrap();
+        assert_eq!(r.claimed, 1, "attempt {attempt}");
+    }
+    assert_eq!(
+        notifiers.0.received().len(),
+        1,
+        "the email is never repeated"
+    );
+    assert_eq!(notifiers.1.attempts(), 3);
+    f.clock.advance(Duration::hours(1));
+    assert_eq!(
+        d.dispatch_once().await.unwrap().claimed,
+        0,
+        "dead: never due"
+    );
+    let e = f
+        .service
+        .dead_letters(&f.as_participant(&ann), f.event, None, 10)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    let e = f
+        .service
+        .dead_letters(&f.organizer, f.event, None, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(e.field(), Some("limit"));
+    let dead = f
+        .service
+        .dead_letters(&f.organizer, f.event, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].attempts, 3);
+    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("503"));
+
+    // The organizer sends it again once the chat works: only the chat goes out.
+    notifiers.1.always(None);
+    let requeued = f
+        .service
+        .retry_dead_letters(&f.organizer, f.event, &[dead[0].id])
+        .await
+        .unwrap();
+    assert_eq!(requeued, vec![dead[0].id]);
+    let r = d.dispatch_once().await.unwrap();
+    assert_eq!(r.sent, 1, "{r:?}");
+    assert_eq!(notifiers.0.received().len(), 1);
+    assert_eq!(notifiers.1.received().len(), 1);
+    assert!(
+        f.service
+            .dead_letters(&f.organizer, f.event, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Bob has no chat, no push, and email fails for good: a dead letter at once.
+    notifiers
+        .0
+        .then([Err(SendError::Permanent("550 no such user".into()))]);
+    f.service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            task.id,
+            RemindTarget::Participant(bob.id),
+        )
+        .await
+        .unwrap();
+    let r = d.dispatch_once().await.unwrap();
+    assert_eq!(r.dead, 1, "{r:?}");
+}
+
+/// N5: a dispatcher that dies after claiming holds its entries only until its lease
+/// ends; another then sends them, once.
+pub async fn n5_a_dead_dispatchers_claims_are_sent_after_its_lease<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let entries = pending_entries(&f, 4).await;
+    let now = f.clock.now();
+    // The dead one claimed and never came back.
+    let ghost = f
+        .service
+        .store()
+        .claim_outbox("ghost", now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(ghost.len(), 4);
+    let d = dispatcher(&f, &notifiers);
+    assert_eq!(
+        d.dispatch_once().await.unwrap().claimed,
+        0,
+        "held by the ghost"
+    );
+    f.clock.advance(Duration::minutes(5) + Duration::seconds(1));
+    let mut sent = 0;
+    loop {
+        let r = d.dispatch_once().await.unwrap();
+        if r.claimed == 0 {
+            break;
+        }
+        sent += r.sent;
+    }
+    assert_eq!(sent, 4);
+    let keys: BTreeSet<_> = notifiers
+        .0
+        .received()
+        .into_iter()
+        .map(|r| r.message.idempotency_key)
+        .collect();
+    assert_eq!(
+        keys,
+        entries.iter().map(|e| e.idempotency_key.clone()).collect()
+    );
+    assert_eq!(notifiers.0.received().len(), 4, "once each");
+}
+
+/// N6: a message is rendered in its recipient's language, else the event's; it carries
+/// the task's name, its deadline in the event's time zone and the link.
+pub async fn n6_messages_in_the_recipients_language<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let ann = f.participant("ann", &[]).await;
+    let zoe = f.participant("zoe", &[]).await;
+    let mut status = zoe.status.clone();
+    status.language = Some(f.fr.clone());
+    f.service
+        .update_participant(
+            &f.organizer,
+            f.event,
+            zoe.id,
+            ParticipantPatch {
+                status: Some(status),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let deadline = f.clock.now() + Duration::hours(20);
+    let mut config = TaskConfig::manual(f.en.clone(), "Upload your logo", Fixture::<S>::web());
+    config.texts.insert(
+        f.fr.clone(),
+        TaskText {
+            name: "Déposez votre logo".into(),
+            description: String::new(),
+        },
+    );
+    config.deadline = Some(deadline);
+    let t = f
+        .service
+        .create_task(&f.organizer, f.event, config)
+        .await
+        .unwrap();
+    f.service
+        .publish_task(&f.organizer, f.event, t.id)
+        .await
+        .unwrap();
+    tick(&f).await;
+    let d = dispatcher(&f, &notifiers);
+    d.dispatch_once().await.unwrap();
+    let email = notifiers.0.received();
+    assert_eq!(email.len(), 2);
+    let to = |p: &Participant| {
+        email
+            .iter()
+            .find(|r| r.message.recipient == p.id)
+            .unwrap()
+            .message
+            .clone()
+    };
+    let (en, fr) = (to(&ann), to(&zoe));
+    // Paris is UTC+1 on 2026-03-02: the deadline 2026-03-02 05:00 UTC shows as 06:00.
+    let local = deadline
+        .with_timezone(&chrono_tz::Europe::Paris)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    assert_eq!(en.language, f.en);
+    assert!(en.subject.contains("Upload your logo"), "{}", en.subject);
+    assert!(en.subject.contains(&local), "{}", en.subject);
+    assert!(en.body.contains("https://expo.example/help"), "{}", en.body);
+    assert_eq!(fr.language, f.fr);
+    assert!(fr.subject.starts_with("Rappel"), "{}", fr.subject);
+    assert!(fr.subject.contains("Déposez votre logo"), "{}", fr.subject);
+    assert!(fr.body.contains("Bonjour zoe"), "{}", fr.body);
+    assert_eq!(en.urgency, Urgency::High, "the day before");
 }

@@ -19,6 +19,7 @@ mod checks_c;
 mod checks_d;
 mod fixtures;
 mod interleave;
+mod notifier;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,7 @@ pub use checks_c::*;
 pub use checks_d::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
+pub use notifier::{Received, RecordingNotifier};
 
 use crate::error::Result;
 use crate::event::Event;
@@ -182,6 +184,10 @@ macro_rules! conformance_tests {
             n3_catch_up_and_moved_deadline,
             n3_racing_ticks_send_once,
             n7_reminders_close_together_are_grouped,
+            n5_racing_dispatchers_send_each_entry_once_per_channel,
+            n5_retries_backoff_dead_letters_and_gone_subscriptions,
+            n5_a_dead_dispatchers_claims_are_sent_after_its_lease,
+            n6_messages_in_the_recipients_language,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {

@@ -1,0 +1,600 @@
+//! The dispatcher (N4, N5, N6): drains the outbox through the channel adapters.
+//!
+//! A [`Dispatcher`] claims due outbox entries with a lease, renders each in its
+//! recipient's language, sends it on every enabled channel the recipient can be reached on
+//! (skipping the addresses an earlier attempt reached), and writes back what happened:
+//! sent; or, after a failure, due again after an exponential, jittered backoff; or, after
+//! [`DispatchConfig::max_attempts`] attempts or a permanent refusal, a dead letter the
+//! organizer can list and retry ([`Punchlist::dead_letters`](crate::Punchlist::dead_letters)).
+//!
+//! Any number of dispatchers may share a store: a claim is exclusive while its lease runs,
+//! so no entry is sent twice by two of them. A dispatcher that crashes after claiming
+//! loses its lease, and another sends the entries after it ends. The one gap no system
+//! closes — a crash after the provider accepted a message and before the entry was marked —
+//! yields one repeat, with the same idempotency key, so the receiver can drop it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use punchlist::dispatch::{DispatchConfig, Dispatcher};
+//! use punchlist::{MemoryStore, SystemClock};
+//!
+//! # async fn run(email: impl punchlist::Notifier) -> punchlist::Result<()> {
+//! let store = Arc::new(MemoryStore::new());
+//! let dispatcher = Dispatcher::new(store, SystemClock)
+//!     .with_notifier(email) // e.g. punchlist_notify::SmtpNotifier
+//!     .with_config(DispatchConfig::default().tasks_page("https://expo.example/my/tasks"));
+//! // Once, e.g. from a job; or forever with `dispatcher.run(interval)`.
+//! let report = dispatcher.dispatch_once().await?;
+//! # let _ = report;
+//! # Ok(()) }
+//! ```
+
+mod render;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use render::{MessageKind, check_template};
+use render::{Renderer, TaskView, View};
+
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::event::Event;
+use crate::ids::{EventId, ParticipantId, TaskId};
+use crate::notify::{
+    Address, Channel, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
+    ReminderSlot, SendError, Urgency,
+};
+use crate::participant::Participant;
+use crate::store::Store;
+use crate::task::{HelpLink, Task};
+
+/// How a dispatcher works.
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    batch: usize,
+    lease: Duration,
+    max_attempts: u32,
+    backoff_base: Duration,
+    backoff_cap: Duration,
+    send_timeout: std::time::Duration,
+    tasks_page: Option<String>,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            batch: 100,
+            lease: Duration::minutes(5),
+            max_attempts: 8,
+            backoff_base: Duration::seconds(30),
+            backoff_cap: Duration::hours(6),
+            send_timeout: std::time::Duration::from_secs(30),
+            tasks_page: None,
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// Entries claimed at once (at least 1). Default 100.
+    pub fn batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// How long a claim holds (at least 1 second): longer than a batch takes to send,
+    /// as another dispatcher takes the entries once it ends. Default 5 minutes.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::seconds(1));
+        self
+    }
+
+    /// Attempts before an entry becomes a dead letter (at least 1). Default 8.
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// The backoff after the first failure, doubling after each (with jitter), and its
+    /// ceiling. Default 30 seconds, capped at 6 hours.
+    pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
+        self.backoff_base = base.max(Duration::zero());
+        self.backoff_cap = cap.max(self.backoff_base);
+        self
+    }
+
+    /// How long one send may take before it counts as a temporary failure. Default 30 s.
+    pub fn send_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.send_timeout = timeout;
+        self
+    }
+
+    /// The host's Tasks page, linked from messages whose task has no web page of its own.
+    pub fn tasks_page(mut self, url: impl Into<String>) -> Self {
+        self.tasks_page = Some(url.into());
+        self
+    }
+
+    /// The wait before attempt `attempts + 1`: full jitter over `base · 2^(attempts-1)`,
+    /// capped, and never less than half the ceiling, so retries spread out but still wait.
+    fn backoff_after(&self, attempts: u32) -> Duration {
+        let doubling = 1i32 << attempts.saturating_sub(1).min(20);
+        let ceiling = (self.backoff_base * doubling).min(self.backoff_cap);
+        let ms = ceiling.num_milliseconds().max(1) as u64;
+        let jitter = crate::ids::random_u64() % (ms / 2 + 1);
+        Duration::milliseconds((ms / 2 + jitter) as i64)
+    }
+}
+
+/// What one round of [`Dispatcher::dispatch_once`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DispatchReport {
+    /// Entries claimed.
+    pub claimed: usize,
+    /// Entries now sent.
+    pub sent: usize,
+    /// Entries that failed and will be tried again.
+    pub retrying: usize,
+    /// Entries given up (dead letters).
+    pub dead: usize,
+    /// Entries whose lease another dispatcher had taken meanwhile (not written back).
+    pub lost: usize,
+    /// Web push subscriptions removed because the push service said they are gone.
+    pub gone_subscriptions: usize,
+}
+
+/// Drains the outbox through the channel adapters. See the [module docs](self).
+pub struct Dispatcher<S: Store + ?Sized, C: Clock> {
+    store: Arc<S>,
+    clock: C,
+    notifiers: BTreeMap<Channel, Arc<dyn Notifier>>,
+    config: DispatchConfig,
+    owner: String,
+    renderer: Renderer,
+}
+
+impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
+    /// A dispatcher over `store`, with no channel yet.
+    pub fn new(store: Arc<S>, clock: C) -> Self {
+        let owner = format!("dispatcher-{}", crate::ids::OutboxId::new_at(clock.now()));
+        Self {
+            store,
+            clock,
+            notifiers: BTreeMap::new(),
+            config: DispatchConfig::default(),
+            owner,
+            renderer: Renderer::new(),
+        }
+    }
+
+    /// Adds (or replaces) the adapter of a channel.
+    pub fn with_notifier(mut self, notifier: impl Notifier) -> Self {
+        self.notifiers
+            .insert(notifier.channel(), Arc::new(notifier));
+        self
+    }
+
+    /// Adds (or replaces) the adapter of a channel, shared.
+    pub fn with_shared_notifier(mut self, notifier: Arc<dyn Notifier>) -> Self {
+        self.notifiers.insert(notifier.channel(), notifier);
+        self
+    }
+
+    /// Sets the configuration.
+    pub fn with_config(mut self, config: DispatchConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// This dispatcher's name in leases (unique per instance).
+    pub fn id(&self) -> &str {
+        &self.owner
+    }
+
+    /// Claims one batch of due entries, sends them and writes back what happened.
+    pub async fn dispatch_once(&self) -> Result<DispatchReport> {
+        let now = self.clock.now();
+        let claimed = self
+            .store
+            .claim_outbox(&self.owner, now, now + self.config.lease, self.config.batch)
+            .await?;
+        let mut report = DispatchReport {
+            claimed: claimed.len(),
+            ..DispatchReport::default()
+        };
+        if claimed.is_empty() {
+            return Ok(report);
+        }
+        let mut by_event: BTreeMap<EventId, Vec<OutboxEntry>> = BTreeMap::new();
+        for e in claimed {
+            by_event.entry(e.event).or_default().push(e);
+        }
+        let mut done = Vec::new();
+        let mut gone: Vec<(EventId, ParticipantId, String)> = Vec::new();
+        for (event, entries) in by_event {
+            let context = self.load(event, &entries).await?;
+            for mut entry in entries {
+                self.deliver(&context, &mut entry, &mut gone).await;
+                match entry.state {
+                    OutboxState::Sent => report.sent += 1,
+                    OutboxState::Dead => report.dead += 1,
+                    _ => report.retrying += 1,
+                }
+                done.push(entry);
+            }
+        }
+        let total = done.len();
+        let written = self.store.release_outbox(&self.owner, done).await?;
+        report.lost = total - written.len();
+        for (event, participant, endpoint) in gone {
+            if self
+                .remove_subscription(event, participant, &endpoint)
+                .await
+            {
+                report.gone_subscriptions += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Dispatches until the future is dropped: a batch after another while there is work,
+    /// then every `idle` (spawn it, and abort the task to stop it). A failed round is
+    /// logged and tried again after `idle`.
+    pub async fn run(&self, idle: std::time::Duration) {
+        loop {
+            match self.dispatch_once().await {
+                Ok(r) if r.claimed > 0 => {
+                    tracing::debug!(?r, "dispatched");
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "dispatch round failed"),
+            }
+            tokio::time::sleep(idle).await;
+        }
+    }
+
+    /// What the entries of one event need: the event, its tasks, the recipients and the
+    /// owners they mention.
+    async fn load(&self, event: EventId, entries: &[OutboxEntry]) -> Result<Context> {
+        let record = self.store.event(event).await?;
+        let tasks = self
+            .store
+            .tasks(event)
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let mut wanted: Vec<ParticipantId> = entries.iter().map(|e| e.recipient).collect();
+        for e in entries {
+            match &e.message {
+                Notification::Assignment { owner, .. }
+                | Notification::Nudge { owner, .. }
+                | Notification::ReviewRejected { owner, .. }
+                | Notification::Reminder { owner, .. } => wanted.push(*owner),
+                Notification::Reminders { items } => wanted.extend(items.iter().map(|i| i.owner)),
+                _ => {}
+            }
+        }
+        wanted.sort();
+        wanted.dedup();
+        let people = self
+            .store
+            .participants_by_id(event, &wanted)
+            .await?
+            .into_iter()
+            .map(|s| (s.participant.id, s.participant))
+            .collect();
+        Ok(Context {
+            event: record,
+            tasks,
+            people,
+        })
+    }
+
+    /// Sends one entry on every channel that reaches its recipient and records the outcome
+    /// on it (state, attempts, delivered addresses, error, backoff).
+    async fn deliver(
+        &self,
+        ctx: &Context,
+        entry: &mut OutboxEntry,
+        gone: &mut Vec<(EventId, ParticipantId, String)>,
+    ) {
+        let now = self.clock.now();
+        entry.lease = None;
+        let (Some(event), Some(recipient)) = (&ctx.event, ctx.people.get(&entry.recipient)) else {
+            return give_up(entry, now, "the event or the recipient no longer exists");
+        };
+        let addresses = self.addresses(event, recipient);
+        if addresses.is_empty() {
+            return give_up(
+                entry,
+                now,
+                "no enabled channel with an adapter reaches the recipient",
+            );
+        }
+        let message = match self.render(ctx, event, recipient, entry) {
+            Ok(m) => m,
+            Err(e) => return give_up(entry, now, &format!("rendering failed: {e}")),
+        };
+        let mut transient = None;
+        let mut permanent = None;
+        for address in addresses {
+            let key = OutboxEntry::address_key(&address);
+            if entry.delivered.contains(&key) {
+                continue;
+            }
+            let Some(notifier) = self.notifiers.get(&address.channel()) else {
+                continue;
+            };
+            let sent =
+                tokio::time::timeout(self.config.send_timeout, notifier.send(&address, &message))
+                    .await
+                    .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));
+            match sent {
+                Ok(()) => {
+                    entry.delivered.insert(key);
+                }
+                Err(SendError::Gone(why)) => {
+                    tracing::info!(outbox = %entry.id, %why, "push subscription gone");
+                    if let Address::WebPush(s) = &address {
+                        gone.push((entry.event, entry.recipient, s.endpoint.clone()));
+                    }
+                    entry.delivered.insert(key);
+                }
+                Err(SendError::Permanent(why)) => {
+                    permanent = Some(format!("{}: {why}", address.channel()));
+                }
+                Err(e) => transient = Some(format!("{}: {e}", address.channel())),
+            }
+        }
+        entry.attempts += 1;
+        match (transient, permanent) {
+            (None, None) => {
+                entry.state = OutboxState::Sent;
+                entry.finished_at = Some(now);
+                entry.not_before = None;
+            }
+            (Some(why), _) if entry.attempts < self.config.max_attempts => {
+                entry.last_error = Some(why);
+                entry.not_before = Some(now + self.config.backoff_after(entry.attempts));
+            }
+            (t, p) => {
+                let why = p.or(t).unwrap_or_default();
+                give_up(entry, now, &why);
+            }
+        }
+    }
+
+    /// Every address of the recipient on the event's enabled channels that has an adapter.
+    fn addresses(&self, event: &Event, p: &Participant) -> Vec<Address> {
+        let channels = &event.settings.channels;
+        let mut out = Vec::new();
+        let has = |c: Channel| self.notifiers.contains_key(&c);
+        if channels.email
+            && has(Channel::Email)
+            && let Some(address) = p.profile.email.clone().filter(|e| !e.trim().is_empty())
+        {
+            let name = format!("{} {}", p.profile.first_name, p.profile.last_name)
+                .trim()
+                .to_owned();
+            out.push(Address::Email { address, name });
+        }
+        if channels.chat
+            && has(Channel::Chat)
+            && let Some(handle) = p
+                .profile
+                .chat_handle
+                .clone()
+                .filter(|h| !h.trim().is_empty())
+        {
+            out.push(Address::Chat { handle });
+        }
+        if channels.web_push && has(Channel::WebPush) {
+            out.extend(p.push_subscriptions.iter().cloned().map(Address::WebPush));
+        }
+        out
+    }
+
+    /// Renders an entry for its recipient.
+    fn render(
+        &self,
+        ctx: &Context,
+        event: &Event,
+        recipient: &Participant,
+        entry: &OutboxEntry,
+    ) -> Result<OutgoingMessage> {
+        let settings = &event.settings;
+        let wanted = recipient
+            .status
+            .language
+            .clone()
+            .unwrap_or_else(|| settings.default_language.clone());
+        let language = self.renderer.language(&wanted, &settings.default_language);
+        let lang = crate::text::Language::new(&language)?;
+        let tz = settings.time_zone;
+        let when = |d: DateTime<Utc>| {
+            format!(
+                "{} ({})",
+                d.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
+                tz.name()
+            )
+        };
+        let task_view = |id: TaskId, slot: Option<ReminderSlot>| -> Option<TaskView> {
+            let t: &Task = ctx.tasks.get(&id)?;
+            let text = t.text(&lang, settings);
+            Some(TaskView {
+                name: text.name.clone(),
+                description: text.description.clone(),
+                deadline: t.config.deadline.map(when).unwrap_or_default(),
+                link: self.link(&t.config.help),
+                when: slot.map(slot_name).unwrap_or_default(),
+            })
+        };
+        let name_of = |id: &ParticipantId| {
+            ctx.people
+                .get(id)
+                .map(|p| {
+                    format!("{} {}", p.profile.first_name, p.profile.last_name)
+                        .trim()
+                        .to_owned()
+                })
+                .unwrap_or_default()
+        };
+        let (kind, tasks, owner, reason, urgency) = match &entry.message {
+            Notification::Publication { tasks } => (
+                MessageKind::Publication,
+                tasks.iter().filter_map(|t| task_view(*t, None)).collect(),
+                String::new(),
+                String::new(),
+                Urgency::Low,
+            ),
+            Notification::Assignment { task, owner } => (
+                MessageKind::Assignment,
+                task_view(*task, None).into_iter().collect(),
+                name_of(owner),
+                String::new(),
+                Urgency::Normal,
+            ),
+            Notification::Nudge { task, owner } => (
+                MessageKind::Nudge,
+                task_view(*task, None).into_iter().collect(),
+                name_of(owner),
+                String::new(),
+                Urgency::Normal,
+            ),
+            Notification::ReviewRejected {
+                task,
+                owner,
+                reason,
+            } => (
+                MessageKind::ReviewRejected,
+                task_view(*task, None).into_iter().collect(),
+                name_of(owner),
+                reason.clone(),
+                Urgency::Normal,
+            ),
+            Notification::Reminder {
+                task, owner, slot, ..
+            } => (
+                MessageKind::Reminder,
+                task_view(*task, Some(*slot)).into_iter().collect(),
+                if *owner == recipient.id {
+                    String::new()
+                } else {
+                    name_of(owner)
+                },
+                String::new(),
+                urgency_of(*slot),
+            ),
+            Notification::Reminders { items } => (
+                MessageKind::Reminders,
+                items
+                    .iter()
+                    .filter_map(|i| task_view(i.task, Some(i.slot)))
+                    .collect(),
+                String::new(),
+                String::new(),
+                items
+                    .iter()
+                    .map(|i| urgency_of(i.slot))
+                    .max_by_key(|u| *u as u8)
+                    .unwrap_or(Urgency::Normal),
+            ),
+        };
+        let tasks: Vec<TaskView> = tasks;
+        let link = tasks
+            .first()
+            .map(|t| t.link.clone())
+            .filter(|l| !l.is_empty())
+            .or_else(|| self.config.tasks_page.clone())
+            .unwrap_or_default();
+        let view = View {
+            event: settings.name.clone(),
+            recipient: recipient.profile.first_name.clone(),
+            owner,
+            task: tasks.first().cloned(),
+            tasks,
+            reason,
+            link: link.clone(),
+        };
+        let (subject, body) = self.renderer.render(kind, &language, &view)?;
+        Ok(OutgoingMessage {
+            event: entry.event,
+            outbox: entry.id,
+            recipient: entry.recipient,
+            idempotency_key: entry.idempotency_key.clone(),
+            language: lang,
+            subject,
+            body,
+            link: Some(link).filter(|l| !l.is_empty()),
+            urgency,
+            ttl_seconds: 7 * 24 * 3600,
+        })
+    }
+
+    /// The link of a help link: its page, or the host's Tasks page for a form step.
+    fn link(&self, help: &HelpLink) -> String {
+        match help {
+            HelpLink::WebPage { url } => url.clone(),
+            HelpLink::FormStep { .. } => self.config.tasks_page.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Removes a web push subscription the push service said is gone.
+    async fn remove_subscription(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        endpoint: &str,
+    ) -> bool {
+        let service: crate::Punchlist<S, C> =
+            crate::Punchlist::new(self.store.clone(), self.clock.clone());
+        match service
+            .forget_push_subscription(event, participant, endpoint)
+            .await
+        {
+            Ok(removed) => removed,
+            Err(e) => {
+                tracing::warn!(%event, %participant, error = %e, "could not remove a gone subscription");
+                false
+            }
+        }
+    }
+}
+
+/// What the entries of one event need to be rendered.
+struct Context {
+    event: Option<Event>,
+    tasks: HashMap<TaskId, Task>,
+    people: HashMap<ParticipantId, Participant>,
+}
+
+fn give_up(entry: &mut OutboxEntry, now: DateTime<Utc>, why: &str) {
+    entry.state = OutboxState::Dead;
+    entry.last_error = Some(why.to_owned());
+    entry.finished_at = Some(now);
+    entry.not_before = None;
+}
+
+/// The `when` of a reminder in templates: `before-<seconds>` or `overdue`, and the friendly
+/// `week` and `day` for the usual offsets.
+fn slot_name(slot: ReminderSlot) -> String {
+    match slot {
+        ReminderSlot::Overdue => "overdue".into(),
+        ReminderSlot::Before(o) if o.as_seconds() == 7 * 86_400 => "week".into(),
+        ReminderSlot::Before(o) if o.as_seconds() == 86_400 => "day".into(),
+        other => other.key(),
+    }
+}
+
+fn urgency_of(slot: ReminderSlot) -> Urgency {
+    match slot {
+        ReminderSlot::Overdue => Urgency::High,
+        ReminderSlot::Before(o) if o.as_seconds() <= 86_400 => Urgency::High,
+        ReminderSlot::Before(_) => Urgency::Normal,
+    }
+}
