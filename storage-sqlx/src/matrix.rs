@@ -162,6 +162,18 @@ enum Strategy {
     Walk,
 }
 
+/// Makes the transaction's next query walk the sort index rather than sort: with
+/// statistics that lag behind an import, PostgreSQL believes the event small, checks
+/// every participant and sorts them (137 ms at 26,000), where walking the index stops after
+/// a page of matches.
+async fn walk_the_index(tx: &mut sqlx::Transaction<'_, Postgres>) -> Result<()> {
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut **tx)
+        .await
+        .map_err(map_error)?;
+    Ok(())
+}
+
 async fn strategy(pool: &PgPool, event: EventId, query: &MatrixQuery) -> Result<Strategy> {
     let Some((task, statuses)) = &query.progress else {
         return Ok(Strategy::Plain);
@@ -205,14 +217,20 @@ pub(crate) async fn page(
     if matches!(&strategy, Strategy::Among(ids) if ids.is_empty()) {
         return Ok(Vec::new());
     }
+    let walk = matches!(strategy, Strategy::Walk);
     let Some(mut qb) = build(pool, event, query, "", strategy).await? else {
         return Ok(Vec::new());
     };
+    let mut tx = pool.begin().await.map_err(map_error)?;
+    if walk {
+        walk_the_index(&mut tx).await?;
+    }
     let ids: Vec<Uuid> = qb
         .build_query_scalar()
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(map_error)?;
+    tx.commit().await.map_err(map_error)?;
     let mut states = load_states(pool, event, &ids).await?;
     let order: std::collections::HashMap<Uuid, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
@@ -229,6 +247,7 @@ pub(crate) async fn explain(
     generic: bool,
 ) -> Result<String> {
     let strategy = strategy(pool, event, query).await?;
+    let walk = matches!(strategy, Strategy::Walk);
     let Some(mut qb) = build(pool, event, query, "EXPLAIN ", strategy).await? else {
         return Ok(String::new());
     };
@@ -242,6 +261,9 @@ pub(crate) async fn explain(
         .execute(&mut *tx)
         .await
         .map_err(map_error)?;
+    if walk {
+        walk_the_index(&mut tx).await?;
+    }
     let lines: Vec<String> = qb
         .build_query_scalar()
         .fetch_all(&mut *tx)
