@@ -44,6 +44,14 @@ pub struct EventSettings {
     pub tasks_enabled: bool,
     /// The organizer's custom fields (R4), by key. Never shown to participants.
     pub custom_fields: BTreeMap<String, CustomFieldDef>,
+    /// The organizer's own message templates (N6), replacing the shipped ones, by
+    /// `kind.language.part`: kind `publication`, `assignment`, `reminder`, `reminders`,
+    /// `nudge` or `review_rejected`; a language of the event; part `subject` or `body`
+    /// (e.g. `reminder.fr.subject`). Jinja syntax (minijinja); the variables are listed in
+    /// [`dispatch`](crate::dispatch). A template that does not compile is refused when set,
+    /// with its line and the reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub templates: BTreeMap<String, String>,
 }
 
 impl EventSettings {
@@ -66,6 +74,7 @@ impl EventSettings {
             },
             tasks_enabled: true,
             custom_fields: BTreeMap::new(),
+            templates: BTreeMap::new(),
         }
     }
 
@@ -99,6 +108,27 @@ impl EventSettings {
         for (key, def) in &self.custom_fields {
             text::key(&format!("custom_fields.{key}"), key)?;
             text::required_text(&format!("custom_fields.{key}.label"), &def.label, 200)?;
+        }
+        if self.templates.len() > 100 {
+            return Err(Error::invalid("templates", "at most 100 templates"));
+        }
+        for (key, source) in &self.templates {
+            let field = format!("templates.{key}");
+            let parts: Vec<&str> = key.split('.').collect();
+            let known = matches!(parts.as_slice(), [kind, language, part]
+                if crate::dispatch::MessageKind::ALL.iter().any(|k| k.as_str() == *kind)
+                    && self.languages.iter().any(|l| l.as_str() == *language)
+                    && matches!(*part, "subject" | "body"));
+            if !known {
+                return Err(Error::invalid(
+                    field,
+                    "the key is kind.language.part: a message kind, a language of the event, and subject or body",
+                ));
+            }
+            if source.len() > 20_000 {
+                return Err(Error::invalid(field, "at most 20,000 characters"));
+            }
+            crate::dispatch::check_template(&field, source)?;
         }
         Ok(())
     }

@@ -521,7 +521,9 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
             reason,
             link: link.clone(),
         };
-        let (subject, body) = self.renderer.render(kind, &language, &view)?;
+        let (subject, body) = self
+            .renderer
+            .render(kind, &language, &view, &settings.templates)?;
         Ok(OutgoingMessage {
             event: entry.event,
             outbox: entry.id,

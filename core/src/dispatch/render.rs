@@ -207,20 +207,34 @@ impl Renderer {
             .to_owned()
     }
 
-    /// Renders the subject and body of `kind` in `language`.
+    /// Renders the subject and body of `kind` in `language`, with the event's own
+    /// templates (`overrides`, by `kind.language.part`) where it has them.
     pub fn render(
         &self,
         kind: MessageKind,
         language: &str,
         view: &View,
+        overrides: &BTreeMap<String, String>,
     ) -> Result<(String, String)> {
         let render = |part: &str| -> Result<String> {
-            let t = self
-                .env
-                .get_template(&name(kind, language, part))
-                .map_err(Error::backend)?;
-            t.render(minijinja::value::Serde(view))
-                .map_err(Error::backend)
+            let key = name(kind, language, part);
+            let context = minijinja::value::Serde(view);
+            match overrides.get(&key) {
+                Some(source) => {
+                    let mut env = Environment::new();
+                    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+                    env.add_template_owned(key.clone(), source.clone())
+                        .map_err(Error::backend)?;
+                    let t = env.get_template(&key).map_err(Error::backend)?;
+                    t.render(context).map_err(Error::backend)
+                }
+                None => self
+                    .env
+                    .get_template(&key)
+                    .map_err(Error::backend)?
+                    .render(context)
+                    .map_err(Error::backend),
+            }
         };
         Ok((render("subject")?.trim().to_owned(), render("body")?))
     }
@@ -259,7 +273,9 @@ mod tests {
         let r = Renderer::new();
         for language in ["en", "fr"] {
             for kind in MessageKind::ALL {
-                let (subject, body) = r.render(kind, language, &view(2)).unwrap();
+                let (subject, body) = r
+                    .render(kind, language, &view(2), &BTreeMap::new())
+                    .unwrap();
                 assert!(
                     !subject.is_empty() && !subject.contains('\n'),
                     "{kind:?} {language}"
@@ -273,13 +289,17 @@ mod tests {
                 );
             }
         }
-        let (subject, body) = r.render(MessageKind::Reminder, "fr", &view(1)).unwrap();
+        let (subject, body) = r
+            .render(MessageKind::Reminder, "fr", &view(1), &BTreeMap::new())
+            .unwrap();
         assert_eq!(
             subject,
             "Rappel : Task 0 à faire avant le 2026-03-11 13:00 (Europe/Paris)"
         );
         assert!(body.contains("https://expo.example/help/0"), "{body}");
-        let (subject, _) = r.render(MessageKind::Publication, "en", &view(3)).unwrap();
+        let (subject, _) = r
+            .render(MessageKind::Publication, "en", &view(3), &BTreeMap::new())
+            .unwrap();
         assert_eq!(subject, "3 new tasks for Expo 2026");
     }
 

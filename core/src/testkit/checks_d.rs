@@ -985,3 +985,74 @@ pub async fn n6_messages_in_the_recipients_language<S: DumpStore>(store: S) {
     assert!(fr.body.contains("Bonjour zoe"), "{}", fr.body);
     assert_eq!(en.urgency, Urgency::High, "the day before");
 }
+
+/// N6: an organizer's own template replaces the shipped one for their event; a template
+/// that does not compile, or a key that names no kind, language or part, is refused when
+/// set, naming the field (with the line for a syntax error), and nothing is written.
+pub async fn n6_event_templates_override_and_are_checked_when_set<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let ann = f.participant("ann", &[]).await;
+    let task = f.manual_task("Book your stand", None).await;
+    let settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    let before = f.dump().await;
+    for (key, source, field) in [
+        (
+            "nudge.en.subject",
+            "Hello {% if %}",
+            "templates.nudge.en.subject",
+        ),
+        ("nudge.de.subject", "Hallo", "templates.nudge.de.subject"),
+        ("nope.en.subject", "Hello", "templates.nope.en.subject"),
+        ("nudge.en.footer", "Hello", "templates.nudge.en.footer"),
+    ] {
+        let mut bad = settings.clone();
+        bad.templates.insert(key.into(), source.into());
+        let e = f
+            .service
+            .update_event(&f.organizer, f.event, bad)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+        if key == "nudge.en.subject" {
+            assert!(e.to_string().contains("line 1"), "{e}");
+        }
+    }
+    assert_eq!(f.dump().await, before, "a refused template writes nothing");
+
+    let mut good = settings.clone();
+    good.templates.insert(
+        "nudge.en.subject".into(),
+        "Psst {{ recipient }}: {{ task.name }} ({{ event }})".into(),
+    );
+    f.service
+        .update_event(&f.organizer, f.event, good)
+        .await
+        .unwrap();
+    f.service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            task.id,
+            RemindTarget::Participant(ann.id),
+        )
+        .await
+        .unwrap();
+    dispatcher(&f, &notifiers).dispatch_once().await.unwrap();
+    let sent = notifiers.0.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].message.subject,
+        "Psst ann: Book your stand (Expo 2026)"
+    );
+    assert!(
+        sent[0].message.body.contains("remind you"),
+        "the body is still the shipped one: {}",
+        sent[0].message.body
+    );
+}

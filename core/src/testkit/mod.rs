@@ -188,6 +188,7 @@ macro_rules! conformance_tests {
             n5_retries_backoff_dead_letters_and_gone_subscriptions,
             n5_a_dead_dispatchers_claims_are_sent_after_its_lease,
             n6_messages_in_the_recipients_language,
+            n6_event_templates_override_and_are_checked_when_set,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
