@@ -122,15 +122,7 @@ fn state_in<'d>(dump: &'d EventDump, p: &Participant) -> &'d ParticipantState {
 
 /// Creates a task from `config` and publishes it.
 async fn publish_config<S: DumpStore>(f: &Fixture<S>, config: TaskConfig) -> Task {
-    let t = f
-        .service
-        .create_task(&f.organizer, f.event, config)
-        .await
-        .expect("create task");
-    f.service
-        .publish_task(&f.organizer, f.event, t.id)
-        .await
-        .expect("publish task")
+    f.publish(config).await
 }
 
 // ----- S: segments ---------------------------------------------------------------------

@@ -18,15 +18,7 @@ async fn pending_entries<S: DumpStore>(f: &Fixture<S>, n: usize) -> Vec<OutboxEn
     }
     let mut config = TaskConfig::manual(f.en.clone(), "Book your hotel", Fixture::<S>::web());
     config.notify_on_publish = true;
-    let t = f
-        .service
-        .create_task(&f.organizer, f.event, config)
-        .await
-        .unwrap();
-    f.service
-        .publish_task(&f.organizer, f.event, t.id)
-        .await
-        .unwrap();
+    f.publish(config).await;
     let outbox = f.outbox().await;
     assert_eq!(outbox.len(), n);
     outbox
@@ -275,15 +267,7 @@ pub async fn n5_backoff_dead_letters_and_requeue<S: DumpStore>(store: S) {
 async fn task_due<S: DumpStore>(f: &Fixture<S>, name: &str, deadline: DateTime<Utc>) -> Task {
     let mut config = TaskConfig::manual(f.en.clone(), name, Fixture::<S>::web());
     config.deadline = Some(deadline);
-    let t = f
-        .service
-        .create_task(&f.organizer, f.event, config)
-        .await
-        .unwrap();
-    f.service
-        .publish_task(&f.organizer, f.event, t.id)
-        .await
-        .unwrap()
+    f.publish(config).await
 }
 
 /// The reminders (single or grouped) in the outbox, as (recipient, task, slot, deadline).
@@ -604,21 +588,12 @@ fn subscription(n: u8) -> PushSubscription {
 async fn all_channels<S: DumpStore>(
     f: &Fixture<S>,
 ) -> (RecordingNotifier, RecordingNotifier, RecordingNotifier) {
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .await
-        .unwrap()
-        .settings;
-    settings.channels = Channels {
+    f.channels(Channels {
         email: true,
         chat: true,
         web_push: true,
-    };
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    })
+    .await;
     (
         RecordingNotifier::new(Channel::Email),
         RecordingNotifier::new(Channel::Chat),
@@ -628,20 +603,7 @@ async fn all_channels<S: DumpStore>(
 
 /// Gives `p` a chat handle and a web push subscription.
 async fn reachable<S: DumpStore>(f: &Fixture<S>, p: &Participant, n: u8) {
-    let mut profile = p.profile.clone();
-    profile.chat_handle = Some(format!("@{}", p.external_id));
-    f.service
-        .update_participant(
-            &f.organizer,
-            f.event,
-            p.id,
-            ParticipantPatch {
-                profile: Some(profile),
-                ..ParticipantPatch::default()
-            },
-        )
-        .await
-        .unwrap();
+    f.chat_handle(p, &format!("@{}", p.external_id)).await;
     f.service
         .add_push_subscription(&f.as_participant(p), f.event, p.id, subscription(n))
         .await

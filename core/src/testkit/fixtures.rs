@@ -111,6 +111,52 @@ impl<S: DumpStore> Fixture<S> {
         }
     }
 
+    /// Creates and publishes a task with this configuration.
+    pub async fn publish(&self, config: TaskConfig) -> Task {
+        let t = self
+            .service
+            .create_task(&self.organizer, self.event, config)
+            .await
+            .expect("create task");
+        self.service
+            .publish_task(&self.organizer, self.event, t.id)
+            .await
+            .expect("publish task")
+    }
+
+    /// Sets the channels the event's notifications go out on (N4).
+    pub async fn channels(&self, channels: Channels) {
+        let mut settings = self
+            .service
+            .event(&self.organizer, self.event)
+            .await
+            .expect("event")
+            .settings;
+        settings.channels = channels;
+        self.service
+            .update_event(&self.organizer, self.event, settings)
+            .await
+            .expect("update event");
+    }
+
+    /// Gives `p` a handle in the host's chat.
+    pub async fn chat_handle(&self, p: &Participant, handle: &str) {
+        let mut profile = p.profile.clone();
+        profile.chat_handle = Some(handle.to_owned());
+        self.service
+            .update_participant(
+                &self.organizer,
+                self.event,
+                p.id,
+                ParticipantPatch {
+                    profile: Some(profile),
+                    ..ParticipantPatch::default()
+                },
+            )
+            .await
+            .expect("update participant");
+    }
+
     /// Creates a draft manual task.
     pub async fn draft_manual(&self, name: &str, segment: Option<SegmentId>) -> Task {
         let mut config = TaskConfig::manual(self.en.clone(), name, Self::web());
@@ -139,15 +185,7 @@ impl<S: DumpStore> Fixture<S> {
     ) -> Task {
         let mut config = TaskConfig::automatic(self.en.clone(), name, condition, Self::web());
         config.segment = segment;
-        let t = self
-            .service
-            .create_task(&self.organizer, self.event, config)
-            .await
-            .expect("create task");
-        self.service
-            .publish_task(&self.organizer, self.event, t.id)
-            .await
-            .expect("publish task")
+        self.publish(config).await
     }
 
     /// A host event about `participant`, occurring now.
