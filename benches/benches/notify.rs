@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use punchlist::*;
 use punchlist_benches::report::{median, show};
 use punchlist_benches::{World, build};
@@ -80,9 +80,13 @@ fn notify<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S
     });
     let round = std::sync::atomic::AtomicU64::new(0);
     let mut group = c.benchmark_group(format!("{name} notify/{n}"));
+    // One iteration per sample: each also publishes a task to everyone (untimed), and
+    // criterion's linear sampling would plan dozens of them.
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
     group.bench_function("reminder tick, all due", |b| {
         b.to_async(rt).iter_custom(|iters| {
             let (round, dispatcher) = (&round, &dispatcher);
@@ -164,7 +168,8 @@ fn raw_claims(c: &mut Criterion, rt: &Runtime, pool: &sqlx::PgPool, n: usize) {
     let mut group = c.benchmark_group(format!("postgres raw notify/{n}"));
     group
         .sample_size(10)
-        .measurement_time(Duration::from_secs(20));
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(5));
     group.bench_function("claim and mark all due", |b| {
         b.to_async(rt).iter_custom(|iters| async move {
             let mut total = Duration::ZERO;
