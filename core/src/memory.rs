@@ -23,6 +23,7 @@ use crate::ids::{
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
 use crate::notify::{OutboxEntry, OutboxState};
+use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
 use crate::store::{ParticipantState, ProgressFeed, Store};
@@ -307,6 +308,18 @@ impl Store for MemoryStore {
         self.read(event, Vec::new(), |d| {
             ids.iter()
                 .filter_map(|id| d.participants.get(id).cloned())
+                .collect()
+        })
+    }
+
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>> {
+        self.read(event, Vec::new(), |d| {
+            ids.iter()
+                .filter_map(|id| d.participants.get(id).map(|s| s.participant.clone()))
                 .collect()
         })
     }

@@ -75,6 +75,14 @@ pub trait Store: Send + Sync + 'static {
         ids: &[ParticipantId],
     ) -> Result<Vec<ParticipantState>>;
 
+    /// The records of the participants among `ids` that exist in this event (any order),
+    /// without their facts and progress: what rendering a notification needs.
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>>;
+
     /// The participant the host knows as `external_id`.
     async fn participant_by_external_id(
         &self,

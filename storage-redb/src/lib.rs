@@ -1071,6 +1071,28 @@ impl Store for RedbStore {
         .await
     }
 
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>> {
+        let ev = bytes_of!(event);
+        let ids = ids.to_vec();
+        self.read(move |txn| {
+            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(s) =
+                    get::<StoredParticipant>(&participants, &key(&[&ev, &bytes_of!(id)]))?
+                {
+                    out.push(s.participant);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn participant_by_external_id(
         &self,
         event: EventId,

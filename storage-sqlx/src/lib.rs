@@ -873,6 +873,24 @@ impl Store for PgStore {
         load_states(&self.pool, event, &ids).await
     }
 
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>> {
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let rows: Vec<Json<Participant>> = sqlx::query_scalar(
+            "SELECT record FROM participants \
+             WHERE event_id = $1 AND participant_id IN (SELECT unnest($2::uuid[]))",
+        )
+        .bind(event.as_uuid())
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|j| j.0).collect())
+    }
+
     async fn participant_by_external_id(
         &self,
         event: EventId,

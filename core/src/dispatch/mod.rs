@@ -283,10 +283,10 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
         wanted.dedup();
         let people = self
             .store
-            .participants_by_id(event, &wanted)
+            .participant_records(event, &wanted)
             .await?
             .into_iter()
-            .map(|s| (s.participant.id, s.participant))
+            .map(|p| (p.id, p))
             .collect();
         Ok(Context {
             event: record,

@@ -171,6 +171,14 @@ impl<S: Store> Store for Interleaving<S> {
         pause().await;
         self.inner.outbox(event, after, limit).await
     }
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<crate::participant::Participant>> {
+        pause().await;
+        self.inner.participant_records(event, ids).await
+    }
     async fn claim_outbox(
         &self,
         owner: &str,
