@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use punchlist::*;
 use punchlist_benches::report::{median, show};
-use punchlist_benches::{World, build};
+use punchlist_benches::{World, build, wanted};
 use punchlist_redb::RedbStore;
 use punchlist_sqlx::PoolConfig;
 use tokio::runtime::Runtime;
@@ -27,12 +27,6 @@ impl Notifier for Noop {
     async fn send(&self, _: &Address, _: &OutgoingMessage) -> Result<(), SendError> {
         Ok(())
     }
-}
-
-fn wanted(store: &str) -> bool {
-    std::env::var("PUNCHLIST_BENCH_STORES")
-        .map(|v| v.split(',').any(|s| s.trim() == store))
-        .unwrap_or(true)
 }
 
 fn size() -> usize {

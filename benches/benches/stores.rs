@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use punchlist::*;
 use punchlist_benches::report::{median, show};
-use punchlist_benches::{World, build, ingest_batch};
+use punchlist_benches::{World, build, ingest_batch, wanted};
 use punchlist_redb::RedbStore;
 use punchlist_sqlx::{PgStore, PoolConfig};
 use tokio::runtime::Runtime;
@@ -366,13 +366,6 @@ fn worlds<S: Store + Clone>(rt: &Runtime, store: &S, n: usize) -> (World<S>, Wor
     let small = rt.block_on(build(store.clone(), SMALL, 7));
     let world = rt.block_on(build(store.clone(), n, 42));
     (world, small)
-}
-
-/// Whether `store` is among `PUNCHLIST_BENCH_STORES` (default: all three).
-fn wanted(store: &str) -> bool {
-    std::env::var("PUNCHLIST_BENCH_STORES")
-        .map(|v| v.split(',').any(|s| s.trim() == store))
-        .unwrap_or(true)
 }
 
 fn benches(c: &mut Criterion) {

@@ -182,6 +182,13 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
     }
 }
 
+/// Whether `store` is among `PUNCHLIST_BENCH_STORES` (default: every store).
+pub fn wanted(store: &str) -> bool {
+    std::env::var("PUNCHLIST_BENCH_STORES")
+        .map(|v| v.split(',').any(|s| s.trim() == store))
+        .unwrap_or(true)
+}
+
 /// A batch of 1,000 "product added" facts with ids never used before.
 pub fn ingest_batch<S: Store>(world: &World<S>, round: u64) -> Vec<HostEvent> {
     let n = world.people.len() as u64;

@@ -326,6 +326,28 @@ async fn versions(
         .collect()
 }
 
+const HOST_EVENTS_TAKEN: &str = "SELECT host_event_id FROM host_events \
+     WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))";
+const OUTBOX_KEYS_TAKEN: &str = "SELECT idempotency_key FROM outbox \
+     WHERE event_id = $1 AND idempotency_key IN (SELECT unnest($2::text[]))";
+
+/// Which of the unique `values` `sql` finds already stored in the event (none asked, none
+/// read).
+async fn taken<'c, E>(exec: E, sql: &str, event: Uuid, values: &[String]) -> Result<Vec<String>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(sql)
+        .bind(event)
+        .bind(values)
+        .fetch_all(exec)
+        .await
+        .map_err(map_error)
+}
+
 /// Reads and locks what the check of `cs` needs.
 async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<Prefetched> {
     let ev = cs.event.as_uuid();
@@ -403,30 +425,14 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
             p.external.insert(r.get(0), r.get(1));
         }
     }
-    if !host_ids.is_empty() {
-        p.host_events = sqlx::query_scalar(
-            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))",
-        )
-        .bind(ev)
-        .bind(&host_ids)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(map_error)?
+    p.host_events = taken(&mut **tx, HOST_EVENTS_TAKEN, ev, &host_ids)
+        .await?
         .into_iter()
         .collect();
-    }
-    if !keys.is_empty() {
-        p.outbox_keys = sqlx::query_scalar(
-            "SELECT idempotency_key FROM outbox WHERE event_id = $1 AND idempotency_key IN (SELECT unnest($2::text[]))",
-        )
-        .bind(ev)
-        .bind(&keys)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(map_error)?
+    p.outbox_keys = taken(&mut **tx, OUTBOX_KEYS_TAKEN, ev, &keys)
+        .await?
         .into_iter()
         .collect();
-    }
     Ok(p)
 }
 
@@ -958,15 +964,11 @@ impl Store for PgStore {
 
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
         let wanted: Vec<String> = ids.iter().map(|h| h.to_string()).collect();
-        let found: Vec<String> = sqlx::query_scalar(
-            "SELECT host_event_id FROM host_events WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))",
-        )
-        .bind(event.as_uuid())
-        .bind(&wanted)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_error)?;
-        found.into_iter().map(HostEventId::new).collect()
+        taken(&self.pool, HOST_EVENTS_TAKEN, event.as_uuid(), &wanted)
+            .await?
+            .into_iter()
+            .map(HostEventId::new)
+            .collect()
     }
 
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {

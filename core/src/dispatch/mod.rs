@@ -378,9 +378,7 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
             && has(Channel::Email)
             && let Some(address) = p.profile.email.clone().filter(|e| !e.trim().is_empty())
         {
-            let name = format!("{} {}", p.profile.first_name, p.profile.last_name)
-                .trim()
-                .to_owned();
+            let name = p.profile.display_name();
             out.push(Address::Email { address, name });
         }
         if channels.chat
@@ -437,75 +435,71 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
         let name_of = |id: &ParticipantId| {
             ctx.people
                 .get(id)
-                .map(|p| {
-                    format!("{} {}", p.profile.first_name, p.profile.last_name)
-                        .trim()
-                        .to_owned()
-                })
+                .map(|p| p.profile.display_name())
                 .unwrap_or_default()
         };
-        let (kind, tasks, owner, reason, urgency) = match &entry.message {
-            Notification::Publication { tasks } => (
-                MessageKind::Publication,
-                tasks.iter().filter_map(|t| task_view(*t, None)).collect(),
-                String::new(),
-                String::new(),
-                Urgency::Low,
-            ),
-            Notification::Assignment { task, owner } => (
-                MessageKind::Assignment,
-                task_view(*task, None).into_iter().collect(),
-                name_of(owner),
-                String::new(),
-                Urgency::Normal,
-            ),
-            Notification::Nudge { task, owner } => (
-                MessageKind::Nudge,
-                task_view(*task, None).into_iter().collect(),
-                name_of(owner),
-                String::new(),
-                Urgency::Normal,
-            ),
-            Notification::ReviewRejected {
-                task,
-                owner,
-                reason,
-            } => (
-                MessageKind::ReviewRejected,
-                task_view(*task, None).into_iter().collect(),
-                name_of(owner),
-                reason.clone(),
-                Urgency::Normal,
-            ),
-            Notification::Reminder {
-                task, owner, slot, ..
-            } => (
-                MessageKind::Reminder,
-                task_view(*task, Some(*slot)).into_iter().collect(),
-                if *owner == recipient.id {
-                    String::new()
-                } else {
-                    name_of(owner)
-                },
-                String::new(),
-                urgency_of(*slot),
-            ),
-            Notification::Reminders { items } => (
-                MessageKind::Reminders,
-                items
-                    .iter()
-                    .filter_map(|i| task_view(i.task, Some(i.slot)))
-                    .collect(),
-                String::new(),
-                String::new(),
-                items
-                    .iter()
-                    .map(|i| urgency_of(i.slot))
-                    .max_by_key(|u| *u as u8)
-                    .unwrap_or(Urgency::Normal),
-            ),
-        };
-        let tasks: Vec<TaskView> = tasks;
+        let (kind, tasks, owner, reason, urgency): (_, Vec<TaskView>, _, _, _) =
+            match &entry.message {
+                Notification::Publication { tasks } => (
+                    MessageKind::Publication,
+                    tasks.iter().filter_map(|t| task_view(*t, None)).collect(),
+                    String::new(),
+                    String::new(),
+                    Urgency::Low,
+                ),
+                Notification::Assignment { task, owner } => (
+                    MessageKind::Assignment,
+                    task_view(*task, None).into_iter().collect(),
+                    name_of(owner),
+                    String::new(),
+                    Urgency::Normal,
+                ),
+                Notification::Nudge { task, owner } => (
+                    MessageKind::Nudge,
+                    task_view(*task, None).into_iter().collect(),
+                    name_of(owner),
+                    String::new(),
+                    Urgency::Normal,
+                ),
+                Notification::ReviewRejected {
+                    task,
+                    owner,
+                    reason,
+                } => (
+                    MessageKind::ReviewRejected,
+                    task_view(*task, None).into_iter().collect(),
+                    name_of(owner),
+                    reason.clone(),
+                    Urgency::Normal,
+                ),
+                Notification::Reminder {
+                    task, owner, slot, ..
+                } => (
+                    MessageKind::Reminder,
+                    task_view(*task, Some(*slot)).into_iter().collect(),
+                    if *owner == recipient.id {
+                        String::new()
+                    } else {
+                        name_of(owner)
+                    },
+                    String::new(),
+                    urgency_of(*slot),
+                ),
+                Notification::Reminders { items } => (
+                    MessageKind::Reminders,
+                    items
+                        .iter()
+                        .filter_map(|i| task_view(i.task, Some(i.slot)))
+                        .collect(),
+                    String::new(),
+                    String::new(),
+                    items
+                        .iter()
+                        .map(|i| urgency_of(i.slot))
+                        .max_by_key(|u| *u as u8)
+                        .unwrap_or(Urgency::Normal),
+                ),
+            };
         let link = tasks
             .first()
             .map(|t| t.link.clone())

@@ -1,6 +1,6 @@
 //! The reminder tick (N3, N7): turns the reminders due now into outbox entries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tracing::instrument;
 
@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::{Notification, ReminderItem, ReminderMark, due_reminder};
 use crate::progress::{ProgressStatus, is_visible};
-use crate::store::Store;
+use crate::store::{ParticipantState, Store};
 
 /// What one reminder tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -121,6 +121,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 for c in candidates {
                     by_recipient.entry(c.recipient).or_default().push(c);
                 }
+                // The page's states by id, moved into the unit as their rows get marks.
+                let mut states: HashMap<ParticipantId, ParticipantState> =
+                    states.into_iter().map(|s| (s.participant.id, s)).collect();
                 let mut unit = Unit::new(&ctx, now, Actor::System);
                 for (recipient, mut group) in by_recipient {
                     if !group.iter().any(|c| c.due_now) {
@@ -128,12 +131,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     }
                     group.sort_by_key(|c| (c.item.deadline, c.task));
                     for c in &group {
-                        if !unit.has(c.owner) {
-                            let state = states
-                                .iter()
-                                .find(|s| s.participant.id == c.owner)
-                                .cloned()
-                                .expect("candidates come from the page");
+                        if let Some(state) = states.remove(&c.owner) {
                             unit.add(state);
                         }
                         let w = unit.get(c.owner).expect("added above");
