@@ -52,8 +52,7 @@ fn library<S: Store>(
         .measurement_time(Duration::from_secs(4));
 
     // A participant's task list (P1).
-    let someone = world.people[world.people.len() / 2];
-    let me = Actor::participant(someone, world.event);
+    let me = Actor::participant(world.exhibitor, world.event);
     group.bench_function("task list", |b| {
         b.to_async(rt)
             .iter(|| async { world.service.my_tasks(&me, world.event).await.unwrap() })

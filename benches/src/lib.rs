@@ -4,6 +4,12 @@
 //! library's own API in batches.
 
 use chrono::{Duration, TimeZone, Utc};
+
+/// With the `mimalloc` feature, every benchmark of this crate runs on mimalloc: glibc's
+/// allocator slows down on a heap fragmented by building a large event (see the README).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use punchlist::*;
 
 /// A generated event on some store.
@@ -18,6 +24,10 @@ pub struct World<S: Store> {
     pub tasks: Vec<TaskId>,
     /// Its participants, in registration order.
     pub people: Vec<ParticipantId>,
+    /// The exhibitor nearest the middle of `people`: the participant whose task list is
+    /// timed. Chosen by category (exhibitors see the most tasks) so every size times the
+    /// same kind of list.
+    pub exhibitor: ParticipantId,
 }
 
 /// A small deterministic generator (the same numbers on every run).
@@ -108,6 +118,7 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
 
     let mut rng = Lcg(seed);
     let mut people = Vec::with_capacity(n);
+    let mut exhibitors = Vec::new();
     for chunk in (0..n).collect::<Vec<_>>().chunks(5_000) {
         let items = chunk
             .iter()
@@ -120,6 +131,9 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
                 let category =
                     ["exhibitor", "exhibitor", "speaker", "visitor"][rng.below(4) as usize];
                 p.status.categories = [category.to_owned()].into();
+                if category == "exhibitor" {
+                    exhibitors.push(*i);
+                }
                 p
             })
             .collect();
@@ -178,6 +192,12 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
         event: event.id,
         organizer,
         tasks,
+        exhibitor: people[exhibitors
+            .iter()
+            .copied()
+            .find(|&i| i >= n / 2)
+            .or(exhibitors.last().copied())
+            .expect("the generator makes exhibitors")],
         people,
     }
 }

@@ -152,7 +152,7 @@ pub use progress::{
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
 pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
-pub use store::{ParticipantState, ProgressFeed, Store};
+pub use store::{EventConfig, ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{
     CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText, Template,

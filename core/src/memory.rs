@@ -6,7 +6,7 @@
 //! interleave and the version check catches the loser, exactly as on a database.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, btree_map};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,7 +26,7 @@ use crate::notify::{OutboxEntry, OutboxState};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
-use crate::store::{ParticipantState, ProgressFeed, Store};
+use crate::store::{EventConfig, ParticipantState, ProgressFeed, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
 use crate::timeline::TimelineEntry;
@@ -71,6 +71,9 @@ struct EventData {
     /// Targeted rows by (task, status): the matrix's status filter (B2) skips the others
     /// without looking at them.
     by_status: HashMap<(TaskId, ProgressStatus), HashSet<ParticipantId>>,
+    /// The event's configuration as last committed, built by the first read after a write
+    /// that changed the event, a task or a segment, then shared by every read.
+    config: OnceLock<Arc<EventConfig>>,
 }
 
 /// The matrix orders kept as ordered sets (registration order is the participants' map).
@@ -115,6 +118,13 @@ impl MemoryStore {
 impl EventData {
     /// Writes the change set; `check` must have passed.
     fn write(&mut self, cs: ChangeSet) {
+        if cs.event_record.is_some()
+            || !cs.segments.is_empty()
+            || !cs.tasks.is_empty()
+            || !cs.deleted_tasks.is_empty()
+        {
+            self.config = OnceLock::new();
+        }
         if let Some(e) = cs.event_record {
             self.event = Some(e);
         }
@@ -290,6 +300,19 @@ impl Store for MemoryStore {
 
     async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
         self.read(event, Vec::new(), |d| d.tasks.values().cloned().collect())
+    }
+
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
+        self.read(event, None, |d| {
+            let record = d.event.as_ref()?;
+            Some(Arc::clone(d.config.get_or_init(|| {
+                Arc::new(EventConfig {
+                    event: record.clone(),
+                    tasks: d.tasks.clone(),
+                    segments: d.segments.clone(),
+                })
+            })))
+        })
     }
 
     async fn participant(

@@ -7,6 +7,7 @@
 //! and uniqueness while it commits.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,7 +19,8 @@ use crate::event::Event;
 use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
-    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId, TimelineId,
+    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, TaskId,
+    TimelineId,
 };
 use crate::matrix::MatrixQuery;
 use crate::notify::OutboxEntry;
@@ -32,6 +34,19 @@ use crate::timeline::TimelineEntry;
 /// The live stream of an event's progress changes (B1), in commit order per participant.
 /// An `Err` item means the reader fell behind and missed changes (reload what it shows).
 pub type ProgressFeed = BoxStream<'static, Result<ProgressChange>>;
+
+/// An event's configuration: the record, its tasks and its segments, as most operations
+/// load it. Read-only once loaded; shared behind an [`Arc`] so a store that keeps it in
+/// memory hands out the same snapshot to every call instead of copying it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventConfig {
+    /// The event.
+    pub event: Event,
+    /// Every task of the event, whatever its state, by id.
+    pub tasks: BTreeMap<TaskId, Task>,
+    /// Every segment of the event, by id.
+    pub segments: BTreeMap<SegmentId, Segment>,
+}
 
 /// Everything the library keeps about one participant that an operation may change
 /// together: record, facts and progress, under one version.
@@ -60,6 +75,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every task of the event, whatever its state.
     async fn tasks(&self, event: EventId) -> Result<Vec<Task>>;
+
+    /// The event with its tasks and segments, if the event exists. The default reads
+    /// [`event`](Self::event), [`tasks`](Self::tasks) and [`segments`](Self::segments); a
+    /// store that can keep one snapshot per event and hand out clones of the `Arc`
+    /// overrides it (the memory store does: a task list then copies no task). An override
+    /// must return what the three reads would, as of its last commit.
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
+        let Some(record) = self.event(event).await? else {
+            return Ok(None);
+        };
+        let tasks = self.tasks(event).await?;
+        let segments = self.segments(event).await?;
+        Ok(Some(Arc::new(EventConfig {
+            event: record,
+            tasks: tasks.into_iter().map(|t| (t.id, t)).collect(),
+            segments: segments.into_iter().map(|s| (s.id, s)).collect(),
+        })))
+    }
 
     /// One participant's state, if they exist in this event.
     async fn participant(

@@ -15,7 +15,7 @@ fn event_record(id: EventId) -> Event {
 #[tokio::test]
 async fn x5_a_failing_store_surfaces_as_a_typed_error() {
     let mut store = MockStore::new();
-    store.expect_event().returning(|_| {
+    store.expect_event_config().returning(|_| {
         Err(Error::Unavailable {
             source: "connection refused".into(),
         })
@@ -38,11 +38,13 @@ async fn x4_the_service_retries_a_conflict_then_gives_up() {
     let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let event = EventId::new_at(at);
     let mut store = MockStore::new();
-    store
-        .expect_event()
-        .returning(move |id| Ok(Some(event_record(id))));
-    store.expect_tasks().returning(|_| Ok(Vec::new()));
-    store.expect_segments().returning(|_| Ok(Vec::new()));
+    store.expect_event_config().returning(move |id| {
+        Ok(Some(std::sync::Arc::new(EventConfig {
+            event: event_record(id),
+            tasks: Default::default(),
+            segments: Default::default(),
+        })))
+    });
     store
         .expect_participant_by_external_id()
         .returning(|_, _| Ok(None));

@@ -15,7 +15,6 @@ mod reminders;
 mod tracking;
 mod unit;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -24,11 +23,10 @@ use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::event::Event;
 use crate::ids::{EventId, ParticipantId, SegmentId, SweepId, TaskId};
 use crate::notify::{Notification, OutboxEntry, OutboxState};
 use crate::segment::Segment;
-use crate::store::{ParticipantState, Store};
+use crate::store::{EventConfig, ParticipantState, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
 
@@ -162,15 +160,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Loads what most operations need: the event with its tasks and segments.
     async fn context(&self, actor: &Actor, event: EventId) -> Result<Ctx> {
         actor::require_same_event(actor, event, EventId::ENTITY, event)?;
-        let loaded = self.store.event(event).await?;
-        let event_record = loaded.ok_or_else(|| Error::not_found(EventId::ENTITY, event))?;
-        let tasks = self.store.tasks(event).await?;
-        let segments = self.store.segments(event).await?;
-        Ok(Ctx {
-            event: event_record,
-            tasks: Arc::new(tasks.into_iter().map(|t| (t.id, t)).collect()),
-            segments: Arc::new(segments.into_iter().map(|s| (s.id, s)).collect()),
-        })
+        self.store
+            .event_config(event)
+            .await?
+            .ok_or_else(|| Error::not_found(EventId::ENTITY, event))
     }
 
     /// Loads one participant of `event`, or `NotFound`.
@@ -283,16 +276,10 @@ pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(crate::ids::random_u64() % ceiling_us.max(1))
 }
 
-/// What most operations load: the event, its tasks and its segments.
-#[derive(Debug, Clone)]
-pub(crate) struct Ctx {
-    pub event: Event,
-    /// Read-only.
-    pub tasks: Arc<BTreeMap<TaskId, Task>>,
-    pub segments: Arc<BTreeMap<SegmentId, Segment>>,
-}
+/// What most operations load: the event, its tasks and its segments, shared (read-only).
+pub(crate) type Ctx = Arc<EventConfig>;
 
-impl Ctx {
+impl EventConfig {
     fn task_segment(&self, id: SegmentId) -> Result<&Segment> {
         self.segments
             .get(&id)

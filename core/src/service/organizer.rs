@@ -54,7 +54,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     pub async fn event(&self, actor: &Actor, event: EventId) -> Result<Event> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        Ok(ctx.event)
+        Ok(ctx.event.clone())
     }
 
     /// Replaces the event's settings. The segments and tasks must stay valid under the new

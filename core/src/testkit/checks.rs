@@ -1536,3 +1536,100 @@ pub async fn p3_owner_and_assignee_complete_and_undo<S: DumpStore>(store: S) {
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
     assert_eq!(f.dump().await, before);
 }
+
+/// X4: [`Store::event_config`] answers what [`Store::event`], [`Store::tasks`] and
+/// [`Store::segments`] say, after every kind of configuration change (a store that keeps
+/// a snapshot must drop it on each), and `None` for an unknown event.
+pub async fn x4_event_config_follows_every_configuration_change<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store.clone()).await;
+    let same = |label: &'static str| {
+        let store = store.clone();
+        async move {
+            let shared = store
+                .event_config(f.event)
+                .await
+                .expect("event_config")
+                .expect("the event exists");
+            let event = store.event(f.event).await.unwrap().unwrap();
+            let tasks = store.tasks(f.event).await.unwrap();
+            let segments = store.segments(f.event).await.unwrap();
+            assert_eq!(shared.event, event, "{label}: event");
+            assert_eq!(
+                shared.tasks.values().cloned().collect::<Vec<_>>(),
+                tasks,
+                "{label}: tasks"
+            );
+            assert_eq!(
+                shared.segments.values().cloned().collect::<Vec<_>>(),
+                segments,
+                "{label}: segments"
+            );
+            assert!(shared.tasks.iter().all(|(id, t)| *id == t.id));
+            assert!(shared.segments.iter().all(|(id, s)| *id == s.id));
+        }
+    };
+    same("new event").await;
+    // Read twice, so a store that caches serves the second read from its snapshot.
+    same("read again").await;
+    let draft = f.draft_manual("Hotel", None).await;
+    same("draft created").await;
+    let mut config = draft.config.clone();
+    config.position = 7;
+    f.service
+        .update_task(&f.organizer, f.event, draft.id, config)
+        .await
+        .unwrap();
+    same("draft edited").await;
+    f.service
+        .publish_task(&f.organizer, f.event, draft.id)
+        .await
+        .unwrap();
+    same("published").await;
+    let gone = f.draft_manual("Parking", None).await;
+    same("second draft").await;
+    f.service
+        .delete_task(&f.organizer, f.event, gone.id)
+        .await
+        .unwrap();
+    same("draft deleted").await;
+    f.service
+        .create_segment(
+            &f.organizer,
+            f.event,
+            SegmentDraft {
+                name: "Speakers".into(),
+                rule: Rule::category("speaker"),
+            },
+        )
+        .await
+        .unwrap();
+    same("segment created").await;
+    let mut settings = f
+        .service
+        .event(&f.organizer, f.event)
+        .await
+        .unwrap()
+        .settings;
+    settings.name = "Expo 2027".into();
+    f.service
+        .update_event(&f.organizer, f.event, settings)
+        .await
+        .unwrap();
+    same("event renamed").await;
+    f.service
+        .archive_task(&f.organizer, f.event, draft.id)
+        .await
+        .unwrap();
+    same("archived").await;
+    // Participants' writes leave the configuration as it is.
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    f.fact("logo-1", &ann, HostFact::LogoUploaded).await;
+    same("participant writes").await;
+    // Another event's changes are not this one's.
+    other.manual_task("Elsewhere", None).await;
+    same("other event changed").await;
+    let unknown = EventId::new_at(f.clock.now());
+    assert!(store.event_config(unknown).await.unwrap().is_none());
+}

@@ -135,6 +135,7 @@ macro_rules! conformance_tests {
             x4_same_version_change_sets_one_conflict,
             x4_concurrent_completions_lose_nothing,
             x4_sweep_resumes_after_interruption,
+            x4_event_config_follows_every_configuration_change,
             p3_owner_and_assignee_complete_and_undo,
             p4_team_is_one_level_deep,
             r12_participant_history_pages_skip_custom_fields,
