@@ -25,6 +25,17 @@ pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
     Uuid::new_v7(Timestamp::from_unix(&*ctx, secs, nanos))
 }
 
+/// A UUID v7 whose 48-bit timestamp is exactly `at`'s millisecond (no monotonic
+/// adjustment: the shared context moves a past time forwards) and whose other bits are
+/// `tail` (version and variant bits set over it).
+pub(crate) fn uuid_v7_exact(at: DateTime<Utc>, tail: u128) -> Uuid {
+    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0) & ((1 << 48) - 1);
+    let bytes = tail.to_be_bytes();
+    let mut rest = [0u8; 10];
+    rest.copy_from_slice(&bytes[6..]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+}
+
 /// 64 random bits (from a context-free UUID v7's random part), for jitter.
 pub(crate) fn random_u64() -> u64 {
     let uuid = Uuid::new_v7(Timestamp::from_unix(uuid::NoContext, 0, 0));
@@ -110,6 +121,26 @@ uuid_id!(
     /// An entry of a participant's timeline (R5).
     TimelineId, "timeline entry"
 );
+impl TimelineId {
+    /// An id for an action that happened at `at`, whatever the actions reported before it:
+    /// its timestamp is `at` to the millisecond, so the timeline's key order is the order
+    /// in which things happened, even for actions reported late (R5).
+    pub fn happened_at(at: DateTime<Utc>) -> Self {
+        let tail = (u128::from(random_u64()) << 64) | u128::from(random_u64());
+        Self(uuid_v7_exact(at, tail))
+    }
+
+    /// The lowest id an action of `at`'s millisecond can have: a lower bound for "from".
+    pub fn lowest_at(at: DateTime<Utc>) -> Self {
+        Self(uuid_v7_exact(at, 0))
+    }
+
+    /// The highest id an action of `at`'s millisecond can have: an upper bound for "until".
+    pub fn highest_at(at: DateTime<Utc>) -> Self {
+        Self(uuid_v7_exact(at, u128::MAX))
+    }
+}
+
 uuid_id!(
     /// A line of history: one changed field (R12, T2).
     HistoryId, "history entry"

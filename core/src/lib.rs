@@ -151,14 +151,17 @@ pub use progress::{
     TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
+pub use service::{Config, Decision, MAX_ACTIONS, Punchlist, RemindTarget, ReminderTick};
 pub use store::{EventConfig, ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{
     CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText, Template,
 };
 pub use text::Language;
-pub use timeline::{TimelineEntry, TimelineKind};
+pub use timeline::{
+    ActionKind, BadgePlace, HostAction, Interaction, LoginChannel, ScanPlace, TimelineEntry,
+    TimelineFilter, TimelineKind,
+};
 
 #[cfg(feature = "mock")]
 pub use clock::MockClock;

@@ -29,7 +29,7 @@ use crate::segment::Segment;
 use crate::store::{EventConfig, ParticipantState, ProgressFeed, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
-use crate::timeline::TimelineEntry;
+use crate::timeline::{TimelineEntry, TimelineFilter};
 
 /// How many changes a slow feed reader may fall behind before it is told it missed some.
 const FEED_CAPACITY: usize = 4096;
@@ -483,14 +483,18 @@ impl Store for MemoryStore {
         &self,
         event: EventId,
         participant: ParticipantId,
-        before: Option<TimelineId>,
+        filter: &TimelineFilter,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>> {
-        let upper = before.unwrap_or_else(|| TimelineId::from_uuid(uuid::Uuid::max()));
+        let (lower, upper) = filter.id_range();
+        if lower >= upper {
+            return Ok(Vec::new());
+        }
         self.read(event, Vec::new(), |d| {
             d.timeline
-                .range((participant, TimelineId::min())..(participant, upper))
+                .range((participant, lower)..(participant, upper))
                 .rev()
+                .filter(|(_, e)| filter.wants(e))
                 .take(limit)
                 .map(|(_, e)| e.clone())
                 .collect()

@@ -20,7 +20,6 @@ use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
     EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, TaskId,
-    TimelineId,
 };
 use crate::matrix::MatrixQuery;
 use crate::notify::OutboxEntry;
@@ -29,7 +28,7 @@ use crate::progress::{Progress, ProgressChange};
 use crate::segment::Segment;
 use crate::sweep::Sweep;
 use crate::task::Task;
-use crate::timeline::TimelineEntry;
+use crate::timeline::{TimelineEntry, TimelineFilter};
 
 /// The live stream of an event's progress changes (B1), in commit order per participant.
 /// An `Err` item means the reader fell behind and missed changes (reload what it shows).
@@ -155,12 +154,16 @@ pub trait Store: Send + Sync + 'static {
     /// Paged work not yet finished.
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
 
-    /// A participant's timeline, newest first, strictly before `before` (keyset paging).
+    /// Up to `limit` entries of a participant's timeline, newest first: those whose id is
+    /// in [`TimelineFilter::id_range`] (a date range and the keyset cursor, both as id
+    /// bounds) and whose kind the filter [`wants`](TimelineFilter::wants). Walk the
+    /// (event, participant, id) order downwards from the range's upper end, so a page
+    /// costs the same at any depth.
     async fn timeline(
         &self,
         event: EventId,
         participant: ParticipantId,
-        before: Option<TimelineId>,
+        filter: &TimelineFilter,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>>;
 

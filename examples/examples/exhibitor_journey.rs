@@ -371,7 +371,10 @@ async fn main() -> Result<()> {
     }
 
     println!("\nAcme's timeline (newest first):");
-    for entry in service.timeline(&organizer, ev, acme.id, None, 50).await? {
+    for entry in service
+        .timeline(&organizer, ev, acme.id, &TimelineFilter::default(), 50)
+        .await?
+    {
         let what = match &entry.kind {
             TimelineKind::Registered => "registered".to_owned(),
             TimelineKind::TaskCompleted { task } => {

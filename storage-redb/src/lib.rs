@@ -63,7 +63,7 @@ use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixCursor, MatrixQuery,
     MatrixSort, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState,
     Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task,
-    TaskCounters, TaskId, TimelineEntry, TimelineId,
+    TaskCounters, TaskId, TimelineEntry, TimelineFilter,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
@@ -1213,13 +1213,37 @@ impl Store for RedbStore {
         &self,
         event: EventId,
         participant: ParticipantId,
-        before: Option<TimelineId>,
+        filter: &TimelineFilter,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>> {
         let prefix = key(&[&bytes_of!(event), &bytes_of!(participant)]);
+        let (lower, upper) = filter.id_range();
+        if lower >= upper {
+            return Ok(Vec::new());
+        }
+        let filter = filter.clone();
         self.read(move |txn| {
             let t = txn.open_table(TIMELINE).map_err(be)?;
-            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
+            let from = key(&[&prefix, &bytes_of!(lower)]);
+            let to = key(&[&prefix, &bytes_of!(upper)]);
+            let range = t
+                .range::<&[u8]>((
+                    Bound::Included(from.as_slice()),
+                    Bound::Excluded(to.as_slice()),
+                ))
+                .map_err(be)?;
+            let mut out = Vec::new();
+            for item in range.rev() {
+                if out.len() == limit {
+                    break;
+                }
+                let (_, v) = item.map_err(be)?;
+                let entry: TimelineEntry = parse(v.value())?;
+                if filter.wants(&entry) {
+                    out.push(entry);
+                }
+            }
+            Ok(out)
         })
         .await
     }

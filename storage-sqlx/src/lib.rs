@@ -57,7 +57,7 @@ use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
     OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState, Progress,
     ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters,
-    TaskId, TimelineEntry, TimelineId,
+    TaskId, TimelineEntry, TimelineFilter,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -628,15 +628,21 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .map(|t| t.participant.as_uuid())
             .collect();
         let ids: Vec<Uuid> = cs.timeline.iter().map(|t| t.id.as_uuid()).collect();
+        let kinds: Vec<&str> = cs
+            .timeline
+            .iter()
+            .map(|t| t.kind.action_kind().as_str())
+            .collect();
         let bodies: Vec<Json<&TimelineEntry>> = cs.timeline.iter().map(Json).collect();
         exec!(
             sqlx::query(
-                "INSERT INTO timeline (event_id, participant_id, entry_id, body) \
-             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[])"
+                "INSERT INTO timeline (event_id, participant_id, entry_id, kind, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::jsonb[])"
             )
             .bind(ev)
             .bind(&participants)
             .bind(&ids)
+            .bind(&kinds)
             .bind(&bodies)
         );
     }
@@ -1010,21 +1016,31 @@ impl Store for PgStore {
         &self,
         event: EventId,
         participant: ParticipantId,
-        before: Option<TimelineId>,
+        filter: &TimelineFilter,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>> {
-        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM timeline WHERE event_id = $1 AND participant_id = $2 AND entry_id < $3 \
-             ORDER BY entry_id DESC LIMIT $4",
+        let (lower, upper) = filter.id_range();
+        if lower >= upper {
+            return Ok(Vec::new());
+        }
+        // Walks the primary key (event, participant, entry) downwards from `upper`; the
+        // kind is a filter on the rows walked, so a page's cost does not depend on its
+        // depth.
+        let rows: Vec<Json<TimelineEntry>> = sqlx::query_scalar(
+            "SELECT body FROM timeline WHERE event_id = $1 AND participant_id = $2 \
+             AND entry_id >= $3 AND entry_id < $4 AND ($5::text[] IS NULL OR kind = ANY($5)) \
+             ORDER BY entry_id DESC LIMIT $6",
         )
         .bind(event.as_uuid())
         .bind(participant.as_uuid())
-        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
+        .bind(lower.as_uuid())
+        .bind(upper.as_uuid())
+        .bind(filter.kind_names())
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(map_error)?;
-        rows.into_iter().map(from_json).collect()
+        Ok(rows.into_iter().map(|Json(e)| e).collect())
     }
 
     async fn history(

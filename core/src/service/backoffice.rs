@@ -386,7 +386,10 @@ pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn write_record<W: io::Write>(csv: &mut csv::Writer<W>, record: Vec<String>) -> Result<()> {
+pub(super) fn write_record<W: io::Write>(
+    csv: &mut csv::Writer<W>,
+    record: Vec<String>,
+) -> Result<()> {
     csv.write_record(record.iter().map(|c| neutralise_formula(c).into_owned()))
         .map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(source) => Error::Io { source },

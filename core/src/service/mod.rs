@@ -11,6 +11,7 @@ mod host;
 mod notices;
 mod organizer;
 mod participant;
+mod record;
 mod reminders;
 mod tracking;
 mod unit;
@@ -32,6 +33,7 @@ use crate::task::Task;
 
 pub use backoffice::{RemindTarget, neutralise_formula};
 pub use organizer::{Decision, MAX_BULK, MAX_IMPORT};
+pub use record::MAX_ACTIONS;
 pub use reminders::ReminderTick;
 pub(crate) use unit::Unit;
 

@@ -1,4 +1,4 @@
-//! Tracking reads for organizers: the live stream (B1), timelines, histories, the outbox,
+//! Tracking reads for organizers: the live stream (B1), histories, the outbox,
 //! and resuming paged work.
 
 use tracing::instrument;
@@ -9,11 +9,10 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::figures::TaskFigures;
 use crate::history::{HistoryEntry, Subject};
-use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId, TaskId, TimelineId};
+use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId, TaskId};
 use crate::notify::OutboxEntry;
 use crate::store::{ProgressFeed, Store};
 use crate::task::TaskState;
-use crate::timeline::TimelineEntry;
 
 /// The largest page a read returns.
 pub const MAX_PAGE: usize = 1_000;
@@ -57,25 +56,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 TaskFigures::new(t.id, c, t.config.deadline, now)
             })
             .collect())
-    }
-
-    /// A participant's timeline, newest first, for them and the organizers (R5). Page with
-    /// the last entry's id as `before`.
-    #[instrument(skip_all, fields(event = %event, participant = %participant))]
-    pub async fn timeline(
-        &self,
-        actor: &Actor,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<TimelineId>,
-        limit: usize,
-    ) -> Result<Vec<TimelineEntry>> {
-        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
-        self.participant_state(event, participant).await?;
-        actor::require_self_or_staff(actor, event, participant)?;
-        self.store
-            .timeline(event, participant, before, limit.min(MAX_PAGE))
-            .await
     }
 
     /// A participant's history, newest first (R12): for the organizers whole, for the

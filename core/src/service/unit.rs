@@ -16,7 +16,7 @@ use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject, diff_fields};
 use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
 use crate::notify::Notification;
-use crate::participant::{Facts, Participant};
+use crate::participant::{Facts, Networking, Participant};
 use crate::progress::{Progress, ProgressChange, ProgressStatus, Reconciled, reconcile};
 use crate::store::ParticipantState;
 use crate::timeline::{TimelineEntry, TimelineKind};
@@ -129,11 +129,13 @@ impl<'c> Unit<'c> {
     }
 
     fn timeline_by(&mut self, participant: ParticipantId, kind: TimelineKind, actor: Actor) {
+        // Ids from the shared monotonic context keep entries of one millisecond in the
+        // order the library wrote them.
         self.cs.timeline.push(TimelineEntry {
             id: TimelineId::new_at(self.now),
             event: self.ctx.event.id,
             participant,
-            at: self.now,
+            at: crate::timeline::to_millisecond(self.now),
             actor,
             kind,
         });
@@ -258,6 +260,16 @@ impl<'c> Unit<'c> {
         let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
             || (before_facts.is_none() && w.facts != Facts::default());
         if let Some(old) = before_record.filter(|_| record_changed) {
+            // R2 / R11: switching networking is also an action on the timeline.
+            let on = |p: &Participant| p.status.networking == Networking::Allowed;
+            if on(old) != on(&w.record) {
+                let kind = if on(&w.record) {
+                    TimelineKind::NetworkingEnabled
+                } else {
+                    TimelineKind::NetworkingDisabled
+                };
+                self.timeline_by(id, kind, self.actor.clone());
+            }
             if old.push_subscriptions == w.record.push_subscriptions {
                 self.history(Subject::Participant(id), old, &w.record);
             } else {

@@ -455,7 +455,7 @@ pub async fn t3_manual_complete_and_undo<S: DumpStore>(store: S) {
     assert!(row.completion.is_none());
     let timeline = f
         .service
-        .timeline(&me, f.event, ann.id, None, 10)
+        .timeline(&me, f.event, ann.id, &TimelineFilter::default(), 10)
         .await
         .unwrap();
     let kinds: Vec<_> = timeline.iter().map(|t| t.kind.clone()).collect();
@@ -610,7 +610,13 @@ pub async fn t4_automatic_task_follows_its_condition<S: DumpStore>(store: S) {
     assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Todo));
     let timeline = f
         .service
-        .timeline(&f.organizer, f.event, ann.id, None, 10)
+        .timeline(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &TimelineFilter::default(),
+            10,
+        )
         .await
         .unwrap();
     assert!(matches!(timeline[0].kind, TimelineKind::TaskReopened { task } if task == logo.id));
@@ -944,7 +950,7 @@ pub async fn x2_other_participant_forbidden_other_event_not_found<S: DumpStore>(
             .await
             .map(drop),
         f.service
-            .timeline(&as_bob, f.event, ann.id, None, 10)
+            .timeline(&as_bob, f.event, ann.id, &TimelineFilter::default(), 10)
             .await
             .map(drop),
         f.service

@@ -14,16 +14,14 @@ use crate::change::ChangeSet;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::history::{HistoryEntry, Subject};
-use crate::ids::{
-    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TimelineId,
-};
+use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId};
 use crate::notify::OutboxEntry;
 use crate::progress::Progress;
 use crate::segment::Segment;
 use crate::store::{ParticipantState, ProgressFeed, Store};
 use crate::sweep::Sweep;
 use crate::task::Task;
-use crate::timeline::TimelineEntry;
+use crate::timeline::{TimelineEntry, TimelineFilter};
 
 /// Wraps a store; see the module docs.
 #[derive(Debug)]
@@ -31,6 +29,7 @@ pub struct Interleaving<S> {
     inner: Arc<S>,
     commits: AtomicU64,
     conflicts: AtomicU64,
+    calls: AtomicU64,
 }
 
 impl<S> Interleaving<S> {
@@ -40,6 +39,7 @@ impl<S> Interleaving<S> {
             inner,
             commits: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
         }
     }
 
@@ -52,24 +52,31 @@ impl<S> Interleaving<S> {
     pub fn conflicts(&self) -> u64 {
         self.conflicts.load(Ordering::Relaxed)
     }
-}
 
-async fn pause() {
-    tokio::task::yield_now().await;
+    /// How many calls (reads and commits) the store received so far: a check counts the
+    /// store's work per operation with it.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    async fn pause(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+    }
 }
 
 #[async_trait]
 impl<S: Store> Store for Interleaving<S> {
     async fn event(&self, id: EventId) -> Result<Option<Event>> {
-        pause().await;
+        self.pause().await;
         self.inner.event(id).await
     }
     async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        pause().await;
+        self.pause().await;
         self.inner.segments(event).await
     }
     async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        pause().await;
+        self.pause().await;
         self.inner.tasks(event).await
     }
     async fn participant(
@@ -77,7 +84,7 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         id: ParticipantId,
     ) -> Result<Option<ParticipantState>> {
-        pause().await;
+        self.pause().await;
         self.inner.participant(event, id).await
     }
     async fn participants_by_id(
@@ -85,7 +92,7 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         ids: &[ParticipantId],
     ) -> Result<Vec<ParticipantState>> {
-        pause().await;
+        self.pause().await;
         self.inner.participants_by_id(event, ids).await
     }
     async fn participant_by_external_id(
@@ -93,7 +100,7 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         external_id: &ExternalId,
     ) -> Result<Option<ParticipantId>> {
-        pause().await;
+        self.pause().await;
         self.inner
             .participant_by_external_id(event, external_id)
             .await
@@ -104,7 +111,7 @@ impl<S: Store> Store for Interleaving<S> {
         after: Option<ParticipantId>,
         limit: usize,
     ) -> Result<Vec<ParticipantState>> {
-        pause().await;
+        self.pause().await;
         self.inner.participants(event, after, limit).await
     }
     async fn collaborators(
@@ -112,22 +119,22 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         owner: ParticipantId,
     ) -> Result<Vec<ParticipantId>> {
-        pause().await;
+        self.pause().await;
         self.inner.collaborators(event, owner).await
     }
     async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
-        pause().await;
+        self.pause().await;
         self.inner.assigned_to(event, assignee).await
     }
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
-        pause().await;
+        self.pause().await;
         self.inner.ingested(event, ids).await
     }
     async fn task_counters(
         &self,
         event: EventId,
     ) -> Result<std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>> {
-        pause().await;
+        self.pause().await;
         self.inner.task_counters(event).await
     }
     async fn matrix(
@@ -135,22 +142,22 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         query: &crate::matrix::MatrixQuery,
     ) -> Result<Vec<ParticipantState>> {
-        pause().await;
+        self.pause().await;
         self.inner.matrix(event, query).await
     }
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
-        pause().await;
+        self.pause().await;
         self.inner.sweeps(event).await
     }
     async fn timeline(
         &self,
         event: EventId,
         participant: ParticipantId,
-        before: Option<TimelineId>,
+        filter: &TimelineFilter,
         limit: usize,
     ) -> Result<Vec<TimelineEntry>> {
-        pause().await;
-        self.inner.timeline(event, participant, before, limit).await
+        self.pause().await;
+        self.inner.timeline(event, participant, filter, limit).await
     }
     async fn history(
         &self,
@@ -159,7 +166,7 @@ impl<S: Store> Store for Interleaving<S> {
         before: Option<HistoryId>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>> {
-        pause().await;
+        self.pause().await;
         self.inner.history(event, subject, before, limit).await
     }
     async fn outbox(
@@ -168,7 +175,7 @@ impl<S: Store> Store for Interleaving<S> {
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
-        pause().await;
+        self.pause().await;
         self.inner.outbox(event, after, limit).await
     }
     async fn participant_records(
@@ -176,7 +183,7 @@ impl<S: Store> Store for Interleaving<S> {
         event: EventId,
         ids: &[ParticipantId],
     ) -> Result<Vec<crate::participant::Participant>> {
-        pause().await;
+        self.pause().await;
         self.inner.participant_records(event, ids).await
     }
     async fn claim_outbox(
@@ -186,7 +193,7 @@ impl<S: Store> Store for Interleaving<S> {
         lease_until: chrono::DateTime<chrono::Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
-        pause().await;
+        self.pause().await;
         self.inner
             .claim_outbox(owner, now, lease_until, limit)
             .await
@@ -196,7 +203,7 @@ impl<S: Store> Store for Interleaving<S> {
         owner: &str,
         entries: Vec<OutboxEntry>,
     ) -> Result<Vec<OutboxId>> {
-        pause().await;
+        self.pause().await;
         self.inner.release_outbox(owner, entries).await
     }
     async fn dead_letters(
@@ -205,7 +212,7 @@ impl<S: Store> Store for Interleaving<S> {
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
-        pause().await;
+        self.pause().await;
         self.inner.dead_letters(event, after, limit).await
     }
     async fn requeue_dead(
@@ -214,11 +221,11 @@ impl<S: Store> Store for Interleaving<S> {
         ids: &[OutboxId],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<OutboxId>> {
-        pause().await;
+        self.pause().await;
         self.inner.requeue_dead(event, ids, now).await
     }
     async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        pause().await;
+        self.pause().await;
         let result = self.inner.apply(changes).await;
         match &result {
             Ok(()) => self.commits.fetch_add(1, Ordering::SeqCst),

@@ -17,6 +17,7 @@ mod checks;
 mod checks_b;
 mod checks_c;
 mod checks_d;
+mod checks_e;
 mod fixtures;
 mod interleave;
 mod notifier;
@@ -28,6 +29,7 @@ pub use checks::*;
 pub use checks_b::*;
 pub use checks_c::*;
 pub use checks_d::*;
+pub use checks_e::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
 pub use notifier::{Received, RecordingNotifier};
@@ -190,6 +192,13 @@ macro_rules! conformance_tests {
             n5_a_dead_dispatchers_claims_are_sent_after_its_lease,
             n6_messages_in_the_recipients_language,
             n6_event_templates_override_and_are_checked_when_set,
+        );
+        // Group E: the participant's record (checks_e.rs).
+        $crate::conformance_tests!(@each [$mode] $make;
+            r5_host_actions_land_once_in_time_order_and_are_checked,
+            r5_timeline_filters_by_kind_and_dates_and_pages,
+            r5_timeline_access_and_csv_export,
+            r5_deep_timeline_pages_cost_the_same_reads,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {

@@ -1,0 +1,191 @@
+//! The participant's record beyond tasks (R5–R13): the timeline first.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+
+use tracing::instrument;
+
+use super::backoffice::write_record;
+use super::tracking::MAX_PAGE;
+use super::{Punchlist, retry};
+use crate::actor::{self, Actor};
+use crate::change::ChangeSet;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::host_event::IngestOutcome;
+use crate::ids::{EventId, ParticipantId};
+use crate::store::Store;
+use crate::timeline::{HostAction, TimelineEntry, TimelineFilter};
+
+/// The most actions in one report.
+pub const MAX_ACTIONS: usize = 10_000;
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// Records actions the host reports on participants' timelines (R5), for the host
+    /// ([`Actor::System`]) or the event's organizers. Like
+    /// [`ingest_batch`](Self::ingest_batch): every item is checked and gets its own result,
+    /// in order; the valid ones are written in one transaction; an id already reported
+    /// (as an action or a fact: one id space per event, X3) answers
+    /// [`IngestOutcome::Duplicate`] and writes nothing.
+    ///
+    /// Per item: a kind the library writes itself, a participant named as their own other
+    /// party, or a date more than [`HostAction::MAX_AHEAD`] ahead of the clock is
+    /// `Invalid` (field `kind` or `occurred_at`); an unknown participant, or an unknown
+    /// participant named in the action (a contact, a partner, an exhibitor), is `NotFound`.
+    ///
+    /// The entry's time is the action's, to the millisecond: an action reported late
+    /// takes its place in the timeline, not the top.
+    #[instrument(skip_all, fields(event = %event, items = actions.len()))]
+    pub async fn report_actions(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        actions: Vec<HostAction>,
+    ) -> Result<Vec<Result<IngestOutcome>>> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        if actions.len() > MAX_ACTIONS {
+            return Err(Error::invalid(
+                "actions",
+                format!("at most {MAX_ACTIONS} actions in one report"),
+            ));
+        }
+        retry!(self, {
+            let loaded = self.store.event(event).await?;
+            let record = loaded.ok_or_else(|| Error::not_found(EventId::ENTITY, event))?;
+            let ids: Vec<_> = actions.iter().map(|a| a.id.clone()).collect();
+            let mut seen: HashSet<_> = self
+                .store
+                .ingested(event, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            let mut wanted: Vec<ParticipantId> = actions
+                .iter()
+                .flat_map(|a| std::iter::once(a.participant).chain(a.kind.participants_named()))
+                .collect();
+            wanted.sort();
+            wanted.dedup();
+            let known: HashMap<ParticipantId, ()> = self
+                .store
+                .participant_records(event, &wanted)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, ()))
+                .collect();
+            let now = self.now();
+            // The host's reports change no participant: no version moves, so reporting
+            // never conflicts with the participants' own writes.
+            let mut cs = ChangeSet::new(event);
+            let mut results = Vec::with_capacity(actions.len());
+            for a in &actions {
+                if let Err(e) = a.validate(now) {
+                    results.push(Err(e));
+                    continue;
+                }
+                if seen.contains(&a.id) {
+                    results.push(Ok(IngestOutcome::Duplicate));
+                    continue;
+                }
+                let missing = std::iter::once(a.participant)
+                    .chain(a.kind.participants_named())
+                    .find(|p| !known.contains_key(p));
+                if let Some(p) = missing {
+                    results.push(Err(Error::not_found(ParticipantId::ENTITY, p)));
+                    continue;
+                }
+                seen.insert(a.id.clone());
+                cs.host_events.push(a.id.clone());
+                cs.timeline.push(a.clone().into_entry(record.id));
+                results.push(Ok(IngestOutcome::Applied));
+            }
+            self.commit(cs).await?;
+            Ok(results)
+        })
+    }
+
+    /// A page of a participant's timeline, newest first (R5), for them and the event's
+    /// organizers: the kinds, date range and cursor of `filter`, at most `limit` entries
+    /// (up to 1,000). The next page is `filter.before` = the last entry's id; a page shorter
+    /// than `limit` is the last.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        filter: &TimelineFilter,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>> {
+        filter.validate()?;
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        self.store
+            .timeline(event, participant, filter, limit.clamp(1, MAX_PAGE))
+            .await
+    }
+
+    /// Writes a participant's timeline as CSV to `out` (R5), newest first, with `filter`'s
+    /// kinds and dates (its cursor is ignored: the export starts at the newest), page by
+    /// page so memory does not grow with the timeline. For the participant and the
+    /// event's organizers. Columns: `at` (RFC 3339 in the event's time zone), `kind`,
+    /// `by` (`participant`, `organizer:<admin>` or `system`), `details` (the action's
+    /// fields as JSON). Cells a spreadsheet would run as a formula are neutralised as in
+    /// B4. `out` is written synchronously between store reads (see
+    /// [`export_matrix_csv`](Self::export_matrix_csv)). Returns the number of entries.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn export_timeline_csv<W: io::Write + Send>(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        filter: &TimelineFilter,
+        out: W,
+    ) -> Result<u64> {
+        filter.validate()?;
+        let ctx = self.context(actor, event).await?;
+        self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let zone = ctx.event.settings.time_zone;
+        let mut csv = csv::Writer::from_writer(out);
+        write_record(
+            &mut csv,
+            ["at", "kind", "by", "details"].map(String::from).to_vec(),
+        )?;
+        let mut filter = TimelineFilter {
+            before: None,
+            ..filter.clone()
+        };
+        let mut written = 0u64;
+        loop {
+            let page = self
+                .store
+                .timeline(event, participant, &filter, MAX_PAGE)
+                .await?;
+            for e in &page {
+                let by = match &e.actor {
+                    Actor::Participant { id, .. } if *id == participant => "participant".into(),
+                    Actor::Participant { id, .. } => format!("participant:{id}"),
+                    Actor::Organizer { admin, .. } => format!("organizer:{admin}"),
+                    Actor::System => "system".into(),
+                };
+                write_record(
+                    &mut csv,
+                    vec![
+                        e.at.with_timezone(&zone).to_rfc3339(),
+                        e.kind.action_kind().as_str().to_owned(),
+                        by,
+                        e.kind.details(),
+                    ],
+                )?;
+                written += 1;
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_PAGE => filter.before = Some(last.id),
+                _ => break,
+            }
+        }
+        csv.flush().map_err(|source| Error::Io { source })?;
+        Ok(written)
+    }
+}
