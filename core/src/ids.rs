@@ -26,14 +26,23 @@ pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
 }
 
 /// A UUID v7 whose 48-bit timestamp is exactly `at`'s millisecond (no monotonic
-/// adjustment: the shared context moves a past time forwards) and whose other bits are
-/// `tail` (version and variant bits set over it).
-pub(crate) fn uuid_v7_exact(at: DateTime<Utc>, tail: u128) -> Uuid {
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0) & ((1 << 48) - 1);
-    let bytes = tail.to_be_bytes();
-    let mut rest = [0u8; 10];
-    rest.copy_from_slice(&bytes[6..]);
-    uuid::Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+/// adjustment: the shared context moves a past time forwards) and whose 74 other free bits
+/// are the low 74 bits of `value`, in order (the version and variant bits sit beside them,
+/// so ids of one millisecond sort as their values).
+pub(crate) fn uuid_v7_exact(at: DateTime<Utc>, value: u128) -> Uuid {
+    let millis = u128::from(u64::try_from(at.timestamp_millis()).unwrap_or(0)) & ((1 << 48) - 1);
+    let value = value & ((1 << 74) - 1);
+    let rand_a = value >> 62;
+    let rand_b = value & ((1 << 62) - 1);
+    Uuid::from_u128((millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b)
+}
+
+/// The next value of a process-wide sequence that starts at a random point, so ids made
+/// from it are ordered within the process and unlikely to meet another process's.
+pub(crate) fn next_sequence() -> u64 {
+    static SEQUENCE: std::sync::LazyLock<std::sync::atomic::AtomicU64> =
+        std::sync::LazyLock::new(|| std::sync::atomic::AtomicU64::new(random_u64() >> 1));
+    SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// 64 random bits (from a context-free UUID v7's random part), for jitter.
@@ -122,12 +131,13 @@ uuid_id!(
     TimelineId, "timeline entry"
 );
 impl TimelineId {
-    /// An id for an action that happened at `at`, whatever the actions reported before it:
-    /// its timestamp is `at` to the millisecond, so the timeline's key order is the order
-    /// in which things happened, even for actions reported late (R5).
+    /// An id for an action that happened at `at`, whatever the ids made before it: its
+    /// timestamp is `at` to the millisecond, so the timeline's key order is the order in
+    /// which things happened, even for actions reported late (R5). Ids of one millisecond
+    /// made by one process follow the order they were made in.
     pub fn happened_at(at: DateTime<Utc>) -> Self {
-        let tail = (u128::from(random_u64()) << 64) | u128::from(random_u64());
-        Self(uuid_v7_exact(at, tail))
+        let value = (u128::from(next_sequence()) << 10) | u128::from(random_u64() & 0x3ff);
+        Self(uuid_v7_exact(at, value))
     }
 
     /// The lowest id an action of `at`'s millisecond can have: a lower bound for "from".

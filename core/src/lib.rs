@@ -106,6 +106,7 @@ pub mod matrix;
 pub mod memory;
 pub mod notify;
 pub mod participant;
+pub mod presence;
 pub mod progress;
 pub mod segment;
 pub mod service;
@@ -146,6 +147,7 @@ pub use participant::{
     Attendance, CountedFact, Facts, Networking, NewParticipant, Participant, ParticipantPatch,
     ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
 };
+pub use presence::{OnlineStatus, Presence, PresenceThresholds, Registrant, RegistrantsPage};
 pub use progress::{
     CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, Rejection,
     TaskItem, TaskList,

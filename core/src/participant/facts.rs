@@ -106,6 +106,11 @@ pub struct Facts {
     pub forms: BTreeMap<String, Stamped<bool>>,
     /// Profile fields filled, by key, with their value (`None`: cleared).
     pub fields: BTreeMap<String, Stamped<Option<String>>>,
+    /// When the participant was last seen active on the site or the app (R13), from the
+    /// host's pings; written at most once per half "active" threshold
+    /// ([`presence`](crate::presence)). `None`: never connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_seen: Option<DateTime<Utc>>,
 }
 
 impl Facts {

@@ -26,6 +26,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId, SegmentId, SweepId, TaskId};
 use crate::notify::{Notification, OutboxEntry, OutboxState};
+use crate::presence::PresenceThresholds;
 use crate::segment::Segment;
 use crate::store::{EventConfig, ParticipantState, Store};
 use crate::sweep::Sweep;
@@ -68,6 +69,7 @@ pub struct Config {
     batch_size: usize,
     max_attempts: u32,
     reminder_window: chrono::Duration,
+    presence: PresenceThresholds,
 }
 
 impl Default for Config {
@@ -76,6 +78,7 @@ impl Default for Config {
             batch_size: 500,
             max_attempts: 16,
             reminder_window: chrono::Duration::hours(6),
+            presence: PresenceThresholds::default(),
         }
     }
 }
@@ -106,6 +109,18 @@ impl Config {
         self
     }
 
+    /// The online status's thresholds (R13). Default: active within 2 minutes, inactive
+    /// for a few minutes up to 15.
+    pub fn get_presence(&self) -> PresenceThresholds {
+        self.presence
+    }
+
+    /// Sets the online status's thresholds (R13), checked by [`PresenceThresholds::new`].
+    pub fn presence(mut self, thresholds: PresenceThresholds) -> Self {
+        self.presence = thresholds;
+        self
+    }
+
     /// Sets the batch size (at least 1).
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
@@ -127,6 +142,9 @@ pub struct Punchlist<S: ?Sized, C = crate::SystemClock> {
     store: Arc<S>,
     clock: C,
     config: Config,
+    /// The last-seen times this service wrote or read (R13), so pings between two writes
+    /// touch no store.
+    seen: std::sync::Mutex<std::collections::HashMap<(EventId, ParticipantId), DateTime<Utc>>>,
 }
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -136,6 +154,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             store: store.into(),
             clock,
             config: Config::default(),
+            seen: std::sync::Mutex::default(),
         }
     }
 

@@ -129,10 +129,10 @@ impl<'c> Unit<'c> {
     }
 
     fn timeline_by(&mut self, participant: ParticipantId, kind: TimelineKind, actor: Actor) {
-        // Ids from the shared monotonic context keep entries of one millisecond in the
-        // order the library wrote them.
+        // The id carries the time exactly (like the host's actions), and entries of one
+        // millisecond stay in the order the library wrote them.
         self.cs.timeline.push(TimelineEntry {
-            id: TimelineId::new_at(self.now),
+            id: TimelineId::happened_at(self.now),
             event: self.ctx.event.id,
             participant,
             at: crate::timeline::to_millisecond(self.now),
