@@ -43,6 +43,75 @@ pub struct HistoryEntry {
     pub new: Value,
 }
 
+/// Which lines of a history to read (R12): fields, a date range, and the keyset cursor.
+/// The default reads every line, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryFilter {
+    /// Only lines about these fields or below them: `profile` matches `profile.email`,
+    /// `status.categories` matches itself (empty: every field).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Only changes at or after this time (to the millisecond).
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Only changes at or before this time (to the millisecond).
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// The next page: lines strictly older than this one (the last line of the page
+    /// before). `None` starts from the newest.
+    #[serde(default)]
+    pub before: Option<HistoryId>,
+}
+
+impl HistoryFilter {
+    /// Checks the filter: a sane range, and field paths that are dotted keys.
+    pub fn validate(&self) -> crate::error::Result<()> {
+        if let (Some(from), Some(until)) = (self.from, self.until)
+            && from > until
+        {
+            return Err(crate::error::Error::invalid("from", "after `until`"));
+        }
+        if self.fields.len() > 100 {
+            return Err(crate::error::Error::invalid("fields", "at most 100"));
+        }
+        for f in &self.fields {
+            if f.is_empty() || f.len() > 300 || f.split('.').any(str::is_empty) {
+                return Err(crate::error::Error::invalid(
+                    "fields",
+                    format!("`{f}` is not a dotted field path"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where reading starts: the cursor, or just past `until`, whichever is lower.
+    pub fn upper(&self) -> Option<HistoryId> {
+        let until = self.until.map(HistoryId::after_millisecond);
+        match (until, self.before) {
+            (Some(u), Some(b)) => Some(u.min(b)),
+            (u, b) => u.or(b),
+        }
+    }
+
+    /// Whether a line (read newest first from [`upper`](Self::upper)) is older than the
+    /// range: reading can stop there.
+    pub fn is_past(&self, line: &HistoryEntry) -> bool {
+        self.from
+            .is_some_and(|from| line.id < HistoryId::lowest_at(from))
+    }
+
+    /// Whether `line` is about one of the fields.
+    pub fn wants(&self, line: &HistoryEntry) -> bool {
+        self.fields.is_empty()
+            || self.fields.iter().any(|f| {
+                line.field == *f
+                    || (line.field.starts_with(f.as_str())
+                        && line.field.as_bytes().get(f.len()) == Some(&b'.'))
+            })
+    }
+}
+
 /// The fields that differ between `old` and `new`, as (path, old, new), one per leaf:
 /// objects are compared key by key, anything else as a whole. Keys are visited in order,
 /// so the result is deterministic.

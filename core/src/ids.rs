@@ -130,31 +130,47 @@ uuid_id!(
     /// An entry of a participant's timeline (R5).
     TimelineId, "timeline entry"
 );
-impl TimelineId {
-    /// An id for an action that happened at `at`, whatever the ids made before it: its
-    /// timestamp is `at` to the millisecond, so the timeline's key order is the order in
-    /// which things happened, even for actions reported late (R5). Ids of one millisecond
-    /// made by one process follow the order they were made in.
-    pub fn happened_at(at: DateTime<Utc>) -> Self {
-        let value = (u128::from(next_sequence()) << 10) | u128::from(random_u64() & 0x3ff);
-        Self(uuid_v7_exact(at, value))
-    }
-
-    /// The lowest id an action of `at`'s millisecond can have: a lower bound for "from".
-    pub fn lowest_at(at: DateTime<Utc>) -> Self {
-        Self(uuid_v7_exact(at, 0))
-    }
-
-    /// The highest id an action of `at`'s millisecond can have: an upper bound for "until".
-    pub fn highest_at(at: DateTime<Utc>) -> Self {
-        Self(uuid_v7_exact(at, u128::MAX))
-    }
-}
-
 uuid_id!(
     /// A line of history: one changed field (R12, T2).
     HistoryId, "history entry"
 );
+/// Ids whose timestamp is exactly the time of what they name (timeline entries, history
+/// lines), so a date range is a key range.
+macro_rules! time_exact_id {
+    ($name:ident) => {
+        impl $name {
+            /// An id for something that happened at `at`, whatever the ids made before it:
+            /// its timestamp is `at` to the millisecond, so key order is the order in which
+            /// things happened, even for what is reported late (R5, R12). Ids of one
+            /// millisecond made by one process follow the order they were made in.
+            pub fn happened_at(at: DateTime<Utc>) -> Self {
+                let value = (u128::from(next_sequence()) << 10) | u128::from(random_u64() & 0x3ff);
+                Self(uuid_v7_exact(at, value))
+            }
+
+            /// The lowest id of `at`'s millisecond: a lower bound for "from".
+            pub fn lowest_at(at: DateTime<Utc>) -> Self {
+                Self(uuid_v7_exact(at, 0))
+            }
+
+            /// The highest id of `at`'s millisecond: an upper bound for "until".
+            pub fn highest_at(at: DateTime<Utc>) -> Self {
+                Self(uuid_v7_exact(at, u128::MAX))
+            }
+
+            /// The id just above every id of `at`'s millisecond: an exclusive upper bound
+            /// for "until `at`, inclusive".
+            pub fn after_millisecond(at: DateTime<Utc>) -> Self {
+                Self(Uuid::from_u128(
+                    Self::highest_at(at).as_uuid().as_u128().saturating_add(1),
+                ))
+            }
+        }
+    };
+}
+time_exact_id!(TimelineId);
+time_exact_id!(HistoryId);
+
 uuid_id!(
     /// A paged piece of work over an event's participants (publishing, re-evaluation).
     SweepId, "sweep"

@@ -128,7 +128,7 @@ pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
 pub use figures::{TaskCounters, TaskFigures};
-pub use history::{HistoryEntry, Subject};
+pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
 pub use ids::{
     AdminId, EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId,

@@ -501,11 +501,7 @@ impl TimelineFilter {
     /// it from `upper` down, keeping the entries whose kind is wanted.
     pub fn id_range(&self) -> (TimelineId, TimelineId) {
         let lower = self.from.map_or(TimelineId::min(), TimelineId::lowest_at);
-        let until = self.until.map(|u| {
-            // Just past the highest id of `until`'s millisecond.
-            let highest = TimelineId::highest_at(u).as_uuid().as_u128();
-            TimelineId::from_uuid(uuid::Uuid::from_u128(highest.saturating_add(1)))
-        });
+        let until = self.until.map(TimelineId::after_millisecond);
         let before = self.before;
         let upper = match (until, before) {
             (Some(u), Some(b)) => u.min(b),

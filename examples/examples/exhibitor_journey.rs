@@ -370,6 +370,85 @@ async fn main() -> Result<()> {
         );
     }
 
+    // ----- the participant's record: what the platform saw Acme and the visitor do -----
+    // Pings while they browse (R13): the first puts "first login" on the timeline; later
+    // ones write at most once a minute.
+    service
+        .ping(&Actor::System, ev, acme.id, LoginChannel::Web)
+        .await?;
+    service
+        .ping(&Actor::System, ev, visitor.id, LoginChannel::App)
+        .await?;
+    clock.advance(Duration::minutes(5));
+    service
+        .ping(&Actor::System, ev, acme.id, LoginChannel::Web)
+        .await?;
+    // Actions on the platform's side (R5), reported in one batch, each once by its id.
+    let now = clock.now();
+    let reported = vec![
+        HostAction {
+            id: HostEventId::new("mail-open-118")?,
+            participant: acme.id,
+            occurred_at: now - Duration::days(3),
+            kind: TimelineKind::EmailOpened {
+                email: ExternalId::new("exhibitor-kit")?,
+            },
+        },
+        HostAction {
+            id: HostEventId::new("scan-4411")?,
+            participant: visitor.id,
+            occurred_at: now - Duration::minutes(2),
+            kind: TimelineKind::Scanned {
+                place: ScanPlace::Partner { partner: acme.id },
+            },
+        },
+        HostAction {
+            id: HostEventId::new("bookmark-77")?,
+            participant: visitor.id,
+            occurred_at: now - Duration::minutes(1),
+            kind: TimelineKind::ExhibitorBookmarked { exhibitor: acme.id },
+        },
+    ];
+    let outcomes = service.report_actions(&Actor::System, ev, reported).await?;
+    println!(
+        "\nhost actions reported: {} applied",
+        outcomes
+            .iter()
+            .filter(|o| matches!(o, Ok(IngestOutcome::Applied)))
+            .count()
+    );
+    println!("registrants, with the online status column:");
+    for row in service
+        .registrants(&organizer, ev, None, None, 50)
+        .await?
+        .rows
+    {
+        println!(
+            "  {:<22} {:?}",
+            names.of(row.participant.id),
+            row.presence.status
+        );
+    }
+    println!(
+        "{}'s timeline, scans and bookmarks only:",
+        names.of(visitor.id)
+    );
+    let filter = TimelineFilter {
+        kinds: [ActionKind::Scanned, ActionKind::ExhibitorBookmarked].into(),
+        ..TimelineFilter::default()
+    };
+    for entry in service
+        .timeline(&organizer, ev, visitor.id, &filter, 50)
+        .await?
+    {
+        println!(
+            "  {}  {}  {}",
+            local(entry.at, paris),
+            entry.kind.action_kind(),
+            entry.kind.details()
+        );
+    }
+
     println!("\nAcme's timeline (newest first):");
     for entry in service
         .timeline(&organizer, ev, acme.id, &TimelineFilter::default(), 50)
@@ -397,7 +476,7 @@ async fn main() -> Result<()> {
             TimelineKind::CollaboratorLinked { owner } => {
                 format!("joined {}'s team", names.of(*owner))
             }
-            other => format!("{other:?}"),
+            other => format!("{} {}", other.action_kind(), other.details()),
         };
         println!(
             "  {}  {what}  (by {})",
@@ -416,7 +495,7 @@ async fn main() -> Result<()> {
         .await?;
     println!("\nAcme's history (newest first):");
     for line in service
-        .participant_history(&organizer, ev, acme.id, None, 20)
+        .participant_history(&organizer, ev, acme.id, &HistoryFilter::default(), 20)
         .await?
     {
         println!(

@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::figures::TaskFigures;
 use crate::history::{HistoryEntry, Subject};
-use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId, TaskId};
+use crate::ids::{EventId, HistoryId, OutboxId, TaskId};
 use crate::notify::OutboxEntry;
 use crate::store::{ProgressFeed, Store};
 use crate::task::TaskState;
@@ -56,47 +56,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 TaskFigures::new(t.id, c, t.config.deadline, now)
             })
             .collect())
-    }
-
-    /// A participant's history, newest first (R12): for the organizers whole, for the
-    /// participant without the lines about custom fields.
-    #[instrument(skip_all, fields(event = %event, participant = %participant))]
-    pub async fn participant_history(
-        &self,
-        actor: &Actor,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<HistoryId>,
-        limit: usize,
-    ) -> Result<Vec<HistoryEntry>> {
-        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
-        self.participant_state(event, participant).await?;
-        actor::require_self_or_staff(actor, event, participant)?;
-        let limit = limit.min(MAX_PAGE);
-        let subject = Subject::Participant(participant);
-        if actor.is_staff_of(event) {
-            return self.store.history(event, subject, before, limit).await;
-        }
-        // A participant never sees lines about custom fields; read on past them so the page
-        // is full whenever older lines exist.
-        let mut lines = Vec::with_capacity(limit);
-        let mut cursor = before;
-        while lines.len() < limit {
-            let page = self.store.history(event, subject, cursor, limit).await?;
-            let Some(last) = page.last() else { break };
-            cursor = Some(last.id);
-            let exhausted = page.len() < limit;
-            let room = limit - lines.len();
-            lines.extend(
-                page.into_iter()
-                    .filter(|h| !h.field.starts_with("custom_fields"))
-                    .take(room),
-            );
-            if exhausted {
-                break;
-            }
-        }
-        Ok(lines)
     }
 
     /// A task's history, newest first, for the organizers (T2).

@@ -154,10 +154,10 @@ impl<'c> Unit<'c> {
     pub fn history_values(&mut self, subject: Subject, old: &Value, new: &Value) {
         for (field, old, new) in diff_fields(old, new) {
             self.cs.history.push(HistoryEntry {
-                id: HistoryId::new_at(self.now),
+                id: HistoryId::happened_at(self.now),
                 event: self.ctx.event.id,
                 subject,
-                at: self.now,
+                at: crate::timeline::to_millisecond(self.now),
                 actor: self.actor.clone(),
                 field,
                 old,

@@ -532,7 +532,7 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
     assert_eq!(row.status, ProgressStatus::Todo);
     let history = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 10)
+        .participant_history(&f.organizer, f.event, ann.id, &HistoryFilter::default(), 10)
         .await
         .unwrap();
     let status_field = format!("progress.{}.status", doc.id);
@@ -548,7 +548,7 @@ pub async fn t3_organizer_validates_and_invalidates<S: DumpStore>(store: S) {
         .unwrap();
     let history = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1)
+        .participant_history(&f.organizer, f.event, ann.id, &HistoryFilter::default(), 1)
         .await
         .unwrap();
     assert_eq!(
@@ -1468,7 +1468,7 @@ pub async fn r12_participant_history_pages_skip_custom_fields<S: DumpStore>(stor
     let me = f.as_participant(&ann);
     let page = f
         .service
-        .participant_history(&me, f.event, ann.id, None, 2)
+        .participant_history(&me, f.event, ann.id, &HistoryFilter::default(), 2)
         .await
         .unwrap();
     assert_eq!(page.len(), 2, "{page:?}");
@@ -1476,14 +1476,29 @@ pub async fn r12_participant_history_pages_skip_custom_fields<S: DumpStore>(stor
     assert_eq!(page[0].new, serde_json::json!("Company 2"));
     let next = f
         .service
-        .participant_history(&me, f.event, ann.id, Some(page[1].id), 2)
+        .participant_history(
+            &me,
+            f.event,
+            ann.id,
+            &HistoryFilter {
+                before: Some(page[1].id),
+                ..HistoryFilter::default()
+            },
+            2,
+        )
         .await
         .unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].new, serde_json::json!("Company 0"));
     let all = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 100)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            100,
+        )
         .await
         .unwrap();
     assert_eq!(all.len(), 15, "the organizer sees every line");

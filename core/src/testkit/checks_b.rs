@@ -1318,7 +1318,13 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
     let ann = f.participant("ann", &["visitor"]).await;
     let lines_before = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1000)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            1000,
+        )
         .await
         .unwrap();
     f.clock.advance(Duration::hours(1));
@@ -1341,7 +1347,13 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
         .unwrap();
     let lines = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1000)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            1000,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1408,7 +1420,13 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
         .unwrap();
     let count = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1000)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            1000,
+        )
         .await
         .unwrap()
         .len();
@@ -1438,7 +1456,13 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
         .unwrap();
     let staff_view = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1000)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            1000,
+        )
         .await
         .unwrap();
     let stand = staff_view
@@ -1457,7 +1481,7 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
     let me = f.as_participant(&ann);
     let own_view = f
         .service
-        .participant_history(&me, f.event, ann.id, None, 1000)
+        .participant_history(&me, f.event, ann.id, &HistoryFilter::default(), 1000)
         .await
         .unwrap();
     assert!(
@@ -1490,7 +1514,7 @@ pub async fn r12_three_edited_fields_three_history_lines<S: DumpStore>(store: S)
         .unwrap();
     let newest = &f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 1)
+        .participant_history(&f.organizer, f.event, ann.id, &HistoryFilter::default(), 1)
         .await
         .unwrap()[0];
     assert_eq!(newest.field, "profile.last_name");

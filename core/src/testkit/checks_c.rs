@@ -107,7 +107,7 @@ pub async fn t3_review_submit_reject_resubmit_accept<S: DumpStore>(store: S) {
     );
     let history = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 10)
+        .participant_history(&f.organizer, f.event, ann.id, &HistoryFilter::default(), 10)
         .await
         .unwrap();
     let field = format!("progress.{}.status", doc.id);

@@ -749,7 +749,13 @@ pub async fn n5_retries_backoff_dead_letters_and_gone_subscriptions<S: DumpStore
     );
     let history = f
         .service
-        .participant_history(&f.organizer, f.event, ann.id, None, 100)
+        .participant_history(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            100,
+        )
         .await
         .unwrap();
     assert!(

@@ -856,3 +856,235 @@ pub async fn r13_online_status_from_pings<S: DumpStore>(store: S) {
     ));
     assert_eq!(f.dump().await, before, "refused calls write nothing");
 }
+
+/// R12: the history filters by fields and dates, pages, and exports as CSV (values
+/// participants typed are neutralised, B4); the participant reads and exports their own
+/// without custom fields (R4), nobody else's (X2); a bad filter names its field.
+pub async fn r12_history_filters_and_csv_export<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &["visitor"]).await;
+    let bob = f.participant("bob", &["visitor"]).await;
+    let me = f.as_participant(&ann);
+    let t0 = f.clock.now();
+    // t0 + 1 min: the participant edits their own name (a formula, as typed).
+    f.clock.advance(Duration::minutes(1));
+    let mut profile = ann.profile.clone();
+    profile.first_name = "=HYPERLINK(\"http://x\")".into();
+    f.service
+        .update_participant(
+            &me,
+            f.event,
+            ann.id,
+            ParticipantPatch {
+                profile: Some(profile.clone()),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    // t0 + 2 min: the organizer sets a custom field and the company.
+    f.clock.advance(Duration::minutes(1));
+    profile.company = "Acme".into();
+    f.service
+        .update_participant(
+            &f.organizer,
+            f.event,
+            ann.id,
+            ParticipantPatch {
+                profile: Some(profile),
+                custom_fields: [("stand".to_owned(), Some("B12".to_owned()))].into(),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let read = |actor: Actor, filter: HistoryFilter| {
+        let f = &f;
+        let id = ann.id;
+        async move {
+            f.service
+                .participant_history(&actor, f.event, id, &filter, 100)
+                .await
+                .unwrap()
+        }
+    };
+    let fields = |lines: &[HistoryEntry]| lines.iter().map(|l| l.field.clone()).collect::<Vec<_>>();
+    let all = read(f.organizer.clone(), HistoryFilter::default()).await;
+    assert!(all.iter().any(|l| l.field == "custom_fields.stand"));
+    // Fields: a prefix matches what is below it, not a longer name.
+    let profile_lines = read(
+        f.organizer.clone(),
+        HistoryFilter {
+            fields: vec!["profile".into()],
+            ..HistoryFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        fields(&profile_lines),
+        ["profile.company", "profile.first_name"]
+    );
+    let none = read(
+        f.organizer.clone(),
+        HistoryFilter {
+            fields: vec!["profile.first".into()],
+            ..HistoryFilter::default()
+        },
+    )
+    .await;
+    assert!(none.is_empty(), "{none:?}");
+    // Dates: the first edit alone.
+    let first = read(
+        f.organizer.clone(),
+        HistoryFilter {
+            from: Some(t0 + Duration::minutes(1)),
+            until: Some(t0 + Duration::minutes(1)),
+            ..HistoryFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(fields(&first), ["profile.first_name"]);
+    assert_eq!(first[0].actor, me);
+    // Paging by one over a filter: no repeat, no gap.
+    let mut filter = HistoryFilter {
+        from: Some(t0 + Duration::minutes(1)),
+        ..HistoryFilter::default()
+    };
+    let mut walked = Vec::new();
+    loop {
+        let page = f
+            .service
+            .participant_history(&f.organizer, f.event, ann.id, &filter, 1)
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        filter.before = Some(last.id);
+        walked.push(last.field.clone());
+    }
+    // Lines of one change are written in field order, so read newest first they come
+    // in reverse field order.
+    assert_eq!(
+        walked,
+        [
+            "profile.company",
+            "custom_fields.stand",
+            "profile.first_name"
+        ]
+    );
+    // The participant: no custom field, even when asked for.
+    let mine = read(me.clone(), HistoryFilter::default()).await;
+    assert!(mine.iter().all(|l| !l.field.starts_with("custom_fields")));
+    assert!(
+        read(
+            me.clone(),
+            HistoryFilter {
+                fields: vec!["custom_fields".into()],
+                ..HistoryFilter::default()
+            }
+        )
+        .await
+        .is_empty()
+    );
+
+    // CSV, for the organizer.
+    let mut out = Vec::new();
+    let n = f
+        .service
+        .export_participant_history_csv(
+            &f.organizer,
+            f.event,
+            ann.id,
+            &HistoryFilter {
+                from: Some(t0 + Duration::minutes(1)),
+                ..HistoryFilter::default()
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    let text = String::from_utf8(out).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["at", "field", "old", "new", "by"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(&rows[1][1], "custom_fields.stand");
+    assert_eq!(&rows[1][2], "", "no value before");
+    assert_eq!(&rows[1][3], "B12");
+    assert_eq!(&rows[1][4], "organizer:alice");
+    assert_eq!(&rows[2][1], "profile.first_name");
+    assert_eq!(
+        &rows[2][3], "'=HYPERLINK(\"http://x\")",
+        "formula neutralised"
+    );
+    assert_eq!(&rows[2][4], "participant");
+    // 09:01 UTC is 10:01 in Paris.
+    assert_eq!(&rows[2][0], "2026-03-01T10:01:00+01:00");
+    // CSV, for the participant: the same without custom fields.
+    let mut out = Vec::new();
+    let n = f
+        .service
+        .export_participant_history_csv(
+            &me,
+            f.event,
+            ann.id,
+            &HistoryFilter {
+                from: Some(t0 + Duration::minutes(1)),
+                ..HistoryFilter::default()
+            },
+            &mut out,
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert!(!String::from_utf8(out).unwrap().contains("custom_fields"));
+
+    // X2 and X5: nobody else's; bad filters name their field.
+    let before = f.dump().await;
+    let as_bob = f.as_participant(&bob);
+    let e = f
+        .service
+        .participant_history(&as_bob, f.event, ann.id, &HistoryFilter::default(), 10)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    let e = f
+        .service
+        .export_participant_history_csv(
+            &as_bob,
+            f.event,
+            ann.id,
+            &HistoryFilter::default(),
+            Vec::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    for (bad, field) in [
+        (
+            HistoryFilter {
+                fields: vec!["profile..name".into()],
+                ..HistoryFilter::default()
+            },
+            "fields",
+        ),
+        (
+            HistoryFilter {
+                from: Some(t0 + Duration::minutes(2)),
+                until: Some(t0),
+                ..HistoryFilter::default()
+            },
+            "from",
+        ),
+    ] {
+        let e = f
+            .service
+            .participant_history(&f.organizer, f.event, ann.id, &bad, 10)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field));
+    }
+    assert_eq!(f.dump().await, before, "reads write nothing");
+}
