@@ -110,6 +110,7 @@ pub mod presence;
 pub mod progress;
 pub mod segment;
 pub mod service;
+pub mod session;
 pub mod store;
 pub mod sweep;
 pub mod task;
@@ -154,6 +155,7 @@ pub use progress::{
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
 pub use service::{Config, Decision, MAX_ACTIONS, Punchlist, RemindTarget, ReminderTick};
+pub use session::{Agenda, AgendaItem, Session, SessionRegistration};
 pub use store::{EventConfig, ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{

@@ -87,6 +87,21 @@ pub enum TimelineKind {
     NetworkingEnabled,
     /// Networking was switched off (the R2 status left "allowed").
     NetworkingDisabled,
+    /// Registered to a session (R8).
+    SessionRegistered {
+        /// The host's id for the session.
+        session: ExternalId,
+    },
+    /// Unregistered from a session (R8).
+    SessionUnregistered {
+        /// The host's id for the session.
+        session: ExternalId,
+    },
+    /// Attended a session (R8).
+    SessionAttended {
+        /// The host's id for the session.
+        session: ExternalId,
+    },
 
     // ----- reported by the host -----
     /// First login to the site or the app.
@@ -230,6 +245,12 @@ pub enum ActionKind {
     NetworkingEnabled,
     /// [`TimelineKind::NetworkingDisabled`].
     NetworkingDisabled,
+    /// [`TimelineKind::SessionRegistered`].
+    SessionRegistered,
+    /// [`TimelineKind::SessionUnregistered`].
+    SessionUnregistered,
+    /// [`TimelineKind::SessionAttended`].
+    SessionAttended,
     /// [`TimelineKind::FirstLogin`].
     FirstLogin,
     /// [`TimelineKind::ContactRequestSent`].
@@ -256,7 +277,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActionKind; 20] = [
+    pub const ALL: [ActionKind; 23] = [
         Self::Registered,
         Self::TaskCompleted,
         Self::TaskReopened,
@@ -266,6 +287,9 @@ impl ActionKind {
         Self::CollaboratorLinked,
         Self::NetworkingEnabled,
         Self::NetworkingDisabled,
+        Self::SessionRegistered,
+        Self::SessionUnregistered,
+        Self::SessionAttended,
         Self::FirstLogin,
         Self::ContactRequestSent,
         Self::ContactRequestReceived,
@@ -291,6 +315,9 @@ impl ActionKind {
             Self::CollaboratorLinked => "collaborator_linked",
             Self::NetworkingEnabled => "networking_enabled",
             Self::NetworkingDisabled => "networking_disabled",
+            Self::SessionRegistered => "session_registered",
+            Self::SessionUnregistered => "session_unregistered",
+            Self::SessionAttended => "session_attended",
             Self::FirstLogin => "first_login",
             Self::ContactRequestSent => "contact_request_sent",
             Self::ContactRequestReceived => "contact_request_received",
@@ -311,7 +338,9 @@ impl ActionKind {
     }
 
     /// Whether the host may report this kind; the others are written by the library only
-    /// (a host reporting "task completed" would contradict the tasks' own state).
+    /// (a host reporting "task completed" would contradict the tasks' own state; sessions
+    /// go through [`register_to_session`](crate::Punchlist::register_to_session) and its
+    /// siblings, which keep the registrations the conditions count).
     pub fn reported_by_host(self) -> bool {
         matches!(
             self,
@@ -349,6 +378,9 @@ impl TimelineKind {
             Self::CollaboratorLinked { .. } => ActionKind::CollaboratorLinked,
             Self::NetworkingEnabled => ActionKind::NetworkingEnabled,
             Self::NetworkingDisabled => ActionKind::NetworkingDisabled,
+            Self::SessionRegistered { .. } => ActionKind::SessionRegistered,
+            Self::SessionUnregistered { .. } => ActionKind::SessionUnregistered,
+            Self::SessionAttended { .. } => ActionKind::SessionAttended,
             Self::FirstLogin { .. } => ActionKind::FirstLogin,
             Self::ContactRequestSent { .. } => ActionKind::ContactRequestSent,
             Self::ContactRequestReceived { .. } => ActionKind::ContactRequestReceived,
@@ -546,6 +578,9 @@ mod tests {
             TimelineKind::CollaboratorLinked { owner: p },
             TimelineKind::NetworkingEnabled,
             TimelineKind::NetworkingDisabled,
+            TimelineKind::SessionRegistered { session: x.clone() },
+            TimelineKind::SessionUnregistered { session: x.clone() },
+            TimelineKind::SessionAttended { session: x.clone() },
             TimelineKind::FirstLogin {
                 channel: LoginChannel::App,
             },

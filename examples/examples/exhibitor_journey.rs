@@ -417,6 +417,39 @@ async fn main() -> Result<()> {
             .filter(|o| matches!(o, Ok(IngestOutcome::Applied)))
             .count()
     );
+    // Vera picks two sessions on the platform (R6, R8); she attends the keynote.
+    let day = utc(2026, 3, 24, 8)?;
+    for (id, title, hours) in [
+        ("keynote", "Opening keynote", 0),
+        ("ws-rust", "Workshop: Rust", 3),
+    ] {
+        service
+            .register_to_session(
+                &Actor::System,
+                ev,
+                visitor.id,
+                Session {
+                    id: ExternalId::new(id)?,
+                    title: title.into(),
+                    starts_at: day + Duration::hours(hours),
+                    ends_at: day + Duration::hours(hours + 1),
+                    place: Some("Hall A".into()),
+                },
+            )
+            .await?;
+    }
+    let agenda = service.agenda(&organizer, ev, visitor.id).await?;
+    println!("{}'s agenda:", names.of(visitor.id));
+    for item in &agenda.items {
+        if let AgendaItem::Session { session, .. } = item {
+            println!(
+                "  {}  {} ({})",
+                item.local_start(agenda.time_zone).format("%a %-d %b %H:%M"),
+                session.title,
+                session.place.as_deref().unwrap_or("")
+            );
+        }
+    }
     println!("registrants, with the online status column:");
     for row in service
         .registrants(&organizer, ev, None, None, 50)

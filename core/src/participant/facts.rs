@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::ExternalId;
+use crate::session::SessionRegistration;
 
 /// A value with the instant it occurred at, on the host's side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +112,9 @@ pub struct Facts {
     /// ([`presence`](crate::presence)). `None`: never connected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
+    /// Sessions the participant registered to or attended (R8), by the host's session id.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<ExternalId, SessionRegistration>,
 }
 
 impl Facts {
@@ -149,6 +153,11 @@ impl Facts {
             self.fields.insert(field.to_owned(), s);
         }
         changed
+    }
+
+    /// How many sessions the participant is registered to now.
+    pub fn registered_sessions(&self) -> usize {
+        self.sessions.values().filter(|r| r.registered).count()
     }
 
     /// Whether the logo is uploaded.

@@ -1,5 +1,5 @@
-//! The participant's record beyond tasks (R5–R13): the timeline (R5), the history (R12)
-//! and the online status (R13).
+//! The participant's record beyond tasks (R5–R13): the timeline (R5), the agenda and
+//! sessions (R6, R8), the history (R12) and the online status (R13).
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -17,8 +17,10 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryFilter, Subject};
 use crate::host_event::IngestOutcome;
+use crate::ids::ExternalId;
 use crate::ids::{EventId, ParticipantId};
 use crate::presence::{OnlineStatus, Presence, Registrant, RegistrantsPage};
+use crate::session::{Agenda, AgendaItem, Session, SessionRegistration};
 use crate::store::Store;
 use crate::timeline::{HostAction, LoginChannel, TimelineEntry, TimelineFilter, TimelineKind};
 
@@ -447,6 +449,227 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
         }
         Ok(lines)
+    }
+
+    /// Registers `participant` to a session (R6, R8): for them, the event's organizers, or
+    /// the host. The session is described as the host knows it (checked: title, times,
+    /// place); registering again updates the description and changes nothing else. The
+    /// timeline gets "session registered", the history a line, and automatic tasks
+    /// counting sessions are re-evaluated in the same transaction.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn register_to_session(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        session: Session,
+    ) -> Result<SessionRegistration> {
+        let session = session.validated()?;
+        self.change_session(
+            actor,
+            event,
+            participant,
+            &session.id.clone(),
+            |reg, now| {
+                let was = reg.as_ref().is_some_and(|r| r.registered);
+                let mut r = reg.take().unwrap_or_else(|| SessionRegistration {
+                    session: session.clone(),
+                    registered: false,
+                    registered_at: None,
+                    attended_at: None,
+                });
+                r.session = session.clone();
+                if !was {
+                    r.registered = true;
+                    r.registered_at = Some(now);
+                }
+                *reg = Some(r);
+                Ok((!was).then(|| TimelineKind::SessionRegistered {
+                    session: session.id.clone(),
+                }))
+            },
+        )
+        .await
+    }
+
+    /// Unregisters `participant` from a session (R6, R8): for them, the organizers or the
+    /// host. `NotFound` (entity `session`) when they are not registered to it. An
+    /// attendance already recorded is kept.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn unregister_from_session(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        session: &ExternalId,
+    ) -> Result<SessionRegistration> {
+        self.change_session(actor, event, participant, session, |reg, _| {
+            match reg {
+                Some(r) if r.registered => {
+                    r.registered = false;
+                    r.registered_at = None;
+                }
+                _ => return Err(Error::not_found("session", session)),
+            }
+            if reg.as_ref().is_some_and(|r| r.attended_at.is_none()) {
+                // Nothing left to keep: the session leaves the record.
+                let gone = reg.take();
+                return Ok(gone.map(|r| TimelineKind::SessionUnregistered {
+                    session: r.session.id,
+                }));
+            }
+            Ok(Some(TimelineKind::SessionUnregistered {
+                session: session.clone(),
+            }))
+        })
+        .await
+    }
+
+    /// Records that `participant` attended a session at `at` (R8): for the organizers and
+    /// the host (a scan at the entrance, a check-in). A walk-in who was not registered is
+    /// recorded as attending, not registered. Recording it again keeps the first time.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn record_attendance(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        session: Session,
+        at: DateTime<Utc>,
+    ) -> Result<SessionRegistration> {
+        actor::require_staff(actor, event, ParticipantId::ENTITY, participant)?;
+        let session = session.validated()?;
+        let ahead = self.now() + HostAction::MAX_AHEAD;
+        if at > ahead {
+            return Err(Error::invalid("at", "in the future"));
+        }
+        self.change_session(actor, event, participant, &session.id.clone(), |reg, _| {
+            let mut r = reg.take().unwrap_or_else(|| SessionRegistration {
+                session: session.clone(),
+                registered: false,
+                registered_at: None,
+                attended_at: None,
+            });
+            r.session = session.clone();
+            let first = r.attended_at.is_none();
+            if first {
+                r.attended_at = Some(crate::timeline::to_millisecond(at));
+            }
+            *reg = Some(r);
+            Ok(first.then(|| TimelineKind::SessionAttended {
+                session: session.id.clone(),
+            }))
+        })
+        .await
+    }
+
+    /// The sessions `participant` registered to or attended (R8), earliest first: for them
+    /// and the organizers.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn sessions(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<Vec<SessionRegistration>> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        let state = self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let mut out: Vec<_> = state.facts.sessions.into_values().collect();
+        out.sort_by(|a, b| {
+            (a.session.starts_at, &a.session.id).cmp(&(b.session.starts_at, &b.session.id))
+        });
+        Ok(out)
+    }
+
+    /// The agenda of `participant` (R6): the sessions they are registered to, in time
+    /// order, with the event's time zone to show them in. For them and the organizers.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn agenda(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<Agenda> {
+        let ctx = self.context(actor, event).await?;
+        let items = self
+            .sessions(actor, event, participant)
+            .await?
+            .into_iter()
+            .filter(|r| r.registered)
+            .map(|r| AgendaItem::Session {
+                attended: r.attended_at.is_some(),
+                session: r.session,
+            })
+            .collect();
+        Ok(Agenda {
+            time_zone: ctx.event.settings.time_zone,
+            items,
+        })
+    }
+
+    /// Loads the participant, lets `change` edit their registration to `session` (and
+    /// say what to put on the timeline), and commits with the history line and the
+    /// re-evaluated tasks; returns the registration as it stands (or as it was, if it
+    /// left the record).
+    async fn change_session(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        session: &ExternalId,
+        change: impl Fn(&mut Option<SessionRegistration>, DateTime<Utc>) -> Result<Option<TimelineKind>>
+        + Send
+        + Sync,
+    ) -> Result<SessionRegistration> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, participant).await?;
+            actor::require_self_or_staff(actor, event, participant)?;
+            let now = self.now();
+            let before = state.facts.sessions.get(session).cloned();
+            let mut after = before.clone();
+            let entry = change(&mut after, now)?;
+            // What it is now; a registration that left the record is returned unregistered.
+            let result = after
+                .clone()
+                .or_else(|| {
+                    before.clone().map(|mut r| {
+                        r.registered = false;
+                        r.registered_at = None;
+                        r
+                    })
+                })
+                .ok_or_else(|| Error::not_found("session", session))?;
+            if after == before {
+                return Ok(result);
+            }
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let w = unit.add(state);
+            match &after {
+                Some(r) => w.facts.sessions.insert(session.clone(), r.clone()),
+                None => w.facts.sessions.remove(session),
+            };
+            let line = |r: &Option<SessionRegistration>| {
+                serde_json::json!({ "sessions": { session.as_str(): r.as_ref().map(|r| {
+                    serde_json::json!({
+                        "registered": r.registered,
+                        "attended_at": r.attended_at,
+                    })
+                })}})
+            };
+            unit.history_values(
+                Subject::Participant(participant),
+                &line(&before),
+                &line(&after),
+            );
+            if let Some(kind) = entry {
+                unit.timeline(participant, kind);
+            }
+            self.commit(unit.into_changes()).await?;
+            Ok(result)
+        })
     }
 }
 

@@ -27,6 +27,12 @@ pub enum Condition {
         /// The threshold (≥ 1).
         at_least: u32,
     },
+    /// Registered to at least `at_least` sessions or workshops (R8; the visitors' "select a
+    /// session or workshop").
+    Sessions {
+        /// The threshold (≥ 1).
+        at_least: u32,
+    },
     /// The host's form `form` is completed.
     FormCompleted {
         /// The form's key.
@@ -71,7 +77,8 @@ impl Condition {
             Condition::LogoUploaded => Ok(()),
             Condition::Collaborators { at_least }
             | Condition::Products { at_least }
-            | Condition::Invitations { at_least } => {
+            | Condition::Invitations { at_least }
+            | Condition::Sessions { at_least } => {
                 if *at_least == 0 {
                     Err(Error::invalid(
                         format!("{path}.at_least"),
@@ -111,6 +118,7 @@ impl Condition {
             Condition::Collaborators { at_least: n } => at_least(facts.collaborators.count(), n),
             Condition::Products { at_least: n } => at_least(facts.products.count(), n),
             Condition::Invitations { at_least: n } => at_least(facts.invitations.count(), n),
+            Condition::Sessions { at_least: n } => at_least(facts.registered_sessions(), n),
             Condition::FormCompleted { form } => facts.form_completed(form),
             Condition::FieldFilled { field, value } => match (facts.field(field), value) {
                 (Some(v), Some(want)) => v == want,

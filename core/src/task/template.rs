@@ -53,10 +53,18 @@ pub enum Template {
     /// review): the draft is [`CompletionMode::Manual`] with [`TaskConfig::review`] set, so
     /// the participant submits and an organizer accepts or rejects with a reason.
     VisitorSupportingDocument,
-    /// Visitor: choose a session or workshop. Manual for now: the design makes it automatic
-    /// ("registered to at least N sessions") once sessions (R8) exist; until then the
-    /// participant ticks it once they have chosen.
-    VisitorChooseSession,
+    /// Visitor: choose a session or workshop. Automatic: registered to at least
+    /// `at_least` sessions (R8). `{"template": "visitor_choose_session"}` without the
+    /// parameter means one session.
+    VisitorChooseSession {
+        /// How many sessions (≥ 1).
+        #[serde(default = "one")]
+        at_least: u32,
+    },
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A text in English and in French.
@@ -101,7 +109,7 @@ impl Template {
             Template::SpeakerPresentation,
             Template::VisitorMandatoryDocument,
             Template::VisitorSupportingDocument,
-            Template::VisitorChooseSession,
+            Template::VisitorChooseSession { at_least: 1 },
         ]
     }
 
@@ -118,7 +126,7 @@ impl Template {
             | Template::SpeakerPresentation => "speaker",
             Template::VisitorMandatoryDocument
             | Template::VisitorSupportingDocument
-            | Template::VisitorChooseSession => "visitor",
+            | Template::VisitorChooseSession { .. } => "visitor",
         }
     }
 
@@ -136,7 +144,7 @@ impl Template {
             Template::SpeakerPresentation => "speaker_presentation",
             Template::VisitorMandatoryDocument => "visitor_mandatory_document",
             Template::VisitorSupportingDocument => "visitor_supporting_document",
-            Template::VisitorChooseSession => "visitor_choose_session",
+            Template::VisitorChooseSession { .. } => "visitor_choose_session",
         }
     }
 
@@ -211,9 +219,12 @@ impl Template {
                 Condition::FormCompleted { form: form.clone() }
             }
             Template::SpeakerPresentation => field("presentation"),
-            Template::VisitorMandatoryDocument
-            | Template::VisitorSupportingDocument
-            | Template::VisitorChooseSession => return None,
+            Template::VisitorChooseSession { at_least } => Condition::Sessions {
+                at_least: *at_least,
+            },
+            Template::VisitorMandatoryDocument | Template::VisitorSupportingDocument => {
+                return None;
+            }
         })
     }
 
@@ -396,19 +407,24 @@ impl Template {
                         .into(),
                 ),
             },
-            Template::VisitorChooseSession => Texts {
+            Template::VisitorChooseSession { at_least } => Texts {
                 en: text(
                     "Choose your sessions",
-                    "Browse the programme and register for the sessions or workshops you \
-                     want to attend (places may be limited), then mark this task as done."
-                        .into(),
+                    format!(
+                        "Browse the programme and register for at least {} you want to \
+                         attend (places may be limited). This task is ticked automatically \
+                         once you are registered.",
+                        count(*at_least, "session or workshop", "sessions or workshops")
+                    ),
                 ),
                 fr: text(
                     "Choisissez vos sessions",
-                    "Parcourez le programme et inscrivez-vous aux sessions ou ateliers qui \
-                     vous intéressent (les places peuvent être limitées), puis marquez cette \
-                     tâche comme faite."
-                        .into(),
+                    format!(
+                        "Parcourez le programme et inscrivez-vous à au moins {} qui vous \
+                         intéressent (les places peuvent être limitées). Cette tâche est \
+                         cochée automatiquement une fois que vous êtes inscrit.",
+                        count(*at_least, "session ou atelier", "sessions ou ateliers")
+                    ),
                 ),
             },
         }
@@ -463,9 +479,7 @@ mod tests {
             assert_eq!(draft.help, help());
             let manual = matches!(
                 t,
-                Template::VisitorMandatoryDocument
-                    | Template::VisitorSupportingDocument
-                    | Template::VisitorChooseSession
+                Template::VisitorMandatoryDocument | Template::VisitorSupportingDocument
             );
             assert_eq!(
                 draft.completion == CompletionMode::Manual,
@@ -555,6 +569,7 @@ mod tests {
         for t in [
             Template::ExhibitorCollaborators { at_least: 0 },
             Template::ExhibitorInvitations { at_least: 0 },
+            Template::VisitorChooseSession { at_least: 0 },
         ] {
             let e = t.draft(&en_fr(), help()).unwrap_err();
             assert_eq!(e.field(), Some("condition.at_least"));

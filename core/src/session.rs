@@ -1,0 +1,103 @@
+//! Sessions and the agenda (R6, R8): the sessions a participant registered to or
+//! attended, and their agenda in time order.
+//!
+//! The session catalogue is the host's: a registration carries the session as the host
+//! describes it ([`Session`]: its id, title, times, place), and the library keeps it with
+//! the participant, beside their facts. So "registered to at least N sessions" is a task
+//! condition like the others ([`Condition::Sessions`](crate::Condition::Sessions)),
+//! evaluated in the same transaction as the registration (T3, T4).
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::ExternalId;
+use crate::text;
+
+/// A session or workshop of the event, as the host describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// The host's id for the session.
+    pub id: ExternalId,
+    /// Its title (1 to 300 characters).
+    pub title: String,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends (after it starts).
+    pub ends_at: DateTime<Utc>,
+    /// Where: a room, a stage, or a link (up to 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+}
+
+impl Session {
+    /// Checks the description; returns it with its title trimmed. Fields are named
+    /// `session.<field>`.
+    pub fn validated(mut self) -> Result<Self> {
+        self.title = text::required_text("session.title", &self.title, 300)?;
+        if self.ends_at <= self.starts_at {
+            return Err(Error::invalid(
+                "session.ends_at",
+                "must be after `starts_at`",
+            ));
+        }
+        if let Some(place) = &self.place {
+            text::bounded_text("session.place", place, 500)?;
+        }
+        Ok(self)
+    }
+}
+
+/// A participant's relation to one session (R8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRegistration {
+    /// The session, as last described by the host.
+    pub session: Session,
+    /// Whether the participant is registered to it now (a walk-in who attended without
+    /// registering is not).
+    pub registered: bool,
+    /// When they registered (the last time, if they registered again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registered_at: Option<DateTime<Utc>>,
+    /// When they were seen attending it, if they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attended_at: Option<DateTime<Utc>>,
+}
+
+/// One line of a participant's agenda (R6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AgendaItem {
+    /// A session they are registered to.
+    Session {
+        /// The session.
+        session: Session,
+        /// Whether they attended it already.
+        attended: bool,
+    },
+}
+
+impl AgendaItem {
+    /// When it starts.
+    pub fn starts_at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Session { session, .. } => session.starts_at,
+        }
+    }
+
+    /// When it starts, in `zone` (the event's time zone).
+    pub fn local_start(&self, zone: Tz) -> DateTime<Tz> {
+        self.starts_at().with_timezone(&zone)
+    }
+}
+
+/// A participant's agenda (R6): what they are registered to, in time order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agenda {
+    /// The event's time zone, to show the times in.
+    pub time_zone: Tz,
+    /// The items, earliest first.
+    pub items: Vec<AgendaItem>,
+}
