@@ -172,6 +172,10 @@ time_exact_id!(TimelineId);
 time_exact_id!(HistoryId);
 
 uuid_id!(
+    /// A meeting between two participants (R9).
+    MeetingId, "meeting"
+);
+uuid_id!(
     /// A paged piece of work over an event's participants (publishing, re-evaluation).
     SweepId, "sweep"
 );

@@ -132,8 +132,8 @@ pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
 pub use ids::{
-    AdminId, EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId,
-    SweepId, TaskId, TimelineId,
+    AdminId, EventId, ExternalId, HistoryId, HostEventId, MeetingId, OutboxId, ParticipantId,
+    SegmentId, SweepId, TaskId, TimelineId,
 };
 pub use matrix::{
     MatrixCell, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, MatrixSort,
@@ -155,7 +155,9 @@ pub use progress::{
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
 pub use service::{Config, Decision, MAX_ACTIONS, Punchlist, RemindTarget, ReminderTick};
-pub use session::{Agenda, AgendaItem, Session, SessionRegistration};
+pub use session::{
+    Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
+};
 pub use store::{EventConfig, ParticipantState, ProgressFeed, Store};
 pub use sweep::Sweep;
 pub use task::{

@@ -1,5 +1,5 @@
-//! Sessions and the agenda (R6, R8): the sessions a participant registered to or
-//! attended, and their agenda in time order.
+//! Sessions, meetings and the agenda (R6, R8, R9): the sessions a participant registered
+//! to or attended, the meetings they booked or received, and their agenda in time order.
 //!
 //! The session catalogue is the host's: a registration carries the session as the host
 //! describes it ([`Session`]: its id, title, times, place), and the library keeps it with
@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::ids::ExternalId;
+use crate::ids::{ExternalId, MeetingId, ParticipantId};
 use crate::text;
 
 /// A session or workshop of the event, as the host describes it.
@@ -65,6 +65,91 @@ pub struct SessionRegistration {
     pub attended_at: Option<DateTime<Utc>>,
 }
 
+/// Where a meeting stands (R9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingStatus {
+    /// Booked, waiting for the other participant's answer.
+    Requested,
+    /// Accepted by the other participant (or booked by an organizer as accepted).
+    Accepted,
+    /// Declined by the other participant.
+    Declined,
+    /// Cancelled by either participant or an organizer.
+    Cancelled,
+}
+
+impl MeetingStatus {
+    /// Whether the meeting still takes place (or may): requested or accepted.
+    pub fn is_on(self) -> bool {
+        matches!(self, Self::Requested | Self::Accepted)
+    }
+}
+
+/// A networking or business meeting between two participants of the event (R9). Kept
+/// with both participants, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meeting {
+    /// Its id.
+    pub id: MeetingId,
+    /// Who booked it.
+    pub booker: ParticipantId,
+    /// Whom it was booked with.
+    pub with: ParticipantId,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends.
+    pub ends_at: DateTime<Utc>,
+    /// Where: a booth, a meeting point, or a video link (up to 500 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    /// Where it stands.
+    pub status: MeetingStatus,
+}
+
+impl Meeting {
+    /// The other participant, seen from `me`.
+    pub fn other(&self, me: ParticipantId) -> ParticipantId {
+        if self.booker == me {
+            self.with
+        } else {
+            self.booker
+        }
+    }
+}
+
+/// A meeting to book (R9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMeeting {
+    /// Who books it.
+    pub booker: ParticipantId,
+    /// With whom (another participant of the event).
+    pub with: ParticipantId,
+    /// When it starts.
+    pub starts_at: DateTime<Utc>,
+    /// When it ends (after it starts).
+    pub ends_at: DateTime<Utc>,
+    /// Where: a booth, a meeting point, or a video link (up to 500 characters).
+    #[serde(default)]
+    pub place: Option<String>,
+}
+
+impl NewMeeting {
+    /// Checks the meeting on its own (not that the participants exist).
+    pub fn validate(&self) -> Result<()> {
+        if self.with == self.booker {
+            return Err(Error::invalid("with", "a meeting is with someone else"));
+        }
+        if self.ends_at <= self.starts_at {
+            return Err(Error::invalid("ends_at", "must be after `starts_at`"));
+        }
+        if let Some(place) = &self.place {
+            text::bounded_text("place", place, 500)?;
+        }
+        Ok(())
+    }
+}
+
 /// One line of a participant's agenda (R6).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -77,6 +162,11 @@ pub enum AgendaItem {
         /// Whether they attended it already.
         attended: bool,
     },
+    /// A meeting that takes place (requested or accepted).
+    Meeting {
+        /// The meeting.
+        meeting: Meeting,
+    },
 }
 
 impl AgendaItem {
@@ -84,6 +174,7 @@ impl AgendaItem {
     pub fn starts_at(&self) -> DateTime<Utc> {
         match self {
             Self::Session { session, .. } => session.starts_at,
+            Self::Meeting { meeting } => meeting.starts_at,
         }
     }
 
@@ -93,7 +184,8 @@ impl AgendaItem {
     }
 }
 
-/// A participant's agenda (R6): what they are registered to, in time order.
+/// A participant's agenda (R6): the sessions they are registered to and the meetings
+/// that take place, in time order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agenda {
     /// The event's time zone, to show the times in.

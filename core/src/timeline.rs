@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::ids::{EventId, ExternalId, HostEventId, ParticipantId, TaskId, TimelineId};
+use crate::ids::{EventId, ExternalId, HostEventId, MeetingId, ParticipantId, TaskId, TimelineId};
 
 /// One dated action of a participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +101,20 @@ pub enum TimelineKind {
     SessionAttended {
         /// The host's id for the session.
         session: ExternalId,
+    },
+    /// Booked a meeting (R9).
+    MeetingBooked {
+        /// The meeting.
+        meeting: MeetingId,
+        /// With whom.
+        with: ParticipantId,
+    },
+    /// Was booked for a meeting by another participant (R9).
+    MeetingReceived {
+        /// The meeting.
+        meeting: MeetingId,
+        /// Who booked it.
+        from: ParticipantId,
     },
 
     // ----- reported by the host -----
@@ -251,6 +265,10 @@ pub enum ActionKind {
     SessionUnregistered,
     /// [`TimelineKind::SessionAttended`].
     SessionAttended,
+    /// [`TimelineKind::MeetingBooked`].
+    MeetingBooked,
+    /// [`TimelineKind::MeetingReceived`].
+    MeetingReceived,
     /// [`TimelineKind::FirstLogin`].
     FirstLogin,
     /// [`TimelineKind::ContactRequestSent`].
@@ -277,7 +295,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActionKind; 23] = [
+    pub const ALL: [ActionKind; 25] = [
         Self::Registered,
         Self::TaskCompleted,
         Self::TaskReopened,
@@ -290,6 +308,8 @@ impl ActionKind {
         Self::SessionRegistered,
         Self::SessionUnregistered,
         Self::SessionAttended,
+        Self::MeetingBooked,
+        Self::MeetingReceived,
         Self::FirstLogin,
         Self::ContactRequestSent,
         Self::ContactRequestReceived,
@@ -318,6 +338,8 @@ impl ActionKind {
             Self::SessionRegistered => "session_registered",
             Self::SessionUnregistered => "session_unregistered",
             Self::SessionAttended => "session_attended",
+            Self::MeetingBooked => "meeting_booked",
+            Self::MeetingReceived => "meeting_received",
             Self::FirstLogin => "first_login",
             Self::ContactRequestSent => "contact_request_sent",
             Self::ContactRequestReceived => "contact_request_received",
@@ -381,6 +403,8 @@ impl TimelineKind {
             Self::SessionRegistered { .. } => ActionKind::SessionRegistered,
             Self::SessionUnregistered { .. } => ActionKind::SessionUnregistered,
             Self::SessionAttended { .. } => ActionKind::SessionAttended,
+            Self::MeetingBooked { .. } => ActionKind::MeetingBooked,
+            Self::MeetingReceived { .. } => ActionKind::MeetingReceived,
             Self::FirstLogin { .. } => ActionKind::FirstLogin,
             Self::ContactRequestSent { .. } => ActionKind::ContactRequestSent,
             Self::ContactRequestReceived { .. } => ActionKind::ContactRequestReceived,
@@ -403,6 +427,8 @@ impl TimelineKind {
             | Self::TaskReceived { owner: p, .. }
             | Self::TaskTakenBack { from: p, .. }
             | Self::CollaboratorLinked { owner: p }
+            | Self::MeetingBooked { with: p, .. }
+            | Self::MeetingReceived { from: p, .. }
             | Self::ContactRequestSent { to: p }
             | Self::ContactRequestReceived { from: p }
             | Self::Scanned {
@@ -581,6 +607,14 @@ mod tests {
             TimelineKind::SessionRegistered { session: x.clone() },
             TimelineKind::SessionUnregistered { session: x.clone() },
             TimelineKind::SessionAttended { session: x.clone() },
+            TimelineKind::MeetingBooked {
+                meeting: MeetingId::new_at(at),
+                with: p,
+            },
+            TimelineKind::MeetingReceived {
+                meeting: MeetingId::new_at(at),
+                from: p,
+            },
             TimelineKind::FirstLogin {
                 channel: LoginChannel::App,
             },

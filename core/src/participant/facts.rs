@@ -1,4 +1,5 @@
-//! Facts the host reports about a participant (T4), kept so that delivery order does not
+//! Facts the host reports about a participant (T4), and what the participant does on the
+//! platform that the library keeps with them (activity, sessions, meetings), kept so that delivery order does not
 //! matter: on/off facts keep their latest occurrence; counted facts are sets of the host's
 //! object ids, each keeping its latest occurrence, so adding and removing commute and a
 //! repeat is a no-op. On a tie (two occurrences at the same instant) the withdrawal wins,
@@ -9,8 +10,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::ExternalId;
-use crate::session::SessionRegistration;
+use crate::ids::{ExternalId, MeetingId};
+use crate::session::{Meeting, SessionRegistration};
 
 /// A value with the instant it occurred at, on the host's side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,6 +116,10 @@ pub struct Facts {
     /// Sessions the participant registered to or attended (R8), by the host's session id.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub sessions: BTreeMap<ExternalId, SessionRegistration>,
+    /// Meetings the participant booked or received (R9), by id; each is kept with both
+    /// participants.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub meetings: BTreeMap<MeetingId, Meeting>,
 }
 
 impl Facts {

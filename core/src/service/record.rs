@@ -18,9 +18,12 @@ use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, HistoryFilter, Subject};
 use crate::host_event::IngestOutcome;
 use crate::ids::ExternalId;
+use crate::ids::MeetingId;
 use crate::ids::{EventId, ParticipantId};
 use crate::presence::{OnlineStatus, Presence, Registrant, RegistrantsPage};
-use crate::session::{Agenda, AgendaItem, Session, SessionRegistration};
+use crate::session::{
+    Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
+};
 use crate::store::Store;
 use crate::timeline::{HostAction, LoginChannel, TimelineEntry, TimelineFilter, TimelineKind};
 
@@ -582,8 +585,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         Ok(out)
     }
 
-    /// The agenda of `participant` (R6): the sessions they are registered to, in time
-    /// order, with the event's time zone to show them in. For them and the organizers.
+    /// The agenda of `participant` (R6): the sessions they are registered to and the
+    /// meetings that take place (requested or accepted), in time order, with the event's
+    /// time zone to show them in. For them and the organizers.
     #[instrument(skip_all, fields(event = %event, participant = %participant))]
     pub async fn agenda(
         &self,
@@ -592,20 +596,175 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         participant: ParticipantId,
     ) -> Result<Agenda> {
         let ctx = self.context(actor, event).await?;
-        let items = self
-            .sessions(actor, event, participant)
-            .await?
-            .into_iter()
+        let state = self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let facts = state.facts;
+        let mut items: Vec<AgendaItem> = facts
+            .sessions
+            .into_values()
             .filter(|r| r.registered)
             .map(|r| AgendaItem::Session {
                 attended: r.attended_at.is_some(),
                 session: r.session,
             })
+            .chain(
+                facts
+                    .meetings
+                    .into_values()
+                    .filter(|m| m.status.is_on())
+                    .map(|meeting| AgendaItem::Meeting { meeting }),
+            )
             .collect();
+        items.sort_by_key(AgendaItem::starts_at);
         Ok(Agenda {
             time_zone: ctx.event.settings.time_zone,
             items,
         })
+    }
+
+    /// Books a meeting between two participants (R9): by the booker themselves or an
+    /// organizer (from the agenda tab). A participant's booking is
+    /// [`MeetingStatus::Requested`] until the other answers; an organizer's is
+    /// [`MeetingStatus::Accepted`]. Both participants get it on their record, their
+    /// timeline ("meeting booked" / "meeting received") and their history, in one
+    /// transaction.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn book_meeting(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        meeting: NewMeeting,
+    ) -> Result<Meeting> {
+        meeting.validate()?;
+        actor::require_self_or_staff(actor, event, meeting.booker)?;
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let mut states = self
+                .store
+                .participants_by_id(event, &[meeting.booker, meeting.with])
+                .await?;
+            for p in [meeting.booker, meeting.with] {
+                if !states.iter().any(|s| s.participant.id == p) {
+                    return Err(Error::not_found(ParticipantId::ENTITY, p));
+                }
+            }
+            let now = self.now();
+            let booked = Meeting {
+                id: MeetingId::new_at(now),
+                booker: meeting.booker,
+                with: meeting.with,
+                starts_at: meeting.starts_at,
+                ends_at: meeting.ends_at,
+                place: meeting.place.clone(),
+                status: if actor.is_staff_of(event) {
+                    MeetingStatus::Accepted
+                } else {
+                    MeetingStatus::Requested
+                },
+            };
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            for state in states.drain(..) {
+                let id = state.participant.id;
+                unit.add(state)
+                    .facts
+                    .meetings
+                    .insert(booked.id, booked.clone());
+                meeting_history(&mut unit, id, booked.id, None, Some(booked.status));
+            }
+            unit.timeline(
+                booked.booker,
+                TimelineKind::MeetingBooked {
+                    meeting: booked.id,
+                    with: booked.with,
+                },
+            );
+            unit.timeline(
+                booked.with,
+                TimelineKind::MeetingReceived {
+                    meeting: booked.id,
+                    from: booked.booker,
+                },
+            );
+            self.commit(unit.into_changes()).await?;
+            Ok(booked.clone())
+        })
+    }
+
+    /// Answers or cancels a meeting (R9), found on `participant`'s record: the other
+    /// participant accepts or declines a requested meeting; either of them cancels; an
+    /// organizer may set any status. Setting the status it has changes nothing. Both
+    /// records and histories move together.
+    #[instrument(skip_all, fields(event = %event, meeting = %meeting))]
+    pub async fn set_meeting_status(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        meeting: MeetingId,
+        status: MeetingStatus,
+    ) -> Result<Meeting> {
+        actor::require_self_or_staff(actor, event, participant)?;
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, participant).await?;
+            let found = state
+                .facts
+                .meetings
+                .get(&meeting)
+                .cloned()
+                .ok_or_else(|| Error::not_found(MeetingId::ENTITY, meeting))?;
+            if found.status == status {
+                return Ok(found);
+            }
+            if let Some(me) = actor.as_participant() {
+                let allowed = match status {
+                    MeetingStatus::Accepted | MeetingStatus::Declined => {
+                        me == found.with && found.status == MeetingStatus::Requested
+                    }
+                    MeetingStatus::Cancelled => found.status.is_on(),
+                    MeetingStatus::Requested => false,
+                };
+                if !allowed {
+                    return Err(Error::forbidden(format!(
+                        "a participant cannot move a {:?} meeting to {:?} here",
+                        found.status, status
+                    )));
+                }
+            }
+            let other = self
+                .participant_state(event, found.other(participant))
+                .await?;
+            let now = self.now();
+            let updated = Meeting {
+                status,
+                ..found.clone()
+            };
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            for s in [state.clone(), other] {
+                let id = s.participant.id;
+                unit.add(s).facts.meetings.insert(meeting, updated.clone());
+                meeting_history(&mut unit, id, meeting, Some(found.status), Some(status));
+            }
+            self.commit(unit.into_changes()).await?;
+            Ok(updated.clone())
+        })
+    }
+
+    /// Every meeting of `participant` (R9), earliest first, whatever its status: for them
+    /// and the organizers.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn meetings(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<Vec<Meeting>> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        let state = self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let mut out: Vec<_> = state.facts.meetings.into_values().collect();
+        out.sort_by_key(|m| (m.starts_at, m.id));
+        Ok(out)
     }
 
     /// Loads the participant, lets `change` edit their registration to `session` (and
@@ -671,6 +830,18 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             Ok(result)
         })
     }
+}
+
+/// The history line of a meeting's status on one participant (R12).
+fn meeting_history(
+    unit: &mut Unit<'_>,
+    participant: ParticipantId,
+    meeting: MeetingId,
+    old: Option<MeetingStatus>,
+    new: Option<MeetingStatus>,
+) {
+    let line = |s: Option<MeetingStatus>| serde_json::json!({ "meetings": { meeting.to_string(): { "status": s } } });
+    unit.history_values(Subject::Participant(participant), &line(old), &line(new));
 }
 
 /// Who did it, for CSV exports: `participant` (the record's owner), `participant:<id>`,

@@ -1336,3 +1336,220 @@ pub async fn r8_sessions_agenda_and_the_session_condition<S: DumpStore>(store: S
         Some(&Condition::Sessions { at_least: 1 })
     );
 }
+
+/// R9, R6: a meeting lands on both records, timelines and histories in one transaction;
+/// the other participant answers, either cancels, an organizer's booking is accepted; the
+/// agenda shows the meetings that take place with the sessions, in time order; X2, X5.
+pub async fn r9_meetings_on_both_records_and_in_the_agenda<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store).await;
+    let ann = f.participant("ann", &["visitor"]).await;
+    let acme = f.participant("acme", &["exhibitor"]).await;
+    let bob = f.participant("bob", &["visitor"]).await;
+    let as_ann = f.as_participant(&ann);
+    let as_acme = f.as_participant(&acme);
+    let day = f.clock.now() + Duration::days(20);
+    let new = |booker: &Participant, with: &Participant, hours: i64| NewMeeting {
+        booker: booker.id,
+        with: with.id,
+        starts_at: day + Duration::hours(hours),
+        ends_at: day + Duration::hours(hours) + Duration::minutes(30),
+        place: Some("Booth B12".into()),
+    };
+
+    // Errors first: nothing is written.
+    let before = f.dump().await;
+    let mut backwards = new(&ann, &acme, 2);
+    backwards.ends_at = backwards.starts_at;
+    for (bad, field) in [(new(&ann, &ann, 2), "with"), (backwards, "ends_at")] {
+        let e = f
+            .service
+            .book_meeting(&as_ann, f.event, bad)
+            .await
+            .unwrap_err();
+        assert_eq!(e.field(), Some(field));
+    }
+    let mut ghost = new(&ann, &acme, 2);
+    ghost.with = ParticipantId::new_at(f.clock.now());
+    let e = f
+        .service
+        .book_meeting(&as_ann, f.event, ghost)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                entity: "participant",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = f
+        .service
+        .book_meeting(&f.as_participant(&bob), f.event, new(&ann, &acme, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    let e = f
+        .service
+        .book_meeting(&other.organizer, f.event, new(&ann, &acme, 2))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    assert_eq!(f.dump().await, before, "refused bookings write nothing");
+
+    // Ann books Acme: requested, on both records.
+    let m = f
+        .service
+        .book_meeting(&as_ann, f.event, new(&ann, &acme, 2))
+        .await
+        .unwrap();
+    assert_eq!(m.status, MeetingStatus::Requested);
+    for p in [&ann, &acme] {
+        let list = f
+            .service
+            .meetings(&f.organizer, f.event, p.id)
+            .await
+            .unwrap();
+        assert_eq!(list, std::slice::from_ref(&m));
+    }
+    assert!(everything(&f, &ann).await.iter().any(|e| e.kind
+        == TimelineKind::MeetingBooked {
+            meeting: m.id,
+            with: acme.id
+        }));
+    assert!(everything(&f, &acme).await.iter().any(|e| e.kind
+        == TimelineKind::MeetingReceived {
+            meeting: m.id,
+            from: ann.id
+        }));
+    let status_line = format!("meetings.{}.status", m.id);
+    let lines = |p: &Participant| {
+        let f = &f;
+        let id = p.id;
+        let field = status_line.clone();
+        async move {
+            f.service
+                .participant_history(
+                    &f.organizer,
+                    f.event,
+                    id,
+                    &HistoryFilter {
+                        fields: vec![field],
+                        ..HistoryFilter::default()
+                    },
+                    10,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(lines(&acme).await.len(), 1);
+
+    // Only the other participant answers; the booker cannot accept for them.
+    let e = f
+        .service
+        .set_meeting_status(&as_ann, f.event, ann.id, m.id, MeetingStatus::Accepted)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    let e = f
+        .service
+        .set_meeting_status(&as_acme, f.event, ann.id, m.id, MeetingStatus::Accepted)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+    let e = f
+        .service
+        .set_meeting_status(
+            &as_acme,
+            f.event,
+            acme.id,
+            MeetingId::new_at(f.clock.now()),
+            MeetingStatus::Accepted,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotFound {
+                entity: "meeting",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let accepted = f
+        .service
+        .set_meeting_status(&as_acme, f.event, acme.id, m.id, MeetingStatus::Accepted)
+        .await
+        .unwrap();
+    assert_eq!(accepted.status, MeetingStatus::Accepted);
+    assert_eq!(
+        f.service.meetings(&as_ann, f.event, ann.id).await.unwrap()[0].status,
+        MeetingStatus::Accepted,
+        "both records moved"
+    );
+    let history = lines(&ann).await;
+    assert_eq!(history[0].new, serde_json::json!("accepted"));
+    assert_eq!(history[0].old, serde_json::json!("requested"));
+    assert_eq!(history[0].actor, as_acme);
+
+    // An organizer books Ann with Bob earlier that day: accepted at once.
+    let by_organizer = f
+        .service
+        .book_meeting(&f.organizer, f.event, new(&ann, &bob, 0))
+        .await
+        .unwrap();
+    assert_eq!(by_organizer.status, MeetingStatus::Accepted);
+    f.service
+        .register_to_session(
+            &as_ann,
+            f.event,
+            ann.id,
+            session("keynote", day + Duration::hours(1), "Keynote"),
+        )
+        .await
+        .unwrap();
+    let agenda = f.service.agenda(&as_ann, f.event, ann.id).await.unwrap();
+    let kinds: Vec<_> = agenda
+        .items
+        .iter()
+        .map(|i| match i {
+            AgendaItem::Meeting { meeting } => meeting.id.to_string(),
+            AgendaItem::Session { session, .. } => session.id.as_str().to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            by_organizer.id.to_string(),
+            "keynote".into(),
+            m.id.to_string()
+        ]
+    );
+
+    // Ann cancels; the agenda drops it, the meetings tab keeps it.
+    f.service
+        .set_meeting_status(&as_ann, f.event, ann.id, m.id, MeetingStatus::Cancelled)
+        .await
+        .unwrap();
+    let agenda = f.service.agenda(&as_ann, f.event, ann.id).await.unwrap();
+    assert_eq!(agenda.items.len(), 2);
+    let acme_meetings = f
+        .service
+        .meetings(&as_acme, f.event, acme.id)
+        .await
+        .unwrap();
+    assert_eq!(acme_meetings[0].status, MeetingStatus::Cancelled);
+    let e = f
+        .service
+        .meetings(&as_acme, f.event, ann.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Forbidden { .. }), "{e}");
+}

@@ -200,6 +200,7 @@ macro_rules! conformance_tests {
             r5_timeline_access_and_csv_export,
             r5_deep_timeline_pages_cost_the_same_reads,
             r8_sessions_agenda_and_the_session_condition,
+            r9_meetings_on_both_records_and_in_the_agenda,
             r12_history_filters_and_csv_export,
             r13_online_status_from_pings,
         );
