@@ -145,8 +145,9 @@ pub use notify::{
     PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError, Urgency, due_reminder,
 };
 pub use participant::{
-    Attendance, CountedFact, Facts, Networking, NewParticipant, Participant, ParticipantPatch,
-    ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm, UtmField,
+    Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,
+    ParticipantPatch, ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm,
+    UtmField,
 };
 pub use presence::{OnlineStatus, Presence, PresenceThresholds, Registrant, RegistrantsPage};
 pub use progress::{
@@ -165,8 +166,8 @@ pub use task::{
 };
 pub use text::Language;
 pub use timeline::{
-    ActionKind, BadgePlace, HostAction, Interaction, LoginChannel, ScanPlace, TimelineEntry,
-    TimelineFilter, TimelineKind,
+    ActionKind, BadgePlace, HostAction, Interaction, LoginChannel, Partner, Partners, ScanPlace,
+    TimelineEntry, TimelineFilter, TimelineKind,
 };
 
 #[cfg(feature = "mock")]

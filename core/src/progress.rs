@@ -444,6 +444,7 @@ mod tests {
             custom_fields: BTreeMap::new(),
             owner: None,
             push_subscriptions: Vec::new(),
+            networking: Default::default(),
             registered_at: at(0),
         };
         (settings, [(seg.id, seg.clone())].into(), seg.id, p)

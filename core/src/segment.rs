@@ -298,6 +298,7 @@ mod tests {
             custom_fields: [("stand".to_owned(), "B12".to_owned())].into(),
             owner: None,
             push_subscriptions: Vec::new(),
+            networking: Default::default(),
             registered_at: t,
         }
     }

@@ -519,6 +519,30 @@ impl HostAction {
     }
 }
 
+/// A partner (an exhibitor) on a participant's record (R10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    /// The partner: a participant of the event.
+    pub participant: ParticipantId,
+    /// Their company.
+    pub company: String,
+    /// Their name, for the organizers only (`None` when a participant reads their own
+    /// record: the partner's staff member is another participant's private data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The last time it happened.
+    pub at: DateTime<Utc>,
+}
+
+/// The partners tab of a participant's record (R10), most recent first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partners {
+    /// Exhibitors the participant bookmarked.
+    pub bookmarked: Vec<Partner>,
+    /// Partners that scanned the participant (on their booth).
+    pub scanned_by: Vec<Partner>,
+}
+
 /// `at` truncated to the millisecond: the precision of the timeline's order and ranges.
 pub(crate) fn to_millisecond(at: DateTime<Utc>) -> DateTime<Utc> {
     at.duration_trunc(Duration::milliseconds(1)).unwrap_or(at)

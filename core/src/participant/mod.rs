@@ -32,6 +32,10 @@ pub struct Participant {
     pub utm: Utm,
     /// Organizer-defined fields (R4), by key. Never shown to the participant.
     pub custom_fields: BTreeMap<String, String>,
+    /// Networking interests and preferences (R11); whether networking is allowed is the
+    /// R2 status ([`Status::networking`]).
+    #[serde(default)]
+    pub networking: NetworkingProfile,
     /// For a collaborator: the participant whose team they belong to.
     pub owner: Option<ParticipantId>,
     /// Their browsers' web push subscriptions (N4), registered and removed through the
@@ -47,6 +51,44 @@ impl Participant {
     pub fn without_custom_fields(mut self) -> Self {
         self.custom_fields.clear();
         self
+    }
+}
+
+/// Networking interests and preferences (R11), as keys the host defines (`ai`, `retail`,
+/// `one_to_one_meetings`…): at most 50 of each, each a key of up to 100 characters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkingProfile {
+    /// Fields of interest.
+    pub interests: std::collections::BTreeSet<String>,
+    /// How they like to network (meeting kinds, languages, times…).
+    pub preferences: std::collections::BTreeSet<String>,
+}
+
+impl NetworkingProfile {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self.interests.is_empty() && self.preferences.is_empty()
+    }
+
+    /// Checks the keys; fields are named `networking.interests` and
+    /// `networking.preferences`.
+    pub fn validate(&self) -> Result<()> {
+        for (field, keys) in [
+            ("networking.interests", &self.interests),
+            ("networking.preferences", &self.preferences),
+        ] {
+            if keys.len() > 50 {
+                return Err(Error::invalid(field, "at most 50"));
+            }
+            for k in keys {
+                if k.len() > 100 {
+                    return Err(Error::invalid(field, "a key is at most 100 characters"));
+                }
+                crate::text::key(field, k)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -341,6 +383,8 @@ pub struct ParticipantPatch {
     pub utm: Option<Utm>,
     /// Custom field values to set (`Some`) or clear (`None`), by key.
     pub custom_fields: BTreeMap<String, Option<String>>,
+    /// New networking interests and preferences (R11).
+    pub networking: Option<NetworkingProfile>,
 }
 
 /// Checks custom field values against the event's definitions.

@@ -688,7 +688,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Changes a participant's record. Organizers may change everything; a participant
-    /// may change their own profile only. The history gets one line per changed field
+    /// may change their own profile and networking interests only. The history gets one line per changed field
     /// (R12), and tasks appear or disappear as segments now say (S2), progress kept.
     #[instrument(skip_all, fields(event = %event, participant = %id))]
     pub async fn update_participant(
@@ -708,7 +708,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     || !patch.custom_fields.is_empty())
             {
                 return Err(Error::forbidden(
-                    "a participant may change their profile only",
+                    "a participant may change their profile and networking only",
                 ));
             }
             let settings = &ctx.event.settings;
@@ -724,6 +724,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             if let Some(u) = &patch.utm {
                 u.validate()?;
                 record.utm = u.clone();
+            }
+            if let Some(n) = &patch.networking {
+                n.validate()?;
+                record.networking = n.clone();
             }
             validate_custom_fields(
                 settings,
@@ -1100,6 +1104,7 @@ fn new_record(
         custom_fields: new.custom_fields.clone(),
         owner: None,
         push_subscriptions: Vec::new(),
+        networking: Default::default(),
         registered_at: now,
     }
 }

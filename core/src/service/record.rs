@@ -20,12 +20,16 @@ use crate::host_event::IngestOutcome;
 use crate::ids::ExternalId;
 use crate::ids::MeetingId;
 use crate::ids::{EventId, ParticipantId};
+use crate::participant::{Networking, Participant};
 use crate::presence::{OnlineStatus, Presence, Registrant, RegistrantsPage};
 use crate::session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };
 use crate::store::Store;
-use crate::timeline::{HostAction, LoginChannel, TimelineEntry, TimelineFilter, TimelineKind};
+use crate::timeline::{
+    ActionKind, HostAction, LoginChannel, Partner, Partners, ScanPlace, TimelineEntry,
+    TimelineFilter, TimelineKind,
+};
 
 /// How many last-seen times a service remembers before it forgets the stale ones.
 const SEEN_CAPACITY: usize = 100_000;
@@ -765,6 +769,107 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let mut out: Vec<_> = state.facts.meetings.into_values().collect();
         out.sort_by_key(|m| (m.starts_at, m.id));
         Ok(out)
+    }
+
+    /// Switches networking on or off for `participant` (R11, the R2 status): for them and
+    /// the organizers. The timeline gets "networking enabled" / "disabled" and the history
+    /// a line; the same value again changes nothing.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn set_networking(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        networking: Networking,
+    ) -> Result<Participant> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, participant).await?;
+            actor::require_self_or_staff(actor, event, participant)?;
+            let mut record = state.participant.clone();
+            if record.status.networking != networking {
+                record.status.networking = networking;
+                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+                unit.add(state).record = record.clone();
+                self.commit(unit.into_changes()).await?;
+            }
+            Ok(super::participant::readable(actor, event, record))
+        })
+    }
+
+    /// The partners tab of `participant`'s record (R10): exhibitors they bookmarked and
+    /// partners that scanned them, each once with the last time, most recent first; read
+    /// from their timeline. For them (partners' companies only) and the organizers.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn partners(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<Partners> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
+        self.participant_state(event, participant).await?;
+        actor::require_self_or_staff(actor, event, participant)?;
+        let mut filter = TimelineFilter {
+            kinds: [ActionKind::ExhibitorBookmarked, ActionKind::Scanned].into(),
+            ..TimelineFilter::default()
+        };
+        // Newest first: the first time a partner is met is their last time.
+        let mut bookmarked: Vec<(ParticipantId, DateTime<Utc>)> = Vec::new();
+        let mut scanned_by: Vec<(ParticipantId, DateTime<Utc>)> = Vec::new();
+        loop {
+            let page = self
+                .store
+                .timeline(event, participant, &filter, MAX_PAGE)
+                .await?;
+            for e in &page {
+                let (list, who) = match &e.kind {
+                    TimelineKind::ExhibitorBookmarked { exhibitor } => {
+                        (&mut bookmarked, *exhibitor)
+                    }
+                    TimelineKind::Scanned {
+                        place: ScanPlace::Partner { partner },
+                    } => (&mut scanned_by, *partner),
+                    _ => continue,
+                };
+                if !list.iter().any(|(p, _)| *p == who) {
+                    list.push((who, e.at));
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == MAX_PAGE => filter.before = Some(last.id),
+                _ => break,
+            }
+        }
+        let mut ids: Vec<_> = bookmarked
+            .iter()
+            .chain(&scanned_by)
+            .map(|(p, _)| *p)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let records: HashMap<ParticipantId, Participant> = self
+            .store
+            .participant_records(event, &ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        let staff = actor.is_staff_of(event);
+        let partner = |(id, at): (ParticipantId, DateTime<Utc>)| {
+            let record = records.get(&id)?;
+            Some(Partner {
+                participant: id,
+                company: record.profile.company.clone(),
+                name: staff.then(|| record.profile.display_name()),
+                at,
+            })
+        };
+        Ok(Partners {
+            bookmarked: bookmarked.into_iter().filter_map(partner).collect(),
+            scanned_by: scanned_by.into_iter().filter_map(partner).collect(),
+        })
     }
 
     /// Loads the participant, lets `change` edit their registration to `session` (and

@@ -201,6 +201,7 @@ macro_rules! conformance_tests {
             r5_deep_timeline_pages_cost_the_same_reads,
             r8_sessions_agenda_and_the_session_condition,
             r9_meetings_on_both_records_and_in_the_agenda,
+            r10_r11_partners_and_networking,
             r12_history_filters_and_csv_export,
             r13_online_status_from_pings,
         );
