@@ -51,10 +51,14 @@ pub struct ChangeSet {
     pub host_events: Vec<HostEventId>,
     /// Timeline entries to add.
     pub timeline: Vec<TimelineEntry>,
-    /// History lines to add.
+    /// History lines to add; a line with the id (and subject) of a stored one replaces it
+    /// (erasure rewrites lines without personal data, X6).
     pub history: Vec<HistoryEntry>,
     /// Notifications to queue.
     pub outbox: Vec<OutboxEntry>,
+    /// Outbox entries to drop, whatever their state, with their idempotency keys (erasure,
+    /// X6: the service queues nothing more for an erased participant).
+    pub deleted_outbox: Vec<OutboxId>,
     /// Paged work started or moved on. A sweep whose cursor has moved (`after` is set) is
     /// only written if it still exists, so a slow runner cannot revive a finished sweep.
     pub sweeps: Vec<Sweep>,
@@ -82,6 +86,7 @@ impl ChangeSet {
             timeline: Vec::new(),
             history: Vec::new(),
             outbox: Vec::new(),
+            deleted_outbox: Vec::new(),
             sweeps: Vec::new(),
             finished_sweeps: Vec::new(),
             counters: BTreeMap::new(),
@@ -100,6 +105,7 @@ impl ChangeSet {
             && self.timeline.is_empty()
             && self.history.is_empty()
             && self.outbox.is_empty()
+            && self.deleted_outbox.is_empty()
             && self.sweeps.is_empty()
             && self.finished_sweeps.is_empty()
     }

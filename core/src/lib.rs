@@ -107,6 +107,7 @@ pub mod memory;
 pub mod notify;
 pub mod participant;
 pub mod presence;
+pub mod privacy;
 pub mod progress;
 pub mod segment;
 pub mod service;
@@ -150,6 +151,7 @@ pub use participant::{
     UtmField,
 };
 pub use presence::{OnlineStatus, Presence, PresenceThresholds, Registrant, RegistrantsPage};
+pub use privacy::ParticipantExport;
 pub use progress::{
     CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, Rejection,
     TaskItem, TaskList,

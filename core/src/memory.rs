@@ -225,6 +225,15 @@ impl EventData {
             self.outbox_keys.insert(o.idempotency_key.clone());
             self.put_outbox(o);
         }
+        for id in cs.deleted_outbox {
+            if let Some(old) = self.outbox.remove(&id) {
+                self.outbox_keys.remove(&old.idempotency_key);
+                if let Some(due) = old.due_at() {
+                    self.outbox_due.remove(&(due, id));
+                }
+                self.outbox_dead.remove(&id);
+            }
+        }
         for s in cs.sweeps {
             if s.after.is_none() || self.sweeps.contains_key(&s.id) {
                 self.sweeps.insert(s.id, s);

@@ -252,6 +252,10 @@ pub(crate) fn reconcile<'a>(
     now: DateTime<Utc>,
 ) -> Reconciled {
     let mut out = Reconciled::default();
+    if participant.erased_at.is_some() {
+        // X6: an erased participant's progress stays as it was, so figures do not move.
+        return out;
+    }
     for task in tasks {
         if !task.is_published() {
             continue;
@@ -446,6 +450,7 @@ mod tests {
             push_subscriptions: Vec::new(),
             networking: Default::default(),
             registered_at: at(0),
+            erased_at: None,
         };
         (settings, [(seg.id, seg.clone())].into(), seg.id, p)
     }

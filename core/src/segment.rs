@@ -300,6 +300,7 @@ mod tests {
             push_subscriptions: Vec::new(),
             networking: Default::default(),
             registered_at: t,
+            erased_at: None,
         }
     }
 

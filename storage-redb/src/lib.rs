@@ -790,6 +790,20 @@ impl<'t> OutboxTables<'t> {
         get(&self.outbox, &key(&[&bytes_of!(event), &bytes_of!(id)]))
     }
 
+    /// Drops an entry and its index keys; returns its idempotency key, if it existed.
+    fn remove(&mut self, event: EventId, id: OutboxId) -> Result<Option<String>> {
+        let Some(old) = self.get(event, id)? else {
+            return Ok(None);
+        };
+        let k = key(&[&bytes_of!(event), &bytes_of!(id)]);
+        if let Some(d) = due_key(&old) {
+            self.due.remove(d.as_slice()).map_err(be)?;
+        }
+        self.dead.remove(k.as_slice()).map_err(be)?;
+        self.outbox.remove(k.as_slice()).map_err(be)?;
+        Ok(Some(old.idempotency_key))
+    }
+
     /// Stores `entry` over `old` (the stored one, if any) and moves it in the indexes.
     fn put(&mut self, old: Option<&OutboxEntry>, entry: &OutboxEntry) -> Result<()> {
         let k = key(&[&bytes_of!(entry.event), &bytes_of!(entry.id)]);
@@ -984,6 +998,12 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
                 &id[..],
             )
             .map_err(be)?;
+        }
+        for id in &cs.deleted_outbox {
+            if let Some(key_of) = outbox.remove(cs.event, *id)? {
+                keys.remove(key(&[&ev, key_of.as_bytes()]).as_slice())
+                    .map_err(be)?;
+            }
         }
     }
     {

@@ -654,7 +654,8 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
         exec!(
             sqlx::query(
                 "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) \
-             SELECT $1, * FROM unnest($2::smallint[], $3::uuid[], $4::uuid[], $5::jsonb[])"
+             SELECT $1, * FROM unnest($2::smallint[], $3::uuid[], $4::uuid[], $5::jsonb[]) \
+             ON CONFLICT (event_id, subject_kind, subject_id, line_id) DO UPDATE SET body = EXCLUDED.body"
             )
             .bind(ev)
             .bind(&kinds)
@@ -684,6 +685,16 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .bind(&bodies)
             .bind(&states)
             .bind(&due)
+        );
+    }
+    if !cs.deleted_outbox.is_empty() {
+        let ids: Vec<Uuid> = cs.deleted_outbox.iter().map(|o| o.as_uuid()).collect();
+        exec!(
+            sqlx::query(
+                "DELETE FROM outbox WHERE event_id = $1 AND outbox_id IN (SELECT unnest($2::uuid[]))"
+            )
+            .bind(ev)
+            .bind(&ids)
         );
     }
     for s in &cs.sweeps {

@@ -64,6 +64,14 @@ fn keep_latest<T: TieRank + PartialEq>(slot: &mut Option<Stamped<T>>, new: Stamp
 pub struct CountedFact(BTreeMap<ExternalId, Stamped<bool>>);
 
 impl CountedFact {
+    /// Renames an object, keeping its occurrence (a collaborator's external id replaced
+    /// by erasure, X6).
+    pub fn rename(&mut self, from: &ExternalId, to: ExternalId) {
+        if let Some(stamped) = self.0.remove(from) {
+            self.0.insert(to, stamped);
+        }
+    }
+
     /// Records that `object` was added (`present`) or removed at `at`. Returns whether the
     /// fact changed.
     pub fn record(&mut self, object: ExternalId, present: bool, at: DateTime<Utc>) -> bool {
@@ -158,6 +166,17 @@ impl Facts {
             self.fields.insert(field.to_owned(), s);
         }
         changed
+    }
+
+    /// Removes what may be personal (X6): the values of profile fields the host reported
+    /// (kept as filled, so frozen progress still reads the same) and the last-seen time.
+    pub fn erase(&mut self) {
+        for stamped in self.fields.values_mut() {
+            if stamped.value.is_some() {
+                stamped.value = Some(super::ERASED.to_owned());
+            }
+        }
+        self.last_seen = None;
     }
 
     /// How many sessions the participant is registered to now.

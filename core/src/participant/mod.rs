@@ -44,9 +44,50 @@ pub struct Participant {
     pub push_subscriptions: Vec<crate::notify::PushSubscription>,
     /// When the library first recorded them.
     pub registered_at: DateTime<Utc>,
+    /// When their personal data was erased (X6), if it was: their progress is then frozen
+    /// as it stood, and nothing is queued for them any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
+/// What an erased history value becomes (X6).
+pub const ERASED: &str = "[erased]";
+
 impl Participant {
+    /// Replaces their personal data (X6): details, UTM, custom fields, networking, the
+    /// discount code and push subscriptions go; the external id becomes
+    /// `erased-<participant id>` (still unique). What the tasks and figures need is kept:
+    /// categories, language, registration, participation, attendance, team membership.
+    pub fn erase(&mut self, at: DateTime<Utc>) {
+        self.profile = Profile::default();
+        self.utm = Utm::default();
+        self.custom_fields.clear();
+        self.networking = NetworkingProfile::default();
+        self.push_subscriptions.clear();
+        self.status.discount_code = None;
+        if let Ok(id) = ExternalId::new(format!("erased-{}", self.id)) {
+            self.external_id = id;
+        }
+        self.erased_at = Some(at);
+    }
+
+    /// Whether a history field holds personal data that erasure removes (X6).
+    pub fn is_personal_field(field: &str) -> bool {
+        [
+            "profile",
+            "external_id",
+            "utm",
+            "custom_fields",
+            "networking",
+            "push_subscriptions",
+            "status.discount_code",
+        ]
+        .iter()
+        .any(|p| {
+            field == *p || (field.starts_with(p) && field.as_bytes().get(p.len()) == Some(&b'.'))
+        })
+    }
+
     /// The view a participant may read of themselves: without custom fields (R4, X2).
     pub fn without_custom_fields(mut self) -> Self {
         self.custom_fields.clear();

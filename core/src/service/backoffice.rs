@@ -307,7 +307,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let full = states.len() == self.config.batch_size;
             let now = self.now();
             let mut unit = Unit::new(&ctx, now, actor.clone());
-            for s in &states {
+            // X6: an erased participant is reminded of nothing.
+            for s in states.iter().filter(|s| s.participant.erased_at.is_none()) {
                 let Some(row) = s
                     .progress
                     .get(&task)

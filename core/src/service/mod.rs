@@ -11,6 +11,7 @@ mod host;
 mod notices;
 mod organizer;
 mod participant;
+mod privacy;
 mod record;
 mod reminders;
 mod tracking;

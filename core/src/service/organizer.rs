@@ -1106,6 +1106,7 @@ fn new_record(
         push_subscriptions: Vec::new(),
         networking: Default::default(),
         registered_at: now,
+        erased_at: None,
     }
 }
 

@@ -239,10 +239,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Err(Error::forbidden("only the task's owner can assign it"));
             }
             let target = self.store.participant(event, assignee).await?;
-            if target.is_none_or(|t| t.participant.owner != Some(owner)) {
+            if target
+                .as_ref()
+                .is_none_or(|t| t.participant.owner != Some(owner))
+            {
                 return Err(Error::invalid(
                     "assignee",
                     "is not one of the owner's collaborators",
+                ));
+            }
+            if target.is_some_and(|t| t.participant.erased_at.is_some()) {
+                return Err(Error::invalid(
+                    "assignee",
+                    "was erased (X6) and can no longer hold tasks",
                 ));
             }
             if row.assignee == Some(assignee) {

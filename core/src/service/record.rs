@@ -424,7 +424,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Up to `limit` lines of the filter, reading on past the lines the reader may not
     /// see or the filter leaves out, so a page is full whenever older matching lines
     /// exist.
-    async fn history_page(
+    pub(super) async fn history_page(
         &self,
         actor: &Actor,
         event: EventId,

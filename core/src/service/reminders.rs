@@ -71,7 +71,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 let (page, last) = (states.len(), states.last().map(|s| s.participant.id));
                 let mut candidates = Vec::new();
                 if settings.tasks_enabled {
-                    for state in &states {
+                    // X6: an erased participant is reminded of nothing.
+                    for state in states.iter().filter(|s| s.participant.erased_at.is_none()) {
                         for row in state.progress.values() {
                             let Some(task) = ctx.tasks.get(&row.task) else {
                                 continue;

@@ -171,6 +171,14 @@ impl<'c> Unit<'c> {
         if !self.ctx.event.settings.tasks_enabled {
             return;
         }
+        if self
+            .people
+            .get(&recipient)
+            .is_some_and(|w| w.record.erased_at.is_some())
+        {
+            // X6: nothing is queued for an erased participant.
+            return;
+        }
         self.cs.outbox.push(outbox_entry(
             self.ctx.event.id,
             recipient,

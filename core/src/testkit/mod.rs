@@ -204,6 +204,7 @@ macro_rules! conformance_tests {
             r10_r11_partners_and_networking,
             r12_history_filters_and_csv_export,
             r13_online_status_from_pings,
+            x6_export_and_erasure_leave_no_personal_value,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
