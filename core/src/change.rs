@@ -10,6 +10,7 @@ use crate::history::HistoryEntry;
 use crate::ids::{
     EventId, ExternalId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId, TaskId,
 };
+use crate::message::Message;
 use crate::notify::OutboxEntry;
 use crate::participant::{Facts, Participant};
 use crate::progress::{Progress, ProgressChange};
@@ -54,6 +55,8 @@ pub struct ChangeSet {
     /// History lines to add; a line with the id (and subject) of a stored one replaces it
     /// (erasure rewrites lines without personal data, X6).
     pub history: Vec<HistoryEntry>,
+    /// Messages to add; one with the id of a stored one replaces it (erasure, X6).
+    pub messages: Vec<Message>,
     /// Notifications to queue.
     pub outbox: Vec<OutboxEntry>,
     /// Outbox entries to drop, whatever their state, with their idempotency keys (erasure,
@@ -85,6 +88,7 @@ impl ChangeSet {
             host_events: Vec::new(),
             timeline: Vec::new(),
             history: Vec::new(),
+            messages: Vec::new(),
             outbox: Vec::new(),
             deleted_outbox: Vec::new(),
             sweeps: Vec::new(),
@@ -104,6 +108,7 @@ impl ChangeSet {
             && self.host_events.is_empty()
             && self.timeline.is_empty()
             && self.history.is_empty()
+            && self.messages.is_empty()
             && self.outbox.is_empty()
             && self.deleted_outbox.is_empty()
             && self.sweeps.is_empty()

@@ -172,6 +172,10 @@ time_exact_id!(TimelineId);
 time_exact_id!(HistoryId);
 
 uuid_id!(
+    /// A message between the organizers and a participant (R7).
+    MessageId, "message"
+);
+uuid_id!(
     /// A meeting between two participants (R9).
     MeetingId, "meeting"
 );

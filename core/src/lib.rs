@@ -104,6 +104,7 @@ pub mod host_event;
 pub mod ids;
 pub mod matrix;
 pub mod memory;
+pub mod message;
 pub mod notify;
 pub mod participant;
 pub mod presence;
@@ -133,14 +134,15 @@ pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
 pub use ids::{
-    AdminId, EventId, ExternalId, HistoryId, HostEventId, MeetingId, OutboxId, ParticipantId,
-    SegmentId, SweepId, TaskId, TimelineId,
+    AdminId, EventId, ExternalId, HistoryId, HostEventId, MeetingId, MessageId, OutboxId,
+    ParticipantId, SegmentId, SweepId, TaskId, TimelineId,
 };
 pub use matrix::{
     MatrixCell, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, MatrixSort,
     StatusFilter,
 };
 pub use memory::MemoryStore;
+pub use message::{Message, MessagePage, Unread};
 pub use notify::{
     Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
     PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError, Urgency, due_reminder,

@@ -18,10 +18,11 @@ use crate::event::Event;
 use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
-    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, SweepId,
-    TaskId, TimelineId,
+    EventId, ExternalId, HistoryId, HostEventId, MessageId, OutboxId, ParticipantId, SegmentId,
+    SweepId, TaskId, TimelineId,
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
+use crate::message::Message;
 use crate::notify::{OutboxEntry, OutboxState};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
@@ -58,6 +59,7 @@ struct EventData {
     host_events: HashSet<HostEventId>,
     timeline: BTreeMap<(ParticipantId, TimelineId), TimelineEntry>,
     history: BTreeMap<(Subject, HistoryId), HistoryEntry>,
+    messages: BTreeMap<(ParticipantId, MessageId), Message>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     outbox_keys: HashSet<String>,
     /// Pending entries by due time ([`OutboxEntry::due_at`]).
@@ -220,6 +222,9 @@ impl EventData {
         }
         for h in cs.history {
             self.history.insert((h.subject, h.id), h);
+        }
+        for m in cs.messages {
+            self.messages.insert((m.participant, m.id), m);
         }
         for o in cs.outbox {
             self.outbox_keys.insert(o.idempotency_key.clone());
@@ -528,6 +533,24 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let upper = before.unwrap_or_else(|| MessageId::from_uuid(uuid::Uuid::max()));
+        self.read(event, Vec::new(), |d| {
+            d.messages
+                .range((participant, MessageId::min())..(participant, upper))
+                .rev()
+                .take(limit)
+                .map(|(_, m)| m.clone())
+                .collect()
+        })
+    }
+
     async fn outbox(
         &self,
         event: EventId,
@@ -699,6 +722,7 @@ impl crate::testkit::DumpStore for MemoryStore {
                 participants: d.participants.values().cloned().collect(),
                 host_events,
                 timeline: d.timeline.values().cloned().collect(),
+                messages: d.messages.values().cloned().collect(),
                 history: d.history.values().cloned().collect(),
                 outbox: d.outbox.values().cloned().collect(),
                 sweeps: d.sweeps.values().cloned().collect(),

@@ -5,7 +5,8 @@
 //! what the organizer's figures rest on: the progress rows stay as they were (an erased
 //! participant's progress is frozen, so every figure is unchanged and still equal to a
 //! recount), the timeline stays (its entries name host objects and participants by id),
-//! the history stays with every personal value replaced by [`ERASED`]. Outbox entries to
+//! the history stays with every personal value replaced by [`ERASED`], and so does every
+//! message of their thread (R7). Outbox entries to
 //! them are dropped, their push subscriptions removed, tasks assigned to them taken back
 //! by their owners, and nothing is queued for them any more. Both export and erasure are
 //! recorded in the participant's history.
@@ -16,6 +17,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::history::HistoryEntry;
+use crate::message::Message;
 use crate::notify::OutboxEntry;
 use crate::participant::{Facts, Participant};
 use crate::progress::Progress;
@@ -41,6 +43,8 @@ pub struct ParticipantExport {
     pub timeline: Vec<TimelineEntry>,
     /// Their whole history, newest first.
     pub history: Vec<HistoryEntry>,
+    /// Their message thread with the organizers, newest first (R7).
+    pub messages: Vec<Message>,
     /// Notifications queued or sent to them.
     pub notifications: Vec<OutboxEntry>,
 }

@@ -19,9 +19,11 @@ use crate::event::Event;
 use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{
-    EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, SegmentId, TaskId,
+    EventId, ExternalId, HistoryId, HostEventId, MessageId, OutboxId, ParticipantId, SegmentId,
+    TaskId,
 };
 use crate::matrix::MatrixQuery;
+use crate::message::Message;
 use crate::notify::OutboxEntry;
 use crate::participant::{Facts, Participant};
 use crate::progress::{Progress, ProgressChange};
@@ -175,6 +177,16 @@ pub trait Store: Send + Sync + 'static {
         before: Option<HistoryId>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>>;
+
+    /// Up to `limit` messages of a participant's thread (R7), newest first, strictly
+    /// before `before` (keyset paging).
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
 
     /// Outbox entries in id order, after `after`.
     async fn outbox(

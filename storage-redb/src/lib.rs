@@ -61,9 +61,9 @@ use punchlist::feed::from_broadcast;
 use punchlist::history::{HistoryEntry, Subject};
 use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixCursor, MatrixQuery,
-    MatrixSort, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState,
-    Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task,
-    TaskCounters, TaskId, TimelineEntry, TimelineFilter,
+    MatrixSort, Message, MessageId, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId,
+    ParticipantState, Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store,
+    Sweep, Task, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
@@ -988,6 +988,13 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
                 .insert(k.as_slice(), json(h)?.as_slice())
                 .map_err(be)?;
         }
+        let mut messages = open(MESSAGES)?;
+        for m in &cs.messages {
+            let k = key(&[&ev, &bytes_of!(m.participant), &bytes_of!(m.id)]);
+            messages
+                .insert(k.as_slice(), json(m)?.as_slice())
+                .map_err(be)?;
+        }
         let mut keys = open(OUTBOX_KEYS)?;
         let mut outbox = OutboxTables::open(txn)?;
         for o in &cs.outbox {
@@ -1268,6 +1275,21 @@ impl Store for RedbStore {
         .await
     }
 
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let prefix = key(&[&bytes_of!(event), &bytes_of!(participant)]);
+        self.read(move |txn| {
+            let t = txn.open_table(MESSAGES).map_err(be)?;
+            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
+        })
+        .await
+    }
+
     async fn history(
         &self,
         event: EventId,
@@ -1505,6 +1527,7 @@ impl punchlist::testkit::DumpStore for RedbStore {
                 participants: load_participants(txn, event, None, usize::MAX)?,
                 host_events,
                 timeline: scan(&table(TIMELINE)?, &ev)?,
+                messages: scan(&table(MESSAGES)?, &ev)?,
                 history: scan(&table(HISTORY)?, &ev)?,
                 outbox: scan(&table(OUTBOX)?, &ev)?,
                 sweeps: scan(&table(SWEEPS)?, &ev)?,

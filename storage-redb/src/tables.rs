@@ -17,6 +17,7 @@
 //! | `host_events` | event · host event id (UTF-8) | — |
 //! | `timeline` | event · participant · entry | JSON `TimelineEntry` |
 //! | `history` | event · subject kind · subject · line | JSON `HistoryEntry` |
+//! | `messages` | event · participant · message | JSON `Message` (R7; created when a file is opened, no format change) |
 //! | `outbox` | event · entry | JSON `OutboxEntry` |
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
 //! | `outbox_due` | due time · event · entry | — (pending entries, by [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
@@ -42,6 +43,7 @@ pub(crate) const ASSIGNED: Bytes = TableDefinition::new("assigned");
 pub(crate) const HOST_EVENTS: Bytes = TableDefinition::new("host_events");
 pub(crate) const TIMELINE: Bytes = TableDefinition::new("timeline");
 pub(crate) const HISTORY: Bytes = TableDefinition::new("history");
+pub(crate) const MESSAGES: Bytes = TableDefinition::new("messages");
 pub(crate) const OUTBOX: Bytes = TableDefinition::new("outbox");
 pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
 pub(crate) const OUTBOX_DUE: Bytes = TableDefinition::new("outbox_due");
@@ -64,6 +66,7 @@ pub(crate) const ALL: &[Bytes] = &[
     HOST_EVENTS,
     TIMELINE,
     HISTORY,
+    MESSAGES,
     OUTBOX,
     OUTBOX_KEYS,
     OUTBOX_DUE,

@@ -55,9 +55,9 @@ use punchlist::change::{ChangeSet, StoredState, check};
 use punchlist::history::{HistoryEntry, Subject};
 use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
-    OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId, ParticipantState, Progress,
-    ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store, Sweep, Task, TaskCounters,
-    TaskId, TimelineEntry, TimelineFilter,
+    Message, MessageId, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId,
+    ParticipantState, Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store,
+    Sweep, Task, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -664,6 +664,26 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .bind(&bodies)
         );
     }
+    if !cs.messages.is_empty() {
+        let participants: Vec<Uuid> = cs
+            .messages
+            .iter()
+            .map(|m| m.participant.as_uuid())
+            .collect();
+        let ids: Vec<Uuid> = cs.messages.iter().map(|m| m.id.as_uuid()).collect();
+        let bodies: Vec<Json<&Message>> = cs.messages.iter().map(Json).collect();
+        exec!(
+            sqlx::query(
+                "INSERT INTO messages (event_id, participant_id, message_id, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[]) \
+             ON CONFLICT (event_id, participant_id, message_id) DO UPDATE SET body = EXCLUDED.body"
+            )
+            .bind(ev)
+            .bind(&participants)
+            .bind(&ids)
+            .bind(&bodies)
+        );
+    }
     if !cs.outbox.is_empty() {
         let ids: Vec<Uuid> = cs.outbox.iter().map(|o| o.id.as_uuid()).collect();
         let keys: Vec<&str> = cs
@@ -1054,6 +1074,27 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(|Json(e)| e).collect())
     }
 
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<Json<Message>> = sqlx::query_scalar(
+            "SELECT body FROM messages WHERE event_id = $1 AND participant_id = $2 \
+             AND message_id < $3 ORDER BY message_id DESC LIMIT $4",
+        )
+        .bind(event.as_uuid())
+        .bind(participant.as_uuid())
+        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|Json(m)| m).collect())
+    }
+
     async fn history(
         &self,
         event: EventId,
@@ -1250,6 +1291,9 @@ impl punchlist::testkit::DumpStore for PgStore {
                 .await?,
             history: self
                 .bodies("SELECT body FROM history WHERE event_id = $1", event)
+                .await?,
+            messages: self
+                .bodies("SELECT body FROM messages WHERE event_id = $1", event)
                 .await?,
             outbox: self
                 .bodies("SELECT body FROM outbox WHERE event_id = $1", event)

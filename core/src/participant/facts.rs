@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{ExternalId, MeetingId};
+use crate::message::Unread;
 use crate::session::{Meeting, SessionRegistration};
 
 /// A value with the instant it occurred at, on the host's side.
@@ -128,6 +129,9 @@ pub struct Facts {
     /// participants.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub meetings: BTreeMap<MeetingId, Meeting>,
+    /// The unread counts of their message thread with the organizers (R7).
+    #[serde(skip_serializing_if = "Unread::is_zero")]
+    pub unread: Unread,
 }
 
 impl Facts {

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::history::{HistoryEntry, HistoryFilter, Subject};
 use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId};
+use crate::message::Message;
 use crate::notify::OutboxEntry;
 use crate::participant::{ERASED, Participant};
 use crate::privacy::ParticipantExport;
@@ -60,6 +61,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
         }
         let notifications = self.outbox_to(event, participant).await?;
+        let messages = self.thread(event, participant).await?;
         let assigned_to_them = self.store.assigned_to(event, participant).await?;
         let now = self.now();
         let mut cs = ChangeSet::new(event);
@@ -82,6 +84,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             assigned_to_them,
             timeline,
             history,
+            messages,
             notifications,
         })
     }
@@ -128,6 +131,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .into_iter()
                 .map(|o| o.id)
                 .collect();
+            let thread = self.thread(event, participant).await?;
             let assigned = self.store.assigned_to(event, participant).await?;
             let mut others: Vec<ParticipantId> = assigned.iter().map(|r| r.owner).collect();
             others.extend(owner);
@@ -189,9 +193,36 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 new: serde_json::Value::Bool(true),
             });
             cs.deleted_outbox = dropped;
+            cs.messages = thread
+                .into_iter()
+                .filter(|m| m.body != ERASED)
+                .map(|m| Message {
+                    body: ERASED.to_owned(),
+                    ..m
+                })
+                .collect();
             self.commit(cs).await?;
             Ok(())
         })
+    }
+
+    /// Every message of `participant`'s thread, newest first.
+    async fn thread(&self, event: EventId, participant: ParticipantId) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        let mut before = None;
+        loop {
+            let page = self
+                .store
+                .messages(event, participant, before, MAX_PAGE)
+                .await?;
+            let full = page.len() == MAX_PAGE;
+            before = page.last().map(|m| m.id);
+            out.extend(page);
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// Every outbox entry of `event` to `participant`, in id order.

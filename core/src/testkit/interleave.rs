@@ -159,6 +159,16 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.timeline(event, participant, filter, limit).await
     }
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<crate::ids::MessageId>,
+        limit: usize,
+    ) -> Result<Vec<crate::message::Message>> {
+        self.pause().await;
+        self.inner.messages(event, participant, before, limit).await
+    }
     async fn history(
         &self,
         event: EventId,

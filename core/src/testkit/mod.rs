@@ -62,6 +62,9 @@ pub struct EventDump {
     pub timeline: Vec<TimelineEntry>,
     /// History lines, by (subject, id).
     pub history: Vec<HistoryEntry>,
+    /// Messages, by (participant, id).
+    #[serde(default)]
+    pub messages: Vec<crate::message::Message>,
     /// Outbox entries, by id.
     pub outbox: Vec<OutboxEntry>,
     /// Unfinished sweeps, by id.
@@ -79,6 +82,7 @@ impl EventDump {
         self.host_events.sort();
         self.timeline.sort_by_key(|t| (t.participant, t.id));
         self.history.sort_by_key(|h| (h.subject, h.id));
+        self.messages.sort_by_key(|m| (m.participant, m.id));
         self.outbox.sort_by_key(|o| o.id);
         self.sweeps.sort_by_key(|s| s.id);
         self.counters.retain(|_, c| !c.is_zero());
@@ -199,6 +203,7 @@ macro_rules! conformance_tests {
             r5_timeline_filters_by_kind_and_dates_and_pages,
             r5_timeline_access_and_csv_export,
             r5_deep_timeline_pages_cost_the_same_reads,
+            r7_messages_thread_and_unread_counts,
             r8_sessions_agenda_and_the_session_condition,
             r9_meetings_on_both_records_and_in_the_agenda,
             r10_r11_partners_and_networking,
