@@ -367,6 +367,81 @@ fn worlds<S: Store + Clone>(rt: &Runtime, store: &S, n: usize) -> (World<S>, Wor
     (world, small)
 }
 
+/// Entries seeded on one participant's timeline for the timeline benchmarks (R5).
+const TIMELINE: usize = 100_000;
+
+/// A participant's timeline of 100,000 entries (R5, seeded by batched reports): the newest
+/// page, and a page 90,000 entries deep by keyset cursor. Run once per store, on the small
+/// event (the timeline's length is what matters, not the event's).
+fn timeline<S: Store>(c: &mut Criterion, rt: &Runtime, store_name: &str, world: &World<S>) {
+    let who = world.people[0];
+    let start = world.service.clock().now() - chrono::Duration::days(30);
+    rt.block_on(async {
+        for batch in 0..TIMELINE / MAX_ACTIONS {
+            let actions = (0..MAX_ACTIONS)
+                .map(|i| {
+                    let n = batch * MAX_ACTIONS + i;
+                    HostAction {
+                        id: HostEventId::new(format!("bench-open-{n}")).unwrap(),
+                        participant: who,
+                        occurred_at: start + chrono::Duration::seconds(n as i64),
+                        kind: TimelineKind::EmailOpened {
+                            email: ExternalId::new("daily").unwrap(),
+                        },
+                    }
+                })
+                .collect();
+            world
+                .service
+                .report_actions(&Actor::System, world.event, actions)
+                .await
+                .unwrap();
+        }
+    });
+    // The cursor 90,000 entries down, found by walking once.
+    let deep = rt.block_on(async {
+        let mut filter = TimelineFilter::default();
+        for _ in 0..90 {
+            let page = world
+                .service
+                .timeline(&world.organizer, world.event, who, &filter, 1_000)
+                .await
+                .unwrap();
+            filter.before = page.last().map(|e| e.id);
+        }
+        filter
+    });
+    let mut group = c.benchmark_group(format!("{store_name}/timeline of {TIMELINE}"));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("newest page of 50", |b| {
+        b.to_async(rt).iter(|| async {
+            world
+                .service
+                .timeline(
+                    &world.organizer,
+                    world.event,
+                    who,
+                    &TimelineFilter::default(),
+                    50,
+                )
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("page of 50 at depth 90000", |b| {
+        b.to_async(rt).iter(|| async {
+            world
+                .service
+                .timeline(&world.organizer, world.event, who, &deep, 50)
+                .await
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let rt = runtime();
     let memory_sizes = sizes("PUNCHLIST_BENCH_SIZES", "10000,100000");
@@ -374,12 +449,18 @@ fn benches(c: &mut Criterion) {
         if wanted("memory") {
             let (world, small) = worlds(&rt, &MemoryStore::new(), n);
             library(c, &rt, "memory", &world, &small, n);
+            if n == memory_sizes[0] {
+                timeline(c, &rt, "memory", &small);
+            }
             raw_memory(c, n);
             publishing(c, &rt, "memory", &world, n);
         }
         if wanted("redb") {
             let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
             library(c, &rt, "redb", &world, &small, n);
+            if n == memory_sizes[0] {
+                timeline(c, &rt, "redb", &small);
+            }
             raw_redb(c, n);
             publishing(c, &rt, "redb", &world, n);
         }
@@ -403,6 +484,9 @@ fn benches(c: &mut Criterion) {
                 ));
                 let (world, small) = worlds(&rt, &store, n);
                 library(c, &rt, "postgres", &world, &small, n);
+                if n == pg_sizes[0] {
+                    timeline(c, &rt, "postgres", &small);
+                }
                 raw_pg(c, &rt, &store, &world, n);
                 publishing(c, &rt, "postgres", &world, n);
             }

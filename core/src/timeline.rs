@@ -83,6 +83,12 @@ pub enum TimelineKind {
         /// The owner.
         owner: ParticipantId,
     },
+    /// The library sent the participant a reminder (N3) or an organizer's nudge (B5):
+    /// written when the message is queued for delivery (its delivery is in the outbox).
+    ReminderSent {
+        /// The tasks it reminds of.
+        tasks: Vec<TaskId>,
+    },
     /// Networking was switched on (the R2 status went to "allowed").
     NetworkingEnabled,
     /// Networking was switched off (the R2 status left "allowed").
@@ -255,6 +261,8 @@ pub enum ActionKind {
     TaskTakenBack,
     /// [`TimelineKind::CollaboratorLinked`].
     CollaboratorLinked,
+    /// [`TimelineKind::ReminderSent`].
+    ReminderSent,
     /// [`TimelineKind::NetworkingEnabled`].
     NetworkingEnabled,
     /// [`TimelineKind::NetworkingDisabled`].
@@ -295,7 +303,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActionKind; 25] = [
+    pub const ALL: [ActionKind; 26] = [
         Self::Registered,
         Self::TaskCompleted,
         Self::TaskReopened,
@@ -303,6 +311,7 @@ impl ActionKind {
         Self::TaskReceived,
         Self::TaskTakenBack,
         Self::CollaboratorLinked,
+        Self::ReminderSent,
         Self::NetworkingEnabled,
         Self::NetworkingDisabled,
         Self::SessionRegistered,
@@ -333,6 +342,7 @@ impl ActionKind {
             Self::TaskReceived => "task_received",
             Self::TaskTakenBack => "task_taken_back",
             Self::CollaboratorLinked => "collaborator_linked",
+            Self::ReminderSent => "reminder_sent",
             Self::NetworkingEnabled => "networking_enabled",
             Self::NetworkingDisabled => "networking_disabled",
             Self::SessionRegistered => "session_registered",
@@ -398,6 +408,7 @@ impl TimelineKind {
             Self::TaskReceived { .. } => ActionKind::TaskReceived,
             Self::TaskTakenBack { .. } => ActionKind::TaskTakenBack,
             Self::CollaboratorLinked { .. } => ActionKind::CollaboratorLinked,
+            Self::ReminderSent { .. } => ActionKind::ReminderSent,
             Self::NetworkingEnabled => ActionKind::NetworkingEnabled,
             Self::NetworkingDisabled => ActionKind::NetworkingDisabled,
             Self::SessionRegistered { .. } => ActionKind::SessionRegistered,
@@ -626,6 +637,7 @@ mod tests {
             TimelineKind::TaskReceived { task: t, owner: p },
             TimelineKind::TaskTakenBack { task: t, from: p },
             TimelineKind::CollaboratorLinked { owner: p },
+            TimelineKind::ReminderSent { tasks: vec![t] },
             TimelineKind::NetworkingEnabled,
             TimelineKind::NetworkingDisabled,
             TimelineKind::SessionRegistered { session: x.clone() },

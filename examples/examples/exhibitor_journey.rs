@@ -482,6 +482,49 @@ async fn main() -> Result<()> {
         );
     }
 
+    // The rest of Vera's record: partners (R10), messages (R7), the whole export (X6).
+    let partners = service.partners(&organizer, ev, visitor.id).await?;
+    for p in &partners.bookmarked {
+        println!("{} bookmarked {}", names.of(visitor.id), p.company);
+    }
+    for p in &partners.scanned_by {
+        println!("{} was scanned by {}", names.of(visitor.id), p.company);
+    }
+    let vera_actor = Actor::participant(visitor.id, ev);
+    service
+        .send_message(&vera_actor, ev, visitor.id, "Is the workshop in English?")
+        .await?;
+    service
+        .send_message(
+            &organizer,
+            ev,
+            visitor.id,
+            "Yes, and the slides are shared after.",
+        )
+        .await?;
+    let thread = service
+        .messages(&vera_actor, ev, visitor.id, None, 10)
+        .await?;
+    println!(
+        "{}'s messages ({} unread):",
+        names.of(visitor.id),
+        thread.unread
+    );
+    for m in thread.messages.iter().rev() {
+        println!("  {}: {}", names.actor(&m.sender), m.body);
+    }
+    let export = service
+        .export_participant(&organizer, ev, visitor.id)
+        .await?;
+    println!(
+        "export of {}'s data: {} timeline entries, {} history lines, {} messages, {} bytes of JSON",
+        names.of(visitor.id),
+        export.timeline.len(),
+        export.history.len(),
+        export.messages.len(),
+        serde_json::to_vec(&export)?.len()
+    );
+
     println!("\nAcme's timeline (newest first):");
     for entry in service
         .timeline(&organizer, ev, acme.id, &TimelineFilter::default(), 50)

@@ -179,6 +179,22 @@ impl<'c> Unit<'c> {
             // X6: nothing is queued for an erased participant.
             return;
         }
+        // R5: reminders and nudges are on the recipient's timeline.
+        let reminded = match &message {
+            Notification::Reminder { task, .. } | Notification::Nudge { task, .. } => {
+                vec![*task]
+            }
+            Notification::Reminders { items } => items.iter().map(|i| i.task).collect(),
+            _ => Vec::new(),
+        };
+        if !reminded.is_empty() {
+            let actor = self.actor.clone();
+            self.timeline_by(
+                recipient,
+                TimelineKind::ReminderSent { tasks: reminded },
+                actor,
+            );
+        }
         self.cs.outbox.push(outbox_entry(
             self.ctx.event.id,
             recipient,

@@ -985,6 +985,27 @@ pub async fn b5_remind_now_one_and_all_incomplete<S: DumpStore>(store: S) {
     assert_eq!(n, 1);
     let sent = nudges(&f).await;
     assert_eq!(sent[0].recipient, team.id, "the assignee holds it");
+    // R5: the nudge is on the holder's timeline, by the organizer.
+    let timeline = f
+        .service
+        .timeline(
+            &f.organizer,
+            f.event,
+            team.id,
+            &TimelineFilter::default(),
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (&timeline[0].kind, &timeline[0].actor),
+        (
+            &TimelineKind::ReminderSent {
+                tasks: vec![hotel.id]
+            },
+            &f.organizer
+        )
+    );
 
     let n = f
         .service

@@ -345,6 +345,20 @@ pub async fn n3_reminders_once_to_the_holder_until_done<S: DumpStore>(store: S) 
         recipients, expected,
         "the owner and the collaborator (everyone's task)"
     );
+    // R5: each reminder is on its recipient's timeline, by the system.
+    for p in [&owner, &helper] {
+        let timeline = f
+            .service
+            .timeline(&f.organizer, f.event, p.id, &TimelineFilter::default(), 100)
+            .await
+            .unwrap();
+        let reminded: Vec<_> = timeline
+            .iter()
+            .filter(|e| e.kind == TimelineKind::ReminderSent { tasks: vec![t.id] })
+            .map(|e| e.actor.clone())
+            .collect();
+        assert_eq!(reminded, [Actor::System], "reminder on the timeline");
+    }
     assert!(
         sent.iter()
             .all(|r| r.1 == t.id && r.2 == week && r.3 == deadline)

@@ -2268,3 +2268,125 @@ pub async fn r7_messages_thread_and_unread_counts<S: DumpStore>(store: S) {
     }
     assert_eq!(f.dump().await, before, "refused calls write nothing");
 }
+
+/// X2 over every read of the participant's record (R5–R13, X6): the event's organizers
+/// and the participant read; another participant of the event is refused; an organizer
+/// of another event finds nothing. A participant's own reads carry no custom field.
+pub async fn x2_every_part_of_the_record_for_the_right_readers<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store).await;
+    let ann = f.participant("ann", &["visitor"]).await;
+    let bob = f.participant("bob", &["visitor"]).await;
+    f.service
+        .update_participant(
+            &f.organizer,
+            f.event,
+            ann.id,
+            ParticipantPatch {
+                custom_fields: [("stand".to_owned(), Some("secret-stand".to_owned()))].into(),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (ev, id) = (f.event, ann.id);
+    let svc = &f.service;
+    // Each read, as a JSON text of what it returns.
+    let read = |actor: Actor, part: &'static str| async move {
+        let value: Result<serde_json::Value> = match part {
+            "timeline" => svc
+                .timeline(&actor, ev, id, &TimelineFilter::default(), 10)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "timeline csv" => svc
+                .export_timeline_csv(&actor, ev, id, &TimelineFilter::default(), Vec::new())
+                .await
+                .map(|n| serde_json::json!(n)),
+            "history" => svc
+                .participant_history(&actor, ev, id, &HistoryFilter::default(), 100)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "history csv" => {
+                let mut out = Vec::new();
+                svc.export_participant_history_csv(
+                    &actor,
+                    ev,
+                    id,
+                    &HistoryFilter::default(),
+                    &mut out,
+                )
+                .await
+                .map(|_| serde_json::json!(String::from_utf8(out).unwrap()))
+            }
+            "sessions" => svc
+                .sessions(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "agenda" => svc
+                .agenda(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "meetings" => svc
+                .meetings(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "partners" => svc
+                .partners(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "messages" => svc
+                .messages(&actor, ev, id, None, 10)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "online status" => svc
+                .online_status(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            "export" => svc
+                .export_participant(&actor, ev, id)
+                .await
+                .map(|v| serde_json::to_value(v).unwrap()),
+            _ => unreachable!("no such part: {part}"),
+        };
+        value
+    };
+    let parts = [
+        "timeline",
+        "timeline csv",
+        "history",
+        "history csv",
+        "sessions",
+        "agenda",
+        "meetings",
+        "partners",
+        "messages",
+        "online status",
+        "export",
+    ];
+    for part in parts {
+        let own = read(f.as_participant(&ann), part)
+            .await
+            .unwrap_or_else(|e| panic!("{part}, own: {e}"));
+        assert!(
+            !own.to_string().contains("secret-stand"),
+            "{part}: no custom field for the participant"
+        );
+        read(f.organizer.clone(), part)
+            .await
+            .unwrap_or_else(|e| panic!("{part}, organizer: {e}"));
+        let e = read(f.as_participant(&bob), part).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Forbidden { .. }),
+            "{part}, other participant: {e}"
+        );
+        let e = read(other.organizer.clone(), part).await.unwrap_err();
+        assert!(
+            matches!(e, Error::NotFound { .. }),
+            "{part}, other event: {e}"
+        );
+    }
+    // The organizers do see the custom field, where the part shows the record.
+    let full = read(f.organizer.clone(), "export").await.unwrap();
+    assert!(full.to_string().contains("secret-stand"));
+}

@@ -210,6 +210,7 @@ macro_rules! conformance_tests {
             r12_history_filters_and_csv_export,
             r13_online_status_from_pings,
             x6_export_and_erasure_leave_no_personal_value,
+            x2_every_part_of_the_record_for_the_right_readers,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
