@@ -30,7 +30,9 @@ pub(crate) fn uuid_v7_at(at: DateTime<Utc>) -> Uuid {
 /// are the low 74 bits of `value`, in order (the version and variant bits sit beside them,
 /// so ids of one millisecond sort as their values).
 pub(crate) fn uuid_v7_exact(at: DateTime<Utc>, value: u128) -> Uuid {
-    let millis = u128::from(u64::try_from(at.timestamp_millis()).unwrap_or(0)) & ((1 << 48) - 1);
+    // Saturated to what 48 bits hold (1970 to the year 10889), so a bound outside stays
+    // a bound instead of wrapping around.
+    let millis = u128::from(u64::try_from(at.timestamp_millis()).unwrap_or(0)).min((1 << 48) - 1);
     let value = value & ((1 << 74) - 1);
     let rand_a = value >> 62;
     let rand_b = value & ((1 << 62) - 1);

@@ -507,6 +507,9 @@ impl HostAction {
                 "the action names the participant it is about as the other party",
             ));
         }
+        if self.occurred_at.timestamp() < 0 {
+            return Err(Error::invalid("occurred_at", "before 1970"));
+        }
         if self.occurred_at > now + Self::MAX_AHEAD {
             return Err(Error::invalid(
                 "occurred_at",

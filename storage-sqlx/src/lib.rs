@@ -1054,9 +1054,9 @@ impl Store for PgStore {
         if lower >= upper {
             return Ok(Vec::new());
         }
-        // Walks the primary key (event, participant, entry) downwards from `upper`; the
-        // kind is a filter on the rows walked, so a page's cost does not depend on its
-        // depth.
+        // Walks the primary key (event, participant, entry) downwards from `upper`, so a
+        // page's cost does not depend on its depth; the kind is a filter on the rows
+        // walked (a rare kind reads past the others).
         let rows: Vec<Json<TimelineEntry>> = sqlx::query_scalar(
             "SELECT body FROM timeline WHERE event_id = $1 AND participant_id = $2 \
              AND entry_id >= $3 AND entry_id < $4 AND ($5::text[] IS NULL OR kind = ANY($5)) \

@@ -173,7 +173,8 @@ impl Facts {
     }
 
     /// Removes what may be personal (X6): the values of profile fields the host reported
-    /// (kept as filled, so frozen progress still reads the same) and the last-seen time.
+    /// (kept as filled, so frozen progress still reads the same), the last-seen time, and
+    /// the places of meetings (free text).
     pub fn erase(&mut self) {
         for stamped in self.fields.values_mut() {
             if stamped.value.is_some() {
@@ -181,6 +182,9 @@ impl Facts {
             }
         }
         self.last_seen = None;
+        for m in self.meetings.values_mut() {
+            m.place = None;
+        }
     }
 
     /// How many sessions the participant is registered to now.

@@ -88,6 +88,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
                 if !unit.has(e.participant) {
                     match states.remove(&e.participant) {
+                        Some(s) if s.participant.erased_at.is_some() => {
+                            // X6: an erased participant's facts take no new values.
+                            states.insert(e.participant, s);
+                            results.push(Err(super::erased_error()));
+                            continue;
+                        }
                         Some(s) => {
                             unit.add(s);
                         }

@@ -200,6 +200,17 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, id))
     }
 
+    /// Loads one participant of `event` to change them: `NotFound`, or `Invalid`
+    /// (`participant`) when they were erased (X6): an erased record takes no more changes,
+    /// so no personal data comes back.
+    async fn writable_state(&self, event: EventId, id: ParticipantId) -> Result<ParticipantState> {
+        let state = self.participant_state(event, id).await?;
+        if state.participant.erased_at.is_some() {
+            return Err(erased_error());
+        }
+        Ok(state)
+    }
+
     /// Commits `cs` unless it is empty.
     async fn commit(&self, cs: ChangeSet) -> Result<()> {
         if cs.is_empty() {
@@ -296,6 +307,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
     let ceiling_us: u64 = 500u64 << attempt.min(10);
     std::time::Duration::from_micros(crate::ids::random_u64() % ceiling_us.max(1))
+}
+
+/// The error for a change to an erased participant (X6).
+pub(crate) fn erased_error() -> Error {
+    Error::invalid(
+        "participant",
+        "was erased (X6): the record takes no more changes",
+    )
 }
 
 /// What most operations load: the event, its tasks and its segments, shared (read-only).

@@ -135,6 +135,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let assigned = self.store.assigned_to(event, participant).await?;
             let mut others: Vec<ParticipantId> = assigned.iter().map(|r| r.owner).collect();
             others.extend(owner);
+            // The other party of each meeting keeps it, without its place (free text).
+            let meetings: Vec<_> = state.facts.meetings.values().cloned().collect();
+            others.extend(meetings.iter().map(|m| m.other(participant)));
             others.sort();
             others.dedup();
             let other_states = self.store.participants_by_id(event, &others).await?;
@@ -143,9 +146,22 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let w = unit.add(state);
             w.record.erase(now);
             w.facts.erase();
+            // The organizers' words about them (rejection reasons) are free text too.
+            for row in w.rows.values_mut() {
+                if let Some(r) = &mut row.rejection {
+                    r.reason = ERASED.to_owned();
+                }
+            }
             let new_external = w.record.external_id.clone();
             for s in other_states {
                 unit.add(s);
+            }
+            for m in &meetings {
+                if let Some(o) = unit.get(m.other(participant))
+                    && let Some(copy) = o.facts.meetings.get_mut(&m.id)
+                {
+                    copy.place = None;
+                }
             }
             // Tasks assigned to them go back to their owners.
             for row in &assigned {

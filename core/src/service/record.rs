@@ -83,12 +83,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .collect();
             wanted.sort();
             wanted.dedup();
-            let known: HashMap<ParticipantId, ()> = self
+            // Known participants, and whether each was erased (X6).
+            let known: HashMap<ParticipantId, bool> = self
                 .store
                 .participant_records(event, &wanted)
                 .await?
                 .into_iter()
-                .map(|p| (p.id, ()))
+                .map(|p| (p.id, p.erased_at.is_some()))
                 .collect();
             let now = self.now();
             // The host's reports change no participant: no version moves, so reporting
@@ -109,6 +110,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     .find(|p| !known.contains_key(p));
                 if let Some(p) = missing {
                     results.push(Err(Error::not_found(ParticipantId::ENTITY, p)));
+                    continue;
+                }
+                if known.get(&a.participant) == Some(&true) {
+                    results.push(Err(super::erased_error()));
                     continue;
                 }
                 seen.insert(a.id.clone());
@@ -224,6 +229,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         }
         retry!(self, {
             let state = self.participant_state(event, participant).await?;
+            if state.participant.erased_at.is_some() {
+                // X6: an erased participant's activity is not kept.
+                return Ok(());
+            }
             let stored = state.facts.last_seen;
             if let Some(seen) = stored.filter(|s| fresh(*s)) {
                 self.remember(event, participant, seen, now);
@@ -232,7 +241,22 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let ctx = self.context(&Actor::System, event).await?;
             let mut unit = Unit::new(&ctx, now, actor.clone());
             unit.add(state).facts.last_seen = Some(stored.map_or(now, |s| s.max(now)));
-            if stored.is_none() {
+            // The first ping is the first login, unless the host reported one already.
+            let reported = stored.is_none()
+                && !self
+                    .store
+                    .timeline(
+                        event,
+                        participant,
+                        &TimelineFilter {
+                            kinds: [ActionKind::FirstLogin].into(),
+                            ..TimelineFilter::default()
+                        },
+                        1,
+                    )
+                    .await?
+                    .is_empty();
+            if stored.is_none() && !reported {
                 unit.timeline(participant, TimelineKind::FirstLogin { channel });
             }
             self.commit(unit.into_changes()).await?;
@@ -551,6 +575,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         if at > ahead {
             return Err(Error::invalid("at", "in the future"));
         }
+        if at.timestamp() < 0 {
+            return Err(Error::invalid("at", "before 1970"));
+        }
         self.change_session(actor, event, participant, &session.id.clone(), |reg, _| {
             let mut r = reg.take().unwrap_or_else(|| SessionRegistration {
                 session: session.clone(),
@@ -649,9 +676,26 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .participants_by_id(event, &[meeting.booker, meeting.with])
                 .await?;
             for p in [meeting.booker, meeting.with] {
-                if !states.iter().any(|s| s.participant.id == p) {
-                    return Err(Error::not_found(ParticipantId::ENTITY, p));
+                match states.iter().find(|s| s.participant.id == p) {
+                    None => return Err(Error::not_found(ParticipantId::ENTITY, p)),
+                    Some(s) if s.participant.erased_at.is_some() => {
+                        return Err(super::erased_error());
+                    }
+                    Some(_) => {}
                 }
+            }
+            // A participant books only someone who accepts networking (R11); organizers
+            // book business meetings whatever the setting.
+            if !actor.is_staff_of(event)
+                && states.iter().any(|s| {
+                    s.participant.id == meeting.with
+                        && s.participant.status.networking == Networking::NotAllowed
+                })
+            {
+                return Err(Error::invalid(
+                    "with",
+                    "does not accept networking meetings",
+                ));
             }
             let now = self.now();
             let booked = Meeting {
@@ -786,7 +830,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let state = self.participant_state(event, participant).await?;
+            let state = self.writable_state(event, participant).await?;
             actor::require_self_or_staff(actor, event, participant)?;
             let mut record = state.participant.clone();
             if record.status.networking != networking {
@@ -998,7 +1042,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let state = self.participant_state(event, participant).await?;
+            let state = self.writable_state(event, participant).await?;
             actor::require_self_or_staff(actor, event, participant)?;
             let now = self.now();
             let before = state.facts.sessions.get(session).cloned();
@@ -1038,7 +1082,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 &line(&after),
             );
             if let Some(kind) = entry {
-                unit.timeline(participant, kind);
+                // An attendance is on the timeline at the time it happened.
+                let at = match (&kind, &after) {
+                    (TimelineKind::SessionAttended { .. }, Some(r)) => r.attended_at.unwrap_or(now),
+                    _ => now,
+                };
+                unit.timeline_at(participant, kind, actor.clone(), at);
             }
             self.commit(unit.into_changes()).await?;
             Ok(result)

@@ -129,13 +129,27 @@ impl<'c> Unit<'c> {
     }
 
     fn timeline_by(&mut self, participant: ParticipantId, kind: TimelineKind, actor: Actor) {
+        let now = self.now;
+        self.timeline_at(participant, kind, actor, now);
+    }
+
+    /// Adds a timeline entry for something that happened at `at` (an attendance reported
+    /// late lands at its time, not at the top).
+    pub fn timeline_at(
+        &mut self,
+        participant: ParticipantId,
+        kind: TimelineKind,
+        actor: Actor,
+        at: DateTime<Utc>,
+    ) {
         // The id carries the time exactly (like the host's actions), and entries of one
         // millisecond stay in the order the library wrote them.
+        let at = crate::timeline::to_millisecond(at);
         self.cs.timeline.push(TimelineEntry {
-            id: TimelineId::happened_at(self.now),
+            id: TimelineId::happened_at(at),
             event: self.ctx.event.id,
             participant,
-            at: crate::timeline::to_millisecond(self.now),
+            at,
             actor,
             kind,
         });

@@ -424,7 +424,9 @@ pub async fn r5_timeline_filters_by_kind_and_dates_and_pages<S: DumpStore>(store
 
 /// R5, X2: the participant reads and exports their own timeline; another participant of
 /// the event is refused; another event's organizer finds nothing. The CSV export has the
-/// filter's entries, newest first, dates in the event's time zone.
+/// filter's entries, newest first, dates in the event's time zone, and the details as
+/// JSON (a host's id that looks like a formula stays inside it; the history's export
+/// shows neutralisation, r12).
 pub async fn r5_timeline_access_and_csv_export<S: DumpStore>(store: S) {
     let store = Arc::new(store);
     let f = Fixture::with_store(store.clone()).await;
@@ -726,11 +728,33 @@ pub async fn r13_online_status_from_pings<S: DumpStore>(store: S) {
     f.clock.advance(Duration::minutes(13));
     assert_eq!(status(&ann).await, OnlineStatus::Inactive);
     assert_eq!(status(&cid).await, OnlineStatus::RecentlyInactive);
+    // The host reported Dan's first login itself: the first ping adds no second one.
+    f.service
+        .report_actions(
+            &Actor::System,
+            f.event,
+            vec![action(
+                "dan-login",
+                &dan,
+                f.clock.now() - Duration::minutes(1),
+                TimelineKind::FirstLogin {
+                    channel: LoginChannel::App,
+                },
+            )],
+        )
+        .await
+        .unwrap();
     f.service
         .ping(&Actor::System, f.event, dan.id, LoginChannel::Web)
         .await
         .unwrap();
     assert_eq!(status(&dan).await, OnlineStatus::Active);
+    let dan_logins = everything(&f, &dan)
+        .await
+        .iter()
+        .filter(|e| e.kind.action_kind() == ActionKind::FirstLogin)
+        .count();
+    assert_eq!(dan_logins, 1);
     // Thresholds of another configuration read the same times differently.
     let strict: Punchlist<Interleaving<S>, ManualClock> =
         Punchlist::new(store.clone(), f.clock.clone()).with_config(
@@ -1267,11 +1291,24 @@ pub async fn r8_sessions_agenda_and_the_session_condition<S: DumpStore>(store: S
         .await
         .unwrap();
     assert_eq!(again.attended_at, Some(at));
+    // Reported an hour late: on the timeline at the time she walked in.
+    f.clock.advance(Duration::hours(1));
     let walk_in = f
         .service
         .record_attendance(&f.organizer, f.event, vera.id, panel.clone(), at)
         .await
         .unwrap();
+    let entry = everything(&f, &vera)
+        .await
+        .into_iter()
+        .find(|e| {
+            e.kind
+                == TimelineKind::SessionAttended {
+                    session: panel.id.clone(),
+                }
+        })
+        .unwrap();
+    assert_eq!(entry.at, at, "at the time it happened");
     assert!(!walk_in.registered && walk_in.attended_at == Some(at));
     assert_eq!(
         f.status(&vera, task.id).await,
@@ -1811,6 +1848,8 @@ pub async fn x6_export_and_erasure_leave_no_personal_value<S: DumpStore>(store: 
         "Renamedqx",
         "Typed-field-qx",
         "call me on 0611-qx",
+        "his passport photo, Qx-rejected",
+        "Café Qx, table 4",
     ];
     let mut new = NewParticipant::new(ExternalId::new(personal[0]).unwrap());
     new.profile = Profile {
@@ -1927,6 +1966,35 @@ pub async fn x6_export_and_erasure_leave_no_personal_value<S: DumpStore>(store: 
     assert!(f.outbox().await.iter().any(|o| o.recipient == bruno.id));
     f.service
         .send_message(&as_bruno, f.event, bruno.id, personal[17])
+        .await
+        .unwrap();
+    // A rejected submission (the organizer's words about him) and a meeting he booked
+    // (its place is free text, on both records).
+    let mut reviewed = TaskConfig::manual(f.en.clone(), "Send your ID", Fixture::<S>::web());
+    reviewed.review = true;
+    reviewed.segment = Some(f.exhibitors);
+    let id_task = f.publish(reviewed).await;
+    f.service
+        .complete_task(&as_bruno, f.event, bruno.id, id_task.id)
+        .await
+        .unwrap();
+    f.service
+        .reject_submission(&f.organizer, f.event, bruno.id, id_task.id, personal[18])
+        .await
+        .unwrap();
+    let day = f.clock.now() + Duration::days(3);
+    f.service
+        .book_meeting(
+            &as_bruno,
+            f.event,
+            NewMeeting {
+                booker: bruno.id,
+                with: owner.id,
+                starts_at: day,
+                ends_at: day + Duration::hours(1),
+                place: Some(personal[19].into()),
+            },
+        )
         .await
         .unwrap();
     f.service
@@ -2113,6 +2181,98 @@ pub async fn x6_export_and_erasure_leave_no_personal_value<S: DumpStore>(store: 
         .await
         .unwrap_err();
     assert_eq!(e.field(), Some("participant"));
+    // An erased record takes no more changes: nothing personal comes back.
+    let frozen = f.dump().await;
+    let profile = Profile {
+        first_name: "Back again".into(),
+        ..Profile::default()
+    };
+    let refusals = [
+        f.service
+            .update_participant(
+                &f.organizer,
+                f.event,
+                bruno.id,
+                ParticipantPatch {
+                    profile: Some(profile),
+                    ..ParticipantPatch::default()
+                },
+            )
+            .await
+            .unwrap_err(),
+        f.service
+            .register_to_session(
+                &f.organizer,
+                f.event,
+                bruno.id,
+                session("keynote", f.clock.now() + Duration::days(1), "Keynote"),
+            )
+            .await
+            .unwrap_err(),
+        f.service
+            .set_networking(&f.organizer, f.event, bruno.id, Networking::Allowed)
+            .await
+            .unwrap_err(),
+        f.service
+            .add_push_subscription(
+                &f.organizer,
+                f.event,
+                bruno.id,
+                PushSubscription {
+                    endpoint: "https://push.example/again".into(),
+                    p256dh: b64(&key),
+                    auth: b64(&[7u8; 16]),
+                },
+            )
+            .await
+            .unwrap_err(),
+        f.service
+            .ingest_batch(
+                &Actor::System,
+                f.event,
+                vec![f.host_event(
+                    "bio-2",
+                    &bruno,
+                    HostFact::FieldSet {
+                        field: "biography".into(),
+                        value: "Back again".into(),
+                    },
+                )],
+            )
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap_err(),
+        f.service
+            .report_actions(
+                &Actor::System,
+                f.event,
+                vec![action(
+                    "open-2",
+                    &bruno,
+                    f.clock.now(),
+                    TimelineKind::EmailOpened {
+                        email: email("kit"),
+                    },
+                )],
+            )
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap_err(),
+    ];
+    for e in refusals {
+        assert_eq!(e.field(), Some("participant"), "{e}");
+    }
+    f.service
+        .ping(&Actor::System, f.event, bruno.id, LoginChannel::Web)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.dump().await,
+        frozen,
+        "refused or ignored: nothing written"
+    );
     // Nothing more is queued for him: his own hotel row is still to do, yet a reminder
     // to everyone incomplete reaches the owner only.
     assert_eq!(
@@ -2290,6 +2450,75 @@ pub async fn x2_every_part_of_the_record_for_the_right_readers<S: DumpStore>(sto
         )
         .await
         .unwrap();
+    // Something in every part: a session, a meeting with an exhibitor she bookmarked and
+    // who scanned her, a message, a ping.
+    let cid = f.participant("cid", &["exhibitor"]).await;
+    let mut profile = cid.profile.clone();
+    profile.first_name = "Cidqx".into();
+    profile.company = "Cid Corp".into();
+    f.service
+        .update_participant(
+            &f.organizer,
+            f.event,
+            cid.id,
+            ParticipantPatch {
+                profile: Some(profile),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let me = f.as_participant(&ann);
+    let day = f.clock.now() + Duration::days(5);
+    f.service
+        .register_to_session(&me, f.event, ann.id, session("keynote", day, "Keynote"))
+        .await
+        .unwrap();
+    f.service
+        .book_meeting(
+            &me,
+            f.event,
+            NewMeeting {
+                booker: ann.id,
+                with: cid.id,
+                starts_at: day + Duration::hours(2),
+                ends_at: day + Duration::hours(3),
+                place: None,
+            },
+        )
+        .await
+        .unwrap();
+    f.service
+        .report_actions(
+            &Actor::System,
+            f.event,
+            vec![
+                action(
+                    "bm",
+                    &ann,
+                    f.clock.now(),
+                    TimelineKind::ExhibitorBookmarked { exhibitor: cid.id },
+                ),
+                action(
+                    "sc",
+                    &ann,
+                    f.clock.now(),
+                    TimelineKind::Scanned {
+                        place: ScanPlace::Partner { partner: cid.id },
+                    },
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    f.service
+        .send_message(&me, f.event, ann.id, "Hello")
+        .await
+        .unwrap();
+    f.service
+        .ping(&me, f.event, ann.id, LoginChannel::Web)
+        .await
+        .unwrap();
     let (ev, id) = (f.event, ann.id);
     let svc = &f.service;
     // Each read, as a JSON text of what it returns.
@@ -2299,10 +2528,12 @@ pub async fn x2_every_part_of_the_record_for_the_right_readers<S: DumpStore>(sto
                 .timeline(&actor, ev, id, &TimelineFilter::default(), 10)
                 .await
                 .map(|v| serde_json::to_value(v).unwrap()),
-            "timeline csv" => svc
-                .export_timeline_csv(&actor, ev, id, &TimelineFilter::default(), Vec::new())
-                .await
-                .map(|n| serde_json::json!(n)),
+            "timeline csv" => {
+                let mut out = Vec::new();
+                svc.export_timeline_csv(&actor, ev, id, &TimelineFilter::default(), &mut out)
+                    .await
+                    .map(|_| serde_json::json!(String::from_utf8(out).unwrap()))
+            }
             "history" => svc
                 .participant_history(&actor, ev, id, &HistoryFilter::default(), 100)
                 .await
@@ -2368,13 +2599,20 @@ pub async fn x2_every_part_of_the_record_for_the_right_readers<S: DumpStore>(sto
         let own = read(f.as_participant(&ann), part)
             .await
             .unwrap_or_else(|e| panic!("{part}, own: {e}"));
+        let own = own.to_string();
         assert!(
-            !own.to_string().contains("secret-stand"),
+            !own.contains("secret-stand"),
             "{part}: no custom field for the participant"
         );
-        read(f.organizer.clone(), part)
+        assert!(
+            !own.contains("Cidqx"),
+            "{part}: no other participant's name for the participant"
+        );
+        let staff = read(f.organizer.clone(), part)
             .await
             .unwrap_or_else(|e| panic!("{part}, organizer: {e}"));
+        let empty = matches!(&staff, serde_json::Value::Array(a) if a.is_empty());
+        assert!(!empty, "{part}: the check reads something");
         let e = read(f.as_participant(&bob), part).await.unwrap_err();
         assert!(
             matches!(e, Error::Forbidden { .. }),
@@ -2386,7 +2624,11 @@ pub async fn x2_every_part_of_the_record_for_the_right_readers<S: DumpStore>(sto
             "{part}, other event: {e}"
         );
     }
-    // The organizers do see the custom field, where the part shows the record.
+    // The organizers do see the custom field, and the partner's name.
     let full = read(f.organizer.clone(), "export").await.unwrap();
     assert!(full.to_string().contains("secret-stand"));
+    let partners = read(f.organizer.clone(), "partners").await.unwrap();
+    assert!(partners.to_string().contains("Cidqx"));
+    let csv = read(f.organizer.clone(), "timeline csv").await.unwrap();
+    assert!(csv.to_string().contains("exhibitor_bookmarked"));
 }
