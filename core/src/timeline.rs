@@ -122,6 +122,14 @@ pub enum TimelineKind {
         /// Who booked it.
         from: ParticipantId,
     },
+    /// A meeting was accepted, declined or cancelled (R9); on both participants'
+    /// timelines.
+    MeetingStatusChanged {
+        /// The meeting.
+        meeting: MeetingId,
+        /// Its new status.
+        status: crate::session::MeetingStatus,
+    },
 
     // ----- reported by the host -----
     /// First login to the site or the app.
@@ -277,6 +285,8 @@ pub enum ActionKind {
     MeetingBooked,
     /// [`TimelineKind::MeetingReceived`].
     MeetingReceived,
+    /// [`TimelineKind::MeetingStatusChanged`].
+    MeetingStatusChanged,
     /// [`TimelineKind::FirstLogin`].
     FirstLogin,
     /// [`TimelineKind::ContactRequestSent`].
@@ -303,7 +313,7 @@ pub enum ActionKind {
 
 impl ActionKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActionKind; 26] = [
+    pub const ALL: [ActionKind; 27] = [
         Self::Registered,
         Self::TaskCompleted,
         Self::TaskReopened,
@@ -319,6 +329,7 @@ impl ActionKind {
         Self::SessionAttended,
         Self::MeetingBooked,
         Self::MeetingReceived,
+        Self::MeetingStatusChanged,
         Self::FirstLogin,
         Self::ContactRequestSent,
         Self::ContactRequestReceived,
@@ -350,6 +361,7 @@ impl ActionKind {
             Self::SessionAttended => "session_attended",
             Self::MeetingBooked => "meeting_booked",
             Self::MeetingReceived => "meeting_received",
+            Self::MeetingStatusChanged => "meeting_status_changed",
             Self::FirstLogin => "first_login",
             Self::ContactRequestSent => "contact_request_sent",
             Self::ContactRequestReceived => "contact_request_received",
@@ -416,6 +428,7 @@ impl TimelineKind {
             Self::SessionAttended { .. } => ActionKind::SessionAttended,
             Self::MeetingBooked { .. } => ActionKind::MeetingBooked,
             Self::MeetingReceived { .. } => ActionKind::MeetingReceived,
+            Self::MeetingStatusChanged { .. } => ActionKind::MeetingStatusChanged,
             Self::FirstLogin { .. } => ActionKind::FirstLogin,
             Self::ContactRequestSent { .. } => ActionKind::ContactRequestSent,
             Self::ContactRequestReceived { .. } => ActionKind::ContactRequestReceived,
@@ -653,6 +666,10 @@ mod tests {
             TimelineKind::MeetingReceived {
                 meeting: MeetingId::new_at(at),
                 from: p,
+            },
+            TimelineKind::MeetingStatusChanged {
+                meeting: MeetingId::new_at(at),
+                status: crate::session::MeetingStatus::Accepted,
             },
             TimelineKind::FirstLogin {
                 channel: LoginChannel::App,

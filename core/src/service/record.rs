@@ -742,7 +742,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Answers or cancels a meeting (R9), found on `participant`'s record: the other
     /// participant accepts or declines a requested meeting; either of them cancels; an
     /// organizer may set any status. Setting the status it has changes nothing. Both
-    /// records and histories move together.
+    /// records, histories and timelines move together.
     #[instrument(skip_all, fields(event = %event, meeting = %meeting))]
     pub async fn set_meeting_status(
         &self,
@@ -793,6 +793,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 let id = s.participant.id;
                 unit.add(s).facts.meetings.insert(meeting, updated.clone());
                 meeting_history(&mut unit, id, meeting, Some(found.status), Some(status));
+                unit.timeline(id, TimelineKind::MeetingStatusChanged { meeting, status });
             }
             self.commit(unit.into_changes()).await?;
             Ok(updated.clone())

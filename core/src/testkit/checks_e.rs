@@ -1531,6 +1531,17 @@ pub async fn r9_meetings_on_both_records_and_in_the_agenda<S: DumpStore>(store: 
         MeetingStatus::Accepted,
         "both records moved"
     );
+    for p in [&ann, &acme] {
+        let answered = everything(&f, p).await.into_iter().any(|e| {
+            e.kind
+                == TimelineKind::MeetingStatusChanged {
+                    meeting: m.id,
+                    status: MeetingStatus::Accepted,
+                }
+                && e.actor == as_acme
+        });
+        assert!(answered, "the answer is on both timelines");
+    }
     let history = lines(&ann).await;
     assert_eq!(history[0].new, serde_json::json!("accepted"));
     assert_eq!(history[0].old, serde_json::json!("requested"));
