@@ -43,6 +43,14 @@ pub struct HistoryEntry {
     pub new: Value,
 }
 
+/// Whether the dotted path `field` is `prefix` or below it: `profile` covers
+/// `profile.email`, not `profile_photo`.
+pub fn is_under(field: &str, prefix: &str) -> bool {
+    field
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// Which lines of a history to read (R12): fields, a date range, and the keyset cursor.
 /// The default reads every line, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,12 +111,7 @@ impl HistoryFilter {
 
     /// Whether `line` is about one of the fields.
     pub fn wants(&self, line: &HistoryEntry) -> bool {
-        self.fields.is_empty()
-            || self.fields.iter().any(|f| {
-                line.field == *f
-                    || (line.field.starts_with(f.as_str())
-                        && line.field.as_bytes().get(f.len()) == Some(&b'.'))
-            })
+        self.fields.is_empty() || self.fields.iter().any(|f| is_under(&line.field, f))
     }
 }
 

@@ -257,6 +257,17 @@ impl EventData {
     }
 }
 
+/// The values of `map` under `key` whose id is in `lower..upper`, newest (highest id)
+/// first: the keyset pages of timelines, histories and threads.
+fn newest_first<K: Ord + Copy, I: Ord + Copy, V>(
+    map: &BTreeMap<(K, I), V>,
+    key: K,
+    lower: I,
+    upper: I,
+) -> impl Iterator<Item = &V> {
+    map.range((key, lower)..(key, upper)).rev().map(|(_, v)| v)
+}
+
 impl EventData {
     /// Stores an outbox entry and moves it in the due and dead indexes.
     fn put_outbox(&mut self, entry: OutboxEntry) {
@@ -505,12 +516,10 @@ impl Store for MemoryStore {
             return Ok(Vec::new());
         }
         self.read(event, Vec::new(), |d| {
-            d.timeline
-                .range((participant, lower)..(participant, upper))
-                .rev()
-                .filter(|(_, e)| filter.wants(e))
+            newest_first(&d.timeline, participant, lower, upper)
+                .filter(|e| filter.wants(e))
                 .take(limit)
-                .map(|(_, e)| e.clone())
+                .cloned()
                 .collect()
         })
     }
@@ -524,11 +533,9 @@ impl Store for MemoryStore {
     ) -> Result<Vec<HistoryEntry>> {
         let upper = before.unwrap_or_else(|| HistoryId::from_uuid(uuid::Uuid::max()));
         self.read(event, Vec::new(), |d| {
-            d.history
-                .range((subject, HistoryId::min())..(subject, upper))
-                .rev()
+            newest_first(&d.history, subject, HistoryId::min(), upper)
                 .take(limit)
-                .map(|(_, e)| e.clone())
+                .cloned()
                 .collect()
         })
     }
@@ -542,11 +549,9 @@ impl Store for MemoryStore {
     ) -> Result<Vec<Message>> {
         let upper = before.unwrap_or_else(|| MessageId::from_uuid(uuid::Uuid::max()));
         self.read(event, Vec::new(), |d| {
-            d.messages
-                .range((participant, MessageId::min())..(participant, upper))
-                .rev()
+            newest_first(&d.messages, participant, MessageId::min(), upper)
                 .take(limit)
-                .map(|(_, m)| m.clone())
+                .cloned()
                 .collect()
         })
     }

@@ -83,9 +83,7 @@ impl Participant {
             "status.discount_code",
         ]
         .iter()
-        .any(|p| {
-            field == *p || (field.starts_with(p) && field.as_bytes().get(p.len()) == Some(&b'.'))
-        })
+        .any(|p| crate::history::is_under(field, p))
     }
 
     /// The view a participant may read of themselves: without custom fields (R4, X2).

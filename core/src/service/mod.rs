@@ -200,17 +200,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, id))
     }
 
-    /// Loads one participant of `event` to change them: `NotFound`, or `Invalid`
-    /// (`participant`) when they were erased (X6): an erased record takes no more changes,
-    /// so no personal data comes back.
-    async fn writable_state(&self, event: EventId, id: ParticipantId) -> Result<ParticipantState> {
-        let state = self.participant_state(event, id).await?;
-        if state.participant.erased_at.is_some() {
-            return Err(erased_error());
-        }
-        Ok(state)
-    }
-
     /// Commits `cs` unless it is empty.
     async fn commit(&self, cs: ChangeSet) -> Result<()> {
         if cs.is_empty() {
@@ -315,6 +304,16 @@ pub(crate) fn erased_error() -> Error {
         "participant",
         "was erased (X6): the record takes no more changes",
     )
+}
+
+/// Refuses a change to an erased participant (X6): their record takes no more changes, so
+/// no personal data comes back. Called after the actor's checks, so a reader who may not
+/// see the participant learns nothing of their erasure.
+pub(crate) fn not_erased(state: &ParticipantState) -> Result<()> {
+    match state.participant.erased_at {
+        Some(_) => Err(erased_error()),
+        None => Ok(()),
+    }
 }
 
 /// What most operations load: the event, its tasks and its segments, shared (read-only).

@@ -32,7 +32,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         subscription.validate()?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let state = self.writable_state(event, participant).await?;
+            let state = self.participant_state(event, participant).await?;
+            super::not_erased(&state)?;
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
             let w = unit.add(state);
             let subs = &mut w.record.push_subscriptions;

@@ -702,9 +702,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, id).await?;
             actor::require_self_or_staff(actor, event, id)?;
-            if state.participant.erased_at.is_some() {
-                return Err(super::erased_error());
-            }
+            super::not_erased(&state)?;
             if actor.as_participant().is_some()
                 && (patch.status.is_some()
                     || patch.utm.is_some()

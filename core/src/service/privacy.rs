@@ -33,20 +33,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         let state = self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let mut timeline = Vec::new();
-        let mut filter = TimelineFilter::default();
-        loop {
-            let page = self
-                .store
-                .timeline(event, participant, &filter, MAX_PAGE)
-                .await?;
-            let full = page.len() == MAX_PAGE;
-            filter.before = page.last().map(|e| e.id);
-            timeline.extend(page);
-            if !full {
-                break;
-            }
-        }
+        let timeline = self
+            .whole_timeline(event, participant, TimelineFilter::default())
+            .await?;
         let mut history = Vec::new();
         let mut filter = HistoryFilter::default();
         loop {

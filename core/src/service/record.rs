@@ -15,7 +15,7 @@ use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::history::{HistoryEntry, HistoryFilter, Subject};
+use crate::history::{HistoryEntry, HistoryFilter, Subject, is_under};
 use crate::host_event::IngestOutcome;
 use crate::ids::ExternalId;
 use crate::ids::{EventId, ParticipantId};
@@ -471,7 +471,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     return Ok(lines);
                 }
                 // A participant never sees lines about custom fields (R4).
-                let visible = staff || !line.field.starts_with("custom_fields");
+                let visible = staff || !is_under(&line.field, "custom_fields");
                 if visible && filter.wants(&line) && lines.len() < limit {
                     lines.push(line);
                 }
@@ -678,10 +678,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             for p in [meeting.booker, meeting.with] {
                 match states.iter().find(|s| s.participant.id == p) {
                     None => return Err(Error::not_found(ParticipantId::ENTITY, p)),
-                    Some(s) if s.participant.erased_at.is_some() => {
-                        return Err(super::erased_error());
-                    }
-                    Some(_) => {}
+                    Some(s) => super::not_erased(s)?,
                 }
             }
             // A participant books only someone who accepts networking (R11); organizers
@@ -831,8 +828,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let state = self.writable_state(event, participant).await?;
+            let state = self.participant_state(event, participant).await?;
             actor::require_self_or_staff(actor, event, participant)?;
+            super::not_erased(&state)?;
             let mut record = state.participant.clone();
             if record.status.networking != networking {
                 record.status.networking = networking;
@@ -857,35 +855,23 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let mut filter = TimelineFilter {
+        let filter = TimelineFilter {
             kinds: [ActionKind::ExhibitorBookmarked, ActionKind::Scanned].into(),
             ..TimelineFilter::default()
         };
         // Newest first: the first time a partner is met is their last time.
         let mut bookmarked: Vec<(ParticipantId, DateTime<Utc>)> = Vec::new();
         let mut scanned_by: Vec<(ParticipantId, DateTime<Utc>)> = Vec::new();
-        loop {
-            let page = self
-                .store
-                .timeline(event, participant, &filter, MAX_PAGE)
-                .await?;
-            for e in &page {
-                let (list, who) = match &e.kind {
-                    TimelineKind::ExhibitorBookmarked { exhibitor } => {
-                        (&mut bookmarked, *exhibitor)
-                    }
-                    TimelineKind::Scanned {
-                        place: ScanPlace::Partner { partner },
-                    } => (&mut scanned_by, *partner),
-                    _ => continue,
-                };
-                if !list.iter().any(|(p, _)| *p == who) {
-                    list.push((who, e.at));
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() == MAX_PAGE => filter.before = Some(last.id),
-                _ => break,
+        for e in self.whole_timeline(event, participant, filter).await? {
+            let (list, who) = match &e.kind {
+                TimelineKind::ExhibitorBookmarked { exhibitor } => (&mut bookmarked, *exhibitor),
+                TimelineKind::Scanned {
+                    place: ScanPlace::Partner { partner },
+                } => (&mut scanned_by, *partner),
+                _ => continue,
+            };
+            if !list.iter().any(|(p, _)| *p == who) {
+                list.push((who, e.at));
             }
         }
         let mut ids: Vec<_> = bookmarked
@@ -940,9 +926,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, participant).await?;
-            if state.participant.erased_at.is_some() {
-                return Err(Error::invalid("participant", "was erased (X6)"));
-            }
+            super::not_erased(&state)?;
             let now = self.now();
             let message = Message {
                 id: MessageId::new_at(now),
@@ -1026,6 +1010,29 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         })
     }
 
+    /// Every entry of `participant`'s timeline that `filter` selects, newest first, read
+    /// page by page from the filter's cursor.
+    pub(super) async fn whole_timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        mut filter: TimelineFilter,
+    ) -> Result<Vec<TimelineEntry>> {
+        let mut out = Vec::new();
+        loop {
+            let page = self
+                .store
+                .timeline(event, participant, &filter, MAX_PAGE)
+                .await?;
+            let full = page.len() == MAX_PAGE;
+            filter.before = page.last().map(|e| e.id);
+            out.extend(page);
+            if !full {
+                return Ok(out);
+            }
+        }
+    }
+
     /// Loads the participant, lets `change` edit their registration to `session` (and
     /// say what to put on the timeline), and commits with the history line and the
     /// re-evaluated tasks; returns the registration as it stands (or as it was, if it
@@ -1043,8 +1050,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
-            let state = self.writable_state(event, participant).await?;
+            let state = self.participant_state(event, participant).await?;
             actor::require_self_or_staff(actor, event, participant)?;
+            super::not_erased(&state)?;
             let now = self.now();
             let before = state.facts.sessions.get(session).cloned();
             let mut after = before.clone();
