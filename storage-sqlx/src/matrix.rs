@@ -240,6 +240,7 @@ pub(crate) async fn page(
 
 /// The plan PostgreSQL chooses for a matrix page, as `EXPLAIN` prints it; with `generic`,
 /// the generic plan a prepared statement may switch to (`plan_cache_mode`). For tests.
+#[cfg(feature = "testkit")]
 pub(crate) async fn explain(
     pool: &PgPool,
     event: EventId,

@@ -1,0 +1,647 @@
+//! The portal in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver, from Rust with fantoccini), against the portal on 127.0.0.1 with the seeded
+//! demo on the default redb store.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`/usr/bin/chromium`,
+//! `/usr/bin/chromedriver`; or set `CHROMIUM` and `CHROMEDRIVER`). Without them each
+//! journey prints `SKIPPED` and passes, unless `PUNCHLIST_REQUIRE_BROWSER=1` (CI sets it),
+//! which makes a missing browser a failure.
+//!
+//! Each journey saves a screenshot in `target/tmp/browser-journeys/`; set
+//! `PUNCHLIST_SCREENSHOTS=<dir>` to save them there as well (the README's pictures under
+//! `docs/screenshots/` were made that way).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::Running;
+use fantoccini::{Client, ClientBuilder, Locator};
+use punchlist_examples::portal::seed;
+
+/// Debian's Chromium and its driver, if installed.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let find = |var: &str, default: &str| {
+        std::env::var_os(var)
+            .map(PathBuf::from)
+            .or_else(|| Some(PathBuf::from(default)))
+            .filter(|p| p.exists())
+    };
+    let found =
+        find("CHROMIUM", "/usr/bin/chromium").zip(find("CHROMEDRIVER", "/usr/bin/chromedriver"));
+    if found.is_none() {
+        if std::env::var("PUNCHLIST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
+            panic!(
+                "PUNCHLIST_REQUIRE_BROWSER=1 but Chromium or chromedriver is missing \
+                 (apt-get install chromium chromium-driver)"
+            );
+        }
+        // Straight to the stderr handle: the harness captures `eprintln!`, and a skip must
+        // be visible.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED browser journey: no Chromium/chromedriver \
+             (apt-get install chromium chromium-driver)"
+        );
+    }
+    found
+}
+
+/// One chromedriver process on a loopback port, stopped on drop.
+struct Driver {
+    child: Child,
+    url: String,
+    chromium: PathBuf,
+    profiles: tempfile::TempDir,
+    sessions: usize,
+}
+
+impl Driver {
+    async fn start(chromium: PathBuf, chromedriver: PathBuf) -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            chromium,
+            profiles: tempfile::tempdir().expect("a profile directory"),
+            sessions: 0,
+        }
+    }
+
+    /// A new browser window of its own (its own profile, so its own cookies).
+    async fn browser(&mut self) -> Client {
+        self.sessions += 1;
+        let profile = self
+            .profiles
+            .path()
+            .join(format!("profile-{}", self.sessions));
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({
+                "binary": self.chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-background-networking", "--disable-component-update",
+                    "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Only one journey drives browsers at a time: two cores are not enough for more.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.expect("the element's text")
+}
+
+/// Waits until `script` (a JavaScript expression) is true in the page.
+async fn until(c: &Client, what: &str, script: &str) {
+    for _ in 0..100 {
+        let v = c
+            .execute(&format!("return !!({script});"), vec![])
+            .await
+            .expect("the script runs");
+        if v.as_bool() == Some(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}: {script}");
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("a screenshot");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-journeys");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("the screenshot is saved");
+    if let Some(extra) = std::env::var_os("PUNCHLIST_SCREENSHOTS") {
+        let extra = PathBuf::from(extra);
+        std::fs::create_dir_all(&extra).expect("the screenshot directory");
+        std::fs::write(extra.join(format!("{name}.png")), &png).expect("the screenshot is saved");
+    }
+}
+
+/// Signs in with the demo chooser: `organizer`, or a participant's id.
+async fn sign_in(c: &Client, run: &Running, who: &str) {
+    c.goto(&run.url("/")).await.expect("the chooser");
+    if who == "organizer" {
+        find(c, "#sign-in-organizer")
+            .await
+            .click()
+            .await
+            .expect("a click");
+    } else {
+        find(c, &format!("button[value='{who}']"))
+            .await
+            .click()
+            .await
+            .expect("a click");
+    }
+    find(c, "#signed-in-as").await;
+}
+
+async fn sign_out(c: &Client) {
+    find(c, "form.who button")
+        .await
+        .click()
+        .await
+        .expect("a click");
+    find(c, "#sign-in-organizer").await;
+}
+
+#[tokio::test]
+async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_visitor_does_not() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+    let acme = run.participant(seed::ACME).await.to_string();
+    let vera = run.participant(seed::VISITOR).await.to_string();
+
+    sign_in(&c, &run, "organizer").await;
+    c.goto(&run.url("/admin/tasks/new"))
+        .await
+        .expect("the form");
+    find(&c, "#name_en")
+        .await
+        .send_keys("Order your booth furniture")
+        .await
+        .expect("typing");
+    find(&c, "#description_en")
+        .await
+        .send_keys("Tables, chairs and a counter, delivered to your booth.")
+        .await
+        .expect("typing");
+    find(&c, "#segment")
+        .await
+        .select_by_label("Exhibitors")
+        .await
+        .expect("the segment");
+    // S3: the live preview counts the segment's participants.
+    until(
+        &c,
+        "the segment preview",
+        "document.querySelector('#segment-preview').dataset.count === '3'",
+    )
+    .await;
+    assert!(
+        text(&c, "#segment-preview")
+            .await
+            .contains("Amélie Martin (Acme)")
+    );
+    find(&c, "#help_url")
+        .await
+        .send_keys("https://expo.example/furniture")
+        .await
+        .expect("typing");
+    find(&c, "#save-task").await.click().await.expect("saving");
+    let row = "#task-table tr[data-state='draft']";
+    find(&c, row).await;
+    let id = run.task("Order your booth furniture").await;
+    // Publish, with the publication notice.
+    let publish = format!("tr[data-task='{id}'] form.publish");
+    find(&c, &format!("{publish} input[name='notify']"))
+        .await
+        .click()
+        .await
+        .expect("notify");
+    find(&c, &format!("{publish} button"))
+        .await
+        .click()
+        .await
+        .expect("publishing");
+    find(&c, &format!("tr[data-task='{id}'][data-state='published']")).await;
+    screenshot(&c, "backoffice-tasks").await;
+
+    // The publication notice went to the three exhibitors (N1), into the outbox.
+    let outbox = run
+        .portal
+        .service()
+        .outbox(&run.portal.organizer(), run.event(), None, 500)
+        .await
+        .expect("the outbox");
+    let notices = outbox
+        .iter()
+        .filter(|e| format!("{:?}", e.message).contains(&id.to_string()))
+        .count();
+    assert_eq!(notices, 3, "one publication notice per exhibitor");
+
+    sign_out(&c).await;
+    sign_in(&c, &run, &acme).await;
+    let mine = text(&c, "#my-tasks").await;
+    assert!(mine.contains("Order your booth furniture"), "{mine}");
+    assert!(mine.contains("Tables, chairs and a counter"), "{mine}");
+    // P2 progress bar, P5 overdue marks and time left, the help link.
+    assert!(text(&c, "#progress-summary").await.contains(" of 8"));
+    assert!(mine.contains("Overdue"), "Send your invitations is overdue");
+    assert!(mine.contains("days left"));
+    let help = find(&c, &format!("li[data-task='{id}'] a.help")).await;
+    assert_eq!(
+        help.attr("href").await.expect("an href").as_deref(),
+        Some("https://expo.example/furniture")
+    );
+    screenshot(&c, "participant-tasks").await;
+
+    sign_out(&c).await;
+    sign_in(&c, &run, &vera).await;
+    let mine = text(&c, "#my-tasks").await;
+    assert!(mine.contains("Select a session or workshop"), "{mine}");
+    assert!(
+        !mine.contains("Order your booth furniture"),
+        "a visitor does not see it"
+    );
+    c.close().await.expect("the browser closes");
+}
+
+#[tokio::test]
+async fn p4_exhibitor_assigns_a_task_to_a_collaborator_who_sees_and_completes_it() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+    let acme = run.participant(seed::ACME).await.to_string();
+    let bruno = run.participant(seed::ACME_COLLABORATOR).await.to_string();
+    let contract = run.task("Sign the exhibitor contract").await;
+
+    sign_in(&c, &run, &acme).await;
+    let item = format!("#my-tasks li[data-task='{contract}']");
+    // P4: the choice is among *her* collaborators only.
+    let options = text(&c, &format!("{item} select[name='assignee']")).await;
+    assert!(
+        options.contains("Bruno Leroy (Acme)") && options.contains("Chloé Dubois (Acme)"),
+        "{options}"
+    );
+    assert!(
+        !options.contains("Omar"),
+        "Globex's collaborator is not hers: {options}"
+    );
+    find(&c, &format!("{item} select[name='assignee']"))
+        .await
+        .select_by_label("Bruno Leroy (Acme)")
+        .await
+        .expect("the choice");
+    find(&c, &format!("{item} form.assign button"))
+        .await
+        .click()
+        .await
+        .expect("assigning");
+    until(&c, "the assignee", &format!("(document.querySelector(\"{item} .assignee\") || {{}}).textContent === 'Bruno Leroy (Acme)'")).await;
+
+    sign_out(&c).await;
+    sign_in(&c, &run, &bruno).await;
+    let received = text(&c, "#assigned-to-me").await;
+    assert!(
+        received.contains("Sign the exhibitor contract"),
+        "{received}"
+    );
+    assert!(received.contains("Amélie Martin (Acme)"), "{received}");
+    // He submits it for the organizer's review, on Amélie's behalf.
+    let item = format!("#assigned-to-me li[data-task='{contract}']");
+    find(&c, &format!("{item} button.tick"))
+        .await
+        .click()
+        .await
+        .expect("submitting");
+    find(&c, &format!("{item}[data-status='awaiting_review']")).await;
+    screenshot(&c, "collaborator-tasks").await;
+    c.close().await.expect("the browser closes");
+}
+
+#[tokio::test]
+async fn t4_platform_logo_completes_the_automatic_task_and_the_open_matrix_updates_live() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let organizer = driver.browser().await;
+    let exhibitor = driver.browser().await;
+    let acme = run.participant(seed::ACME).await.to_string();
+    let logo = run.task("Upload your logo").await;
+    let cell = format!("td[data-cell='{acme}:{logo}']");
+
+    sign_in(&organizer, &run, "organizer").await;
+    organizer
+        .goto(&run.url("/admin/matrix?category=exhibitor"))
+        .await
+        .expect("the matrix");
+    find(&organizer, &format!("{cell}[data-status='todo']")).await;
+    until(
+        &organizer,
+        "the live feed",
+        "document.querySelector('#live-status').dataset.open === '1'",
+    )
+    .await;
+    // A mark a reload would wipe out.
+    organizer
+        .execute("window.notReloaded = true; return true;", vec![])
+        .await
+        .expect("the mark");
+
+    sign_in(&exhibitor, &run, &acme).await;
+    let item = format!("#my-tasks li[data-task='{logo}']");
+    find(&exhibitor, &format!("{item}[data-status='todo']")).await;
+    // T3: an automatic task has no "mark as done".
+    assert!(
+        exhibitor
+            .find(Locator::Css(&format!("{item} button.tick")))
+            .await
+            .is_err()
+    );
+    find(&exhibitor, "#platform-upload_logo")
+        .await
+        .click()
+        .await
+        .expect("uploading");
+    find(&exhibitor, &format!("{item}[data-status='done']")).await;
+
+    // B1: the organizer's open matrix shows it without a reload.
+    until(
+        &organizer,
+        "the live update",
+        &format!(
+            "(document.querySelector(\"{cell}\") || {{dataset: {{}}}}).dataset.status === 'done'"
+        ),
+    )
+    .await;
+    until(&organizer, "no reload", "window.notReloaded === true").await;
+    assert!(text(&organizer, "#live-status").await.contains("updated"));
+    screenshot(&organizer, "backoffice-matrix-live").await;
+    exhibitor.close().await.expect("the browser closes");
+    organizer.close().await.expect("the browser closes");
+}
+
+#[tokio::test]
+async fn t1_bad_task_name_shows_the_error_next_to_the_field() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let before = run.task_count().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+
+    sign_in(&c, &run, "organizer").await;
+    c.goto(&run.url("/admin/tasks/new"))
+        .await
+        .expect("the form");
+    find(&c, "#name_en")
+        .await
+        .send_keys("   ")
+        .await
+        .expect("typing");
+    find(&c, "#help_url")
+        .await
+        .send_keys("https://expo.example/x")
+        .await
+        .expect("typing");
+    find(&c, "#save-task").await.click().await.expect("saving");
+    let error = text(&c, "#error-name_en").await;
+    assert!(error.contains("must not be empty"), "{error}");
+    // Next to the field: the error follows the name's input directly.
+    until(&c, "the error after the field", "document.querySelector('#error-name_en').previousElementSibling.querySelector('#name_en') !== null").await;
+    // What was typed is kept.
+    let url = find(&c, "#help_url")
+        .await
+        .prop("value")
+        .await
+        .expect("the value");
+    assert_eq!(url.as_deref(), Some("https://expo.example/x"));
+    screenshot(&c, "backoffice-form-error").await;
+    assert_eq!(run.task_count().await, before, "nothing was saved");
+    c.close().await.expect("the browser closes");
+}
+
+#[tokio::test]
+async fn x2_participant_opening_another_participants_page_gets_403() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+    let acme = run.participant(seed::ACME).await;
+    let vera = run.participant(seed::VISITOR).await.to_string();
+
+    sign_in(&c, &run, &vera).await;
+    for path in [
+        format!("/p/{acme}/tasks"),
+        format!("/admin/participants/{acme}"),
+        "/admin".to_owned(),
+    ] {
+        c.goto(&run.url(&path)).await.expect("the page");
+        let title = text(&c, "h1").await;
+        assert!(title.contains("403"), "{path}: {title}");
+        let page = c.source().await.expect("the page");
+        assert!(
+            !page.contains("Upload your logo") && !page.contains("Amélie"),
+            "{path} leaks data"
+        );
+    }
+    c.goto(&run.url(&format!("/p/{acme}/tasks")))
+        .await
+        .expect("the page");
+    screenshot(&c, "forbidden").await;
+    c.close().await.expect("the browser closes");
+}
+
+#[tokio::test]
+async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_participant() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+    let vera = run.participant(seed::VISITOR).await;
+
+    sign_in(&c, &run, "organizer").await;
+    // R13: the registrants list with its online status column.
+    c.goto(&run.url("/admin/registrants"))
+        .await
+        .expect("the list");
+    let status = find(
+        &c,
+        &format!("#registrants tr[data-participant='{vera}'] .online"),
+    )
+    .await;
+    assert_eq!(
+        status
+            .attr("data-status")
+            .await
+            .expect("a status")
+            .as_deref(),
+        Some("active")
+    );
+    find(&c, &format!("#registrants tr[data-participant='{vera}'] a"))
+        .await
+        .click()
+        .await
+        .expect("the record");
+    assert!(text(&c, "#record-name").await.contains("Vera Novak"));
+
+    // R5: the timeline, filtered to bookmarks.
+    find(&c, "#tab-timeline")
+        .await
+        .click()
+        .await
+        .expect("the tab");
+    find(&c, "#timeline-filters").await;
+    let all = c
+        .find_all(Locator::Css("#timeline tr[data-entry]"))
+        .await
+        .expect("rows")
+        .len();
+    find(&c, "#timeline-filters summary")
+        .await
+        .click()
+        .await
+        .expect("the kinds");
+    find(&c, "#timeline-filters input[value='exhibitor_bookmarked']")
+        .await
+        .click()
+        .await
+        .expect("the kind");
+    find(&c, "#timeline-filters button[type='submit']")
+        .await
+        .click()
+        .await
+        .expect("filtering");
+    until(
+        &c,
+        "the filtered timeline",
+        "location.search.includes('exhibitor_bookmarked')",
+    )
+    .await;
+    let kinds: Vec<String> = {
+        let mut kinds = Vec::new();
+        for row in c
+            .find_all(Locator::Css("#timeline tr[data-entry]"))
+            .await
+            .expect("rows")
+        {
+            kinds.push(
+                row.attr("data-kind")
+                    .await
+                    .expect("a kind")
+                    .unwrap_or_default(),
+            );
+        }
+        kinds
+    };
+    assert_eq!(kinds.len(), 2, "two bookmarks (Acme, Globex)");
+    assert!(
+        kinds.iter().all(|k| k == "exhibitor_bookmarked"),
+        "{kinds:?}"
+    );
+    assert!(all > kinds.len());
+    assert!(text(&c, "#timeline").await.contains("Acme"));
+
+    // R7: a message to the participant; a blank one is refused next to the field.
+    find(&c, "#tab-messages")
+        .await
+        .click()
+        .await
+        .expect("the tab");
+    find(&c, "#message-body")
+        .await
+        .send_keys("   ")
+        .await
+        .expect("typing");
+    find(&c, "#send-message button")
+        .await
+        .click()
+        .await
+        .expect("sending");
+    assert!(!text(&c, "#error-body").await.is_empty());
+    find(&c, "#message-body")
+        .await
+        .clear()
+        .await
+        .expect("clearing");
+    find(&c, "#message-body")
+        .await
+        .send_keys("Your badge is ready at desk 3.")
+        .await
+        .expect("typing");
+    find(&c, "#send-message button")
+        .await
+        .click()
+        .await
+        .expect("sending");
+    until(
+        &c,
+        "the message",
+        "document.querySelector('#messages').textContent.includes('desk 3')",
+    )
+    .await;
+    screenshot(&c, "record-messages").await;
+
+    // The participant reads it in their own record.
+    sign_out(&c).await;
+    sign_in(&c, &run, &vera.to_string()).await;
+    c.goto(&run.url(&format!("/admin/participants/{vera}?tab=messages")))
+        .await
+        .expect("the record");
+    assert!(
+        text(&c, "#messages")
+            .await
+            .contains("Your badge is ready at desk 3.")
+    );
+    c.close().await.expect("the browser closes");
+}
