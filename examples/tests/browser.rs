@@ -129,7 +129,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
-        .at_most(Duration::from_secs(10))
+        .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
@@ -141,7 +141,7 @@ async fn text(c: &Client, css: &str) -> String {
 
 /// Waits until `script` (a JavaScript expression) is true in the page.
 async fn until(c: &Client, what: &str, script: &str) {
-    for _ in 0..100 {
+    for _ in 0..200 {
         let v = c
             .execute(&format!("return !!({script});"), vec![])
             .await
@@ -195,7 +195,8 @@ async fn sign_out(c: &Client) {
 }
 
 #[tokio::test]
-async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_visitor_does_not() {
+async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hands_it_on_a_visitor_does_not()
+ {
     let Some((chromium, chromedriver)) = browser() else {
         return;
     };
@@ -204,6 +205,7 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_vis
     let mut driver = Driver::start(chromium, chromedriver).await;
     let c = driver.browser().await;
     let acme = run.participant(seed::ACME).await.to_string();
+    let bruno = run.participant(seed::ACME_COLLABORATOR).await.to_string();
     let vera = run.participant(seed::VISITOR).await.to_string();
 
     sign_in(&c, &run, "organizer").await;
@@ -243,9 +245,15 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_vis
         .await
         .expect("typing");
     find(&c, "#save-task").await.click().await.expect("saving");
-    let row = "#task-table tr[data-state='draft']";
-    find(&c, row).await;
+    until(
+        &c,
+        "the saved task in the list",
+        "document.querySelector('#task-table') && \
+         document.querySelector('#task-table').textContent.includes('Order your booth furniture')",
+    )
+    .await;
     let id = run.task("Order your booth furniture").await;
+    find(&c, &format!("tr[data-task='{id}'][data-state='draft']")).await;
     // Publish, with the publication notice.
     let publish = format!("tr[data-task='{id}'] form.publish");
     find(&c, &format!("{publish} input[name='notify']"))
@@ -270,7 +278,9 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_vis
         .expect("the outbox");
     let notices = outbox
         .iter()
-        .filter(|e| format!("{:?}", e.message).contains(&id.to_string()))
+        .filter(|e| {
+            matches!(&e.message, punchlist::Notification::Publication { tasks } if tasks.contains(&id))
+        })
         .count();
     assert_eq!(notices, 3, "one publication notice per exhibitor");
 
@@ -289,6 +299,35 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_it_a_vis
         Some("https://expo.example/furniture")
     );
     screenshot(&c, "participant-tasks").await;
+
+    // P4: she hands the new task to Bruno, one of her collaborators, who sees it.
+    let item = format!("#my-tasks li[data-task='{id}']");
+    find(&c, &format!("{item} select[name='assignee']"))
+        .await
+        .select_by_label("Bruno Leroy (Acme)")
+        .await
+        .expect("the choice");
+    find(&c, &format!("{item} form.assign button"))
+        .await
+        .click()
+        .await
+        .expect("assigning");
+    until(
+        &c,
+        "the assignee",
+        &format!(
+            "(document.querySelector(\"{item} .assignee\") || {{}}).textContent === 'Bruno Leroy (Acme)'"
+        ),
+    )
+    .await;
+    sign_out(&c).await;
+    sign_in(&c, &run, &bruno).await;
+    let received = text(&c, "#assigned-to-me").await;
+    assert!(
+        received.contains("Order your booth furniture"),
+        "{received}"
+    );
+    assert!(received.contains("Amélie Martin (Acme)"), "{received}");
 
     sign_out(&c).await;
     sign_in(&c, &run, &vera).await;
@@ -565,7 +604,9 @@ async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_part
     until(
         &c,
         "the filtered timeline",
-        "location.search.includes('exhibitor_bookmarked')",
+        "location.search.includes('exhibitor_bookmarked') && document.readyState === 'complete' && \
+         [...document.querySelectorAll('#timeline tr[data-entry]')] \
+           .every(r => r.dataset.kind === 'exhibitor_bookmarked')",
     )
     .await;
     let kinds: Vec<String> = {

@@ -57,6 +57,21 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
+async fn history_len(run: &Running, who: punchlist::ParticipantId) -> usize {
+    run.portal
+        .service()
+        .participant_history(
+            &run.portal.organizer(),
+            run.event(),
+            who,
+            &Default::default(),
+            1000,
+        )
+        .await
+        .expect("the history")
+        .len()
+}
+
 #[tokio::test]
 async fn x2_portal_answers_403_to_a_participant_on_someone_elses_pages() {
     let run = Running::start().await;
@@ -84,8 +99,39 @@ async fn x2_portal_answers_403_to_a_participant_on_someone_elses_pages() {
         assert!(!body.contains("Upload your logo"), "{path} leaks a task");
         assert!(!body.contains("Amélie"), "{path} leaks a name");
     }
-    // Acting on another's task is refused too, and changes nothing.
-    let (status, _) = post(&run, &vera, &format!("/p/{acme}/tasks/{logo}/done"), &[]).await;
+    // Acting on another's task or record is refused too, and changes nothing.
+    let history_before = history_len(&run, acme).await;
+    let bruno = run.participant(seed::ACME_COLLABORATOR).await;
+    let hotel = run.task("Book your hotel").await;
+    for (path, form) in [
+        (format!("/p/{acme}/tasks/{logo}/done"), vec![]),
+        (format!("/p/{acme}/tasks/{hotel}/undo"), vec![]),
+        (format!("/p/{acme}/tasks/{hotel}/take-back"), vec![]),
+        (
+            format!("/p/{acme}/tasks/{hotel}/assign"),
+            vec![("assignee", bruno.to_string())],
+        ),
+        (format!("/p/{acme}/tasks/{hotel}/validate"), vec![]),
+        (
+            format!("/admin/participants/{acme}/messages"),
+            vec![("body", "hello".to_owned())],
+        ),
+        (
+            format!("/admin/participants/{acme}/networking"),
+            vec![("networking", "not_allowed".to_owned())],
+        ),
+    ] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = post(&run, &vera, &path, &form).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    assert_eq!(
+        history_len(&run, acme).await,
+        history_before,
+        "Vera changed nothing of Acme's"
+    );
+    // A collaborator does not see their owner's page either.
+    let (status, _) = get(&run, &bruno.to_string(), &format!("/p/{acme}/tasks")).await;
     assert_eq!(status, 403);
     let (status, _) = post(
         &run,
@@ -174,7 +220,7 @@ async fn t1_bad_task_form_shows_the_library_error_next_to_the_field_and_saves_no
         let at = body
             .find(&format!("id=\"{id}\""))
             .unwrap_or_else(|| panic!("no {id} in the page"));
-        let shown = &body[at..at + 200.min(body.len() - at)];
+        let shown: String = body[at..].chars().take(200).collect();
         assert!(shown.contains(reason), "{id}: {shown}");
         // What was typed is kept.
         assert!(body.contains(&format!("value=\"{}\"", form[0].1)));
@@ -298,7 +344,7 @@ async fn b1_live_feed_streams_a_completion_as_a_server_sent_event() {
         .expect("the fact is ingested");
     let logo = run.task("Upload your logo").await;
     let mut seen = String::new();
-    while !seen.contains("\n\n") || !seen.contains("event: progress") {
+    while !seen.contains(&logo.to_string()) {
         let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), feed.chunk())
             .await
             .expect("an event within 10 s")
@@ -498,4 +544,131 @@ async fn x4_portal_serves_the_demo_on_postgresql_too() {
     )
     .await;
     assert_eq!(status, 200, "a participant reads their own record");
+}
+
+/// Publication notices per task in the outbox (N1).
+async fn notices(run: &Running, task: punchlist::TaskId) -> usize {
+    run.portal
+        .service()
+        .outbox(&run.portal.organizer(), run.event(), None, 1000)
+        .await
+        .expect("the outbox")
+        .iter()
+        .filter(|e| {
+            matches!(&e.message, punchlist::Notification::Publication { tasks } if tasks.contains(&task))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn n1_publish_with_or_without_the_notice_from_the_back_office() {
+    let run = Running::start().await;
+    let draft = |name: &'static str| {
+        [
+            ("name_en", name),
+            ("mode", "manual"),
+            ("help_kind", "web_page"),
+            ("help_url", "https://expo.example"),
+            ("segment", ""),
+        ]
+    };
+    for name in ["Quiet task", "Loud task"] {
+        let (status, _) = post(&run, "organizer", "/admin/tasks", &draft(name)).await;
+        assert_eq!(status, 303);
+    }
+    let quiet = run.task("Quiet task").await;
+    let loud = run.task("Loud task").await;
+    let (status, _) = post(
+        &run,
+        "organizer",
+        &format!("/admin/tasks/{quiet}/publish"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (status, _) = post(
+        &run,
+        "organizer",
+        &format!("/admin/tasks/{loud}/publish"),
+        &[("notify", "on")],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(notices(&run, quiet).await, 0, "published without a notice");
+    assert_eq!(notices(&run, loud).await, 11, "everyone is targeted");
+
+    // Publishing again is refused by the library and changes nothing.
+    let before = run
+        .portal
+        .service()
+        .task(&run.portal.organizer(), run.event(), quiet)
+        .await
+        .expect("the task");
+    let (status, _) = post(
+        &run,
+        "organizer",
+        &format!("/admin/tasks/{quiet}/publish"),
+        &[("notify", "on")],
+    )
+    .await;
+    assert!(status >= 400, "{status}");
+    let after = run
+        .portal
+        .service()
+        .task(&run.portal.organizer(), run.event(), quiet)
+        .await
+        .expect("the task");
+    assert_eq!(after, before);
+    assert_eq!(notices(&run, quiet).await, 0);
+
+    // Archived: gone from the participants' lists.
+    let (status, _) = post(
+        &run,
+        "organizer",
+        &format!("/admin/tasks/{loud}/archive"),
+        &[],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let vera = run.participant(seed::VISITOR).await.to_string();
+    let (_, page) = get(&run, &vera, &format!("/p/{vera}/tasks")).await;
+    assert!(page.contains("Quiet task") && !page.contains("Loud task"));
+}
+
+#[tokio::test]
+async fn p4_a_refused_assignment_is_shown_next_to_the_task() {
+    let run = Running::start().await;
+    let acme = run.participant(seed::ACME).await;
+    let omar = run.participant("crm-1002-staff-1").await;
+    let products = run.task("Add your products").await;
+    // Not one of her collaborators: the library refuses, the page says so at the task.
+    let (status, body) = post(
+        &run,
+        &acme.to_string(),
+        &format!("/p/{acme}/tasks/{products}/assign"),
+        &[("assignee", &omar.to_string())],
+    )
+    .await;
+    assert!(status == 400 || status == 403, "{status}");
+    if status == 400 {
+        let task_at = body
+            .find(&format!("data-task=\"{products}\""))
+            .expect("the task");
+        let error_at = body.find("id=\"error-assignee\"").expect("the error");
+        assert!(error_at > task_at, "the error is inside the task's item");
+    }
+    let (status, body) = post(
+        &run,
+        &acme.to_string(),
+        &format!("/p/{acme}/tasks/{products}/assign"),
+        &[("assignee", "nobody")],
+    )
+    .await;
+    assert_eq!(status, 400);
+    let task_at = body
+        .find(&format!("data-task=\"{products}\""))
+        .expect("the task");
+    let error_at = body.find("id=\"error-assignee\"").expect("the error");
+    assert!(error_at > task_at, "the error is inside the task's item");
+    assert!(!body.contains("id=\"flash-error\""), "not above the list");
 }

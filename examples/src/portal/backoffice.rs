@@ -360,15 +360,36 @@ fn parse_offset(text: &str) -> Result<ReminderOffset, Error> {
             "list offsets before the deadline like \"7d, 1d, 2h\"",
         )
     };
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: u32 = number.trim().parse().map_err(|_| bad())?;
-    match unit {
-        "d" => Ok(ReminderOffset::days(n)),
-        "h" => Ok(ReminderOffset::hours(n)),
-        "m" => Ok(ReminderOffset::seconds(n.saturating_mul(60))),
-        _ => Err(bad()),
+    let number = |n: &str| n.trim().parse::<u32>().map_err(|_| bad());
+    if let Some(n) = text.strip_suffix('d') {
+        Ok(ReminderOffset::days(number(n)?))
+    } else if let Some(n) = text.strip_suffix('h') {
+        Ok(ReminderOffset::hours(number(n)?))
+    } else if let Some(n) = text.strip_suffix('m') {
+        Ok(ReminderOffset::seconds(number(n)?.saturating_mul(60)))
+    } else {
+        Err(bad())
     }
 }
+
+/// The places of the task form where an error can be shown (besides `name_<lang>` and
+/// `description_<lang>`); an error on any other field is shown above the form.
+const SLOTS: [&str; 14] = [
+    "deadline",
+    "segment",
+    "review",
+    "condition",
+    "at_least",
+    "form_key",
+    "field_key",
+    "field_value",
+    "conditions_json",
+    "help_url",
+    "help_form",
+    "help_step",
+    "position",
+    "reminder_offsets",
+];
 
 /// Where the form shows an error on `field` (the library's dotted path).
 fn slot(field: &str) -> String {
@@ -426,6 +447,17 @@ async fn task_form(
     } else {
         StatusCode::BAD_REQUEST
     };
+    let unplaced: Vec<String> = errors
+        .iter()
+        .filter(|(slot, _)| {
+            !SLOTS.contains(&slot.as_str())
+                && !settings
+                    .languages
+                    .iter()
+                    .any(|l| **slot == format!("name_{l}") || **slot == format!("description_{l}"))
+        })
+        .map(|(slot, reason)| format!("{slot}: {reason}"))
+        .collect();
     let page = render(
         portal,
         Some(who),
@@ -437,6 +469,7 @@ async fn task_form(
             }),
             form => form,
             errors => errors,
+            unplaced => unplaced,
             segments => segments,
             languages => languages,
             condition_kinds => CONDITION_KINDS.iter().map(|(k, l)| context! { kind => *k, label => *l }).collect::<Vec<_>>(),
@@ -517,7 +550,9 @@ async fn publish(
     let event = portal.event();
     let task = service.task(&who.actor, event, id).await?;
     let notify = checked(&form, "notify");
-    if task.config.notify_on_publish != notify {
+    // Only a draft is published: anything else goes straight to the library, which
+    // refuses it, so that a refused publication changes nothing.
+    if task.state == TaskState::Draft && task.config.notify_on_publish != notify {
         let config = TaskConfig {
             notify_on_publish: notify,
             ..task.config
@@ -828,6 +863,7 @@ async fn matrix_page(
     let ctx = context! {
         params => view::ser(&params),
         filters => view::ser(params.filters()),
+        paged => !params.after_id.is_empty(),
         next => next.map(view::ser),
         columns => columns,
         rows => rows,

@@ -7,6 +7,11 @@
 //!   has its own login; the portal only needs to know *who* is asking, and turns that into
 //!   an [`Actor`]. Every page then goes through the library's actor checks: a participant
 //!   opening another participant's URL gets the library's `Forbidden`, shown as a 403 page.
+//!
+//!   **Demo only**: the chooser's cookie holds the participant's id (or `organizer`) in
+//!   clear, unsigned, and the forms carry no CSRF token. Anyone can forge it. A platform
+//!   copying this code keeps its own signed session and CSRF protection and only swaps
+//!   [`Who`]'s extractor for one that reads them.
 //! - `/p/{participant}/tasks`: the participant's Tasks section (P1–P5) and a "simulate the
 //!   platform" panel that reports host facts (T4) so automatic tasks complete live.
 //! - `/admin`: the organizer's back office: tasks (T1–T3, create, edit, publish with or
@@ -302,14 +307,24 @@ pub(crate) fn render(portal: &Portal, who: Option<&Who>, name: &str, ctx: Value)
     Ok(axum::response::Html(html).into_response())
 }
 
+/// The demo's chooser: everyone registered, from the host's own directory (the system
+/// actor), as a login page with a user list would show them. Demo only.
 async fn sign_in_page(axum::extract::State(portal): axum::extract::State<Portal>) -> Page {
     let service = portal.service();
     let event = service.event(&Actor::System, portal.event()).await?;
-    let page = service
-        .registrants(&portal.organizer(), portal.event(), None, None, 500)
-        .await?;
-    let people: Vec<Value> = page
-        .rows
+    let mut rows = Vec::new();
+    let mut after = None;
+    loop {
+        let page = service
+            .registrants(&Actor::System, portal.event(), None, after, 500)
+            .await?;
+        rows.extend(page.rows);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let people: Vec<Value> = rows
         .iter()
         .map(|r| {
             let p = &r.participant;

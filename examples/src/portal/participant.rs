@@ -33,13 +33,23 @@ async fn tasks_page(
     tasks(&portal, &who, participant, None).await
 }
 
-/// The Tasks section of `participant` as `who` sees it; `error` is shown above the list
-/// (a refused action).
+/// A refused action, shown on the list: next to the task's field when it names one
+/// (`assignee`), else above the list.
+pub(crate) struct Refusal {
+    /// The task the action was on, if any.
+    pub task: Option<TaskId>,
+    /// The library's field.
+    pub field: String,
+    /// The library's reason.
+    pub reason: String,
+}
+
+/// The Tasks section of `participant` as `who` sees it, with a refused action if any.
 pub(crate) async fn tasks(
     portal: &Portal,
     who: &Who,
     participant: ParticipantId,
-    error: Option<String>,
+    error: Option<Refusal>,
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
@@ -90,6 +100,7 @@ pub(crate) async fn tasks(
             help_url => help_url,
             help_label => help_label,
             assignee => assignee,
+            assignee_id => item.assignee.map(|a| a.to_string()),
             can_tick => item.manual && item.status == ProgressStatus::Todo,
             can_undo => item.manual && item.status != ProgressStatus::Todo,
             can_assign => own && !done && !collaborators.is_empty(),
@@ -129,7 +140,9 @@ pub(crate) async fn tasks(
             mine => mine,
             received => received,
             collaborators => collaborators,
-            error => error,
+            error => error.as_ref().map(|e| format!("{}: {}", e.field, e.reason)),
+            error_task => error.as_ref().and_then(|e| e.task).map(|t| t.to_string()),
+            error_field => error.as_ref().map(|e| e.field.clone()),
             sessions => super::seed::session_catalogue()
                 .into_iter()
                 .map(|s| context! { id => s.id.to_string(), title => s.title })
@@ -150,19 +163,18 @@ fn back(who: &Who, owner: ParticipantId) -> Redirect {
 async fn act(
     portal: &Portal,
     who: &Who,
-    owner: ParticipantId,
+    (owner, task): (ParticipantId, TaskId),
     result: Result<punchlist::Progress, Error>,
 ) -> Page {
     match result {
         Ok(_) => Ok(back(who, owner).into_response()),
         Err(Error::Invalid { field, reason }) => {
-            tasks(
-                portal,
-                who,
-                who.me.unwrap_or(owner),
-                Some(format!("{field}: {reason}")),
-            )
-            .await
+            let refusal = Refusal {
+                task: Some(task),
+                field: field.into_owned(),
+                reason,
+            };
+            tasks(portal, who, who.me.unwrap_or(owner), Some(refusal)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -177,7 +189,7 @@ async fn complete(
         .service()
         .complete_task(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 async fn undo(
@@ -189,7 +201,7 @@ async fn undo(
         .service()
         .undo_task(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 #[derive(serde::Deserialize)]
@@ -216,7 +228,7 @@ async fn assign(
             "choose one of your collaborators",
         )),
     };
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 async fn take_back(
@@ -228,7 +240,7 @@ async fn take_back(
         .service()
         .take_back_task(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 async fn validate(
@@ -240,7 +252,7 @@ async fn validate(
         .service()
         .validate_task(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 async fn invalidate(
@@ -252,7 +264,7 @@ async fn invalidate(
         .service()
         .invalidate_task(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 async fn accept(
@@ -264,7 +276,7 @@ async fn accept(
         .service()
         .accept_submission(&who.actor, portal.event(), owner, task)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }
 
 #[derive(serde::Deserialize)]
@@ -283,5 +295,5 @@ async fn reject(
         .service()
         .reject_submission(&who.actor, portal.event(), owner, task, &form.reason)
         .await;
-    act(&portal, &who, owner, r).await
+    act(&portal, &who, (owner, task), r).await
 }

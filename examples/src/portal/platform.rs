@@ -55,7 +55,7 @@ async fn report(
     // The panel acts for the participant whose page it is: the same check as the page.
     service.participant(&who.actor, event, participant).await?;
     let outcome = match form.action.as_str() {
-        "register_session" => register_session(&portal, participant, form.key.trim()).await,
+        "register_session" => register_session(&portal, &who, participant, form.key.trim()).await,
         action => {
             let fact = match action {
                 "upload_logo" => Ok(HostFact::LogoUploaded),
@@ -100,20 +100,22 @@ async fn report(
             Redirect::to(&format!("/p/{}/tasks", who.me.unwrap_or(participant))).into_response(),
         ),
         Err(Error::Invalid { field, reason }) => {
-            participant::tasks(
-                &portal,
-                &who,
-                who.me.unwrap_or(participant),
-                Some(format!("platform {field}: {reason}")),
-            )
-            .await
+            let refusal = participant::Refusal {
+                task: None,
+                field: format!("platform {field}"),
+                reason,
+            };
+            participant::tasks(&portal, &who, who.me.unwrap_or(participant), Some(refusal)).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// Registers to a session of the programme as the participant does it on the platform (the
+/// library takes the participant, or an organizer, as the actor: the history says who).
 async fn register_session(
     portal: &Portal,
+    who: &Who,
     participant: ParticipantId,
     id: &str,
 ) -> Result<(), Error> {
@@ -123,7 +125,7 @@ async fn register_session(
         .ok_or_else(|| Error::invalid("session", "not a session of the programme"))?;
     portal
         .service()
-        .register_to_session(&Actor::System, portal.event(), participant, session)
+        .register_to_session(&who.actor, portal.event(), participant, session)
         .await
         .map(drop)
 }

@@ -584,11 +584,14 @@ impl<'a> Lookup<'a> {
         let service = portal.service();
         let event = portal.event();
         let settings = service.event(&Actor::System, event).await?.settings;
-        // Task names are the host's configuration, whoever reads the timeline.
+        // Task names are the host's configuration; a participant reader only ever gets the
+        // names of published (or archived) tasks, never a draft's.
+        let staff = who.is_organizer();
         let tasks = service
             .tasks(&portal.organizer(), event)
             .await?
             .into_iter()
+            .filter(|t| staff || t.state != punchlist::TaskState::Draft)
             .filter_map(|t| {
                 let text = t
                     .config
@@ -842,13 +845,17 @@ async fn agenda_tab(
         .filter(|r| r.registered)
         .map(|r| r.session.id.to_string())
         .collect();
-    // The people to meet come from the host's own directory.
+    // The people to meet come from the host's own directory: for an organizer everyone,
+    // for a participant only those who accept networking (R11), the only ones the library
+    // lets them book anyway; nobody else's name is shown to a participant.
+    let organizer = who.is_organizer();
     let people: Vec<Value> = service
         .registrants(&Actor::System, event, None, None, 500)
         .await?
         .rows
         .iter()
         .filter(|r| r.participant.id != id && r.participant.erased_at.is_none())
+        .filter(|r| organizer || r.participant.status.networking == Networking::Allowed)
         .map(|r| {
             context! {
                 id => r.participant.id.to_string(),

@@ -84,7 +84,9 @@ pub(crate) fn status_label(status: ProgressStatus) -> &'static str {
 }
 
 /// Display names of participants, looked up in the host's own directory (the system
-/// actor): a platform shows names from its user table, whoever is reading.
+/// actor). Only for names the reader is already entitled to see: the owner of a task
+/// handed to them, their own collaborators, people in their own timeline or meetings. It
+/// is not a way round the library's checks for anything else.
 #[derive(Default)]
 pub(crate) struct Names(HashMap<ParticipantId, String>);
 

@@ -24,16 +24,19 @@
 
     var segment = document.getElementById("segment");
     var out = document.querySelector(segment.getAttribute("data-preview"));
+    var asked = 0; // only the answer to the latest question is shown
     function preview() {
+      var mine = ++asked;
       out.textContent = "Counting…";
       fetch("/admin/segments/preview?segment=" + encodeURIComponent(segment.value))
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
         .then(function (p) {
+          if (mine !== asked) return;
           out.textContent = "Targets " + p.count + " participant" + (p.count === 1 ? "" : "s") +
             (p.members.length ? ": " + p.members.join(", ") + (p.count > p.members.length ? ", …" : "") : "");
           out.setAttribute("data-count", p.count);
         })
-        .catch(function () { out.textContent = "The preview is not available."; });
+        .catch(function () { if (mine === asked) out.textContent = "The preview is not available."; });
     }
     segment.addEventListener("change", preview);
     preview();
@@ -44,14 +47,17 @@
     var matrix = document.getElementById("matrix");
     if (!status || !matrix || !window.EventSource) return;
     var pending = null;
+    var asked = 0; // a slow older answer never replaces a newer table
     function reload() {
       if (pending) return;
       pending = setTimeout(function () {
         pending = null;
+        var mine = ++asked;
         var url = new URL(window.location.href);
         url.searchParams.set("fragment", "1");
         fetch(url).then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
           .then(function (html) {
+            if (mine !== asked) return;
             matrix.innerHTML = html;
             status.textContent = "live · updated " + new Date().toLocaleTimeString();
             status.setAttribute("data-updates", String(Number(status.getAttribute("data-updates") || 0) + 1));
