@@ -18,6 +18,7 @@ mod checks_b;
 mod checks_c;
 mod checks_d;
 mod checks_e;
+mod checks_f;
 mod fixtures;
 mod interleave;
 mod notifier;
@@ -30,6 +31,7 @@ pub use checks_b::*;
 pub use checks_c::*;
 pub use checks_d::*;
 pub use checks_e::*;
+pub use checks_f::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
 pub use notifier::{Received, RecordingNotifier};
@@ -211,6 +213,10 @@ macro_rules! conformance_tests {
             r13_online_status_from_pings,
             x6_export_and_erasure_leave_no_personal_value,
             x2_every_part_of_the_record_for_the_right_readers,
+        );
+        // Group F: hardening (checks_f.rs).
+        $crate::conformance_tests!(@each [$mode] $make;
+            x2_authorization_matrix,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
