@@ -196,16 +196,19 @@ pub enum Notification {
 }
 
 impl Notification {
-    /// The idempotency key of a reminder: one per (task, recipient, slot, deadline), so a
-    /// moved deadline arms its reminders again.
+    /// The idempotency key of a reminder: one per (task, owner, recipient, slot,
+    /// deadline), so a moved deadline arms its reminders again. The owner is part of it:
+    /// a collaborator can hold the same task twice, their own row and one their team's
+    /// owner handed them, and each has its reminders.
     pub fn reminder_key(
         task: TaskId,
+        owner: ParticipantId,
         recipient: ParticipantId,
         slot: ReminderSlot,
         deadline: DateTime<Utc>,
     ) -> String {
         format!(
-            "reminder:{task}:{recipient}:{}:{}",
+            "reminder:{task}:{owner}:{recipient}:{}:{}",
             slot.key(),
             deadline.timestamp()
         )

@@ -312,7 +312,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// The collaborators of `owner` (to choose an assignee from), for the owner and the
-    /// organizers. Custom fields are left out for a participant reader.
+    /// organizers. A participant reader gets their team's profiles and categories only:
+    /// custom fields, UTM values, discount codes and web push subscriptions (an endpoint is
+    /// a capability) are left out.
     #[instrument(skip_all, fields(event = %event, owner = %owner))]
     pub async fn collaborators(
         &self,
@@ -328,7 +330,15 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .participants_by_id(event, &ids)
             .await?
             .into_iter()
-            .map(|s| readable(actor, event, s.participant))
+            .map(|s| {
+                let mut p = readable(actor, event, s.participant);
+                if !actor.is_staff_of(event) {
+                    p.utm = Default::default();
+                    p.status.discount_code = None;
+                    p.push_subscriptions.clear();
+                }
+                p
+            })
             .collect();
         out.sort_by_key(|p| p.id);
         Ok(out)

@@ -149,6 +149,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     let first = group[0].item;
                     let first_key = Notification::reminder_key(
                         first.task,
+                        first.owner,
                         recipient,
                         first.slot,
                         first.deadline,

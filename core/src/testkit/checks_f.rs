@@ -20,7 +20,8 @@ const ACTORS: [&str; 7] = [
     "the system",
 ];
 
-/// A custom field's value that must never reach a participant (R4, X2).
+/// A custom field's value that must never reach a participant (R4, X2). Every value a
+/// participant may not read carries this marker.
 const SECRET: &str = "SECRET-STAND-4242";
 
 /// What an operation may answer: `A` allowed (`Ok`), `F` [`Error::Forbidden`], `N`
@@ -184,6 +185,33 @@ impl<S: DumpStore> World<S> {
         )
         .await
         .expect("the custom field");
+        // What the owner may not read of their collaborator: a push endpoint (a capability),
+        // a discount code, UTM values.
+        let mut status = collaborator.status.clone();
+        status.discount_code = Some(format!("{SECRET}-CODE"));
+        s.update_participant(
+            &org,
+            ev,
+            collaborator.id,
+            ParticipantPatch {
+                status: Some(status),
+                utm: Some(Utm {
+                    campaign: Some(format!("{SECRET}-CAMPAIGN")),
+                    ..Utm::default()
+                }),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .expect("the collaborator's private values");
+        s.add_push_subscription(
+            &org,
+            ev,
+            collaborator.id,
+            subscription(&format!("https://push.example/{SECRET}")),
+        )
+        .await
+        .expect("the collaborator's push subscription");
         for p in [&owner, &partner] {
             s.set_networking(&org, ev, p.id, Networking::Allowed)
                 .await
@@ -658,7 +686,8 @@ fn subscription(endpoint: &str) -> PushSubscription {
 
 /// X2: the authorization matrix. Every operation of the service, tried by each kind of
 /// actor on the owner's objects, answers as [`MATRIX`] says; a refused operation writes
-/// nothing; nothing a participant may read carries a custom field (R4).
+/// nothing; nothing a participant may read carries a custom field (R4), nor a team mate's
+/// push endpoint, discount code or UTM values.
 pub async fn x2_authorization_matrix<S: DumpStore>(store: S) {
     let store = Arc::new(store);
     // One world per actor, so that what one actor is allowed to change does not decide
@@ -698,7 +727,7 @@ pub async fn x2_authorization_matrix<S: DumpStore>(store: S) {
             if let (Ok(value), Actor::Participant { .. }) = (&result, &actor) {
                 assert!(
                     !value.to_string().contains(SECRET),
-                    "{op} by {who} shows a custom field to a participant: {value}"
+                    "{op} by {who} shows a participant what they may not read: {value}"
                 );
             }
         }
@@ -709,4 +738,76 @@ pub async fn x2_authorization_matrix<S: DumpStore>(store: S) {
         surprises.len(),
         surprises.join("\n")
     );
+}
+
+/// The owners of the task's reminders that reached `recipient`.
+fn reminded_owners(
+    outbox: &[OutboxEntry],
+    recipient: ParticipantId,
+    task: TaskId,
+) -> Vec<ParticipantId> {
+    let mut owners = Vec::new();
+    for e in outbox.iter().filter(|e| e.recipient == recipient) {
+        match &e.message {
+            Notification::Reminder { task: t, owner, .. } if *t == task => owners.push(*owner),
+            Notification::Reminders { items } => {
+                owners.extend(items.iter().filter(|i| i.task == task).map(|i| i.owner))
+            }
+            _ => {}
+        }
+    }
+    owners.sort();
+    owners.dedup();
+    owners
+}
+
+/// N3, found by the properties of issue 10: a collaborator who holds the same task twice
+/// (their own row, and the row their team's owner handed them) is reminded of each, and
+/// the reminder tick does not fail on the outbox's unique key.
+pub async fn n3_a_collaborator_holding_a_task_twice_is_reminded_of_each<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let (owner, collaborator) = f.exhibitor_with_collaborator("acme").await;
+    // For everyone (the collaborator too), due in 30 hours.
+    let mut config = TaskConfig::manual(f.en.clone(), "Book your hotel", Fixture::<S>::web());
+    config.deadline = Some(f.clock.now() + Duration::hours(30));
+    let task = f.publish(config).await.id;
+    f.clock.advance(Duration::hours(16));
+    f.service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .expect("the first tick");
+    assert_eq!(
+        reminded_owners(&f.outbox().await, collaborator.id, task),
+        vec![collaborator.id],
+        "first, the collaborator is reminded of their own row"
+    );
+    f.service
+        .assign_task(
+            &f.as_participant(&owner),
+            f.event,
+            owner.id,
+            task,
+            collaborator.id,
+        )
+        .await
+        .expect("handed over");
+    f.clock.advance(Duration::hours(2));
+    f.service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .expect("the tick after the handover");
+    let mut both = vec![owner.id, collaborator.id];
+    both.sort();
+    assert_eq!(
+        reminded_owners(&f.outbox().await, collaborator.id, task),
+        both,
+        "then of the row they hold for the owner"
+    );
+    let queued = f.outbox().await.len();
+    f.clock.advance(Duration::hours(1));
+    f.service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .expect("a later tick");
+    assert_eq!(f.outbox().await.len(), queued, "each reminder once");
 }
