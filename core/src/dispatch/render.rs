@@ -152,6 +152,14 @@ const FR: &[(MessageKind, &str, &str)] = &[
     ),
 ];
 
+/// The work one render of an organizer's template may do (minijinja's fuel: about one
+/// unit per instruction and per 64 bytes of data made), so that a template that compiles
+/// but would loop for hours or build gigabytes (`{% for a in range(100000) %}{% for b in
+/// range(100000) %}…`) fails to render — a dead letter the organizer can list — instead of
+/// stalling or exhausting the dispatcher of every event (X5). The shipped templates need a
+/// few hundred units; this leaves room for grouped messages of hundreds of tasks.
+const TEMPLATE_FUEL: u64 = 200_000;
+
 /// A template's name: `kind.language.part`, `part` being `subject` or `body`.
 fn name(kind: MessageKind, language: &str, part: &str) -> String {
     format!("{}.{language}.{part}", kind.as_str())
@@ -221,12 +229,17 @@ impl Renderer {
             let context = minijinja::value::Serde(view);
             match overrides.get(&key) {
                 Some(source) => {
+                    // The organizer's template is the input at fault: say which and why.
+                    let bad = |e: minijinja::Error| {
+                        Error::invalid(format!("templates.{key}"), format!("does not render: {e}"))
+                    };
                     let mut env = Environment::new();
                     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+                    env.set_fuel(Some(TEMPLATE_FUEL));
                     env.add_template_owned(key.clone(), source.clone())
-                        .map_err(Error::backend)?;
-                    let t = env.get_template(&key).map_err(Error::backend)?;
-                    t.render(context).map_err(Error::backend)
+                        .map_err(bad)?;
+                    let t = env.get_template(&key).map_err(bad)?;
+                    t.render(context).map_err(bad)
                 }
                 None => self
                     .env

@@ -20,8 +20,10 @@ mod checks_d;
 mod checks_e;
 mod checks_f;
 mod fixtures;
+pub mod fuzz;
 mod interleave;
 mod notifier;
+mod stress;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -35,6 +37,7 @@ pub use checks_f::*;
 pub use fixtures::Fixture;
 pub use interleave::Interleaving;
 pub use notifier::{Received, RecordingNotifier};
+pub use stress::{StressReport, stress};
 
 use crate::error::Result;
 use crate::event::Event;
@@ -217,6 +220,7 @@ macro_rules! conformance_tests {
         // Group F: hardening (checks_f.rs).
         $crate::conformance_tests!(@each [$mode] $make;
             x2_authorization_matrix,
+            n3_a_collaborator_holding_a_task_twice_is_reminded_of_each,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {
