@@ -193,22 +193,40 @@ impl RedbStore {
         if path.is_dir() {
             return Err(OpenError::IsADirectory(path));
         }
-        let db = Database::create(&path).map_err(|e| match e {
-            redb::DatabaseError::DatabaseAlreadyOpen => OpenError::AlreadyOpen,
-            redb::DatabaseError::Storage(redb::StorageError::Io(io))
-                if io.kind() != std::io::ErrorKind::InvalidData =>
-            {
-                OpenError::Io(io)
-            }
-            other => OpenError::NotADatabase {
-                path: path.clone(),
-                source: other,
-            },
-        })?;
+        let db = Database::create(&path).map_err(|e| open_error(e, &path))?;
+        Self::over(db, path, temporary)
+    }
+
+    /// Opens the database kept by a custom redb [`StorageBackend`](redb::StorageBackend),
+    /// creating it if the storage is empty: for storage that is not a plain file (a block
+    /// device, an encrypted or in-memory store), or to inject I/O faults in tests.
+    /// Blocking.
+    ///
+    /// The store's [`path`](RedbStore::path) is empty. After an I/O error, redb refuses
+    /// every later write of this database, even once the storage works again (the store
+    /// returns [`Error::Backend`](punchlist::Error::Backend) wrapping redb's `PreviousIo`):
+    /// drop every clone of the store and open it again over the same storage, which
+    /// recovers the last commit.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+    ) -> std::result::Result<Self, OpenError> {
+        let path = PathBuf::new();
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(|e| open_error(e, &path))?;
+        Self::over(db, path, None)
+    }
+
+    /// Wraps an open database and prepares it (format check, tables, migrations).
+    fn over(
+        db: Database,
+        path: PathBuf,
+        temporary: Option<tempfile::TempDir>,
+    ) -> std::result::Result<Self, OpenError> {
         let store = Self {
             inner: Arc::new(Inner {
                 db,
-                path: path.clone(),
+                path,
                 _temporary: temporary,
                 writer: Mutex::new(()),
                 feeds: Mutex::new(HashMap::new()),
@@ -236,7 +254,7 @@ impl RedbStore {
             .map_err(|e| OpenError::Io(std::io::Error::other(e)))?
     }
 
-    /// The file's path.
+    /// The file's path (empty for a store opened with [`RedbStore::open_with_backend`]).
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
@@ -373,6 +391,22 @@ impl RedbStore {
             .insert(FORMAT_KEY, version)
             .map_err(be)?;
         txn.commit().map_err(be)
+    }
+}
+
+/// Maps an error of opening a redb database.
+fn open_error(e: redb::DatabaseError, path: &Path) -> OpenError {
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => OpenError::AlreadyOpen,
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if io.kind() != std::io::ErrorKind::InvalidData =>
+        {
+            OpenError::Io(io)
+        }
+        other => OpenError::NotADatabase {
+            path: path.to_path_buf(),
+            source: other,
+        },
     }
 }
 
