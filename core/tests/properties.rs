@@ -12,6 +12,9 @@
 //! - X5: an operation that fails wrote nothing.
 //!
 //! At the end, X3: re-delivering any prefix of the host events changes nothing.
+//!
+//! And on the pure rules (T4): the facts a set of host reports leaves, and so every
+//! condition over them, do not depend on the order of arrival nor on repeats.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -513,6 +516,81 @@ async fn n3_regression_reminders_after_a_handover_do_not_collide() {
                 .map(|o| format!("{} -> {}", o.idempotency_key, o.recipient))
                 .collect();
             panic!("{step:?}: {e:?}\noutbox before:\n{}", keys.join("\n"));
+        }
+    }
+}
+
+/// One fact as the pure rules take it: which kind, which object, on or off, when.
+fn fact_op() -> impl Strategy<Value = (u8, u8, bool, i64)> {
+    (0..4u8, 0..4u8, any::<bool>(), 0..8i64)
+}
+
+fn apply(facts: &mut Facts, (kind, object, on, at): (u8, u8, bool, i64)) {
+    let at = chrono::DateTime::from_timestamp(1_800_000_000 + at * 60, 0).expect("a time");
+    let object = ExternalId::new(format!("o{object}")).expect("an id");
+    match kind {
+        0 => {
+            facts.record_logo(on, at);
+        }
+        1 => {
+            facts.products.record(object, on, at);
+        }
+        2 => {
+            facts.record_form("contract", on, at);
+        }
+        _ => {
+            facts.record_field("website", on.then(|| "https://x.example".to_owned()), at);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 1024,
+        ..ProptestConfig::default()
+    })]
+
+    /// T4 on the pure rules: the facts a set of host reports leaves do not depend on the
+    /// order they arrive in, nor on repeats; so neither does any condition over them.
+    #[test]
+    fn t4_facts_and_conditions_do_not_depend_on_order_or_repeats(
+        (ops, shuffled) in proptest::collection::vec(fact_op(), 0..24)
+            .prop_flat_map(|ops| (Just(ops.clone()), Just(ops).prop_shuffle())),
+        repeats in proptest::collection::vec(0..24usize, 0..8),
+    ) {
+        let mut in_order = Facts::default();
+        for op in &ops {
+            apply(&mut in_order, *op);
+        }
+        let mut reordered = Facts::default();
+        for op in &shuffled {
+            apply(&mut reordered, *op);
+        }
+        for i in repeats {
+            if let Some(op) = ops.get(i) {
+                apply(&mut reordered, *op);
+            }
+        }
+        prop_assert_eq!(&in_order, &reordered);
+        let conditions = [
+            Condition::LogoUploaded,
+            Condition::Products { at_least: 2 },
+            Condition::FormCompleted { form: "contract".into() },
+            Condition::FieldFilled { field: "website".into(), value: None },
+            Condition::Any {
+                conditions: vec![
+                    Condition::LogoUploaded,
+                    Condition::All {
+                        conditions: vec![
+                            Condition::Products { at_least: 1 },
+                            Condition::FormCompleted { form: "contract".into() },
+                        ],
+                    },
+                ],
+            },
+        ];
+        for c in &conditions {
+            prop_assert_eq!(c.holds(&in_order), c.holds(&reordered));
         }
     }
 }
