@@ -35,8 +35,15 @@ enum Step {
     },
     /// The host delivers an earlier host event again (same id).
     Redeliver(usize),
-    /// The organizer moves the products threshold and the logo task's segment.
-    EditTask { at_least: u32, segment: u8 },
+    /// The organizer moves the products threshold, the logo task's segment and the first
+    /// manual task's deadline (which arms its reminders again).
+    EditTask {
+        at_least: u32,
+        segment: u8,
+        deadline_hours: u16,
+    },
+    /// The organizer publishes the draft, or archives the second manual task.
+    Lifecycle { publish: bool },
     /// The organizer redefines the second segment.
     Segment(u8),
     /// A participant's categories change.
@@ -60,7 +67,10 @@ fn step() -> impl Strategy<Value = Step> {
         6 => (0..4usize, 0..8u8, 0..3u8, 0..600u16)
             .prop_map(|(who, kind, item, minutes)| Step::Fact { who, kind, item, minutes }),
         2 => (0..40usize).prop_map(Step::Redeliver),
-        1 => (1..4u32, 0..3u8).prop_map(|(at_least, segment)| Step::EditTask { at_least, segment }),
+        1 => (1..4u32, 0..3u8, 1..400u16).prop_map(|(at_least, segment, deadline_hours)| {
+            Step::EditTask { at_least, segment, deadline_hours }
+        }),
+        1 => any::<bool>().prop_map(|publish| Step::Lifecycle { publish }),
         1 => (0..3u8).prop_map(Step::Segment),
         1 => (0..4usize, 0..3u8).prop_map(|(who, category)| Step::Category { who, category }),
         2 => (0..4usize, 0..TASKS, any::<bool>())
@@ -165,6 +175,15 @@ impl Run {
             };
             tasks.push(f.publish(config).await.id);
         }
+        // A draft for everyone, published (or not) during the run.
+        let mut draft = TaskConfig::manual(f.en.clone(), "draft", Fixture::<MemoryStore>::web());
+        draft.deadline = Some(now + Duration::days(4));
+        let draft = f
+            .service
+            .create_task(&f.organizer, f.event, draft)
+            .await
+            .expect("the draft");
+        tasks.push(draft.id);
         Run {
             f,
             owners,
@@ -203,7 +222,13 @@ impl Run {
                 );
             }
         }
-        check(&after, &self.f, &self.owners, &outbox_before).await;
+        let everyone: Vec<Participant> = self
+            .owners
+            .iter()
+            .chain(&self.collaborators)
+            .cloned()
+            .collect();
+        check(&after, &self.f, &everyone, &outbox_before).await;
     }
 
     async fn run(&mut self, step: &Step) -> Result<()> {
@@ -256,7 +281,23 @@ impl Run {
                     );
                 }
             }
-            Step::EditTask { at_least, segment } => {
+            Step::Lifecycle { publish } => {
+                if publish {
+                    s.publish_task(org, ev, self.tasks[TASKS]).await?;
+                } else {
+                    s.archive_task(org, ev, self.tasks[1]).await?;
+                }
+            }
+            Step::EditTask {
+                at_least,
+                segment,
+                deadline_hours,
+            } => {
+                let first = s.task(org, ev, self.tasks[0]).await?;
+                let mut config = first.config.clone();
+                config.deadline =
+                    Some(self.f.clock.now() + Duration::hours(i64::from(deadline_hours)));
+                s.update_task(org, ev, first.id, config).await?;
                 let products = s.task(org, ev, self.tasks[3]).await?;
                 let mut config = products.config.clone();
                 config.completion = CompletionMode::Automatic {
@@ -386,7 +427,7 @@ async fn check(
         }
     }
 
-    // P1/S2: each owner's list is the visibility rule applied by hand.
+    // P1/S2: each participant's own list is the visibility rule applied by hand.
     for owner in owners {
         let p = &states[&owner.id].participant;
         let expected: BTreeSet<TaskId> = dump

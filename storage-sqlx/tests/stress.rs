@@ -22,10 +22,9 @@ async fn x4_stress_16_clients_on_postgresql_lose_nothing() {
     assert_eq!(report.operations, 16 * 150);
     let _ = writeln!(
         std::io::stderr(),
-        "STRESS PostgreSQL: {} operations ({} acknowledged, {} refused, {} conflicts) in {:.2?}: {:.0} operations/s",
+        "STRESS PostgreSQL: {} operations ({} acknowledged, {} conflicts) in {:.2?}: {:.0} operations/s",
         report.operations,
         report.acknowledged,
-        report.refused,
         report.conflicts,
         report.elapsed,
         report.per_second()

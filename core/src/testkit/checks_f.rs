@@ -31,6 +31,8 @@ const SECRET: &str = "SECRET-STAND-4242";
 /// other event's organizer, owner, collaborator, assignee, unrelated participant, system.
 const MATRIX: &[(&str, &str)] = &[
     // ----- configuration (T, S): the event's organizers and the host -----
+    // Events are created by the host alone (it knows which it serves).
+    ("create_event", "FFFFFFA"),
     ("event", "ANFFFFA"),
     ("update_event", "ANFFFFA"),
     ("segments", "ANFFFFA"),
@@ -81,6 +83,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("participant", "ANAFFFA"),
     ("complete_task", "ANAFFFA"),
     ("complete_held_task", "ANAFAFA"),
+    ("undo_held_task", "ANAFAFA"),
     ("undo_task", "ANAFFFA"),
     ("assign_task", "ANAFFFA"),
     ("take_back_task", "ANAFFFA"),
@@ -111,6 +114,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("add_push_subscription", "ANAFFFA"),
     ("remove_push_subscription", "ANAFFFA"),
     ("export_participant", "ANAFFFA"),
+    // ----- another event's objects, named in this event: never found, by anyone (X1) -----
+    ("foreign_task", "NNNNNNN"),
+    ("foreign_participant", "NNNNNNN"),
+    ("complete_foreign_row", "NNNNNNN"),
     // Last: it erases the owner's personal data.
     ("erase_participant", "ANFFFFA"),
 ];
@@ -136,6 +143,7 @@ struct World<S: DumpStore> {
     to_assign: TaskId,
     to_take_back: TaskId,
     held: TaskId,
+    held_done: TaskId,
     review_accept: TaskId,
     review_reject: TaskId,
     review_many: TaskId,
@@ -148,6 +156,7 @@ struct World<S: DumpStore> {
     to_archive: TaskId,
     draft_delete: TaskId,
     other_task: TaskId,
+    other_participant: ParticipantId,
     session: Session,
     second_session: Session,
     meeting: MeetingId,
@@ -172,6 +181,21 @@ impl<S: DumpStore> World<S> {
             .expect("link");
         let unrelated = f.participant("unrelated", &["exhibitor"]).await;
         let partner = f.participant("partner", &["visitor"]).await;
+        // A participant sees a partner's company, not their name (R10).
+        let mut profile = partner.profile.clone();
+        profile.last_name = format!("{SECRET}-NAME");
+        profile.company = "Partner Inc".into();
+        s.update_participant(
+            &org,
+            ev,
+            partner.id,
+            ParticipantPatch {
+                profile: Some(profile),
+                ..ParticipantPatch::default()
+            },
+        )
+        .await
+        .expect("the partner's name");
         let spare = f.participant("spare", &[]).await;
         // The owner's custom field: never shown to a participant.
         s.update_participant(
@@ -224,15 +248,19 @@ impl<S: DumpStore> World<S> {
         let to_assign = manual("to assign").await;
         let to_take_back = manual("to take back").await;
         let held = manual("held").await;
+        let held_done = manual("held, done").await;
         let owner_actor = f.as_participant(&owner);
         s.complete_task(&owner_actor, ev, owner.id, done)
             .await
             .expect("done");
-        for t in [to_take_back, held] {
+        for t in [to_take_back, held, held_done] {
             s.assign_task(&owner_actor, ev, owner.id, t, assignee.id)
                 .await
                 .expect("assign");
         }
+        s.complete_task(&f.as_participant(&assignee), ev, owner.id, held_done)
+            .await
+            .expect("done by the assignee");
         let mut review = Vec::new();
         for name in ["review accept", "review reject", "review many"] {
             let mut config = TaskConfig::manual(f.en.clone(), name, Fixture::<S>::web());
@@ -260,6 +288,7 @@ impl<S: DumpStore> World<S> {
         let draft_delete = draft("draft delete").await;
         let to_archive = manual("to archive").await;
         let other_task = other.manual_task("other event's task", None).await.id;
+        let other_participant = other.participant("elsewhere", &[]).await.id;
         let segment = s
             .create_segment(
                 &org,
@@ -309,14 +338,34 @@ impl<S: DumpStore> World<S> {
         s.report_actions(
             &Actor::System,
             ev,
-            vec![HostAction {
-                id: HostEventId::new("login-1").expect("id"),
-                participant: owner.id,
-                occurred_at: f.clock.now(),
-                kind: TimelineKind::FirstLogin {
-                    channel: LoginChannel::Web,
+            vec![
+                HostAction {
+                    id: HostEventId::new("login-1").expect("id"),
+                    participant: owner.id,
+                    occurred_at: f.clock.now(),
+                    kind: TimelineKind::FirstLogin {
+                        channel: LoginChannel::Web,
+                    },
                 },
-            }],
+                HostAction {
+                    id: HostEventId::new("bookmark-1").expect("id"),
+                    participant: owner.id,
+                    occurred_at: f.clock.now(),
+                    kind: TimelineKind::ExhibitorBookmarked {
+                        exhibitor: partner.id,
+                    },
+                },
+                HostAction {
+                    id: HostEventId::new("scan-1").expect("id"),
+                    participant: owner.id,
+                    occurred_at: f.clock.now(),
+                    kind: TimelineKind::Scanned {
+                        place: ScanPlace::Partner {
+                            partner: partner.id,
+                        },
+                    },
+                },
+            ],
         )
         .await
         .expect("actions");
@@ -334,6 +383,7 @@ impl<S: DumpStore> World<S> {
             to_assign,
             to_take_back,
             held,
+            held_done,
             review_accept: review[0],
             review_reject: review[1],
             review_many: review[2],
@@ -346,6 +396,7 @@ impl<S: DumpStore> World<S> {
             to_archive,
             draft_delete,
             other_task,
+            other_participant,
             session,
             second_session,
             meeting,
@@ -382,6 +433,10 @@ impl<S: DumpStore> World<S> {
         let en = &self.f.en;
         let web = Fixture::<S>::web;
         Ok(match op {
+            "create_event" => json(
+                s.create_event(a, EventSettings::new("Another show", en.clone()))
+                    .await?,
+            ),
             "event" => json(s.event(a, ev).await?),
             "update_event" => {
                 let mut settings = s.event(&Actor::System, ev).await?.settings;
@@ -548,6 +603,13 @@ impl<S: DumpStore> World<S> {
             "complete_task" => json(s.complete_task(a, ev, o, self.todo).await?),
             "complete_held_task" => json(s.complete_task(a, ev, o, self.held).await?),
             "undo_task" => json(s.undo_task(a, ev, o, self.done).await?),
+            "undo_held_task" => json(s.undo_task(a, ev, o, self.held_done).await?),
+            "foreign_task" => json(s.task(a, ev, self.other_task).await?),
+            "foreign_participant" => json(s.participant(a, ev, self.other_participant).await?),
+            "complete_foreign_row" => json(
+                s.complete_task(a, ev, self.other_participant, self.other_task)
+                    .await?,
+            ),
             "assign_task" => json(
                 s.assign_task(a, ev, o, self.to_assign, self.collaborator.id)
                     .await?,
@@ -722,6 +784,14 @@ pub async fn x2_authorization_matrix<S: DumpStore>(store: S) {
                     w.f.dump().await,
                     before,
                     "{op} by {who} was refused but wrote something"
+                );
+            }
+            if *op == "partners"
+                && let Ok(value) = &result
+            {
+                assert!(
+                    value.to_string().contains("Partner Inc"),
+                    "partners by {who} shows the bookmarked and scanning partner: {value}"
                 );
             }
             if let (Ok(value), Actor::Participant { .. }) = (&result, &actor) {

@@ -16,8 +16,6 @@ pub struct StressReport {
     pub operations: u64,
     /// Operations acknowledged (`Ok`).
     pub acknowledged: u64,
-    /// Refusals the domain gave (`Invalid`: undoing a task that is not done…).
-    pub refused: u64,
     /// `Conflict` errors left after the service's own retries.
     pub conflicts: u64,
     /// Wall time of the concurrent part.
@@ -54,6 +52,8 @@ struct Acked {
     messages: BTreeSet<MessageId>,
     /// The last acknowledged state of each manual row this client alone drives.
     manual: BTreeMap<(ParticipantId, TaskId), ProgressStatus>,
+    /// The last acknowledged holder of each row this client alone hands over.
+    holders: BTreeMap<(ParticipantId, TaskId), Option<ParticipantId>>,
     report: StressReport,
 }
 
@@ -62,16 +62,29 @@ struct Acked {
 pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> StressReport {
     let f = Arc::new(Fixture::with_store(store).await);
     let mut people = Vec::new();
-    // Twice as many owners as clients: client `c` alone ticks the manual tasks of owners
-    // `c` and `c + clients`, so the last acknowledged tick decides their status.
+    let mut teams = Vec::new();
+    // Twice as many owners as clients: client `c` alone ticks and hands over the manual
+    // tasks of owners `c` and `c + clients`, so its last acknowledged call decides them.
     for i in 0..clients * 2 {
-        people.push(f.participant(&format!("p{i}"), &["exhibitor"]).await);
+        let (owner, collaborator) = f.exhibitor_with_collaborator(&format!("p{i}")).await;
+        people.push(owner);
+        teams.push(collaborator);
     }
+    let everyone: Vec<Participant> = people.iter().chain(&teams).cloned().collect();
     let people = Arc::new(people);
-    let manual = [
-        f.manual_task("manual 1", Some(f.exhibitors)).await.id,
-        f.manual_task("manual 2", None).await.id,
-    ];
+    let teams = Arc::new(teams);
+    // Deadlines, so that the reminder ticks the clients run have work (N3).
+    let manual = {
+        let now = f.clock.now();
+        let mut ids = Vec::new();
+        for (name, segment, days) in [("manual 1", Some(f.exhibitors), 2), ("manual 2", None, 8)] {
+            let mut config = TaskConfig::manual(f.en.clone(), name, Fixture::<S>::web());
+            config.segment = segment;
+            config.deadline = Some(now + chrono::Duration::days(days));
+            ids.push(f.publish(config).await.id);
+        }
+        [ids[0], ids[1]]
+    };
     let auto = [
         f.auto_task("logo", Condition::LogoUploaded, Some(f.exhibitors))
             .await
@@ -86,19 +99,23 @@ pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> 
     for c in 0..clients {
         let f = f.clone();
         let people = people.clone();
+        let teams = teams.clone();
         handles.push(tokio::spawn(async move {
             let mut rng = Rng::new(c as u64 + 1);
             let mut acked = Acked::default();
-            let mine = [people[c].clone(), people[c + clients].clone()];
+            let mine = [
+                (people[c].clone(), teams[c].id),
+                (people[c + clients].clone(), teams[c + clients].id),
+            ];
             for n in 0..ops {
                 let result = step(&f, &people, &mine, &manual, c, n, &mut rng, &mut acked).await;
                 acked.report.operations += 1;
                 match result {
                     Ok(()) => acked.report.acknowledged += 1,
+                    // A concurrent writer won every one of the service's retries: typed.
                     Err(Error::Conflict { .. }) => acked.report.conflicts += 1,
-                    Err(Error::Invalid { .. }) => acked.report.refused += 1,
                     Err(e) => panic!(
-                        "client {c}, operation {n}: an error other than a typed refusal: {e:?}"
+                        "client {c}, operation {n}: an error other than a typed conflict: {e:?}"
                     ),
                 }
             }
@@ -111,11 +128,15 @@ pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> 
         let acked = h.await.expect("a client panicked");
         report.operations += acked.report.operations;
         report.acknowledged += acked.report.acknowledged;
-        report.refused += acked.report.refused;
         report.conflicts += acked.report.conflicts;
         all.push(acked);
     }
     report.elapsed = started.elapsed();
+    assert_eq!(report.acknowledged + report.conflicts, report.operations);
+    assert!(
+        report.acknowledged > report.operations / 2,
+        "most operations must go through: {report:?}"
+    );
 
     // Nothing acknowledged is missing; every invariant holds.
     let dump: EventDump = f.dump().await; // B3: counters equal a recount
@@ -147,7 +168,60 @@ pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> 
                 "the last acknowledged tick of {p} on {t} is lost"
             );
         }
+        for ((p, t), holder) in &acked.holders {
+            let row = states[p].progress.get(t).map(|r| r.assignee);
+            assert_eq!(
+                row,
+                Some(*holder),
+                "the last acknowledged handover of {p} on {t} is lost"
+            );
+        }
     }
+    // P1: each list is the visibility rule (every task is for exhibitors or everyone).
+    for p in &everyone {
+        let list = f.list(p).await;
+        let shown: BTreeSet<TaskId> = list
+            .items
+            .iter()
+            .filter(|i| i.owner == p.id)
+            .map(|i| i.task)
+            .collect();
+        let expected: BTreeSet<TaskId> = dump
+            .tasks
+            .iter()
+            .filter(|t| {
+                t.config
+                    .segment
+                    .is_none_or(|_| p.status.categories.contains("exhibitor"))
+            })
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(shown, expected, "P1: the list of {}", p.external_id);
+    }
+    // N3: each reminder once per (task, owner, recipient, slot, deadline).
+    let mut reminders = BTreeSet::new();
+    for e in &dump.outbox {
+        let items = match &e.message {
+            Notification::Reminder {
+                task,
+                owner,
+                slot,
+                deadline,
+            } => vec![(*task, *owner, slot.key(), *deadline)],
+            Notification::Reminders { items } => items
+                .iter()
+                .map(|i| (i.task, i.owner, i.slot.key(), i.deadline))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (task, owner, slot, deadline) in items {
+            assert!(
+                reminders.insert((task, owner, e.recipient, slot, deadline)),
+                "N3: a reminder queued twice"
+            );
+        }
+    }
+    assert!(!reminders.is_empty(), "the clients' ticks queued reminders");
     let tasks: BTreeMap<TaskId, &Task> = dump.tasks.iter().map(|t| (t.id, t)).collect();
     for state in &dump.participants {
         for t in auto {
@@ -172,7 +246,7 @@ pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> 
 async fn step<S: DumpStore>(
     f: &Fixture<S>,
     people: &[Participant],
-    mine: &[Participant; 2],
+    mine: &[(Participant, ParticipantId); 2],
     manual: &[TaskId; 2],
     c: usize,
     n: usize,
@@ -182,7 +256,7 @@ async fn step<S: DumpStore>(
     let s = &f.service;
     let ev = f.event;
     let anyone = &people[rng.below(people.len())];
-    match rng.below(8) {
+    match rng.below(10) {
         // Host facts about anyone, from any client.
         0..=2 => {
             let id = HostEventId::new(format!("c{c}-{n}"))?;
@@ -206,10 +280,10 @@ async fn step<S: DumpStore>(
             .await?;
             acked.host_events.insert(id);
         }
-        // Ticks of this client's own owners.
+        // Ticks of this client's own owners, on the first manual task.
         3 | 4 => {
-            let p = &mine[rng.below(2)];
-            let t = manual[rng.below(2)];
+            let (p, _) = &mine[rng.below(2)];
+            let t = manual[0];
             let actor = f.as_participant(p);
             let row = if rng.below(2) == 0 {
                 s.complete_task(&actor, ev, p.id, t).await?
@@ -217,6 +291,24 @@ async fn step<S: DumpStore>(
                 s.undo_task(&actor, ev, p.id, t).await?
             };
             acked.manual.insert((p.id, t), row.status);
+        }
+        // Handovers of the second manual task to the owner's collaborator, and back.
+        8 => {
+            let (p, collaborator) = &mine[rng.below(2)];
+            let t = manual[1];
+            let actor = f.as_participant(p);
+            let held = acked.holders.get(&(p.id, t)).copied().flatten().is_some();
+            let row = if held {
+                s.take_back_task(&actor, ev, p.id, t).await?
+            } else {
+                s.assign_task(&actor, ev, p.id, t, *collaborator).await?
+            };
+            acked.holders.insert((p.id, t), row.assignee);
+        }
+        // Time passes; the host runs the reminder tick.
+        9 => {
+            f.clock.advance(chrono::Duration::hours(1));
+            s.tick_reminders(&Actor::System, ev).await?;
         }
         // The organizer writes to anyone; anyone writes back.
         5 => {
