@@ -357,6 +357,12 @@ x5_target!(
     x5_csv_filters_from_any_string,
     x5_csv_filters_from_mutated_seeds
 );
+x5_target!(
+    "participant_data",
+    x5_participant_data_from_any_bytes,
+    x5_participant_data_from_any_string,
+    x5_participant_data_from_mutated_seeds
+);
 
 /// The seeds reach the service and are accepted: the mutations above start from inputs
 /// that exercise the real paths, and a change of the library that makes a seed refused is

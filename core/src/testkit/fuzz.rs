@@ -100,6 +100,11 @@ pub const TARGETS: &[Target] = &[
         run: run_csv_filters,
         seeds: CSV_FILTERS_SEEDS,
     },
+    Target {
+        name: "participant_data",
+        run: run_participant_data,
+        seeds: PARTICIPANT_DATA_SEEDS,
+    },
 ];
 
 /// The seeds of every target, by target name (the seed corpus of `fuzz/`).
@@ -110,6 +115,7 @@ pub const SEEDS: &[(&str, &[&str])] = &[
     ("host_actions", HOST_ACTIONS_SEEDS),
     ("event_templates", EVENT_TEMPLATES_SEEDS),
     ("csv_filters", CSV_FILTERS_SEEDS),
+    ("participant_data", PARTICIPANT_DATA_SEEDS),
 ];
 
 /// The target named `name`.
@@ -157,6 +163,22 @@ pub fn event_templates(data: &[u8]) {
 pub fn csv_filters(data: &[u8]) {
     run_csv_filters(data);
 }
+
+/// JSON list of [`NewParticipant`] → `register_participants` (an item each: typed errors,
+/// the refused items write nothing), or JSON [`ParticipantPatch`] → `update_participant` of
+/// Ann, by the organizer and by Ann herself (who may change her profile and networking
+/// only), then her record as she reads it (no custom field, R4).
+pub fn participant_data(data: &[u8]) {
+    run_participant_data(data);
+}
+
+const PARTICIPANT_DATA_SEEDS: &[&str] = &[
+    r#"[{"external_id":"zed","profile":{"first_name":"Zed","last_name":"Zimmer","email":"zed@example.org","website":"https://zed.example","social_links":["https://social.example/zed"]},"status":{"categories":["exhibitor"],"language":"fr","registration":"registered","participation":"in_person","networking":"allowed","discount_code":"EARLY"},"utm":{"source":"newsletter","campaign":"=spring"},"custom_fields":{"stand":"B12"}}]"#,
+    r#"[{"external_id":"yan"},{"external_id":"yan"},{"external_id":"carl"},{"external_id":"xia","profile":{"email":"not an address"}}]"#,
+    r#"{"profile":{"first_name":"Ann","last_name":"Lee","company":"Acme","job_title":"CEO","email":"ann@acme.example","description":"+We make anvils","chat_handle":"@ann"},"networking":{"interests":["logistics"],"preferences":["mornings"]}}"#,
+    r#"{"status":{"categories":["exhibitor","press"],"attendance":"present_online"},"custom_fields":{"stand":"A1"}}"#,
+    r#"{"utm":{"source":"ads","medium":"cpc"},"custom_fields":{"stand":null}}"#,
+];
 
 const TASK_CONFIG_SEEDS: &[&str] = &[
     r#"{"texts":{"en":{"name":"Upload your logo","description":"PNG or SVG, 512 px at least"},"fr":{"name":"Téléversez votre logo"}},"segment":"00000000-0000-0000-0000-000000000000","completion":{"mode":"automatic","condition":{"kind":"logo_uploaded"}},"help":{"kind":"web_page","url":"https://expo.example/logo"},"notify_on_publish":true}"#,
@@ -979,5 +1001,73 @@ fn run_csv_filters(data: &[u8]) -> Outcome {
         }
         assert!(w.dump().await == before, "an export wrote something");
         outcome(accepted)
+    })
+}
+
+// ----- participant_data ----------------------------------------------------------------
+
+fn run_participant_data(data: &[u8]) -> Outcome {
+    if let Ok(newcomers) = serde_json::from_slice::<Vec<NewParticipant>>(data) {
+        return block_on(async {
+            let w = World::new().await;
+            let (service, org, event) = (&w.f.service, &w.f.organizer, w.f.event);
+            let before = w.dump().await;
+            let results = w
+                .guarded(
+                    "register_participants",
+                    service.register_participants(org, event, newcomers.clone()),
+                )
+                .await;
+            let Ok(results) = results else {
+                return Outcome::Refused;
+            };
+            assert_eq!(results.len(), newcomers.len(), "a result per item");
+            let mut accepted = false;
+            for r in &results {
+                match r {
+                    Ok(_) => accepted = true,
+                    // A taken external id is the one conflict an import may meet.
+                    Err(Error::Conflict { .. }) => {}
+                    Err(e) => typed("register_participants (an item)", e),
+                }
+            }
+            if !accepted {
+                assert!(
+                    w.dump().await == before,
+                    "X5: every item was refused but something was written"
+                );
+            }
+            outcome(accepted)
+        });
+    }
+    let Ok(patch) = serde_json::from_slice::<ParticipantPatch>(data) else {
+        return Outcome::Unparsed;
+    };
+    block_on(async {
+        let w = World::new().await;
+        let (service, org, event) = (&w.f.service, &w.f.organizer, w.f.event);
+        let ann = w.people[0].id;
+        let as_ann = Actor::participant(ann, event);
+        let by_organizer = w
+            .guarded(
+                "update_participant",
+                service.update_participant(org, event, ann, patch.clone()),
+            )
+            .await;
+        let by_ann = w
+            .guarded(
+                "update_participant (herself)",
+                service.update_participant(&as_ann, event, ann, patch.clone()),
+            )
+            .await;
+        let own = service
+            .participant(&as_ann, event, ann)
+            .await
+            .expect("Ann reads her record");
+        assert!(
+            own.custom_fields.is_empty(),
+            "R4: a participant reads no custom field"
+        );
+        outcome(by_organizer.is_ok() || by_ann.is_ok())
     })
 }
