@@ -125,7 +125,9 @@ async fn x4_postgresql_restarted_mid_run_loses_nothing_acknowledged() {
     let _start = StartOnDrop;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(cluster("stop"), "pg_ctlcluster stop failed");
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Longer than the pool's acquire timeout (the test pool waits up to 10 s for a
+    // connection), so that calls made while the server is away do fail, not just wait.
+    tokio::time::sleep(Duration::from_secs(13)).await;
     assert!(cluster("start"), "pg_ctlcluster start failed");
     assert!(ready(&url).await, "PostgreSQL did not come back");
     tokio::time::sleep(Duration::from_secs(2)).await;
