@@ -7,9 +7,9 @@
 //!   refused with a typed error, nothing is half-written, and once the disk is freed and
 //!   the database reopened everything acknowledged is there and new writes succeed.
 //!
-//! The kill test re-executes this binary: the child is the `#[ignore]`d test
-//! `x4_child_dispatches_until_killed`, which does nothing unless the parent set its
-//! environment variables.
+//! The kill test re-executes this binary to run itself as the child: with the child's
+//! environment variables set, `x4_redb_killed_during_dispatch_loses_nothing` only
+//! dispatches the file's outbox until it is killed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::OpenOptions;
@@ -37,8 +37,8 @@ use redb::{BackendError, StorageBackend};
 const CHILD_DB: &str = "PUNCHLIST_FAULTS_CHILD_DB";
 /// The child's sent log (set by the parent only).
 const CHILD_LOG: &str = "PUNCHLIST_FAULTS_CHILD_LOG";
-/// The child test's name, as the harness knows it.
-const CHILD_TEST: &str = "x4_child_dispatches_until_killed";
+/// The test the child runs (this very test, in child mode), as the harness knows it.
+const CHILD_TEST: &str = "x4_redb_killed_during_dispatch_loses_nothing";
 /// Outbox entries to dispatch (one per participant, email only).
 const ENTRIES: usize = 200;
 /// The child's claim batch: the most entries it holds delivered-but-unmarked at once.
@@ -172,12 +172,7 @@ fn without_outbox(mut dump: EventDump) -> EventDump {
 }
 
 /// The child: dispatches the file's outbox until it is killed (or has nothing left).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the child process of x4_redb_killed_during_dispatch_loses_nothing, started by it"]
-async fn x4_child_dispatches_until_killed() {
-    let (Some(db), Some(log)) = (std::env::var_os(CHILD_DB), std::env::var_os(CHILD_LOG)) else {
-        return;
-    };
+async fn dispatch_until_killed(db: &std::ffi::OsStr, log: &std::ffi::OsStr) {
     let store = Arc::new(
         RedbStore::open_async(&db)
             .await
@@ -198,6 +193,9 @@ async fn x4_child_dispatches_until_killed() {
 /// marked sent, once each, with the same idempotency key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn x4_redb_killed_during_dispatch_loses_nothing() {
+    if let (Some(db), Some(log)) = (std::env::var_os(CHILD_DB), std::env::var_os(CHILD_LOG)) {
+        return dispatch_until_killed(&db, &log).await;
+    }
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("dispatch.redb");
     let log = dir.path().join("sent.log");
@@ -238,7 +236,7 @@ async fn x4_redb_killed_during_dispatch_loses_nothing() {
 
     // The child dispatches; the parent kills it once some, not all, are delivered.
     let mut child = Command::new(std::env::current_exe().expect("this test binary"))
-        .args(["--exact", CHILD_TEST, "--nocapture", "--ignored"])
+        .args(["--exact", CHILD_TEST, "--nocapture"])
         .env(CHILD_DB, &db)
         .env(CHILD_LOG, &log)
         .stdout(Stdio::null())
