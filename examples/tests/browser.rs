@@ -135,6 +135,24 @@ async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
 }
 
+/// Clicks the element `css` (waiting for it); `what` names the step if it fails.
+async fn click(c: &Client, css: &str, what: &str) {
+    find(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+/// Types `keys` into the element `css` (waiting for it).
+async fn type_into(c: &Client, css: &str, keys: &str) {
+    find(c, css)
+        .await
+        .send_keys(keys)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
 async fn text(c: &Client, css: &str) -> String {
     find(c, css).await.text().await.expect("the element's text")
 }
@@ -170,27 +188,15 @@ async fn screenshot(c: &Client, name: &str) {
 async fn sign_in(c: &Client, run: &Running, who: &str) {
     c.goto(&run.url("/")).await.expect("the chooser");
     if who == "organizer" {
-        find(c, "#sign-in-organizer")
-            .await
-            .click()
-            .await
-            .expect("a click");
+        click(c, "#sign-in-organizer", "a click").await;
     } else {
-        find(c, &format!("button[value='{who}']"))
-            .await
-            .click()
-            .await
-            .expect("a click");
+        click(c, &format!("button[value='{who}']"), "a click").await;
     }
     find(c, "#signed-in-as").await;
 }
 
 async fn sign_out(c: &Client) {
-    find(c, "form.who button")
-        .await
-        .click()
-        .await
-        .expect("a click");
+    click(c, "form.who button", "a click").await;
     find(c, "#sign-in-organizer").await;
 }
 
@@ -212,16 +218,13 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hand
     c.goto(&run.url("/admin/tasks/new"))
         .await
         .expect("the form");
-    find(&c, "#name_en")
-        .await
-        .send_keys("Order your booth furniture")
-        .await
-        .expect("typing");
-    find(&c, "#description_en")
-        .await
-        .send_keys("Tables, chairs and a counter, delivered to your booth.")
-        .await
-        .expect("typing");
+    type_into(&c, "#name_en", "Order your booth furniture").await;
+    type_into(
+        &c,
+        "#description_en",
+        "Tables, chairs and a counter, delivered to your booth.",
+    )
+    .await;
     find(&c, "#segment")
         .await
         .select_by_label("Exhibitors")
@@ -239,12 +242,8 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hand
             .await
             .contains("Amélie Martin (Acme)")
     );
-    find(&c, "#help_url")
-        .await
-        .send_keys("https://expo.example/furniture")
-        .await
-        .expect("typing");
-    find(&c, "#save-task").await.click().await.expect("saving");
+    type_into(&c, "#help_url", "https://expo.example/furniture").await;
+    click(&c, "#save-task", "saving").await;
     until(
         &c,
         "the saved task in the list",
@@ -256,16 +255,8 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hand
     find(&c, &format!("tr[data-task='{id}'][data-state='draft']")).await;
     // Publish, with the publication notice.
     let publish = format!("tr[data-task='{id}'] form.publish");
-    find(&c, &format!("{publish} input[name='notify']"))
-        .await
-        .click()
-        .await
-        .expect("notify");
-    find(&c, &format!("{publish} button"))
-        .await
-        .click()
-        .await
-        .expect("publishing");
+    click(&c, &format!("{publish} input[name='notify']"), "notify").await;
+    click(&c, &format!("{publish} button"), "publishing").await;
     find(&c, &format!("tr[data-task='{id}'][data-state='published']")).await;
     screenshot(&c, "backoffice-tasks").await;
 
@@ -307,11 +298,7 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hand
         .select_by_label("Bruno Leroy (Acme)")
         .await
         .expect("the choice");
-    find(&c, &format!("{item} form.assign button"))
-        .await
-        .click()
-        .await
-        .expect("assigning");
+    click(&c, &format!("{item} form.assign button"), "assigning").await;
     until(
         &c,
         "the assignee",
@@ -370,11 +357,7 @@ async fn p4_exhibitor_assigns_a_task_to_a_collaborator_who_sees_and_completes_it
         .select_by_label("Bruno Leroy (Acme)")
         .await
         .expect("the choice");
-    find(&c, &format!("{item} form.assign button"))
-        .await
-        .click()
-        .await
-        .expect("assigning");
+    click(&c, &format!("{item} form.assign button"), "assigning").await;
     until(&c, "the assignee", &format!("(document.querySelector(\"{item} .assignee\") || {{}}).textContent === 'Bruno Leroy (Acme)'")).await;
 
     sign_out(&c).await;
@@ -387,11 +370,7 @@ async fn p4_exhibitor_assigns_a_task_to_a_collaborator_who_sees_and_completes_it
     assert!(received.contains("Amélie Martin (Acme)"), "{received}");
     // He submits it for the organizer's review, on Amélie's behalf.
     let item = format!("#assigned-to-me li[data-task='{contract}']");
-    find(&c, &format!("{item} button.tick"))
-        .await
-        .click()
-        .await
-        .expect("submitting");
+    click(&c, &format!("{item} button.tick"), "submitting").await;
     find(&c, &format!("{item}[data-status='awaiting_review']")).await;
     screenshot(&c, "collaborator-tasks").await;
     c.close().await.expect("the browser closes");
@@ -439,11 +418,7 @@ async fn t4_platform_logo_completes_the_automatic_task_and_the_open_matrix_updat
             .await
             .is_err()
     );
-    find(&exhibitor, "#platform-upload_logo")
-        .await
-        .click()
-        .await
-        .expect("uploading");
+    click(&exhibitor, "#platform-upload_logo", "uploading").await;
     find(&exhibitor, &format!("{item}[data-status='done']")).await;
 
     // B1: the organizer's open matrix shows it without a reload.
@@ -477,17 +452,9 @@ async fn t1_bad_task_name_shows_the_error_next_to_the_field() {
     c.goto(&run.url("/admin/tasks/new"))
         .await
         .expect("the form");
-    find(&c, "#name_en")
-        .await
-        .send_keys("   ")
-        .await
-        .expect("typing");
-    find(&c, "#help_url")
-        .await
-        .send_keys("https://expo.example/x")
-        .await
-        .expect("typing");
-    find(&c, "#save-task").await.click().await.expect("saving");
+    type_into(&c, "#name_en", "   ").await;
+    type_into(&c, "#help_url", "https://expo.example/x").await;
+    click(&c, "#save-task", "saving").await;
     let error = text(&c, "#error-name_en").await;
     assert!(error.contains("must not be empty"), "{error}");
     // Next to the field: the error follows the name's input directly.
@@ -567,40 +534,30 @@ async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_part
             .as_deref(),
         Some("active")
     );
-    find(&c, &format!("#registrants tr[data-participant='{vera}'] a"))
-        .await
-        .click()
-        .await
-        .expect("the record");
+    click(
+        &c,
+        &format!("#registrants tr[data-participant='{vera}'] a"),
+        "the record",
+    )
+    .await;
     assert!(text(&c, "#record-name").await.contains("Vera Novak"));
 
     // R5: the timeline, filtered to bookmarks.
-    find(&c, "#tab-timeline")
-        .await
-        .click()
-        .await
-        .expect("the tab");
+    click(&c, "#tab-timeline", "the tab").await;
     find(&c, "#timeline-filters").await;
     let all = c
         .find_all(Locator::Css("#timeline tr[data-entry]"))
         .await
         .expect("rows")
         .len();
-    find(&c, "#timeline-filters summary")
-        .await
-        .click()
-        .await
-        .expect("the kinds");
-    find(&c, "#timeline-filters input[value='exhibitor_bookmarked']")
-        .await
-        .click()
-        .await
-        .expect("the kind");
-    find(&c, "#timeline-filters button[type='submit']")
-        .await
-        .click()
-        .await
-        .expect("filtering");
+    click(&c, "#timeline-filters summary", "the kinds").await;
+    click(
+        &c,
+        "#timeline-filters input[value='exhibitor_bookmarked']",
+        "the kind",
+    )
+    .await;
+    click(&c, "#timeline-filters button[type='submit']", "filtering").await;
     until(
         &c,
         "the filtered timeline",
@@ -634,37 +591,17 @@ async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_part
     assert!(text(&c, "#timeline").await.contains("Acme"));
 
     // R7: a message to the participant; a blank one is refused next to the field.
-    find(&c, "#tab-messages")
-        .await
-        .click()
-        .await
-        .expect("the tab");
-    find(&c, "#message-body")
-        .await
-        .send_keys("   ")
-        .await
-        .expect("typing");
-    find(&c, "#send-message button")
-        .await
-        .click()
-        .await
-        .expect("sending");
+    click(&c, "#tab-messages", "the tab").await;
+    type_into(&c, "#message-body", "   ").await;
+    click(&c, "#send-message button", "sending").await;
     assert!(!text(&c, "#error-body").await.is_empty());
     find(&c, "#message-body")
         .await
         .clear()
         .await
         .expect("clearing");
-    find(&c, "#message-body")
-        .await
-        .send_keys("Your badge is ready at desk 3.")
-        .await
-        .expect("typing");
-    find(&c, "#send-message button")
-        .await
-        .click()
-        .await
-        .expect("sending");
+    type_into(&c, "#message-body", "Your badge is ready at desk 3.").await;
+    click(&c, "#send-message button", "sending").await;
     until(
         &c,
         "the message",

@@ -110,12 +110,7 @@ async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
         .into_iter()
         .map(|s| (s.id, s.name))
         .collect();
-    let figures: BTreeMap<TaskId, punchlist::TaskFigures> = service
-        .task_figures(&who.actor, event)
-        .await?
-        .into_iter()
-        .map(|f| (f.task, f))
-        .collect();
+    let figures = figures_by_task(&portal, &who).await?;
     let rows: Vec<Value> = tasks
         .iter()
         .map(|t| {
@@ -135,10 +130,7 @@ async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
                 ),
                 deadline => t.config.deadline.map(|d| view::when(d, settings.time_zone)),
                 notify => t.config.notify_on_publish,
-                figures => figures.get(&t.id).map(|f| context! {
-                    done => f.done, targeted => f.targeted, rate => f.rate,
-                    overdue => f.overdue, awaiting => f.awaiting_review,
-                }),
+                figures => figures.get(&t.id),
             }
         })
         .collect();
@@ -148,6 +140,23 @@ async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
         "admin_tasks.html",
         context! { tasks => rows, event_name => settings.name },
     )
+}
+
+/// Each task's figures (B3) as the pages show them, by task.
+async fn figures_by_task(portal: &Portal, who: &Who) -> Result<BTreeMap<TaskId, Value>, Error> {
+    Ok(portal
+        .service()
+        .task_figures(&who.actor, portal.event())
+        .await?
+        .into_iter()
+        .map(|f| {
+            let shown = context! {
+                done => f.done, targeted => f.targeted, rate => f.rate,
+                overdue => f.overdue, awaiting => f.awaiting_review,
+            };
+            (f.task, shown)
+        })
+        .collect())
 }
 
 // ----- the task form -------------------------------------------------------------------
@@ -800,12 +809,7 @@ async fn matrix_page(
         },
         Err(e) => (None, view::field_errors(e, str::to_owned)?),
     };
-    let figures: BTreeMap<TaskId, punchlist::TaskFigures> = service
-        .task_figures(&who.actor, event)
-        .await?
-        .into_iter()
-        .map(|f| (f.task, f))
-        .collect();
+    let figures = figures_by_task(&portal, &who).await?;
     let name_of = |id: &TaskId| {
         tasks.get(id).map_or_else(
             || "?".to_owned(),
@@ -821,10 +825,7 @@ async fn matrix_page(
                     context! {
                         id => id.to_string(),
                         name => name_of(id),
-                        figures => figures.get(id).map(|f| context! {
-                            done => f.done, targeted => f.targeted, rate => f.rate,
-                            overdue => f.overdue, awaiting => f.awaiting_review,
-                        }),
+                        figures => figures.get(id),
                     }
                 })
                 .collect();
@@ -838,7 +839,7 @@ async fn matrix_page(
                         name => p.profile.display_name(),
                         company => p.profile.company.clone(),
                         email => p.profile.email.clone(),
-                        categories => p.status.categories.iter().cloned().collect::<Vec<_>>().join(", "),
+                        categories => view::categories(p),
                         percent => r.summary.percent,
                         done => r.summary.done,
                         total => r.summary.total,
@@ -885,17 +886,7 @@ async fn matrix_page(
 }
 
 fn csv_download(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response()
+    view::attachment("text/csv; charset=utf-8", name, bytes)
 }
 
 async fn matrix_csv(

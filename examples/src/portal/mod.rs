@@ -331,7 +331,7 @@ async fn sign_in_page(axum::extract::State(portal): axum::extract::State<Portal>
             context! {
                 id => p.id.to_string(),
                 name => view::person(p),
-                categories => p.status.categories.iter().cloned().collect::<Vec<_>>().join(", "),
+                categories => view::categories(p),
                 team_of => p.owner.is_some(),
             }
         })
@@ -390,7 +390,7 @@ async fn js() -> impl IntoResponse {
     )
 }
 
-async fn not_found() -> PageError {
+pub(crate) async fn not_found() -> PageError {
     PageError::Library(Error::NotFound {
         entity: "page",
         id: "at this address".to_owned(),

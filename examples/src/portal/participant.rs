@@ -15,14 +15,10 @@ use super::{Page, Portal, Who, render};
 pub(crate) fn routes() -> Router<Portal> {
     Router::new()
         .route("/p/{participant}/tasks", get(tasks_page))
-        .route("/p/{owner}/tasks/{task}/done", post(complete))
-        .route("/p/{owner}/tasks/{task}/undo", post(undo))
         .route("/p/{owner}/tasks/{task}/assign", post(assign))
-        .route("/p/{owner}/tasks/{task}/take-back", post(take_back))
-        .route("/p/{owner}/tasks/{task}/validate", post(validate))
-        .route("/p/{owner}/tasks/{task}/invalidate", post(invalidate))
-        .route("/p/{owner}/tasks/{task}/accept", post(accept))
         .route("/p/{owner}/tasks/{task}/reject", post(reject))
+        // done, undo, take-back, validate, invalidate, accept: no form.
+        .route("/p/{owner}/tasks/{task}/{action}", post(act_on))
 }
 
 async fn tasks_page(
@@ -180,27 +176,22 @@ async fn act(
     }
 }
 
-async fn complete(
+/// The actions on a task that need no form: the library call each stands for.
+async fn act_on(
     State(portal): State<Portal>,
     who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
+    Path((owner, task, action)): Path<(ParticipantId, TaskId, String)>,
 ) -> Page {
-    let r = portal
-        .service()
-        .complete_task(&who.actor, portal.event(), owner, task)
-        .await;
-    act(&portal, &who, (owner, task), r).await
-}
-
-async fn undo(
-    State(portal): State<Portal>,
-    who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
-) -> Page {
-    let r = portal
-        .service()
-        .undo_task(&who.actor, portal.event(), owner, task)
-        .await;
+    let (s, a, ev) = (portal.service(), &who.actor, portal.event());
+    let r = match action.as_str() {
+        "done" => s.complete_task(a, ev, owner, task).await,
+        "undo" => s.undo_task(a, ev, owner, task).await,
+        "take-back" => s.take_back_task(a, ev, owner, task).await,
+        "validate" => s.validate_task(a, ev, owner, task).await,
+        "invalidate" => s.invalidate_task(a, ev, owner, task).await,
+        "accept" => s.accept_submission(a, ev, owner, task).await,
+        _ => return Err(super::not_found().await),
+    };
     act(&portal, &who, (owner, task), r).await
 }
 
@@ -228,54 +219,6 @@ async fn assign(
             "choose one of your collaborators",
         )),
     };
-    act(&portal, &who, (owner, task), r).await
-}
-
-async fn take_back(
-    State(portal): State<Portal>,
-    who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
-) -> Page {
-    let r = portal
-        .service()
-        .take_back_task(&who.actor, portal.event(), owner, task)
-        .await;
-    act(&portal, &who, (owner, task), r).await
-}
-
-async fn validate(
-    State(portal): State<Portal>,
-    who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
-) -> Page {
-    let r = portal
-        .service()
-        .validate_task(&who.actor, portal.event(), owner, task)
-        .await;
-    act(&portal, &who, (owner, task), r).await
-}
-
-async fn invalidate(
-    State(portal): State<Portal>,
-    who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
-) -> Page {
-    let r = portal
-        .service()
-        .invalidate_task(&who.actor, portal.event(), owner, task)
-        .await;
-    act(&portal, &who, (owner, task), r).await
-}
-
-async fn accept(
-    State(portal): State<Portal>,
-    who: Who,
-    Path((owner, task)): Path<(ParticipantId, TaskId)>,
-) -> Page {
-    let r = portal
-        .service()
-        .accept_submission(&who.actor, portal.event(), owner, task)
-        .await;
     act(&portal, &who, (owner, task), r).await
 }
 

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Duration;
@@ -107,10 +107,10 @@ async fn registrants(
             let (value, label) = online(r.presence.status);
             context! {
                 id => p.id.to_string(),
-                name => display_name(p),
+                name => view::name(p),
                 person => view::person(p),
                 company => p.profile.company.clone(),
-                categories => categories(p),
+                categories => view::categories(p),
                 registration => registration_label(p.status.registration),
                 online => value,
                 online_label => label,
@@ -303,7 +303,7 @@ async fn show(
             participant => context! {
                 id => id.to_string(),
                 name => view::person(&p),
-                categories => categories(&p),
+                categories => view::categories(&p),
                 erased => p.erased_at.map(|t| view::when(t, tz)),
             },
             online => context! {
@@ -393,7 +393,7 @@ async fn details_tab(
             social_links => social,
         },
         status => context! {
-            categories => categories(p),
+            categories => view::categories(p),
             language => language,
             registration => registration_label(p.status.registration),
             participation => participation_label(p.status.participation),
@@ -558,7 +558,7 @@ async fn timeline_csv(
         .service()
         .export_timeline_csv(&who.actor, portal.event(), id, &filter, &mut out)
         .await?;
-    Ok(attachment(
+    Ok(view::attachment(
         "text/csv; charset=utf-8",
         &format!("timeline-{id}.csv"),
         out,
@@ -1544,7 +1544,7 @@ async fn history_csv(
         .service()
         .export_participant_history_csv(&who.actor, portal.event(), id, &filter, &mut out)
         .await?;
-    Ok(attachment(
+    Ok(view::attachment(
         "text/csv; charset=utf-8",
         &format!("history-{id}.csv"),
         out,
@@ -1563,7 +1563,7 @@ async fn export_json(
         .export_participant(&who.actor, portal.event(), id)
         .await?;
     let body = serde_json::to_vec_pretty(&export).map_err(Error::backend)?;
-    Ok(attachment(
+    Ok(view::attachment(
         "application/json",
         &format!("participant-{id}.json"),
         body,
@@ -1571,21 +1571,6 @@ async fn export_json(
 }
 
 // ----- helpers -----
-
-/// A download: `body` as `content_type`, saved as `filename`.
-fn attachment(content_type: &str, filename: &str, body: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
-}
 
 /// The event's time zone.
 async fn time_zone(portal: &Portal) -> Result<Tz, Error> {
@@ -1645,24 +1630,6 @@ fn json_text(value: &serde_json::Value) -> String {
     } else {
         text
     }
-}
-
-fn display_name(p: &Participant) -> String {
-    let name = p.profile.display_name();
-    if name.is_empty() {
-        p.external_id.to_string()
-    } else {
-        name
-    }
-}
-
-fn categories(p: &Participant) -> String {
-    p.status
-        .categories
-        .iter()
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The value (as in `?status=`) and the label of an online status (R13).

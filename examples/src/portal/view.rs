@@ -8,19 +8,55 @@ use punchlist::{Actor, Error, EventId, Participant, ParticipantId, ProgressStatu
 
 use super::Service;
 
-/// "Amélie Martin (Acme)", or the name alone when there is no company.
-pub(crate) fn person(p: &Participant) -> String {
+/// "Amélie Martin", or the host's id for someone with neither name nor email.
+pub(crate) fn name(p: &Participant) -> String {
     let name = p.profile.display_name();
-    let name = if name.is_empty() {
+    if name.is_empty() {
         p.external_id.to_string()
     } else {
         name
-    };
+    }
+}
+
+/// "Amélie Martin (Acme)", or the name alone when there is no company.
+pub(crate) fn person(p: &Participant) -> String {
+    let name = name(p);
     if p.profile.company.is_empty() {
         name
     } else {
         format!("{name} ({})", p.profile.company)
     }
+}
+
+/// "exhibitor, press": the participant's categories.
+pub(crate) fn categories(p: &Participant) -> String {
+    p.status
+        .categories
+        .iter()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A download: `body` as `content_type`, saved as `filename`.
+pub(crate) fn attachment(
+    content_type: &str,
+    filename: &str,
+    body: Vec<u8>,
+) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A date and time in the event's time zone: "Mon 2 Mar 2026, 14:00".
