@@ -454,21 +454,9 @@ async fn check(
     // N3: each reminder once; never one for a task that is done.
     let mut seen = BTreeSet::new();
     for entry in &dump.outbox {
-        let items: Vec<(TaskId, ParticipantId, String, chrono::DateTime<chrono::Utc>)> =
-            match &entry.message {
-                Notification::Reminder {
-                    task,
-                    owner,
-                    slot,
-                    deadline,
-                } => vec![(*task, *owner, slot.key(), *deadline)],
-                Notification::Reminders { items } => items
-                    .iter()
-                    .map(|i| (i.task, i.owner, i.slot.key(), i.deadline))
-                    .collect(),
-                _ => Vec::new(),
-            };
-        for (task, owner, slot, deadline) in items {
+        for item in entry.message.reminder_items() {
+            let (task, owner, slot, deadline) =
+                (item.task, item.owner, item.slot.key(), item.deadline);
             assert!(
                 seen.insert((task, owner, entry.recipient, slot.clone(), deadline)),
                 "N3: reminder {slot} of {task} for {owner} queued twice"

@@ -12,13 +12,5 @@ async fn x4_stress_16_clients_in_memory_lose_nothing() {
         16 * 200,
         "every client ran all its operations"
     );
-    let _ = writeln!(
-        std::io::stderr(),
-        "STRESS memory: {} operations ({} acknowledged, {} conflicts) in {:.2?}: {:.0} operations/s",
-        report.operations,
-        report.acknowledged,
-        report.conflicts,
-        report.elapsed,
-        report.per_second()
-    );
+    let _ = writeln!(std::io::stderr(), "STRESS memory: {report}");
 }

@@ -196,6 +196,26 @@ pub enum Notification {
 }
 
 impl Notification {
+    /// The reminders this notification carries (N3): one for a `Reminder`, each item of a
+    /// grouped `Reminders`, none for any other kind.
+    pub fn reminder_items(&self) -> Vec<ReminderItem> {
+        match self {
+            Self::Reminder {
+                task,
+                owner,
+                slot,
+                deadline,
+            } => vec![ReminderItem {
+                task: *task,
+                owner: *owner,
+                slot: *slot,
+                deadline: *deadline,
+            }],
+            Self::Reminders { items } => items.clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The idempotency key of a reminder: one per (task, owner, recipient, slot,
     /// deadline), so a moved deadline arms its reminders again. The owner is part of it:
     /// a collaborator can hold the same task twice, their own row and one their team's

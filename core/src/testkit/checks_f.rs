@@ -816,16 +816,13 @@ fn reminded_owners(
     recipient: ParticipantId,
     task: TaskId,
 ) -> Vec<ParticipantId> {
-    let mut owners = Vec::new();
-    for e in outbox.iter().filter(|e| e.recipient == recipient) {
-        match &e.message {
-            Notification::Reminder { task: t, owner, .. } if *t == task => owners.push(*owner),
-            Notification::Reminders { items } => {
-                owners.extend(items.iter().filter(|i| i.task == task).map(|i| i.owner))
-            }
-            _ => {}
-        }
-    }
+    let mut owners: Vec<ParticipantId> = outbox
+        .iter()
+        .filter(|e| e.recipient == recipient)
+        .flat_map(|e| e.message.reminder_items())
+        .filter(|i| i.task == task)
+        .map(|i| i.owner)
+        .collect();
     owners.sort();
     owners.dedup();
     owners

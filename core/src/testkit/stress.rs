@@ -29,6 +29,21 @@ impl StressReport {
     }
 }
 
+impl std::fmt::Display for StressReport {
+    /// "2400 operations (2400 acknowledged, 0 conflicts) in 4.52s: 531 operations/s".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} operations ({} acknowledged, {} conflicts) in {:.2?}: {:.0} operations/s",
+            self.operations,
+            self.acknowledged,
+            self.conflicts,
+            self.elapsed,
+            self.per_second()
+        )
+    }
+}
+
 /// A small deterministic generator (xorshift64*), one per client, so runs compare.
 struct Rng(u64);
 
@@ -201,20 +216,9 @@ pub async fn stress<S: DumpStore>(store: Arc<S>, clients: usize, ops: usize) -> 
     // N3: each reminder once per (task, owner, recipient, slot, deadline).
     let mut reminders = BTreeSet::new();
     for e in &dump.outbox {
-        let items = match &e.message {
-            Notification::Reminder {
-                task,
-                owner,
-                slot,
-                deadline,
-            } => vec![(*task, *owner, slot.key(), *deadline)],
-            Notification::Reminders { items } => items
-                .iter()
-                .map(|i| (i.task, i.owner, i.slot.key(), i.deadline))
-                .collect(),
-            _ => Vec::new(),
-        };
-        for (task, owner, slot, deadline) in items {
+        for item in e.message.reminder_items() {
+            let (task, owner, slot, deadline) =
+                (item.task, item.owner, item.slot.key(), item.deadline);
             assert!(
                 reminders.insert((task, owner, e.recipient, slot, deadline)),
                 "N3: a reminder queued twice"
