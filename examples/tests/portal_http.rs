@@ -141,18 +141,10 @@ async fn x2_portal_answers_403_to_a_participant_on_someone_elses_pages() {
     )
     .await;
     assert_eq!(status, 403);
-    let list = run
-        .portal
-        .service()
-        .tasks_of(&run.portal.organizer(), run.event(), acme)
-        .await
-        .expect("Acme's tasks");
-    let item = list
-        .items
-        .iter()
-        .find(|i| i.task == logo)
-        .expect("the logo task");
-    assert_eq!(item.status, punchlist::ProgressStatus::Todo);
+    assert_eq!(
+        run.status(acme, logo).await,
+        punchlist::ProgressStatus::Todo
+    );
 
     // Nobody signed in: back to the chooser.
     let r = client()
@@ -249,12 +241,7 @@ async fn t1_bad_task_form_shows_the_library_error_next_to_the_field_and_saves_no
     assert_eq!(status, 303);
     assert_eq!(run.task_count().await, before + 1);
     let id = run.task("Order your booth furniture").await;
-    let task = run
-        .portal
-        .service()
-        .task(&run.portal.organizer(), run.event(), id)
-        .await
-        .expect("the task");
+    let task = run.task_by_id(id).await;
     assert_eq!(task.state, punchlist::TaskState::Draft);
     assert_eq!(
         task.config.deadline.map(|d| d.to_rfc3339()),
@@ -477,18 +464,10 @@ async fn t3_organizer_reviews_a_submission_from_the_participants_tasks_page() {
     )
     .await;
     assert_eq!(status, 303);
-    let list = run
-        .portal
-        .service()
-        .tasks_of(&run.portal.organizer(), run.event(), acme)
-        .await
-        .expect("the list");
-    let item = list
-        .items
-        .iter()
-        .find(|i| i.task == contract)
-        .expect("the contract");
-    assert_eq!(item.status, punchlist::ProgressStatus::Done);
+    assert_eq!(
+        run.status(acme, contract).await,
+        punchlist::ProgressStatus::Done
+    );
 }
 
 /// X4: the same portal on PostgreSQL (as `examples/portal.rs` runs it when `DATABASE_URL`
@@ -598,12 +577,7 @@ async fn n1_publish_with_or_without_the_notice_from_the_back_office() {
     assert_eq!(notices(&run, loud).await, 11, "everyone is targeted");
 
     // Publishing again is refused by the library and changes nothing.
-    let before = run
-        .portal
-        .service()
-        .task(&run.portal.organizer(), run.event(), quiet)
-        .await
-        .expect("the task");
+    let before = run.task_by_id(quiet).await;
     let (status, _) = post(
         &run,
         "organizer",
@@ -612,12 +586,7 @@ async fn n1_publish_with_or_without_the_notice_from_the_back_office() {
     )
     .await;
     assert!(status >= 400, "{status}");
-    let after = run
-        .portal
-        .service()
-        .task(&run.portal.organizer(), run.event(), quiet)
-        .await
-        .expect("the task");
+    let after = run.task_by_id(quiet).await;
     assert_eq!(after, before);
     assert_eq!(notices(&run, quiet).await, 0);
 

@@ -85,6 +85,29 @@ impl Running {
             .id
     }
 
+    /// Where `owner` stands on `task`, as the organizer reads it.
+    pub async fn status(&self, owner: ParticipantId, task: TaskId) -> punchlist::ProgressStatus {
+        self.portal
+            .service()
+            .tasks_of(&self.portal.organizer(), self.event(), owner)
+            .await
+            .expect("the owner's tasks")
+            .items
+            .into_iter()
+            .find(|i| i.task == task && i.owner == owner)
+            .expect("the task is on the owner's list")
+            .status
+    }
+
+    /// The task `id`, as the organizer reads it.
+    pub async fn task_by_id(&self, id: TaskId) -> punchlist::Task {
+        self.portal
+            .service()
+            .task(&self.portal.organizer(), self.event(), id)
+            .await
+            .expect("the task")
+    }
+
     /// How many tasks the event has.
     pub async fn task_count(&self) -> usize {
         self.portal
