@@ -15,6 +15,38 @@
 //! # Ok(()) }
 //! ```
 //!
+//! ## A schema of the host's choosing
+//!
+//! By default the tables go where the connection's `search_path` puts them (`public`,
+//! usually). A host sharing its database with other applications, or running several
+//! independent Punchlist installations in one database, names a schema instead: every
+//! pooled connection then has `search_path` set to that schema alone (a startup option of
+//! the connection, so it holds from the first statement), and [`PgStore::migrate`]
+//! creates the schema if it is missing and applies the migrations in it, the migration
+//! ledger (`_sqlx_migrations`) included. Two schemas in one database are independent
+//! stores: their own tables, their own migrations, their own live streams. The name is a
+//! [`SchemaName`], checked when it is made (a plain lowercase SQL identifier), so no
+//! untrusted text reaches SQL.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use punchlist_sqlx::{PgStore, PoolConfig, SchemaName};
+//!
+//! let schema: SchemaName = "expo_2026".parse()?; // "bad; drop" or "Expo" would be refused
+//! let config = PoolConfig::default().with_schema(schema);
+//! let store = PgStore::connect("postgres://app@db.internal/shared", config).await?;
+//! store.migrate().await?; // CREATE SCHEMA IF NOT EXISTS expo_2026, then its tables there
+//! # Ok(()) }
+//! ```
+//!
+//! ## Errors
+//!
+//! [`PgStore::connect`] and [`PgStore::migrate`] return sqlx's own errors. This crate
+//! re-exports sqlx ([`sqlx`]), so a host matches on them, or builds its own
+//! pool for [`PgStore::from_pool`], without a `sqlx` dependency of its own:
+//! `punchlist_sqlx::sqlx::Error::PoolTimedOut`. Once connected, every call of the
+//! [`Store`] answers the library's [`punchlist::Error`] ([`map_error`] says which kind).
+//!
 //! ## Schema
 //!
 //! The migrations live in `migrations/` beside this crate and are embedded in it
@@ -37,7 +69,8 @@
 //!
 //! Progress changes are sent with `pg_notify` inside the committing transaction, so they
 //! are delivered on commit, in commit order, to every instance listening (`LISTEN`), on a
-//! channel per event.
+//! channel per event and schema (channels belong to the database, so the schema's identity
+//! is in the name: stores in two schemas of one database never hear each other).
 #![deny(missing_docs)]
 
 mod matrix;
@@ -66,10 +99,133 @@ use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 use uuid::Uuid;
 
+/// sqlx, re-exported: the errors of [`PgStore::connect`] and [`PgStore::migrate`]
+/// (`punchlist_sqlx::sqlx::Error`, `punchlist_sqlx::sqlx::migrate::MigrateError`) and the
+/// pool of [`PgStore::from_pool`], usable without a `sqlx` dependency of the host's own.
+pub use sqlx;
+
 /// The embedded migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Pool size and timeouts.
+/// The name of the PostgreSQL schema a store keeps its tables in
+/// ([`PoolConfig::with_schema`]).
+///
+/// A plain lowercase SQL identifier: 1 to 63 bytes of ASCII lowercase letters, digits and
+/// underscores, not starting with a digit, and not starting with `pg_` (PostgreSQL keeps
+/// that prefix for its own schemas). Uppercase is refused rather than folded: PostgreSQL
+/// folds unquoted names to lowercase, so `Expo` would not be the schema `psql` shows as
+/// `expo`. Anything else (spaces, quotes, semicolons, non-ASCII) is refused with an
+/// [`InvalidSchemaName`], never spliced into SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SchemaName(String);
+
+/// Why a name was refused as a [`SchemaName`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid schema name {name:?}: {reason}")]
+pub struct InvalidSchemaName {
+    name: String,
+    reason: &'static str,
+}
+
+impl InvalidSchemaName {
+    /// The name that was refused.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What is wrong with it, in words.
+    pub fn reason(&self) -> &'static str {
+        self.reason
+    }
+}
+
+impl SchemaName {
+    /// The longest name PostgreSQL keeps whole (`NAMEDATALEN - 1`); longer ones it cuts.
+    pub const MAX_LEN: usize = 63;
+
+    /// Checks `name` (see [`SchemaName`] for the rule).
+    pub fn new(name: impl Into<String>) -> std::result::Result<Self, InvalidSchemaName> {
+        let name = name.into();
+        let refuse = |reason| {
+            Err(InvalidSchemaName {
+                name: name.clone(),
+                reason,
+            })
+        };
+        let Some(first) = name.bytes().next() else {
+            return refuse("it is empty");
+        };
+        if name.len() > Self::MAX_LEN {
+            return refuse("it is longer than 63 bytes");
+        }
+        if first.is_ascii_digit() {
+            return refuse("it starts with a digit");
+        }
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            return refuse(
+                "it has uppercase letters (PostgreSQL folds unquoted names to lowercase)",
+            );
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return refuse("only lowercase ASCII letters, digits and underscores are allowed");
+        }
+        if name.starts_with("pg_") {
+            return refuse("the prefix pg_ is reserved for PostgreSQL's own schemas");
+        }
+        Ok(Self(name))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name as a quoted SQL identifier (it holds no quote to escape).
+    pub(crate) fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl std::str::FromStr for SchemaName {
+    type Err = InvalidSchemaName;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<&str> for SchemaName {
+    type Error = InvalidSchemaName;
+
+    fn try_from(s: &str) -> std::result::Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl TryFrom<String> for SchemaName {
+    type Error = InvalidSchemaName;
+
+    fn try_from(s: String) -> std::result::Result<Self, Self::Error> {
+        Self::new(s)
+    }
+}
+
+impl AsRef<str> for SchemaName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SchemaName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Pool size, timeouts and schema, for [`PgStore::connect`].
 #[derive(Debug, Clone)]
 pub struct PoolConfig {
     /// Most connections in the pool. Each open live feed holds one of them for as long
@@ -80,6 +236,12 @@ pub struct PoolConfig {
     pub acquire_timeout: Duration,
     /// How long an idle connection is kept.
     pub idle_timeout: Option<Duration>,
+    /// The schema the store's tables live in; `None` (the default) leaves the
+    /// connection's `search_path` as the server and the URL set it (`public`, usually).
+    /// With `Some`, [`PgStore::connect`] sets every connection's `search_path` to this
+    /// schema alone, and [`PgStore::migrate`] creates it if missing. A pool the host
+    /// builds itself ([`PgStore::from_pool`]) sets its own `search_path` instead.
+    pub schema: Option<SchemaName>,
 }
 
 impl Default for PoolConfig {
@@ -88,17 +250,35 @@ impl Default for PoolConfig {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             idle_timeout: Some(Duration::from_secs(600)),
+            schema: None,
         }
     }
 }
 
 impl PoolConfig {
-    /// The pool options for this configuration.
+    /// This configuration with the store's tables in `schema` (see [`PoolConfig::schema`]).
+    pub fn with_schema(mut self, schema: SchemaName) -> Self {
+        self.schema = Some(schema);
+        self
+    }
+
+    /// The pool options for this configuration (size and timeouts; the schema is a
+    /// connection option, which [`PgStore::connect`] adds).
     pub fn options(&self) -> PgPoolOptions {
         PgPoolOptions::new()
             .max_connections(self.max_connections)
             .acquire_timeout(self.acquire_timeout)
             .idle_timeout(self.idle_timeout)
+    }
+
+    /// `options` with this configuration's schema as the `search_path`.
+    fn connect_options(&self, options: PgConnectOptions) -> PgConnectOptions {
+        match &self.schema {
+            // Appended after any options the URL carries, so it wins over a
+            // `search_path` given there.
+            Some(schema) => options.options([("search_path", schema.quoted())]),
+            None => options,
+        }
     }
 }
 
@@ -106,24 +286,32 @@ impl PoolConfig {
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// The schema named in the configuration, which `migrate` creates.
+    schema: Option<SchemaName>,
     #[cfg(feature = "testkit")]
-    _schema: Option<std::sync::Arc<testing::SchemaGuard>>,
+    _guard: Option<std::sync::Arc<testing::SchemaGuard>>,
 }
 
 impl PgStore {
-    /// Connects to the database at `url` with a pool configured by `config`.
+    /// Connects to the database at `url` with a pool configured by `config`, in
+    /// `config.schema` when it names one. Connecting checks the address and the
+    /// credentials, not the schema: [`PgStore::migrate`] creates it.
     pub async fn connect(url: &str, config: PoolConfig) -> std::result::Result<Self, sqlx::Error> {
-        let options: PgConnectOptions = url.parse()?;
+        let options = config.connect_options(url.parse()?);
         let pool = config.options().connect_with(options).await?;
-        Ok(Self::from_pool(pool))
+        let mut store = Self::from_pool(pool);
+        store.schema = config.schema;
+        Ok(store)
     }
 
-    /// A store over a pool the host built itself.
+    /// A store over a pool the host built itself, in whatever schema its connections'
+    /// `search_path` names.
     pub fn from_pool(pool: PgPool) -> Self {
         Self {
             pool,
+            schema: None,
             #[cfg(feature = "testkit")]
-            _schema: None,
+            _guard: None,
         }
     }
 
@@ -132,9 +320,62 @@ impl PgStore {
         &self.pool
     }
 
+    /// The schema given to [`PgStore::connect`] in [`PoolConfig::schema`], if any.
+    pub fn schema(&self) -> Option<&SchemaName> {
+        self.schema.as_ref()
+    }
+
     /// Applies the embedded migrations that are not applied yet (harmless to repeat).
+    ///
+    /// With a [`PoolConfig::schema`], first creates that schema if it does not exist
+    /// (a role that may not create schemas can use one made for it beforehand), and
+    /// refuses to go on if the connections do not resolve names in it (a connection
+    /// pooler that drops startup options, say), rather than migrating another schema.
     pub async fn migrate(&self) -> std::result::Result<(), sqlx::migrate::MigrateError> {
+        if let Some(schema) = &self.schema {
+            self.create_schema(schema).await?;
+            let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+                .fetch_one(&self.pool)
+                .await?;
+            if current.as_deref() != Some(schema.as_str()) {
+                return Err(sqlx::Error::Configuration(
+                    format!(
+                        "the connections resolve names in schema {current:?}, not {:?}: \
+                         their search_path option did not reach the server",
+                        schema.as_str()
+                    )
+                    .into(),
+                )
+                .into());
+            }
+        }
         MIGRATOR.run(&self.pool).await
+    }
+
+    /// `CREATE SCHEMA IF NOT EXISTS`, asked only when it is missing (creating needs the
+    /// `CREATE` privilege on the database even when the schema exists).
+    async fn create_schema(&self, schema: &SchemaName) -> std::result::Result<(), sqlx::Error> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(schema.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        if exists {
+            return Ok(());
+        }
+        let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {}", schema.quoted()))
+            .execute(&self.pool)
+            .await;
+        match created {
+            // Another instance created it at the same moment: `IF NOT EXISTS` does not
+            // cover that race, the catalog's unique index reports it.
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("23505" | "42P06")) =>
+            {
+                Ok(())
+            }
+            other => other.map(drop),
+        }
     }
 }
 
@@ -196,9 +437,24 @@ fn subject_parts(subject: Subject) -> (i16, Uuid) {
     }
 }
 
-/// The LISTEN/NOTIFY channel of an event's progress changes.
-fn channel(event: EventId) -> String {
-    format!("punchlist_{}", event.as_uuid().simple())
+/// The LISTEN/NOTIFY channel of an event's progress changes, as an SQL expression over `$1`
+/// (the event id in 32 hex digits, `channel_event`): `punchlist_<event>_<schema oid>`.
+/// Channels belong to the database, not to a schema, so the schema the connection resolves
+/// names in (its oid: short, and unique in the database) is part of the name; otherwise a
+/// store in another schema of the same database holding the same event id (a copy of the
+/// event, say) would hear this one's changes. At most 53 bytes, under PostgreSQL's 63.
+/// Computed by the server, on the connection, so notifier and listener agree whatever set
+/// the `search_path` (this crate's option or the host's own pool).
+macro_rules! channel_sql {
+    () => {
+        "'punchlist_' || $1 || '_' || COALESCE((SELECT oid::text FROM pg_namespace \
+         WHERE nspname = current_schema()), '')"
+    };
+}
+
+/// The event part of its channel's name (`channel_sql!`).
+fn channel_event(event: EventId) -> String {
+    event.as_uuid().simple().to_string()
 }
 
 /// The columns of a participant row computed from the record.
@@ -777,9 +1033,15 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
             .iter()
             .map(|c| serde_json::to_string(c).map_err(Error::backend))
             .collect::<Result<Vec<_>>>()?;
-        exec!(sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n")
-            .bind(channel(cs.event))
-            .bind(payloads));
+        exec!(
+            sqlx::query(concat!(
+                "SELECT pg_notify(",
+                channel_sql!(),
+                ", p) FROM unnest($2::text[]) WITH ORDINALITY AS t(p, n) ORDER BY n"
+            ))
+            .bind(channel_event(cs.event))
+            .bind(payloads)
+        );
     }
     Ok(())
 }
@@ -851,7 +1113,8 @@ impl PgStore {
         let pool = config.options().connect_with(options).await?;
         Ok(Self {
             pool,
-            _schema: self._schema.clone(),
+            schema: self.schema.clone(),
+            _guard: self._guard.clone(),
         })
     }
 }
@@ -1238,7 +1501,13 @@ impl Store for PgStore {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
             .await
             .map_err(map_error)?;
-        listener.listen(&channel(event)).await.map_err(map_error)?;
+        // Named by the server on the listener's own connection, as the notifier does.
+        let channel: String = sqlx::query_scalar(concat!("SELECT ", channel_sql!()))
+            .bind(channel_event(event))
+            .fetch_one(&mut listener)
+            .await
+            .map_err(map_error)?;
+        listener.listen(&channel).await.map_err(map_error)?;
         // `try_recv` tells when the connection dropped (notifications sent meanwhile are
         // lost): that is reported as an `Err` item, then the listener reconnects and the
         // stream goes on. A plain `recv` would reconnect silently.
@@ -1302,5 +1571,53 @@ impl punchlist::testkit::DumpStore for PgStore {
             counters: self.task_counters(event).await?,
         }
         .canonical())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_names_are_plain_lowercase_identifiers() {
+        for ok in ["expo", "expo_2026", "_private", "a", &"x".repeat(63)] {
+            let name = SchemaName::new(ok).unwrap();
+            assert_eq!(name.as_str(), ok);
+            assert_eq!(name.quoted(), format!("\"{ok}\""));
+            assert_eq!(ok.parse::<SchemaName>().unwrap(), name);
+        }
+        for bad in [
+            "",
+            "bad; drop",
+            "bad\"; DROP SCHEMA public CASCADE; --",
+            "2026_expo",
+            "Expo",
+            "expo-2026",
+            "expo 2026",
+            "expo.events",
+            "pg_expo",
+            "zoë",
+            "expo\0",
+            &"x".repeat(64),
+        ] {
+            let err = SchemaName::new(bad).expect_err(bad);
+            assert_eq!(err.name(), bad);
+            assert!(err.to_string().contains(err.reason()), "{err}");
+            assert!(SchemaName::try_from(bad).is_err());
+            assert!(SchemaName::try_from(bad.to_owned()).is_err());
+        }
+    }
+
+    #[test]
+    fn the_schema_is_the_connections_search_path() {
+        let url = "postgres://app@db.internal/shared?options=-c%20statement_timeout%3D5s";
+        let plain = PoolConfig::default().connect_options(url.parse().unwrap());
+        assert_eq!(plain.get_options(), Some("-c statement_timeout=5s"));
+        let config = PoolConfig::default().with_schema(SchemaName::new("expo").unwrap());
+        let options = config.connect_options(url.parse().unwrap());
+        assert_eq!(
+            options.get_options(),
+            Some("-c statement_timeout=5s -c search_path=\"expo\"")
+        );
     }
 }

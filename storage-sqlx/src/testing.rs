@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use sqlx::Executor;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::{PgStore, PoolConfig};
+use crate::{PgStore, PoolConfig, SchemaName};
 
 /// The environment variable the tests read the database address from.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -17,12 +16,23 @@ pub const REQUIRE_DATABASE: &str = "PUNCHLIST_REQUIRE_DATABASE";
 #[derive(Debug)]
 pub struct SchemaGuard {
     url: String,
-    schema: String,
+    schema: SchemaName,
+}
+
+impl SchemaGuard {
+    /// A guard that drops `schema` (with everything in it) from the database at `url`
+    /// when it is dropped, however the test ends.
+    pub fn new(url: impl Into<String>, schema: SchemaName) -> Self {
+        Self {
+            url: url.into(),
+            schema,
+        }
+    }
 }
 
 impl Drop for SchemaGuard {
     fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
+        let (url, schema) = (self.url.clone(), self.schema.quoted());
         // Drop runs outside any async context we can await in: use a thread of its own.
         let done = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
@@ -35,7 +45,7 @@ impl Drop for SchemaGuard {
                 if let Ok(mut conn) = sqlx::Connection::connect(&url).await {
                     let conn: &mut sqlx::PgConnection = &mut conn;
                     let _ = conn
-                        .execute(format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE").as_str())
+                        .execute(format!("DROP SCHEMA IF EXISTS {schema} CASCADE").as_str())
                         .await;
                 }
             });
@@ -65,37 +75,33 @@ pub fn database_url(test: &str) -> Option<String> {
     }
 }
 
-/// A migrated store in a new schema of the database at `url`, dropped with the store.
-pub async fn isolated_store(url: &str, config: PoolConfig) -> PgStore {
-    let schema = format!("punchlist_test_{}", uuid_like());
-    {
-        let mut conn: sqlx::PgConnection = sqlx::Connection::connect(url)
-            .await
-            .expect("connect to DATABASE_URL");
-        conn.execute(format!("CREATE SCHEMA \"{schema}\"").as_str())
-            .await
-            .expect("create the test schema");
-    }
-    let options: PgConnectOptions = url.parse().expect("DATABASE_URL is a postgres URL");
-    let options = options.options([("search_path", schema.as_str())]);
-    let pool = PgPoolOptions::new()
-        .max_connections(config.max_connections)
-        .acquire_timeout(config.acquire_timeout.max(Duration::from_secs(10)))
-        .connect_with(options)
-        .await
-        .expect("connect the test pool");
-    let mut store = PgStore::from_pool(pool);
-    store._schema = Some(std::sync::Arc::new(SchemaGuard {
-        url: url.to_owned(),
-        schema,
-    }));
-    store.migrate().await.expect("migrate the test schema");
-    store
+/// A schema name no one has used: `prefix`, an underscore and 32 hex digits of a v7 uuid
+/// (the time and random bits), so never a leftover of an earlier run. Refused when
+/// `prefix` makes an invalid name (see [`SchemaName`]; at most 30 bytes).
+pub fn fresh_schema(prefix: &str) -> Result<SchemaName, crate::InvalidSchemaName> {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "a test schema's name, not a domain id: no clock of the library's involved"
+    )]
+    let unique = uuid::Uuid::now_v7().simple();
+    SchemaName::new(format!("{prefix}_{unique}"))
 }
 
-/// A suffix unique on this machine: the process id and a counter.
-fn uuid_like() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{}_{n}", std::process::id())
+/// A migrated store in a new schema of the database at `url`, dropped with the store.
+///
+/// The schema is made the way a host makes one ([`PoolConfig::with_schema`], then
+/// [`PgStore::migrate`] creates it), on a pool that waits at least 10 s for a connection.
+pub async fn isolated_store(url: &str, config: PoolConfig) -> PgStore {
+    let schema = fresh_schema("punchlist_test").expect("a valid schema name");
+    let config = PoolConfig {
+        acquire_timeout: config.acquire_timeout.max(Duration::from_secs(10)),
+        ..config
+    }
+    .with_schema(schema.clone());
+    let mut store = PgStore::connect(url, config)
+        .await
+        .expect("connect the test pool to DATABASE_URL");
+    store._guard = Some(std::sync::Arc::new(SchemaGuard::new(url, schema.clone())));
+    store.migrate().await.expect("migrate the test schema");
+    store
 }

@@ -1,6 +1,7 @@
-//! PostgreSQL-specific proofs (X4, issue 5): query plans on a seeded event, two pools
+//! PostgreSQL-specific proofs (X4, X5): query plans on a seeded event, two pools
 //! writing concurrently with each other's changes on their live streams, a connection
-//! killed mid-operation, and hostile text reaching SQL only as bound parameters.
+//! killed mid-operation, hostile text reaching SQL only as bound parameters, and stores in
+//! schemas of the host's choosing, independent of each other in one database.
 //! Each test works in a schema of its own; without `DATABASE_URL` they say they skipped.
 
 use std::sync::Arc;
@@ -9,8 +10,8 @@ use std::time::Duration;
 use futures::StreamExt;
 use punchlist::testkit::Fixture;
 use punchlist::*;
-use punchlist_sqlx::testing::{database_url, isolated_store};
-use punchlist_sqlx::{PgStore, PoolConfig};
+use punchlist_sqlx::testing::{SchemaGuard, database_url, fresh_schema, isolated_store};
+use punchlist_sqlx::{PgStore, PoolConfig, SchemaName};
 use sqlx::Row;
 
 /// Seeds `people` participants with a progress row for each of `tasks` published tasks,
@@ -431,4 +432,128 @@ async fn x4_migrating_twice_is_harmless() {
         .unwrap();
     assert_eq!(applied, punchlist_sqlx::MIGRATOR.iter().count() as i64);
     assert_eq!(f.dump().await.participants.len(), 1, "data untouched");
+}
+
+/// The tables of `schema`, by name, as `information_schema` lists them.
+async fn tables_in(url: &str, schema: &str) -> Vec<String> {
+    let mut conn: sqlx::PgConnection = sqlx::Connection::connect(url).await.unwrap();
+    sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = $1 ORDER BY table_name",
+    )
+    .bind(schema)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn x4_store_in_a_schema_of_the_hosts_choosing() {
+    let Some(url) = database_url("x4_store_in_a_schema_of_the_hosts_choosing") else {
+        return;
+    };
+    // A name that is not a plain identifier is refused, typed, before any SQL.
+    let err = "bad; drop"
+        .parse::<SchemaName>()
+        .expect_err("not a plain identifier");
+    assert_eq!(err.name(), "bad; drop");
+    let err: punchlist_sqlx::InvalidSchemaName =
+        SchemaName::new("x\"; DROP SCHEMA public CASCADE; --").unwrap_err();
+    assert!(err.to_string().starts_with("invalid schema name"), "{err}");
+
+    // Two fresh schemas, dropped however the test ends.
+    let (name_a, name_b) = (
+        fresh_schema("x4_host").unwrap(),
+        fresh_schema("x4_host").unwrap(),
+    );
+    let _drop_a = SchemaGuard::new(url.clone(), name_a.clone());
+    let _drop_b = SchemaGuard::new(url.clone(), name_b.clone());
+    let public_before = tables_in(&url, "public").await;
+
+    let connect = |schema: &SchemaName| {
+        PgStore::connect(&url, PoolConfig::default().with_schema(schema.clone()))
+    };
+    let a = Arc::new(connect(&name_a).await.expect("connect a"));
+    let b = connect(&name_b).await.expect("connect b");
+    assert_eq!(a.schema(), Some(&name_a));
+    assert!(
+        tables_in(&url, name_a.as_str()).await.is_empty(),
+        "connecting creates nothing"
+    );
+    a.migrate().await.expect("migrate a: creates its schema");
+    b.migrate().await.expect("migrate b");
+    a.migrate().await.expect("migrating again is harmless");
+
+    // The tables, the migration ledger included, are in each schema; none in `public`.
+    let in_a = tables_in(&url, name_a.as_str()).await;
+    for table in [
+        "_sqlx_migrations",
+        "events",
+        "participants",
+        "progress",
+        "outbox",
+    ] {
+        assert!(
+            in_a.iter().any(|t| t == table),
+            "{table} missing in {name_a}: {in_a:?}"
+        );
+    }
+    assert_eq!(tables_in(&url, name_b.as_str()).await, in_a);
+    assert_eq!(
+        tables_in(&url, "public").await,
+        public_before,
+        "nothing created in public"
+    );
+    let mut conn: sqlx::PgConnection = sqlx::Connection::connect(&url).await.unwrap();
+    for schema in [&name_a, &name_b] {
+        let applied: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {schema}._sqlx_migrations"))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            applied,
+            punchlist_sqlx::MIGRATOR.iter().count() as i64,
+            "{schema} has a ledger of its own"
+        );
+    }
+
+    // An event made in a is a's alone.
+    let f = Fixture::with_store(a.clone()).await;
+    assert!(a.event(f.event).await.unwrap().is_some());
+    assert!(
+        b.event(f.event).await.unwrap().is_none(),
+        "the other schema's store does not see the event"
+    );
+    for (schema, expected) in [(&name_a, 1), (&name_b, 0)] {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {schema}.events WHERE event_id = $1"
+        ))
+        .bind(f.event.as_uuid())
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(n, expected, "rows of the event in {schema}");
+    }
+
+    // Live streams: b listening for the same event id hears none of a's changes (the
+    // channel names the schema, since channels belong to the whole database).
+    let mut feed_a = Store::progress_feed(&*a, f.event).await.unwrap();
+    let mut feed_b = Store::progress_feed(&b, f.event).await.unwrap();
+    let ann = f.participant("ann", &[]).await;
+    let hotel = f.manual_task("Hotel", None).await;
+    f.service
+        .complete_task(&f.as_participant(&ann), f.event, ann.id, hotel.id)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), feed_a.next())
+        .await
+        .expect("a hears its own change")
+        .expect("the feed goes on")
+        .expect("a progress change");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        futures::FutureExt::now_or_never(feed_b.next()).is_none(),
+        "b heard a change made in another schema"
+    );
 }
