@@ -383,7 +383,7 @@ fn timeline<S: Store>(c: &mut Criterion, rt: &Runtime, store_name: &str, world: 
                     let n = batch * MAX_ACTIONS + i;
                     HostAction {
                         id: HostEventId::new(format!("bench-open-{n}")).unwrap(),
-                        participant: who,
+                        participant: who.into(),
                         occurred_at: start + chrono::Duration::seconds(n as i64),
                         kind: TimelineKind::EmailOpened {
                             email: ExternalId::new("daily").unwrap(),

@@ -151,7 +151,7 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
         if rng.below(10) < 4 {
             facts.push(HostEvent {
                 id: HostEventId::new(format!("seed-logo-{i}")).unwrap(),
-                participant: *p,
+                participant: *p.into(),
                 occurred_at: clock.now(),
                 fact: HostFact::LogoUploaded,
             });
@@ -159,7 +159,7 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
         for k in 0..rng.below(4) {
             facts.push(HostEvent {
                 id: HostEventId::new(format!("seed-prod-{i}-{k}")).unwrap(),
-                participant: *p,
+                participant: *p.into(),
                 occurred_at: clock.now(),
                 fact: HostFact::ProductAdded {
                     product: ExternalId::new(format!("sku-{i}-{k}")).unwrap(),
@@ -215,7 +215,7 @@ pub fn ingest_batch<S: Store>(world: &World<S>, round: u64) -> Vec<HostEvent> {
     (0..1_000u64)
         .map(|i| HostEvent {
             id: HostEventId::new(format!("bench-{round}-{i}")).unwrap(),
-            participant: world.people[((round * 1_000 + i) * 7_919 % n) as usize],
+            participant: world.people[((round * 1_000 + i) * 7_919 % n) as usize].into(),
             occurred_at: world.service.clock().now(),
             fact: HostFact::ProductAdded {
                 product: ExternalId::new(format!("b-{round}-{i}")).unwrap(),

@@ -46,6 +46,8 @@ pub struct ChangeSet {
     pub tasks: Vec<Task>,
     /// Tasks deleted (drafts only), with the version they were read at.
     pub deleted_tasks: Vec<(TaskId, u64)>,
+    /// Segments deleted (only those no task targets), with the version they were read at.
+    pub deleted_segments: Vec<(SegmentId, u64)>,
     /// Participants' records, facts and progress.
     pub participants: Vec<ParticipantWrite>,
     /// Host event ids to remember as ingested.
@@ -84,6 +86,7 @@ impl ChangeSet {
             segments: Vec::new(),
             tasks: Vec::new(),
             deleted_tasks: Vec::new(),
+            deleted_segments: Vec::new(),
             participants: Vec::new(),
             host_events: Vec::new(),
             timeline: Vec::new(),
@@ -104,6 +107,7 @@ impl ChangeSet {
             && self.segments.is_empty()
             && self.tasks.is_empty()
             && self.deleted_tasks.is_empty()
+            && self.deleted_segments.is_empty()
             && self.participants.is_empty()
             && self.host_events.is_empty()
             && self.timeline.is_empty()
@@ -209,6 +213,11 @@ pub fn check(cs: &ChangeSet, stored: &mut impl StoredState) -> Result<()> {
     for (id, version) in &cs.deleted_tasks {
         if stored.task_version(*id)? != Some(*version) {
             return Err(Error::conflict(TaskId::ENTITY, id));
+        }
+    }
+    for (id, version) in &cs.deleted_segments {
+        if stored.segment_version(*id)? != Some(*version) {
+            return Err(Error::conflict(SegmentId::ENTITY, id));
         }
     }
     let mut seen = HashSet::new();

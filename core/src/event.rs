@@ -81,6 +81,9 @@ impl EventSettings {
     /// Checks the settings; the error names the field.
     pub fn validate(&self) -> Result<()> {
         text::required_text("name", &self.name, 200)?;
+        if self.languages.len() > 50 {
+            return Err(Error::invalid("languages", "at most 50 languages"));
+        }
         if self.languages.is_empty() {
             return Err(Error::invalid(
                 "languages",
@@ -105,6 +108,9 @@ impl EventSettings {
         self.reminders
             .validate()
             .map_err(|e| e.within("reminders"))?;
+        if self.custom_fields.len() > 200 {
+            return Err(Error::invalid("custom_fields", "at most 200 custom fields"));
+        }
         for (key, def) in &self.custom_fields {
             text::key(&format!("custom_fields.{key}"), key)?;
             text::required_text(&format!("custom_fields.{key}.label"), &def.label, 200)?;
@@ -116,7 +122,7 @@ impl EventSettings {
             let field = format!("templates.{key}");
             let parts: Vec<&str> = key.split('.').collect();
             let known = matches!(parts.as_slice(), [kind, language, part]
-                if crate::dispatch::MessageKind::ALL.iter().any(|k| k.as_str() == *kind)
+                if crate::notify::template::MessageKind::ALL.iter().any(|k| k.as_str() == *kind)
                     && self.languages.iter().any(|l| l.as_str() == *language)
                     && matches!(*part, "subject" | "body"));
             if !known {
@@ -128,9 +134,10 @@ impl EventSettings {
             if source.len() > 20_000 {
                 return Err(Error::invalid(field, "at most 20,000 characters"));
             }
-            crate::dispatch::check_template(&field, source)?;
+            text::no_controls(&field, source, parts.last() == Some(&"body"))?;
+            crate::notify::template::check_template(&field, source)?;
         }
-        Ok(())
+        crate::limits::encoded("settings", self, crate::limits::SETTINGS_BYTES)
     }
 
     /// The language to show a participant: theirs if the event has it, else the default.

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::ids::{ExternalId, HostEventId, ParticipantId};
+use crate::error::{Error, Result};
+use crate::ids::{ExternalId, HostEventId, ParticipantRef};
 use crate::participant::Facts;
 use crate::text;
 
@@ -14,9 +14,13 @@ use crate::text;
 pub struct HostEvent {
     /// The host's id for this event: opaque, unique per event.
     pub id: HostEventId,
-    /// The participant the fact is about (the task owner).
-    pub participant: ParticipantId,
-    /// When it occurred on the host's side; ordering of facts uses this, not arrival.
+    /// The participant the fact is about (the task owner), by the library's id or by the
+    /// host's own (`ParticipantId` and `ExternalId` both convert with `.into()`).
+    pub participant: ParticipantRef,
+    /// When it occurred on the host's side; ordering of facts uses this, not arrival. May
+    /// be late by any amount, but at most
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) ahead of the library's clock
+    /// (see [time](crate::limits#time)).
     pub occurred_at: DateTime<Utc>,
     /// What happened.
     pub fact: HostFact,
@@ -81,13 +85,17 @@ pub enum HostFact {
 }
 
 impl HostEvent {
-    /// Checks the event's content (ids are checked when parsed).
-    pub fn validate(&self) -> Result<()> {
+    /// Checks the event on its own, at `now` by the library's clock: its content (ids are
+    /// checked when parsed) and its date, which may not be before 1970 nor more than
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) ahead of `now` (a fact dated
+    /// ahead would win against every genuine report until then).
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<()> {
+        check_occurred_at(self.occurred_at, now)?;
         match &self.fact {
             HostFact::FormCompleted { form } => text::key("fact.form", form),
             HostFact::FieldSet { field, value } => {
                 text::key("fact.field", field)?;
-                text::bounded_text("fact.value", value, 10_000)
+                text::bounded_lines("fact.value", value, 10_000)
             }
             HostFact::FieldCleared { field } => text::key("fact.field", field),
             _ => Ok(()),
@@ -126,12 +134,95 @@ impl HostEvent {
     }
 }
 
+/// Refuses a host's date before 1970 or beyond the clock skew (X7).
+pub(crate) fn check_occurred_at(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+    if at.timestamp() < 0 {
+        return Err(Error::invalid("occurred_at", "before 1970"));
+    }
+    if at > now + crate::limits::MAX_CLOCK_SKEW {
+        return Err(Error::invalid(
+            "occurred_at",
+            format!(
+                "in the future: more than {} minutes ahead of the library's clock",
+                crate::limits::MAX_CLOCK_SKEW.num_minutes()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What ingesting one host event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IngestOutcome {
     /// The event was new and is recorded.
     Applied,
     /// The same id was already ingested: nothing changed.
     Duplicate,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::ids::ParticipantId;
+
+    fn logo(n: usize, uploaded: bool, at: DateTime<Utc>) -> HostEvent {
+        HostEvent {
+            id: HostEventId::new(format!("e{n}")).unwrap(),
+            participant: ParticipantId::new_at(at).into(),
+            occurred_at: at,
+            fact: if uploaded {
+                HostFact::LogoUploaded
+            } else {
+                HostFact::LogoRemoved
+            },
+        }
+    }
+
+    proptest! {
+        /// X7, T4: whatever the host sends (late, early, years ahead, in any order), a
+        /// fact accepted at `now` is dated at most the skew ahead, and a genuine report
+        /// made once the skew has passed always decides the on/off fact.
+        #[test]
+        fn x7_no_accepted_fact_outlives_the_skew(
+            offsets in prop::collection::vec((-86_400i64..315_360_000, any::<bool>()), 0..30),
+            last in any::<bool>(),
+        ) {
+            let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+            let mut facts = Facts::default();
+            for (n, (seconds, uploaded)) in offsets.iter().enumerate() {
+                let e = logo(n, *uploaded, now + Duration::seconds(*seconds));
+                match e.validate(now) {
+                    Ok(()) => {
+                        prop_assert!(e.occurred_at <= now + crate::limits::MAX_CLOCK_SKEW);
+                        e.apply_to(&mut facts);
+                    }
+                    Err(err) => {
+                        prop_assert_eq!(err.field(), Some("occurred_at"));
+                        prop_assert!(e.occurred_at > now + crate::limits::MAX_CLOCK_SKEW);
+                    }
+                }
+            }
+            let later = now + crate::limits::MAX_CLOCK_SKEW + Duration::milliseconds(1);
+            let genuine = logo(offsets.len(), last, later);
+            prop_assert!(genuine.validate(later).is_ok());
+            genuine.apply_to(&mut facts);
+            prop_assert_eq!(facts.logo.map(|s| s.value), Some(last));
+        }
+    }
+
+    #[test]
+    fn x7_small_value_types_sort_and_hash() {
+        use crate::notify::ReminderSlot;
+        let slots: std::collections::BTreeSet<ReminderSlot> =
+            [ReminderSlot::Overdue, ReminderSlot::Overdue].into();
+        let hashed: std::collections::HashSet<ReminderSlot> = slots.iter().copied().collect();
+        assert_eq!((slots.len(), hashed.len()), (1, 1));
+        let outcomes: std::collections::BTreeSet<IngestOutcome> =
+            [IngestOutcome::Duplicate, IngestOutcome::Applied].into();
+        assert_eq!(outcomes.len(), 2);
+    }
 }

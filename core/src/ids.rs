@@ -274,6 +274,69 @@ string_id!(
     AdminId, "admin", 200
 );
 
+/// A participant as the host names them in a report: by the library's id, or by the
+/// host's own id for them ([`ExternalId`]), so a host need not look the library's id up
+/// before every report.
+///
+/// In JSON the library's id is a plain string and the host's is an object:
+/// `"participant": "0192…"` or `"participant": {"external_id": "crm-42"}`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ParticipantRef {
+    /// The library's id.
+    Id(ParticipantId),
+    /// The host's id for them.
+    External(ExternalId),
+}
+
+impl From<ParticipantId> for ParticipantRef {
+    fn from(id: ParticipantId) -> Self {
+        Self::Id(id)
+    }
+}
+
+impl From<ExternalId> for ParticipantRef {
+    fn from(id: ExternalId) -> Self {
+        Self::External(id)
+    }
+}
+
+impl fmt::Display for ParticipantRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::External(id) => write!(f, "external_id {id}"),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum ParticipantRefRepr {
+    Id(ParticipantId),
+    External { external_id: ExternalId },
+}
+
+impl Serialize for ParticipantRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Id(id) => ParticipantRefRepr::Id(*id),
+            Self::External(e) => ParticipantRefRepr::External {
+                external_id: e.clone(),
+            },
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ParticipantRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match ParticipantRefRepr::deserialize(d)? {
+            ParticipantRefRepr::Id(id) => Self::Id(id),
+            ParticipantRefRepr::External { external_id } => Self::External(external_id),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,5 +369,24 @@ mod tests {
         assert!(HostEventId::new("a\nb").is_err());
         assert!(HostEventId::new("x".repeat(201)).is_err());
         assert!(serde_json::from_str::<ExternalId>("\"\"").is_err());
+    }
+
+    #[test]
+    fn participant_refs_round_trip() {
+        let id = ParticipantId::new_at(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
+        for r in [
+            ParticipantRef::from(id),
+            ParticipantRef::from(ExternalId::new("crm-42").unwrap()),
+        ] {
+            let json = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<ParticipantRef>(&json).unwrap(), r);
+        }
+        let by_host: ParticipantRef = serde_json::from_str(r#"{"external_id":"crm-42"}"#).unwrap();
+        assert_eq!(
+            by_host,
+            ParticipantRef::External(ExternalId::new("crm-42").unwrap())
+        );
+        assert!(serde_json::from_str::<ParticipantRef>(r#"{"external_id":""}"#).is_err());
+        assert!(serde_json::from_str::<ParticipantRef>(r#""crm-42""#).is_err());
     }
 }

@@ -51,7 +51,7 @@
 //!         event.id,
 //!         HostEvent {
 //!             id: HostEventId::new("upload-1")?,
-//!             participant: acme.id,
+//!             participant: acme.id.into(),
 //!             occurred_at: service.clock().now(),
 //!             fact: HostFact::LogoUploaded,
 //!         },
@@ -102,6 +102,7 @@ pub mod figures;
 pub mod history;
 pub mod host_event;
 pub mod ids;
+pub mod limits;
 pub mod matrix;
 pub mod memory;
 pub mod message;
@@ -127,7 +128,7 @@ pub use change::{ChangeSet, ParticipantWrite};
 /// The time zone database events use (re-exported so hosts match its version).
 pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher};
+pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
 pub use figures::{TaskCounters, TaskFigures};
@@ -135,7 +136,7 @@ pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
 pub use ids::{
     AdminId, EventId, ExternalId, HistoryId, HostEventId, MeetingId, MessageId, OutboxId,
-    ParticipantId, SegmentId, SweepId, TaskId, TimelineId,
+    ParticipantId, ParticipantRef, SegmentId, SweepId, TaskId, TimelineId,
 };
 pub use matrix::{
     MatrixCell, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, MatrixSort,
@@ -144,13 +145,14 @@ pub use matrix::{
 pub use memory::MemoryStore;
 pub use message::{Message, MessagePage, Unread};
 pub use notify::{
-    Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
-    PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError, Urgency, due_reminder,
+    Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxFilter, OutboxState,
+    OutgoingMessage, PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError,
+    Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,
-    ParticipantPatch, ParticipationMode, Profile, RegistrationStatus, Stamped, Status, Utm,
-    UtmField,
+    ParticipantPatch, ParticipationMode, Profile, ProfilePatch, RegistrationStatus, Stamped,
+    Status, StatusPatch, Utm, UtmField, UtmPatch,
 };
 pub use presence::{OnlineStatus, Presence, PresenceThresholds, Registrant, RegistrantsPage};
 pub use privacy::ParticipantExport;
@@ -159,7 +161,7 @@ pub use progress::{
     TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Decision, MAX_ACTIONS, Punchlist, RemindTarget, ReminderTick};
+pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };

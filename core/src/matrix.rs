@@ -11,7 +11,7 @@ use crate::segment::Rule;
 use crate::text;
 
 /// The status of the chosen task a matrix can be filtered by (B2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusFilter {
     /// Done.
@@ -25,7 +25,9 @@ pub enum StatusFilter {
 }
 
 /// How the matrix is ordered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MatrixSort {
     /// By last name, then first name (case-insensitive).
@@ -91,14 +93,12 @@ pub struct MatrixRequest {
     pub descending: bool,
     /// Start after this row (from the previous page's `next`).
     pub after: Option<MatrixCursor>,
-    /// Rows per page (1..=500; 0 means 50).
+    /// Rows per page: `0` for the default page, at most
+    /// [`MATRIX_PAGE`](crate::limits::MATRIX_PAGE) (see [paging](crate::limits#paging)).
     pub limit: usize,
 }
 
 impl MatrixRequest {
-    /// The largest page.
-    pub const MAX_LIMIT: usize = 500;
-
     /// Checks the request; returns the page size to use.
     pub fn validate(&self) -> Result<usize> {
         if self.status.is_some() && self.task.is_none() {
@@ -109,24 +109,11 @@ impl MatrixRequest {
         }
         if let Some(s) = &self.search {
             text::bounded_text("search", s, 200)?;
-            if s.chars().any(char::is_control) {
-                return Err(Error::invalid(
-                    "search",
-                    "must not contain control characters",
-                ));
-            }
         }
         if let Some(c) = &self.category {
             text::required_text("category", c, 100)?;
         }
-        match self.limit {
-            0 => Ok(50),
-            n if n > Self::MAX_LIMIT => Err(Error::invalid(
-                "limit",
-                format!("at most {} rows per page", Self::MAX_LIMIT),
-            )),
-            n => Ok(n),
-        }
+        crate::limits::page(self.limit, crate::limits::MATRIX_PAGE)
     }
 }
 

@@ -124,6 +124,7 @@ impl EventData {
             || !cs.segments.is_empty()
             || !cs.tasks.is_empty()
             || !cs.deleted_tasks.is_empty()
+            || !cs.deleted_segments.is_empty()
         {
             self.config = OnceLock::new();
         }
@@ -138,6 +139,9 @@ impl EventData {
         }
         for (id, _) in cs.deleted_tasks {
             self.tasks.remove(&id);
+        }
+        for (id, _) in cs.deleted_segments {
+            self.segments.remove(&id);
         }
         for w in cs.participants {
             let record_written = w.record.is_some();

@@ -42,7 +42,7 @@ impl Message {
 
 /// Checks a message's text; returns it trimmed (field `body`).
 pub fn checked_body(body: &str) -> Result<String> {
-    text::required_text("body", body, MAX_MESSAGE)
+    text::required_lines("body", body, MAX_MESSAGE)
 }
 
 /// The unread counts of a thread, kept with the participant (R7).

@@ -22,7 +22,7 @@ use crate::ids::ParticipantId;
 use crate::participant::Participant;
 
 /// A participant's online status (R13).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineStatus {
     /// Never seen on the site or the app of this event.

@@ -15,7 +15,7 @@ use crate::segment::Segment;
 use crate::task::{HelpLink, Task};
 
 /// Where a participant stands on a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ProgressStatus {
@@ -39,7 +39,7 @@ impl ProgressStatus {
 }
 
 /// How a task got done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompletedHow {
     /// Ticked by the participant or their assignee.
@@ -451,6 +451,7 @@ mod tests {
             networking: Default::default(),
             registered_at: at(0),
             erased_at: None,
+            record_version: 0,
         };
         (settings, [(seg.id, seg.clone())].into(), seg.id, p)
     }

@@ -106,8 +106,9 @@ pub enum Rule {
 impl Rule {
     /// Deepest accepted nesting of all / any / not.
     pub const MAX_DEPTH: usize = 16;
-    /// Most participants in an explicit member list.
-    pub const MAX_MEMBERS: usize = 100_000;
+    /// Most participants in an explicit member list. A longer list belongs in a category
+    /// or a custom field the host sets, which every operation does not have to load.
+    pub const MAX_MEMBERS: usize = 1_000;
 
     /// Shorthand for [`Rule::Category`].
     pub fn category(category: impl Into<String>) -> Self {
@@ -139,8 +140,12 @@ impl Rule {
 
     /// Checks the rule against the event's settings (custom fields must exist, languages
     /// must be the event's). The error's field is a path inside the rule, under `rule`.
+    /// The whole rule is at most [`STRUCTURED_BYTES`](crate::limits::STRUCTURED_BYTES)
+    /// encoded (X7): depth and width alone would let a rule grow large enough to slow
+    /// every operation of the event, which all load it.
     pub fn validate(&self, settings: &EventSettings) -> Result<()> {
-        self.validate_at(settings, "rule", 0)
+        self.validate_at(settings, "rule", 0)?;
+        crate::limits::encoded("rule", self, crate::limits::STRUCTURED_BYTES)
     }
 
     fn validate_at(&self, settings: &EventSettings, path: &str, depth: usize) -> Result<()> {
@@ -180,7 +185,7 @@ impl Rule {
                     ));
                 }
                 if let Some(v) = value {
-                    text::bounded_text(&format!("{path}.value"), v, 10_000)?;
+                    text::bounded_lines(&format!("{path}.value"), v, 10_000)?;
                 }
             }
             Rule::Utm { value, .. } => text::bounded_text(&format!("{path}.value"), value, 500)?,
@@ -301,6 +306,7 @@ mod tests {
             networking: Default::default(),
             registered_at: t,
             erased_at: None,
+            record_version: 0,
         }
     }
 

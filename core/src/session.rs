@@ -66,7 +66,7 @@ pub struct SessionRegistration {
 }
 
 /// Where a meeting stands (R9).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStatus {
     /// Booked, waiting for the other participant's answer.
@@ -145,6 +145,70 @@ impl NewMeeting {
         }
         if let Some(place) = &self.place {
             text::bounded_text("place", place, 500)?;
+        }
+        Ok(())
+    }
+}
+
+/// Who books a meeting (R9), for [`NewMeeting::check_booking`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Booker {
+    /// An organizer, booking a business meeting: accepted at once, whatever the other's
+    /// networking consent.
+    Organizer,
+    /// The participant themselves: a request the other answers.
+    Participant,
+}
+
+impl NewMeeting {
+    /// Whether the meeting may be booked now (R9, X7), given the meetings already on the
+    /// booker's record and the other participant's networking consent:
+    /// - a participant asks only someone whose consent is given
+    ///   ([`Networking::Allowed`](crate::Networking::Allowed)): `Forbidden` otherwise,
+    ///   "not given" included;
+    /// - a meeting between the same two people for the same slot that still takes place
+    ///   (requested or accepted) is a `Conflict`, whoever booked it;
+    /// - a participant has at most
+    ///   [`PENDING_MEETING_REQUESTS`](crate::limits::PENDING_MEETING_REQUESTS) requests
+    ///   waiting for an answer: `State` beyond, until one is answered or cancelled.
+    pub(crate) fn check_booking<'m>(
+        &self,
+        by: Booker,
+        with_consent: crate::participant::Networking,
+        booker_meetings: impl IntoIterator<Item = &'m Meeting>,
+    ) -> Result<()> {
+        let mut pending = 0usize;
+        for m in booker_meetings {
+            let same_pair = (m.booker == self.booker && m.with == self.with)
+                || (m.booker == self.with && m.with == self.booker);
+            if same_pair
+                && m.status.is_on()
+                && m.starts_at == self.starts_at
+                && m.ends_at == self.ends_at
+            {
+                return Err(Error::conflict(MeetingId::ENTITY, m.id));
+            }
+            if m.booker == self.booker && m.status == MeetingStatus::Requested {
+                pending += 1;
+            }
+        }
+        if by == Booker::Organizer {
+            return Ok(());
+        }
+        if with_consent != crate::participant::Networking::Allowed {
+            return Err(Error::forbidden(
+                "the other participant has not given their consent to networking meetings",
+            ));
+        }
+        if pending >= crate::limits::PENDING_MEETING_REQUESTS {
+            return Err(Error::state(
+                ParticipantId::ENTITY,
+                self.booker,
+                format!(
+                    "has {} meeting requests waiting for an answer already",
+                    crate::limits::PENDING_MEETING_REQUESTS
+                ),
+            ));
         }
         Ok(())
     }

@@ -72,24 +72,27 @@ impl fmt::Debug for Language {
     }
 }
 
-/// Checks a required text: trimmed, between 1 and `max` characters. Returns it trimmed.
-pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(Error::invalid(field.to_owned(), "must not be empty"));
-    }
-    let n = trimmed.chars().count();
-    if n > max {
+/// Refuses control characters (X7): NUL and the other C0 and C1 controls, which no store
+/// keeps alike (PostgreSQL's `jsonb` cannot hold NUL) and no reader can see. A text of
+/// several lines (`multiline`) keeps tab, line feed and carriage return (browsers send a
+/// text area's line breaks as CR LF).
+pub(crate) fn no_controls(field: &str, value: &str, multiline: bool) -> Result<()> {
+    let allowed = |c: char| multiline && matches!(c, '\t' | '\n' | '\r');
+    if let Some(c) = value.chars().find(|&c| c.is_control() && !allowed(c)) {
+        let what = if multiline {
+            "control characters (only tab and line breaks are allowed)"
+        } else {
+            "control characters or line breaks"
+        };
         return Err(Error::invalid(
             field.to_owned(),
-            format!("must be at most {max} characters (got {n})"),
+            format!("must not contain {what}; found U+{:04X}", u32::from(c)),
         ));
     }
-    Ok(trimmed.to_owned())
+    Ok(())
 }
 
-/// Checks an optional text: at most `max` characters.
-pub(crate) fn bounded_text(field: &str, value: &str, max: usize) -> Result<()> {
+fn check_length(field: &str, value: &str, max: usize) -> Result<()> {
     let n = value.chars().count();
     if n > max {
         return Err(Error::invalid(
@@ -98,6 +101,41 @@ pub(crate) fn bounded_text(field: &str, value: &str, max: usize) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn required(field: &str, value: &str, max: usize, multiline: bool) -> Result<String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Error::invalid(field.to_owned(), "must not be empty"));
+    }
+    check_length(field, trimmed, max)?;
+    no_controls(field, trimmed, multiline)?;
+    Ok(trimmed.to_owned())
+}
+
+/// Checks a required one-line text: trimmed, between 1 and `max` characters, no control
+/// characters. Returns it trimmed.
+pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
+    required(field, value, max, false)
+}
+
+/// Checks a required text of several lines: as [`required_text`], keeping tab and line
+/// breaks.
+pub(crate) fn required_lines(field: &str, value: &str, max: usize) -> Result<String> {
+    required(field, value, max, true)
+}
+
+/// Checks an optional one-line text: at most `max` characters, no control characters.
+pub(crate) fn bounded_text(field: &str, value: &str, max: usize) -> Result<()> {
+    check_length(field, value, max)?;
+    no_controls(field, value, false)
+}
+
+/// Checks an optional text of several lines: at most `max` characters, no control
+/// characters but tab and line breaks.
+pub(crate) fn bounded_lines(field: &str, value: &str, max: usize) -> Result<()> {
+    check_length(field, value, max)?;
+    no_controls(field, value, true)
 }
 
 /// Checks a web address: an absolute `http` or `https` URL with a host and no white space.
@@ -172,5 +210,22 @@ mod tests {
         assert!(required_text("n", "éèà", 3).is_ok());
         assert!(key("k", "photo_url").is_ok());
         assert!(key("k", "a b").is_err());
+    }
+
+    #[test]
+    fn x7_control_characters_refused() {
+        for bad in ["a\0b", "a\u{1b}[31m", "a\u{7f}b", "a\u{85}b"] {
+            assert!(bounded_text("t", bad, 100).is_err(), "{bad:?}");
+            assert!(bounded_lines("t", bad, 100).is_err(), "{bad:?}");
+            assert!(required_text("t", bad, 100).is_err(), "{bad:?}");
+        }
+        let two_lines = "first\r\nsecond\tend";
+        assert_eq!(
+            bounded_text("t", two_lines, 100).unwrap_err().field(),
+            Some("t")
+        );
+        assert!(bounded_lines("t", two_lines, 100).is_ok());
+        assert_eq!(required_lines("t", " a\nb ", 100).unwrap(), "a\nb");
+        assert!(required_text("t", "a\nb", 100).is_err());
     }
 }

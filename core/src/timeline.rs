@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::ids::{EventId, ExternalId, HostEventId, MeetingId, ParticipantId, TaskId, TimelineId};
+use crate::ids::{
+    EventId, ExternalId, HostEventId, MeetingId, ParticipantId, ParticipantRef, TaskId, TimelineId,
+};
 
 /// One dated action of a participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,7 +195,7 @@ pub enum TimelineKind {
 }
 
 /// Where a participant logged in first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoginChannel {
     /// The event's website.
@@ -203,7 +205,7 @@ pub enum LoginChannel {
 }
 
 /// A kind of live interactivity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Interaction {
     /// Asked a question.
@@ -240,7 +242,7 @@ pub enum ScanPlace {
 }
 
 /// Where a badge was printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BadgePlace {
     /// At a self-service kiosk.
@@ -488,10 +490,11 @@ impl TimelineKind {
 pub struct HostAction {
     /// The host's id: opaque, unique per event.
     pub id: HostEventId,
-    /// Whose timeline.
-    pub participant: ParticipantId,
+    /// Whose timeline, by the library's id or by the host's own.
+    pub participant: ParticipantRef,
     /// When it happened, on the host's side. Kept to the millisecond; may be in the past
-    /// (reported late) but not more than [`HostAction::MAX_AHEAD`] in the future.
+    /// (reported late) but not more than
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) in the future.
     pub occurred_at: DateTime<Utc>,
     /// What happened: one of the kinds the host may report
     /// ([`ActionKind::reported_by_host`]).
@@ -499,13 +502,9 @@ pub struct HostAction {
 }
 
 impl HostAction {
-    /// How far ahead of the library's clock an action may be dated (clock skew between
-    /// the host and the library).
-    pub const MAX_AHEAD: Duration = Duration::minutes(5);
-
     /// Checks the action on its own (not the participants it names): a kind the host may
-    /// report, about someone else than the participant where it names one, dated no later
-    /// than `now` plus [`HostAction::MAX_AHEAD`].
+    /// report, dated no later than `now` plus
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW).
     pub fn validate(&self, now: DateTime<Utc>) -> Result<()> {
         let kind = self.kind.action_kind();
         if !kind.reported_by_host() {
@@ -514,31 +513,31 @@ impl HostAction {
                 format!("`{kind}` is written by the library itself; the host cannot report it"),
             ));
         }
-        if self.kind.participants_named().contains(&self.participant) {
+        if let ParticipantRef::Id(p) = &self.participant {
+            self.check_other_party(*p)?;
+        }
+        crate::host_event::check_occurred_at(self.occurred_at, now)
+    }
+
+    /// Refuses an action that names `participant`, whose timeline it is on, as its other
+    /// party.
+    pub(crate) fn check_other_party(&self, participant: ParticipantId) -> Result<()> {
+        if self.kind.participants_named().contains(&participant) {
             return Err(Error::invalid(
                 "kind",
                 "the action names the participant it is about as the other party",
             ));
         }
-        if self.occurred_at.timestamp() < 0 {
-            return Err(Error::invalid("occurred_at", "before 1970"));
-        }
-        if self.occurred_at > now + Self::MAX_AHEAD {
-            return Err(Error::invalid(
-                "occurred_at",
-                "in the future (more than 5 minutes ahead of the library's clock)",
-            ));
-        }
         Ok(())
     }
 
-    /// The entry it becomes.
-    pub(crate) fn into_entry(self, event: EventId) -> TimelineEntry {
+    /// The entry it becomes on `participant`'s timeline (the action's, resolved).
+    pub(crate) fn into_entry(self, event: EventId, participant: ParticipantId) -> TimelineEntry {
         let at = to_millisecond(self.occurred_at);
         TimelineEntry {
             id: TimelineId::happened_at(at),
             event,
-            participant: self.participant,
+            participant,
             at,
             actor: Actor::System,
             kind: self.kind,

@@ -212,7 +212,10 @@ impl Run {
                 assert!(
                     matches!(
                         e,
-                        Error::Invalid { .. } | Error::Forbidden { .. } | Error::NotFound { .. }
+                        Error::Invalid { .. }
+                            | Error::Forbidden { .. }
+                            | Error::NotFound { .. }
+                            | Error::State { .. }
                     ),
                     "{step:?}: an untyped refusal {e:?}"
                 );
@@ -261,7 +264,7 @@ impl Run {
                 // Reordered: the fact may have happened before earlier ones.
                 let host_event = HostEvent {
                     id: HostEventId::new(format!("h{}", self.next_id))?,
-                    participant: self.owners[who].id,
+                    participant: self.owners[who].id.into(),
                     occurred_at: self.f.clock.now() - Duration::minutes(i64::from(minutes)),
                     fact,
                 };
@@ -339,7 +342,7 @@ impl Run {
                     ev,
                     p.id,
                     ParticipantPatch {
-                        status: Some(status),
+                        status: status.into(),
                         ..ParticipantPatch::default()
                     },
                 )

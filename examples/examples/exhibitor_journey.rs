@@ -388,7 +388,7 @@ async fn main() -> Result<()> {
     let reported = vec![
         HostAction {
             id: HostEventId::new("mail-open-118")?,
-            participant: acme.id,
+            participant: acme.id.into(),
             occurred_at: now - Duration::days(3),
             kind: TimelineKind::EmailOpened {
                 email: ExternalId::new("exhibitor-kit")?,
@@ -396,7 +396,7 @@ async fn main() -> Result<()> {
         },
         HostAction {
             id: HostEventId::new("scan-4411")?,
-            participant: visitor.id,
+            participant: visitor.id.into(),
             occurred_at: now - Duration::minutes(2),
             kind: TimelineKind::Scanned {
                 place: ScanPlace::Partner { partner: acme.id },
@@ -404,7 +404,7 @@ async fn main() -> Result<()> {
         },
         HostAction {
             id: HostEventId::new("bookmark-77")?,
-            participant: visitor.id,
+            participant: visitor.id.into(),
             occurred_at: now - Duration::minutes(1),
             kind: TimelineKind::ExhibitorBookmarked { exhibitor: acme.id },
         },

@@ -322,7 +322,7 @@ async fn b1_live_feed_streams_a_completion_as_a_server_sent_event() {
             run.event(),
             HostEvent {
                 id: HostEventId::new("test-logo").expect("an id"),
-                participant: acme,
+                participant: acme.into(),
                 occurred_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a time"),
                 fact: HostFact::LogoUploaded,
             },

@@ -879,6 +879,11 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
                 )
                 .map_err(be)?;
         }
+        for (id, _) in &cs.deleted_segments {
+            segments
+                .remove(key(&[&ev, &bytes_of!(*id)]).as_slice())
+                .map_err(be)?;
+        }
     }
     {
         let mut tasks = open(TASKS)?;

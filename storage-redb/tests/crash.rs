@@ -49,7 +49,7 @@ fn batch(setup: &Setup, b: usize) -> Vec<HostEvent> {
             };
             HostEvent {
                 id: HostEventId::new(format!("b{b}-{i}")).unwrap(),
-                participant: setup.people[n % PEOPLE],
+                participant: setup.people[n % PEOPLE].into(),
                 occurred_at: start() + Duration::seconds(n as i64),
                 fact,
             }

@@ -622,7 +622,12 @@ async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<
     .fetch_optional(&mut **tx)
     .await
     .map_err(map_error)?;
-    let segment_ids: Vec<Uuid> = cs.segments.iter().map(|s| s.id.as_uuid()).collect();
+    let segment_ids: Vec<Uuid> = cs
+        .segments
+        .iter()
+        .map(|s| s.id.as_uuid())
+        .chain(cs.deleted_segments.iter().map(|(s, _)| s.as_uuid()))
+        .collect();
     let task_ids: Vec<Uuid> = cs
         .tasks
         .iter()
@@ -768,6 +773,13 @@ async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()>
     for (id, _) in &cs.deleted_tasks {
         exec!(
             sqlx::query("DELETE FROM tasks WHERE event_id = $1 AND task_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid())
+        );
+    }
+    for (id, _) in &cs.deleted_segments {
+        exec!(
+            sqlx::query("DELETE FROM segments WHERE event_id = $1 AND segment_id = $2")
                 .bind(ev)
                 .bind(id.as_uuid())
         );

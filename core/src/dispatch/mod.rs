@@ -29,15 +29,13 @@
 //! # Ok(()) }
 //! ```
 
-mod render;
-
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-pub use render::{MessageKind, check_template};
-use render::{Renderer, TaskView, View};
+pub use crate::notify::template::{MessageKind, check_template};
+use crate::notify::template::{Renderer, TaskView, View};
 
 use crate::clock::Clock;
 use crate::error::Result;

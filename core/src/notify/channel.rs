@@ -138,7 +138,7 @@ impl Address {
 }
 
 /// How soon a message matters (web push `Urgency`, RFC 8030 §5.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     /// Can wait (a publication notice).

@@ -4,6 +4,7 @@
 
 mod channel;
 mod reminder;
+pub(crate) mod template;
 
 use std::collections::BTreeSet;
 
@@ -109,6 +110,33 @@ impl OutboxEntry {
     }
 }
 
+/// Which outbox entries an organizer lists ([`Punchlist::outbox`](crate::Punchlist::outbox)):
+/// each filter given must hold; the default lists every entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutboxFilter {
+    /// Only this recipient's.
+    pub recipient: Option<ParticipantId>,
+    /// Only this kind.
+    pub kind: Option<template::MessageKind>,
+    /// Only entries in this state.
+    pub state: Option<OutboxState>,
+}
+
+impl OutboxFilter {
+    /// Whether `entry` passes every filter given.
+    pub fn matches(&self, entry: &OutboxEntry) -> bool {
+        self.recipient.is_none_or(|r| r == entry.recipient)
+            && self.kind.is_none_or(|k| k == entry.message.kind())
+            && self.state.is_none_or(|s| s == entry.state)
+    }
+
+    /// Whether it lets every entry through.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A dispatcher's hold on an outbox entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
@@ -119,7 +147,7 @@ pub struct Lease {
 }
 
 /// Where an outbox entry stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum OutboxState {
@@ -196,6 +224,19 @@ pub enum Notification {
 }
 
 impl Notification {
+    /// Its kind: which templates render it.
+    pub fn kind(&self) -> template::MessageKind {
+        use template::MessageKind as K;
+        match self {
+            Self::Publication { .. } => K::Publication,
+            Self::Assignment { .. } => K::Assignment,
+            Self::Nudge { .. } => K::Nudge,
+            Self::ReviewRejected { .. } => K::ReviewRejected,
+            Self::Reminders { .. } => K::Reminders,
+            Self::Reminder { .. } => K::Reminder,
+        }
+    }
+
     /// The reminders this notification carries (N3): one for a `Reminder`, each item of a
     /// grouped `Reminders`, none for any other kind.
     pub fn reminder_items(&self) -> Vec<ReminderItem> {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::event::ReminderOffset;
 
 /// Which reminder of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "seconds", rename_all = "snake_case")]
 pub enum ReminderSlot {
     /// `offset` before the deadline.
@@ -28,7 +28,7 @@ impl ReminderSlot {
 /// A reminder sent for a task, kept on its progress row so it goes out at most once per
 /// (task, recipient, slot, deadline) (N3), even when two ticks race: the row is versioned
 /// with its owner's state, so the slower tick conflicts and sees the mark on its retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ReminderMark {
     /// Which reminder.
     pub slot: ReminderSlot,
@@ -39,7 +39,7 @@ pub struct ReminderMark {
 }
 
 /// One reminder of a grouped message (N7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ReminderItem {
     /// The task.
     pub task: crate::ids::TaskId,

@@ -12,10 +12,8 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::host_event::{HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
+use crate::limits;
 use crate::store::{ParticipantState, Store};
-
-/// The most events in one batch.
-pub const MAX_BATCH: usize = 10_000;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Ingests one fact reported by the host. A repeated id answers
@@ -46,10 +44,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         events: Vec<HostEvent>,
     ) -> Result<Vec<Result<IngestOutcome>>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        if events.len() > MAX_BATCH {
+        if events.len() > limits::BATCH {
             return Err(Error::invalid(
                 "events",
-                format!("at most {MAX_BATCH} events in one batch"),
+                format!("at most {} events in one batch", limits::BATCH),
             ));
         }
         retry!(self, {
@@ -61,8 +59,15 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .await?
                 .into_iter()
                 .collect();
+            let external = self
+                .resolve_external(event, events.iter().map(|e| &e.participant))
+                .await?;
+            let owners: Vec<Option<ParticipantId>> = events
+                .iter()
+                .map(|e| super::resolved(&external, &e.participant))
+                .collect();
             let wanted: Vec<ParticipantId> = {
-                let mut v: Vec<_> = events.iter().map(|e| e.participant).collect();
+                let mut v: Vec<_> = owners.iter().flatten().copied().collect();
                 v.sort();
                 v.dedup();
                 v
@@ -77,8 +82,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let mut unit = Unit::new(&ctx, now, Actor::System);
             let mut results = Vec::with_capacity(events.len());
-            for e in &events {
-                if let Err(err) = e.validate() {
+            for (e, owner) in events.iter().zip(&owners) {
+                if let Err(err) = e.validate(now) {
                     results.push(Err(err));
                     continue;
                 }
@@ -86,28 +91,31 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     results.push(Ok(IngestOutcome::Duplicate));
                     continue;
                 }
-                if !unit.has(e.participant) {
-                    match states.remove(&e.participant) {
+                let Some(owner) = *owner else {
+                    results.push(Err(super::unknown(&e.participant)));
+                    continue;
+                };
+                if !unit.has(owner) {
+                    match states.remove(&owner) {
                         Some(s) if s.participant.erased_at.is_some() => {
                             // X6: an erased participant's facts take no new values.
-                            states.insert(e.participant, s);
-                            results.push(Err(super::erased_error()));
+                            states.insert(owner, s);
+                            results.push(Err(super::erased_error(owner)));
                             continue;
                         }
                         Some(s) => {
                             unit.add(s);
                         }
                         None => {
-                            results
-                                .push(Err(Error::not_found(ParticipantId::ENTITY, e.participant)));
+                            results.push(Err(super::unknown(&e.participant)));
                             continue;
                         }
                     }
                 }
                 seen.insert(e.id.clone());
-                let w = unit.get(e.participant).expect("added above");
+                let w = unit.get(owner).expect("added above");
                 e.apply_to(&mut w.facts);
-                self.link_from_fact(&mut unit, e).await?;
+                self.link_from_fact(&mut unit, owner, e).await?;
                 unit.changes().host_events.push(e.id.clone());
                 results.push(Ok(IngestOutcome::Applied));
             }
@@ -120,7 +128,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// links or unlinks them: linking through the service and reporting the fact are one
     /// fact. A link the rules refuse (a collaborator already in another team, …) is left
     /// out and logged; the count of the owner's collaborators still moves.
-    async fn link_from_fact(&self, unit: &mut Unit<'_>, e: &HostEvent) -> Result<()> {
+    async fn link_from_fact(
+        &self,
+        unit: &mut Unit<'_>,
+        owner: ParticipantId,
+        e: &HostEvent,
+    ) -> Result<()> {
         let external = match &e.fact {
             HostFact::CollaboratorAdded { collaborator }
             | HostFact::CollaboratorRemoved { collaborator } => collaborator,
@@ -140,7 +153,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             };
             unit.add(s);
         }
-        let owner = e.participant;
         let Some(o) = unit
             .get(owner)
             .map(|w| (w.record.clone(), w.facts.collaborators.contains(external)))

@@ -25,7 +25,7 @@ use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::ids::{EventId, ParticipantId, SegmentId, SweepId, TaskId};
+use crate::ids::{EventId, ExternalId, ParticipantId, ParticipantRef, SegmentId, SweepId, TaskId};
 use crate::notify::{Notification, OutboxEntry, OutboxState};
 use crate::presence::PresenceThresholds;
 use crate::segment::Segment;
@@ -34,8 +34,7 @@ use crate::sweep::Sweep;
 use crate::task::Task;
 
 pub use backoffice::{RemindTarget, neutralise_formula};
-pub use organizer::{Decision, MAX_BULK, MAX_IMPORT};
-pub use record::MAX_ACTIONS;
+pub use organizer::Decision;
 pub use reminders::ReminderTick;
 pub(crate) use unit::Unit;
 
@@ -188,6 +187,30 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .ok_or_else(|| Error::not_found(EventId::ENTITY, event))
     }
 
+    /// The library's ids of the participants `refs` name by the host's id
+    /// ([`ParticipantRef::External`]), for those that exist in `event`.
+    async fn resolve_external<'r>(
+        &self,
+        event: EventId,
+        refs: impl Iterator<Item = &'r ParticipantRef>,
+    ) -> Result<std::collections::HashMap<ExternalId, ParticipantId>> {
+        let mut wanted: Vec<&ExternalId> = refs
+            .filter_map(|r| match r {
+                ParticipantRef::External(x) => Some(x),
+                ParticipantRef::Id(_) => None,
+            })
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut out = std::collections::HashMap::with_capacity(wanted.len());
+        for x in wanted {
+            if let Some(id) = self.store.participant_by_external_id(event, x).await? {
+                out.insert(x.clone(), id);
+            }
+        }
+        Ok(out)
+    }
+
     /// Loads one participant of `event`, or `NotFound`.
     async fn participant_state(
         &self,
@@ -298,10 +321,30 @@ pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(crate::ids::random_u64() % ceiling_us.max(1))
 }
 
-/// The error for a change to an erased participant (X6).
-pub(crate) fn erased_error() -> Error {
-    Error::invalid(
-        "participant",
+/// The library's id for `r`, from the host's ids resolved by `resolve_external`.
+pub(crate) fn resolved(
+    external: &std::collections::HashMap<ExternalId, ParticipantId>,
+    r: &ParticipantRef,
+) -> Option<ParticipantId> {
+    match r {
+        ParticipantRef::Id(id) => Some(*id),
+        ParticipantRef::External(x) => external.get(x).copied(),
+    }
+}
+
+/// `NotFound` for a participant a host named and the event does not have.
+pub(crate) fn unknown(r: &ParticipantRef) -> Error {
+    match r {
+        ParticipantRef::Id(id) => Error::not_found(ParticipantId::ENTITY, id),
+        ParticipantRef::External(x) => Error::not_found(ParticipantId::ENTITY, x),
+    }
+}
+
+/// The error for a change to an erased participant (X6): their state refuses it.
+pub(crate) fn erased_error(id: ParticipantId) -> Error {
+    Error::state(
+        ParticipantId::ENTITY,
+        id,
         "was erased (X6): the record takes no more changes",
     )
 }
@@ -311,7 +354,7 @@ pub(crate) fn erased_error() -> Error {
 /// see the participant learns nothing of their erasure.
 pub(crate) fn not_erased(state: &ParticipantState) -> Result<()> {
     match state.participant.erased_at {
-        Some(_) => Err(erased_error()),
+        Some(_) => Err(erased_error(state.participant.id)),
         None => Ok(()),
     }
 }

@@ -12,9 +12,6 @@ use crate::ids::{EventId, OutboxId, ParticipantId};
 use crate::notify::{OutboxEntry, PushSubscription};
 use crate::store::Store;
 
-/// The most dead letters one call lists.
-pub const MAX_DEAD_LETTERS_PAGE: usize = 500;
-
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Registers a browser's web push subscription for `participant` (N4): by the
     /// participant or the event's staff. A subscription with the same endpoint is
@@ -102,7 +99,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// The event's dead letters (N5): notifications given up after their attempts, with
-    /// the last error, in id order after `after` (at most [`MAX_DEAD_LETTERS_PAGE`]).
+    /// the last error, in id order after `after` (a page: see [paging](crate::limits#paging)).
     pub async fn dead_letters(
         &self,
         actor: &Actor,
@@ -111,12 +108,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        if limit == 0 || limit > MAX_DEAD_LETTERS_PAGE {
-            return Err(Error::invalid(
-                "limit",
-                format!("between 1 and {MAX_DEAD_LETTERS_PAGE}"),
-            ));
-        }
+        let limit = crate::limits::page(limit, crate::limits::PAGE)?;
         self.context(actor, event).await?;
         self.store.dead_letters(event, after, limit).await
     }
@@ -131,10 +123,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         ids: &[OutboxId],
     ) -> Result<Vec<OutboxId>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        if ids.len() > MAX_DEAD_LETTERS_PAGE {
+        if ids.len() > crate::limits::BULK {
             return Err(Error::invalid(
                 "ids",
-                format!("at most {MAX_DEAD_LETTERS_PAGE} at once"),
+                format!("at most {} at once", crate::limits::BULK),
             ));
         }
         self.context(actor, event).await?;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::ids::{EventId, OutboxId, ParticipantId, SegmentId, TaskId};
 use crate::notify::Notification;
-use crate::participant::{NewParticipant, Participant, ParticipantPatch, validate_custom_fields};
+use crate::participant::{NewParticipant, Participant, ParticipantPatch};
 use crate::progress::{CompletedHow, Completion, Progress, ProgressStatus, Rejection};
 use crate::segment::{Rule, Segment, SegmentDraft, SegmentPreview};
 use crate::store::ParticipantState;
@@ -192,6 +192,42 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             self.run_sweep(sweep).await?;
         }
         Ok(segment)
+    }
+
+    /// Deletes a segment that no task targets, whatever the task's state (X7): a draft,
+    /// published or archived task keeps its segment for targeting and reporting, so a
+    /// targeted segment answers [`Error::State`] naming the tasks; retarget or delete
+    /// them first. The segment's history stays.
+    #[instrument(skip_all, fields(event = %event, segment = %id))]
+    pub async fn delete_segment(&self, actor: &Actor, event: EventId, id: SegmentId) -> Result<()> {
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let old = ctx.task_segment(id)?;
+            actor::require_staff(actor, event, SegmentId::ENTITY, id)?;
+            let targeting: Vec<String> = ctx
+                .tasks
+                .values()
+                .filter(|t| t.config.segment == Some(id))
+                .map(|t| t.id.to_string())
+                .collect();
+            if !targeting.is_empty() {
+                return Err(Error::state(
+                    SegmentId::ENTITY,
+                    id,
+                    format!("is targeted by tasks {}", targeting.join(", ")),
+                ));
+            }
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.history_values(
+                Subject::Segment(id),
+                &serde_json::json!({ "state": "defined" }),
+                &serde_json::json!({ "state": "deleted" }),
+            );
+            unit.bump_config();
+            let mut cs = unit.into_changes();
+            cs.deleted_segments.push((id, old.version));
+            self.commit(cs).await
+        })
     }
 
     /// Every segment of the event.
@@ -439,7 +475,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
             if old.state == TaskState::Archived {
-                return Err(Error::invalid("state", "an archived task cannot be edited"));
+                return Err(Error::state(
+                    TaskId::ENTITY,
+                    id,
+                    "an archived task cannot be edited",
+                ));
             }
             let config = validate_task_config(&ctx, config.clone())?;
             let now = self.now();
@@ -503,10 +543,17 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             for id in ids {
                 let old = ctx.task(*id)?;
                 actor::require_staff(actor, event, TaskId::ENTITY, id)?;
-                if old.state != TaskState::Draft || tasks.iter().any(|t: &Task| t.id == *id) {
+                if tasks.iter().any(|t: &Task| t.id == *id) {
                     return Err(Error::invalid(
-                        "state",
-                        format!("only a draft can be published; task {id} is not one"),
+                        "tasks",
+                        format!("task {id} is listed twice"),
+                    ));
+                }
+                if old.state != TaskState::Draft {
+                    return Err(Error::state(
+                        TaskId::ENTITY,
+                        id,
+                        "only a draft can be published, and this task is not one",
                     ));
                 }
                 let mut task = old.clone();
@@ -547,8 +594,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
             if old.state != TaskState::Published {
-                return Err(Error::invalid(
-                    "state",
+                return Err(Error::state(
+                    TaskId::ENTITY,
+                    id,
                     "only a published task can be archived",
                 ));
             }
@@ -578,8 +626,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let old = ctx.task(id)?;
             actor::require_staff(actor, event, TaskId::ENTITY, id)?;
             if old.state != TaskState::Draft {
-                return Err(Error::invalid(
-                    "state",
+                return Err(Error::state(
+                    TaskId::ENTITY,
+                    id,
                     "only a draft can be deleted; archive a published task instead",
                 ));
             }
@@ -633,7 +682,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Registers many participants (an import of registrants), each validated on its own
     /// with a result per item in order; the valid ones are written in transactions of at
     /// most [`Config::get_batch_size`] participants. An `external_id` already used, in the
-    /// event or earlier in the list, is an `Invalid` item. At most [`MAX_IMPORT`] per call.
+    /// event or earlier in the list, is an `Invalid` item. At most [`limits::IMPORT`](crate::limits::IMPORT) per call.
     #[instrument(skip_all, fields(event = %event, items = new.len()))]
     pub async fn register_participants(
         &self,
@@ -642,10 +691,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         new: Vec<NewParticipant>,
     ) -> Result<Vec<Result<Participant>>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        if new.len() > MAX_IMPORT {
+        if new.len() > crate::limits::IMPORT {
             return Err(Error::invalid(
                 "participants",
-                format!("at most {MAX_IMPORT} participants in one call"),
+                format!("at most {} participants in one call", crate::limits::IMPORT),
             ));
         }
         let mut results = Vec::with_capacity(new.len());
@@ -687,9 +736,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         Ok(results)
     }
 
-    /// Changes a participant's record. Organizers may change everything; a participant
-    /// may change their own profile and networking interests only. The history gets one line per changed field
-    /// (R12), and tasks appear or disappear as segments now say (S2), progress kept.
+    /// Changes a participant's record, field by field (X8): only the fields the patch
+    /// gives change. Organizers may change everything; a participant may change their own
+    /// profile and networking interests only. With [`ParticipantPatch::if_version`], a
+    /// record changed since that version is refused with [`Error::Conflict`] and nothing
+    /// is written. The history gets one line per changed field (R12), and tasks appear or
+    /// disappear as segments now say (S2), progress kept.
     #[instrument(skip_all, fields(event = %event, participant = %id))]
     pub async fn update_participant(
         &self,
@@ -698,53 +750,38 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         id: ParticipantId,
         patch: ParticipantPatch,
     ) -> Result<Participant> {
+        // The outer result is what a retry may mend (a concurrent writer); the inner one
+        // is final (a stale version stays stale however often it is tried).
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, id).await?;
             actor::require_self_or_staff(actor, event, id)?;
             super::not_erased(&state)?;
-            if actor.as_participant().is_some()
-                && (patch.status.is_some()
-                    || patch.utm.is_some()
-                    || !patch.custom_fields.is_empty())
-            {
+            if actor.as_participant().is_some() && patch.is_staff_only() {
                 return Err(Error::forbidden(
                     "a participant may change their profile and networking only",
                 ));
             }
-            let settings = &ctx.event.settings;
             let mut record = state.participant.clone();
-            if let Some(p) = &patch.profile {
-                p.validate()?;
-                record.profile = p.clone();
+            if let Some(read) = patch.if_version
+                && read != record.record_version
+            {
+                return Ok(Err(Error::conflict(ParticipantId::ENTITY, id)));
             }
-            if let Some(s) = &patch.status {
-                s.validate(settings)?;
-                record.status = s.clone();
-            }
-            if let Some(u) = &patch.utm {
-                u.validate()?;
-                record.utm = u.clone();
-            }
-            if let Some(n) = &patch.networking {
-                n.validate()?;
-                record.networking = n.clone();
-            }
-            validate_custom_fields(
-                settings,
-                patch.custom_fields.iter().map(|(k, v)| (k, v.as_ref())),
-            )?;
-            for (k, v) in &patch.custom_fields {
-                match v {
-                    Some(v) => record.custom_fields.insert(k.clone(), v.clone()),
-                    None => record.custom_fields.remove(k),
-                };
-            }
+            patch.apply_to(&mut record, &ctx.event.settings)?;
             let mut unit = Unit::new(&ctx, self.now(), actor.clone());
             unit.add(state).record = record.clone();
-            self.commit(unit.into_changes()).await?;
-            Ok(super::participant::readable(actor, event, record))
-        })
+            let changes = unit.into_changes();
+            // The record as written, with its version moved if anything changed.
+            let written = changes
+                .participants
+                .iter()
+                .find(|w| w.id == id)
+                .and_then(|w| w.record.clone())
+                .unwrap_or(record);
+            self.commit(changes).await?;
+            Ok(Ok(super::participant::readable(actor, event, written)))
+        })?
     }
 
     /// Makes `collaborator` a member of `owner`'s team: they can then be assigned the
@@ -798,8 +835,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let o = self.participant_state(event, owner).await?;
             let c = self.participant_state(event, collaborator).await?;
             if c.participant.owner != Some(owner) {
-                return Err(Error::invalid(
-                    "collaborator",
+                return Err(Error::state(
+                    ParticipantId::ENTITY,
+                    collaborator,
                     "is not a collaborator of this participant",
                 ));
             }
@@ -888,7 +926,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Applies one organizer decision on `task` to many participants at once (B5: validate
     /// or review in bulk from the matrix). Each participant gets its own result, in order;
     /// the decisions that apply are committed together in one transaction. At most
-    /// [`MAX_BULK`] participants per call.
+    /// [`limits::BULK`](crate::limits::BULK) participants per call.
     #[instrument(skip_all, fields(event = %event, task = %task, participants = owners.len()))]
     pub async fn decide_many(
         &self,
@@ -899,17 +937,17 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         decision: Decision,
     ) -> Result<Vec<Result<Progress>>> {
         actor::require_staff(actor, event, TaskId::ENTITY, task)?;
-        if owners.len() > MAX_BULK {
+        if owners.len() > crate::limits::BULK {
             return Err(Error::invalid(
                 "participants",
-                format!("at most {MAX_BULK} participants in one call"),
+                format!("at most {} participants in one call", crate::limits::BULK),
             ));
         }
         let decision = match decision {
             Decision::Reject(reason) => {
                 // 1,000 characters keep every progress change well within what a live
                 // stream (PostgreSQL NOTIFY: 8,000 bytes) carries.
-                Decision::Reject(text::required_text("reason", &reason, 1_000)?)
+                Decision::Reject(text::required_lines("reason", &reason, 1_000)?)
             }
             other => other,
         };
@@ -981,12 +1019,6 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 }
 
-/// The most participants one bulk decision takes.
-pub const MAX_BULK: usize = 1_000;
-
-/// The most participants one import takes.
-pub const MAX_IMPORT: usize = 100_000;
-
 /// An organizer's decision on a participant's task (T3, B5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -1052,8 +1084,9 @@ fn decide(
             row.decided_by_organizer = false;
         }
         Decision::Accept | Decision::Reject(_) if row.status != ProgressStatus::AwaitingReview => {
-            return Err(Error::invalid(
-                "status",
+            return Err(Error::state(
+                "progress",
+                row.task,
                 "only a submission waiting for review can be accepted or rejected",
             ));
         }
@@ -1108,33 +1141,38 @@ fn new_record(
         networking: Default::default(),
         registered_at: now,
         erased_at: None,
+        record_version: 0,
     }
 }
 
 /// Checks that `c` may join `owner`'s team; `c_has_team` says whether `c` has
 /// collaborators of their own (teams are one level deep).
 pub(super) fn check_can_link(owner: &Participant, c: &Participant, c_has_team: bool) -> Result<()> {
-    if c_has_team {
-        return Err(Error::invalid(
-            "collaborator",
-            "has collaborators of their own; teams are one level deep",
-        ));
-    }
     if owner.id == c.id {
         return Err(Error::invalid(
             "collaborator",
             "a participant cannot be their own collaborator",
         ));
     }
+    // The rest is the teams as they stand now (one level deep): a state, not a value.
+    if c_has_team {
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            c.id,
+            "has collaborators of their own; teams are one level deep",
+        ));
+    }
     if owner.owner.is_some() {
-        return Err(Error::invalid(
-            "owner",
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            owner.id,
             "is a collaborator; a collaborator cannot have collaborators of their own",
         ));
     }
     if let Some(other) = c.owner.filter(|x| *x != owner.id) {
-        return Err(Error::invalid(
-            "collaborator",
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            c.id,
             format!("is already a collaborator of participant {other}"),
         ));
     }

@@ -238,21 +238,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             if matches!(role, Role::Assignee) {
                 return Err(Error::forbidden("only the task's owner can assign it"));
             }
-            let target = self.store.participant(event, assignee).await?;
-            if target
-                .as_ref()
-                .is_none_or(|t| t.participant.owner != Some(owner))
-            {
-                return Err(Error::invalid(
-                    "assignee",
-                    "is not one of the owner's collaborators",
+            let target = self
+                .store
+                .participant(event, assignee)
+                .await?
+                .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, assignee))?;
+            if target.participant.owner != Some(owner) {
+                // X2: whom a task may be handed to is a matter of who may act.
+                return Err(Error::forbidden(
+                    "the assignee is not one of the owner's collaborators",
                 ));
             }
-            if target.is_some_and(|t| t.participant.erased_at.is_some()) {
-                return Err(Error::invalid(
-                    "assignee",
-                    "was erased (X6) and can no longer hold tasks",
-                ));
+            if target.participant.erased_at.is_some() {
+                return Err(super::erased_error(assignee));
             }
             if row.assignee == Some(assignee) {
                 return Ok(row);

@@ -2,7 +2,6 @@
 
 use tracing::instrument;
 
-use super::tracking::MAX_PAGE;
 use super::{Punchlist, Unit, retry};
 use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
@@ -10,6 +9,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::history::{HistoryEntry, HistoryFilter, Subject};
 use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId};
+use crate::limits::PAGE as MAX_PAGE;
 use crate::message::Message;
 use crate::notify::OutboxEntry;
 use crate::participant::{ERASED, Participant};

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 
 use super::backoffice::write_record;
-use super::tracking::MAX_PAGE;
 use super::{Punchlist, Unit, retry};
 use crate::actor::{self, Actor};
 use crate::change::ChangeSet;
@@ -20,11 +19,13 @@ use crate::host_event::IngestOutcome;
 use crate::ids::ExternalId;
 use crate::ids::{EventId, ParticipantId};
 use crate::ids::{MeetingId, MessageId};
+use crate::limits;
+use crate::limits::PAGE as MAX_PAGE;
 use crate::message::{Message, MessagePage, checked_body};
 use crate::participant::{Networking, Participant};
 use crate::presence::{OnlineStatus, Presence, Registrant, RegistrantsPage};
 use crate::session::{
-    Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
+    Agenda, AgendaItem, Booker, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };
 use crate::store::Store;
 use crate::timeline::{
@@ -35,9 +36,6 @@ use crate::timeline::{
 /// How many last-seen times a service remembers before it forgets the stale ones.
 const SEEN_CAPACITY: usize = 100_000;
 
-/// The most actions in one report.
-pub const MAX_ACTIONS: usize = 10_000;
-
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Records actions the host reports on participants' timelines (R5), for the host
     /// ([`Actor::System`]) or the event's organizers. Like
@@ -47,8 +45,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// [`IngestOutcome::Duplicate`] and writes nothing.
     ///
     /// Per item: a kind the library writes itself, a participant named as their own other
-    /// party, or a date more than [`HostAction::MAX_AHEAD`] ahead of the clock is
-    /// `Invalid` (field `kind` or `occurred_at`); an unknown participant, or an unknown
+    /// party, or a date more than [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) ahead
+    /// of the clock is `Invalid` (field `kind` or `occurred_at`); an unknown participant
+    /// (by the library's id or the host's), or an unknown
     /// participant named in the action (a contact, a partner, an exhibitor), is `NotFound`.
     ///
     /// The entry's time is the action's, to the millisecond: an action reported late
@@ -61,15 +60,22 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actions: Vec<HostAction>,
     ) -> Result<Vec<Result<IngestOutcome>>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        if actions.len() > MAX_ACTIONS {
+        if actions.len() > limits::ACTIONS {
             return Err(Error::invalid(
                 "actions",
-                format!("at most {MAX_ACTIONS} actions in one report"),
+                format!("at most {} actions in one report", limits::ACTIONS),
             ));
         }
         retry!(self, {
             let loaded = self.store.event(event).await?;
             let record = loaded.ok_or_else(|| Error::not_found(EventId::ENTITY, event))?;
+            let external = self
+                .resolve_external(event, actions.iter().map(|a| &a.participant))
+                .await?;
+            let owners: Vec<Option<ParticipantId>> = actions
+                .iter()
+                .map(|a| super::resolved(&external, &a.participant))
+                .collect();
             let ids: Vec<_> = actions.iter().map(|a| a.id.clone()).collect();
             let mut seen: HashSet<_> = self
                 .store
@@ -79,7 +85,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .collect();
             let mut wanted: Vec<ParticipantId> = actions
                 .iter()
-                .flat_map(|a| std::iter::once(a.participant).chain(a.kind.participants_named()))
+                .zip(&owners)
+                .flat_map(|(a, o)| o.iter().copied().chain(a.kind.participants_named()))
                 .collect();
             wanted.sort();
             wanted.dedup();
@@ -96,7 +103,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             // never conflicts with the participants' own writes.
             let mut cs = ChangeSet::new(event);
             let mut results = Vec::with_capacity(actions.len());
-            for a in &actions {
+            for (a, owner) in actions.iter().zip(&owners) {
                 if let Err(e) = a.validate(now) {
                     results.push(Err(e));
                     continue;
@@ -105,20 +112,28 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     results.push(Ok(IngestOutcome::Duplicate));
                     continue;
                 }
-                let missing = std::iter::once(a.participant)
+                let Some(owner) = *owner else {
+                    results.push(Err(super::unknown(&a.participant)));
+                    continue;
+                };
+                if let Err(e) = a.check_other_party(owner) {
+                    results.push(Err(e));
+                    continue;
+                }
+                let missing = std::iter::once(owner)
                     .chain(a.kind.participants_named())
                     .find(|p| !known.contains_key(p));
                 if let Some(p) = missing {
                     results.push(Err(Error::not_found(ParticipantId::ENTITY, p)));
                     continue;
                 }
-                if known.get(&a.participant) == Some(&true) {
-                    results.push(Err(super::erased_error()));
+                if known.get(&owner) == Some(&true) {
+                    results.push(Err(super::erased_error(owner)));
                     continue;
                 }
                 seen.insert(a.id.clone());
                 cs.host_events.push(a.id.clone());
-                cs.timeline.push(a.clone().into_entry(record.id));
+                cs.timeline.push(a.clone().into_entry(record.id, owner));
                 results.push(Ok(IngestOutcome::Applied));
             }
             self.commit(cs).await?;
@@ -144,7 +159,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
         self.store
-            .timeline(event, participant, filter, limit.clamp(1, MAX_PAGE))
+            .timeline(
+                event,
+                participant,
+                filter,
+                crate::limits::page(limit, MAX_PAGE)?,
+            )
             .await
     }
 
@@ -299,7 +319,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         if self.store.event(event).await?.is_none() {
             return Err(Error::not_found(EventId::ENTITY, event));
         }
-        let limit = limit.clamp(1, MAX_PAGE);
+        let limit = crate::limits::page(limit, MAX_PAGE)?;
         let batch = limit.max(self.config.get_batch_size());
         let mut rows = Vec::with_capacity(limit);
         let mut cursor = after;
@@ -379,8 +399,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        self.history_page(actor, event, participant, filter, limit.clamp(1, MAX_PAGE))
-            .await
+        self.history_page(
+            actor,
+            event,
+            participant,
+            filter,
+            crate::limits::page(limit, MAX_PAGE)?,
+        )
+        .await
     }
 
     /// Writes a participant's history as CSV to `out` (R12), newest first, with
@@ -571,13 +597,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<SessionRegistration> {
         actor::require_staff(actor, event, ParticipantId::ENTITY, participant)?;
         let session = session.validated()?;
-        let ahead = self.now() + HostAction::MAX_AHEAD;
-        if at > ahead {
-            return Err(Error::invalid("at", "in the future"));
-        }
-        if at.timestamp() < 0 {
-            return Err(Error::invalid("at", "before 1970"));
-        }
+        crate::host_event::check_occurred_at(at, self.now()).map_err(|e| match e {
+            Error::Invalid { reason, .. } => Error::invalid("at", reason),
+            other => other,
+        })?;
         self.change_session(actor, event, participant, &session.id.clone(), |reg, _| {
             let mut r = reg.take().unwrap_or_else(|| SessionRegistration {
                 session: session.clone(),
@@ -681,18 +704,23 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     Some(s) => super::not_erased(s)?,
                 }
             }
-            // A participant books only someone who accepts networking (R11); organizers
-            // book business meetings whatever the setting.
-            if !actor.is_staff_of(event)
-                && states.iter().any(|s| {
-                    s.participant.id == meeting.with
-                        && s.participant.status.networking == Networking::NotAllowed
-                })
-            {
-                return Err(Error::invalid(
-                    "with",
-                    "does not accept networking meetings",
-                ));
+            // R9, X7: consent, one meeting per pair and slot, a bound on pending requests.
+            let by = if actor.is_staff_of(event) {
+                Booker::Organizer
+            } else {
+                Booker::Participant
+            };
+            let find = |id| states.iter().find(|s| s.participant.id == id);
+            let (Some(booker), Some(with)) = (find(meeting.booker), find(meeting.with)) else {
+                return Err(Error::not_found(ParticipantId::ENTITY, meeting.with));
+            };
+            if let Err(refused) = meeting.check_booking(
+                by,
+                with.participant.status.networking,
+                booker.facts.meetings.values(),
+            ) {
+                // Final: a retry would meet the same meetings and the same consent.
+                return Ok(Err(refused));
             }
             let now = self.now();
             let booked = Meeting {
@@ -732,8 +760,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 },
             );
             self.commit(unit.into_changes()).await?;
-            Ok(booked.clone())
-        })
+            Ok(Ok(booked.clone()))
+        })?
     }
 
     /// Answers or cancels a meeting (R9), found on `participant`'s record: the other
@@ -968,7 +996,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let unread = state.facts.unread;
         let messages = self
             .store
-            .messages(event, participant, before, limit.clamp(1, MAX_PAGE))
+            .messages(
+                event,
+                participant,
+                before,
+                crate::limits::page(limit, MAX_PAGE)?,
+            )
             .await?;
         Ok(MessagePage {
             messages,

@@ -10,12 +10,10 @@ use crate::error::Result;
 use crate::figures::TaskFigures;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{EventId, HistoryId, OutboxId, TaskId};
-use crate::notify::OutboxEntry;
+use crate::limits;
+use crate::notify::{OutboxEntry, OutboxFilter};
 use crate::store::{ProgressFeed, Store};
 use crate::task::TaskState;
-
-/// The largest page a read returns.
-pub const MAX_PAGE: usize = 1_000;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// The live stream of the event's progress changes, for its organizers (B1): every
@@ -70,21 +68,45 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<Vec<HistoryEntry>> {
         actor::require_staff(actor, event, TaskId::ENTITY, task)?;
         self.store
-            .history(event, Subject::Task(task), before, limit.min(MAX_PAGE))
+            .history(
+                event,
+                Subject::Task(task),
+                before,
+                limits::page(limit, limits::PAGE)?,
+            )
             .await
     }
 
-    /// The event's queued notifications in id order, for the organizers.
+    /// The event's notifications that pass `filter` (by recipient, kind and state), in id
+    /// order after `after`, for the organizers: a page (see
+    /// [paging](crate::limits#paging)).
     #[instrument(skip_all, fields(event = %event))]
     pub async fn outbox(
         &self,
         actor: &Actor,
         event: EventId,
+        filter: &OutboxFilter,
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        self.store.outbox(event, after, limit.min(MAX_PAGE)).await
+        let limit = limits::page(limit, limits::PAGE)?;
+        if filter.is_empty() {
+            return self.store.outbox(event, after, limit).await;
+        }
+        // Read on in whole pages until this page is full or the outbox ends.
+        let mut out = Vec::with_capacity(limit);
+        let mut cursor = after;
+        loop {
+            let page = self.store.outbox(event, cursor, limits::PAGE).await?;
+            let exhausted = page.len() < limits::PAGE;
+            cursor = page.last().map(|e| e.id);
+            out.extend(page.into_iter().filter(|e| filter.matches(e)));
+            if out.len() >= limit || exhausted {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
     }
 
     /// Finishes the paged work a crash interrupted (publishing, re-evaluation). Call it at

@@ -322,10 +322,18 @@ impl<'c> Unit<'c> {
         if !record_changed && !facts_changed && changed_rows.is_empty() {
             return;
         }
+        let mut record = w.record;
+        // X8: the record's own version moves with what a record form edits, after the
+        // history is taken (the version is not a field anyone changed).
+        if let Some(old) = before_record
+            && old.record_differs(&record)
+        {
+            record.record_version = old.record_version + 1;
+        }
         self.cs.participants.push(ParticipantWrite {
             id,
             version: version + 1,
-            record: record_changed.then_some(w.record),
+            record: record_changed.then_some(record),
             facts: facts_changed.then_some(w.facts),
             progress: changed_rows,
         });

@@ -61,9 +61,12 @@ impl Condition {
     /// Deepest accepted nesting of all / any.
     pub const MAX_DEPTH: usize = 8;
 
-    /// Checks the condition; the error's field is a path under `condition`.
+    /// Checks the condition; the error's field is a path under `condition`. The whole
+    /// condition is at most [`STRUCTURED_BYTES`](crate::limits::STRUCTURED_BYTES) encoded
+    /// (X7).
     pub fn validate(&self) -> Result<()> {
-        self.validate_at("condition", 0)
+        self.validate_at("condition", 0)?;
+        crate::limits::encoded("condition", self, crate::limits::STRUCTURED_BYTES)
     }
 
     fn validate_at(&self, path: &str, depth: usize) -> Result<()> {
@@ -92,7 +95,7 @@ impl Condition {
             Condition::FieldFilled { field, value } => {
                 text::key(&format!("{path}.field"), field)?;
                 match value {
-                    Some(v) => text::required_text(&format!("{path}.value"), v, 10_000).map(drop),
+                    Some(v) => text::required_lines(&format!("{path}.value"), v, 10_000).map(drop),
                     None => Ok(()),
                 }
             }

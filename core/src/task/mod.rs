@@ -71,7 +71,7 @@ impl Task {
 }
 
 /// A task's lifecycle (T2): draft → published → archived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
     /// Being prepared; participants do not see it; it can be deleted.
@@ -207,7 +207,7 @@ impl TaskConfig {
                 ));
             }
             t.name = text::required_text(&format!("texts.{lang}.name"), &t.name, 200)?;
-            text::bounded_text(&format!("texts.{lang}.description"), &t.description, 10_000)?;
+            text::bounded_lines(&format!("texts.{lang}.description"), &t.description, 10_000)?;
         }
         if let CompletionMode::Automatic { condition } = &self.completion {
             condition.validate()?;

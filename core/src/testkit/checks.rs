@@ -180,19 +180,19 @@ pub async fn t2_lifecycle_rules<S: DumpStore>(store: S) {
         .publish_task(&f.organizer, f.event, task.id)
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("state"));
+    assert!(matches!(e, Error::State { .. }), "{e}");
     let e = f
         .service
         .delete_task(&f.organizer, f.event, task.id)
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("state"));
+    assert!(matches!(e, Error::State { .. }), "{e}");
     let e = f
         .service
         .archive_task(&f.organizer, f.event, draft.id)
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("state"));
+    assert!(matches!(e, Error::State { .. }), "{e}");
     assert_eq!(
         f.dump().await,
         before,
@@ -240,7 +240,7 @@ pub async fn t2_lifecycle_rules<S: DumpStore>(store: S) {
         )
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("state"));
+    assert!(matches!(e, Error::State { .. }), "{e}");
     assert_eq!(f.dump().await, before);
 
     let history = f
@@ -740,10 +740,11 @@ pub async fn t4_publish_counts_work_already_done<S: DumpStore>(store: S) {
     }
     assert_eq!(f.status(&visitor, logo.id).await, None);
     let patch = ParticipantPatch {
-        status: Some(Status {
+        status: Status {
             categories: ["exhibitor".to_owned()].into(),
             ..Status::default()
-        }),
+        }
+        .into(),
         ..ParticipantPatch::default()
     };
     f.service
@@ -778,7 +779,7 @@ pub async fn t4_fact_redelivered_and_reordered_converges<S: DumpStore>(store: S)
     ];
     let make = |p: &Participant, prefix: &str, (fact, s): &(HostFact, i64)| HostEvent {
         id: HostEventId::new(format!("{prefix}-{s}")).unwrap(),
-        participant: p.id,
+        participant: p.id.into(),
         occurred_at: t0 + Duration::seconds(*s),
         fact: fact.clone(),
     };
@@ -977,7 +978,10 @@ pub async fn x2_other_participant_forbidden_other_event_not_found<S: DumpStore>(
             )
             .await
             .map(drop),
-        f.service.outbox(&as_bob, f.event, None, 10).await.map(drop),
+        f.service
+            .outbox(&as_bob, f.event, &OutboxFilter::default(), None, 10)
+            .await
+            .map(drop),
         f.service
             .register_participant(
                 &as_bob,
@@ -1136,7 +1140,7 @@ pub async fn x5_unknown_ids_are_not_found_and_write_nothing<S: DumpStore>(store:
         .assign_task(&me, f.event, ann.id, task.id, no_person)
         .await
         .unwrap_err();
-    assert_eq!(e.field(), Some("assignee"));
+    assert!(matches!(e, Error::NotFound { .. }), "{e}");
     let e = f
         .service
         .publish_tasks(&f.organizer, f.event, &[])
@@ -1399,19 +1403,17 @@ pub async fn p4_team_is_one_level_deep<S: DumpStore>(store: S) {
     let e = link(&acme, &acme).await.unwrap_err();
     assert_eq!(e.field(), Some("collaborator"), "self link: {e}");
     let e = link(&team, &loner).await.unwrap_err();
-    assert_eq!(
-        e.field(),
-        Some("owner"),
+    assert!(
+        matches!(e, Error::State { .. }),
         "a collaborator cannot own a team: {e}"
     );
     let e = link(&loner, &acme).await.unwrap_err();
-    assert_eq!(
-        e.field(),
-        Some("collaborator"),
+    assert!(
+        matches!(e, Error::State { .. }),
         "a team owner cannot join a team: {e}"
     );
     let e = link(&globex, &team).await.unwrap_err();
-    assert_eq!(e.field(), Some("collaborator"), "one team each: {e}");
+    assert!(matches!(e, Error::State { .. }), "one team each: {e}");
     assert_eq!(f.dump().await, before, "refused links wrote nothing");
     // Reported as a host fact, a refused link still counts as a collaborator but links
     // nobody.
@@ -1438,14 +1440,15 @@ pub async fn r12_participant_history_pages_skip_custom_fields<S: DumpStore>(stor
     let ann = f.participant("ann", &[]).await;
     for i in 0..3 {
         let patch = ParticipantPatch {
-            profile: Some(Profile {
+            profile: Profile {
                 company: format!("Company {i}"),
                 ..f.service
                     .participant(&f.organizer, f.event, ann.id)
                     .await
                     .unwrap()
                     .profile
-            }),
+            }
+            .into(),
             ..ParticipantPatch::default()
         };
         f.service

@@ -804,7 +804,7 @@ pub async fn n5_retries_backoff_dead_letters_and_gone_subscriptions<S: DumpStore
     assert!(matches!(e, Error::Forbidden { .. }), "{e}");
     let e = f
         .service
-        .dead_letters(&f.organizer, f.event, None, 0)
+        .dead_letters(&f.organizer, f.event, None, crate::limits::PAGE + 1)
         .await
         .unwrap_err();
     assert_eq!(e.field(), Some("limit"));
@@ -913,7 +913,7 @@ pub async fn n6_messages_in_the_recipients_language<S: DumpStore>(store: S) {
             f.event,
             zoe.id,
             ParticipantPatch {
-                status: Some(status),
+                status: status.into(),
                 ..ParticipantPatch::default()
             },
         )

@@ -190,7 +190,7 @@ impl<S: DumpStore> World<S> {
             ev,
             partner.id,
             ParticipantPatch {
-                profile: Some(profile),
+                profile: profile.into(),
                 ..ParticipantPatch::default()
             },
         )
@@ -218,11 +218,12 @@ impl<S: DumpStore> World<S> {
             ev,
             collaborator.id,
             ParticipantPatch {
-                status: Some(status),
-                utm: Some(Utm {
+                status: status.into(),
+                utm: Utm {
                     campaign: Some(format!("{SECRET}-CAMPAIGN")),
                     ..Utm::default()
-                }),
+                }
+                .into(),
                 ..ParticipantPatch::default()
             },
         )
@@ -341,7 +342,7 @@ impl<S: DumpStore> World<S> {
             vec![
                 HostAction {
                     id: HostEventId::new("login-1").expect("id"),
-                    participant: owner.id,
+                    participant: owner.id.into(),
                     occurred_at: f.clock.now(),
                     kind: TimelineKind::FirstLogin {
                         channel: LoginChannel::Web,
@@ -349,7 +350,7 @@ impl<S: DumpStore> World<S> {
                 },
                 HostAction {
                     id: HostEventId::new("bookmark-1").expect("id"),
-                    participant: owner.id,
+                    participant: owner.id.into(),
                     occurred_at: f.clock.now(),
                     kind: TimelineKind::ExhibitorBookmarked {
                         exhibitor: partner.id,
@@ -357,7 +358,7 @@ impl<S: DumpStore> World<S> {
                 },
                 HostAction {
                     id: HostEventId::new("scan-1").expect("id"),
-                    participant: owner.id,
+                    participant: owner.id.into(),
                     occurred_at: f.clock.now(),
                     kind: TimelineKind::Scanned {
                         place: ScanPlace::Partner {
@@ -535,7 +536,7 @@ impl<S: DumpStore> World<S> {
                         ev,
                         o,
                         ParticipantPatch {
-                            profile: Some(profile),
+                            profile: profile.into(),
                             ..ParticipantPatch::default()
                         },
                     )
@@ -591,7 +592,7 @@ impl<S: DumpStore> World<S> {
                 s.tick_reminders(a, ev).await?;
                 Value::Null
             }
-            "outbox" => json(s.outbox(a, ev, None, 10).await?),
+            "outbox" => json(s.outbox(a, ev, &OutboxFilter::default(), None, 10).await?),
             "dead_letters" => json(s.dead_letters(a, ev, None, 10).await?),
             "retry_dead_letters" => json(s.retry_dead_letters(a, ev, &[]).await?),
             "resume_sweeps" => json(s.resume_sweeps(a, ev).await?),
@@ -650,7 +651,7 @@ impl<S: DumpStore> World<S> {
                         ev,
                         vec![HostAction {
                             id: HostEventId::new("badge-1").expect("id"),
-                            participant: o,
+                            participant: o.into(),
                             occurred_at: self.f.clock.now(),
                             kind: TimelineKind::BadgePrinted {
                                 place: BadgePlace::OnSite,

@@ -99,6 +99,14 @@ impl<S: DumpStore> Fixture<S> {
         (owner, collaborator)
     }
 
+    /// Gives `p`'s consent to networking meetings (R2, R9), as an organizer.
+    pub async fn allow_networking(&self, p: &Participant) {
+        self.service
+            .set_networking(&self.organizer, self.event, p.id, Networking::Allowed)
+            .await
+            .expect("set networking");
+    }
+
     /// The actor of a participant.
     pub fn as_participant(&self, p: &Participant) -> Actor {
         Actor::participant(p.id, self.event)
@@ -149,7 +157,7 @@ impl<S: DumpStore> Fixture<S> {
                 self.event,
                 p.id,
                 ParticipantPatch {
-                    profile: Some(profile),
+                    profile: profile.into(),
                     ..ParticipantPatch::default()
                 },
             )
@@ -192,7 +200,7 @@ impl<S: DumpStore> Fixture<S> {
     pub fn host_event(&self, id: &str, participant: &Participant, fact: HostFact) -> HostEvent {
         HostEvent {
             id: HostEventId::new(id).unwrap(),
-            participant: participant.id,
+            participant: participant.id.into(),
             occurred_at: self.clock.now(),
             fact,
         }
@@ -243,7 +251,13 @@ impl<S: DumpStore> Fixture<S> {
     /// Every outbox entry of the event.
     pub async fn outbox(&self) -> Vec<OutboxEntry> {
         self.service
-            .outbox(&self.organizer, self.event, None, 1000)
+            .outbox(
+                &self.organizer,
+                self.event,
+                &OutboxFilter::default(),
+                None,
+                1000,
+            )
             .await
             .expect("outbox")
     }

@@ -381,7 +381,7 @@ impl World {
                 f.event,
                 vec![HostAction {
                     id: HostEventId::new("ann-login").expect("id"),
-                    participant: ann.id,
+                    participant: ann.id.into(),
                     occurred_at: now - Duration::hours(1),
                     kind: TimelineKind::FirstLogin {
                         channel: LoginChannel::Web,
@@ -399,7 +399,7 @@ impl World {
                 f.event,
                 ann.id,
                 ParticipantPatch {
-                    profile: Some(profile_patch),
+                    profile: profile_patch.into(),
                     custom_fields: [("stand".to_owned(), Some("-B13".to_owned()))].into(),
                     ..ParticipantPatch::default()
                 },
@@ -417,6 +417,15 @@ impl World {
             f,
             people,
             tasks,
+        }
+    }
+
+    /// `r` pointed at one of the ready event's participants: a library id becomes one of
+    /// theirs; a host's id stays as it is (it may or may not be one of theirs).
+    fn person_ref(&self, r: &ParticipantRef) -> ParticipantRef {
+        match r {
+            ParticipantRef::Id(id) => self.person(*id).into(),
+            other => other.clone(),
         }
     }
 
@@ -480,7 +489,11 @@ fn typed(op: &str, e: &Error) {
             !field.trim().is_empty() && !reason.trim().is_empty(),
             "X5: {op}: an Invalid error without a field or a reason: {e:?}"
         ),
-        Error::NotFound { .. } | Error::Forbidden { .. } => {}
+        Error::State { reason, .. } => assert!(
+            !reason.trim().is_empty(),
+            "X5: {op}: a State error without a reason: {e:?}"
+        ),
+        Error::NotFound { .. } | Error::Forbidden { .. } | Error::Conflict { .. } => {}
         other => panic!("X5: {op}: an untyped error on input: {other:?}"),
     }
 }
@@ -726,14 +739,16 @@ fn run_host_events(data: &[u8]) -> Outcome {
     block_on(async {
         let w = World::new().await;
         for e in &mut events {
-            e.participant = w.person(e.participant);
+            e.participant = w.person_ref(&e.participant);
         }
+        let now = w.f.clock.now();
         let run = async || {
             w.f.service
                 .ingest_batch(&Actor::System, w.f.event, events.clone())
                 .await
         };
-        outcome(twice(&w, "ingest_batch", &events, HostEvent::validate, run).await)
+        let validate = |e: &HostEvent| e.validate(now);
+        outcome(twice(&w, "ingest_batch", &events, validate, run).await)
     })
 }
 
@@ -764,7 +779,7 @@ fn run_host_actions(data: &[u8]) -> Outcome {
         let w = World::new().await;
         let (service, org, event) = (&w.f.service, &w.f.organizer, w.f.event);
         for a in &mut actions {
-            a.participant = w.person(a.participant);
+            a.participant = w.person_ref(&a.participant);
             if let Some(p) = named_mut(&mut a.kind) {
                 *p = w.person(*p);
             }
@@ -778,7 +793,13 @@ fn run_host_actions(data: &[u8]) -> Outcome {
         let validate = |a: &HostAction| a.validate(now);
         let applied = twice(&w, "report_actions", &actions, validate, run).await;
         // The timelines' CSV (B4, R5).
-        let mut whose: Vec<ParticipantId> = actions.iter().map(|a| a.participant).collect();
+        let mut whose: Vec<ParticipantId> = actions
+            .iter()
+            .filter_map(|a| match a.participant {
+                ParticipantRef::Id(p) => Some(p),
+                ParticipantRef::External(_) => None,
+            })
+            .collect();
         whose.sort();
         whose.dedup();
         for p in whose {

@@ -13,6 +13,8 @@
 //! A store under test also implements [`DumpStore`]: a canonical dump of an event's whole
 //! state, so a test can prove "a failed operation wrote nothing" by equality.
 
+pub mod assert;
+mod bounds;
 mod checks;
 mod checks_b;
 mod checks_c;
@@ -28,6 +30,7 @@ mod stress;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use bounds::*;
 pub use checks::*;
 pub use checks_b::*;
 pub use checks_c::*;
@@ -221,6 +224,16 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each [$mode] $make;
             x2_authorization_matrix,
             n3_a_collaborator_holding_a_task_twice_is_reminded_of_each,
+        );
+        // Bounds, concurrent edits, the host's ids, the refusal policy (bounds.rs).
+        $crate::conformance_tests!(@each [$mode] $make;
+            x7_facts_from_the_future_are_refused,
+            x3_host_reports_name_participants_by_the_hosts_id,
+            x8_patches_change_their_fields_and_stale_saves_conflict,
+            x7_structured_inputs_are_bounded_and_segments_deletable,
+            x7_control_characters_are_refused_alike,
+            x7_meetings_need_consent_and_are_bounded,
+            x5_every_refusal_answers_its_kind,
         );
     };
     (@each [required] $make:expr; $($check:ident),* $(,)?) => {

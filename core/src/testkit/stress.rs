@@ -276,7 +276,7 @@ async fn step<S: DumpStore>(
                 ev,
                 HostEvent {
                     id: id.clone(),
-                    participant: anyone.id,
+                    participant: anyone.id.into(),
                     occurred_at: f.clock.now(),
                     fact,
                 },

@@ -463,7 +463,7 @@ pub async fn seed(service: &Service) -> Result<EventId> {
                 ev,
                 HostEvent {
                     id: HostEventId::new(format!("seed-{n}"))?,
-                    participant: id(who),
+                    participant: id(who).into(),
                     occurred_at: now - Duration::hours(30) + Duration::minutes(n),
                     fact,
                 },
@@ -560,7 +560,7 @@ pub async fn seed(service: &Service) -> Result<EventId> {
         k += 1;
         HostAction {
             id: HostEventId::new(format!("seed-action-{k}")).expect("a valid id"),
-            participant: id(who),
+            participant: id(who).into(),
             occurred_at: now - Duration::hours(hours_ago),
             kind,
         }

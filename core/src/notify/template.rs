@@ -23,7 +23,10 @@ use crate::error::{Error, Result};
 use crate::text::Language;
 
 /// The kinds of messages, each with its own templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum MessageKind {
     /// Tasks published to the recipient (N1).
