@@ -377,10 +377,10 @@ fn timeline<S: Store>(c: &mut Criterion, rt: &Runtime, store_name: &str, world: 
     let who = world.people[0];
     let start = world.service.clock().now() - chrono::Duration::days(30);
     rt.block_on(async {
-        for batch in 0..TIMELINE / MAX_ACTIONS {
-            let actions = (0..MAX_ACTIONS)
+        for batch in 0..TIMELINE / punchlist::limits::ACTIONS {
+            let actions = (0..punchlist::limits::ACTIONS)
                 .map(|i| {
-                    let n = batch * MAX_ACTIONS + i;
+                    let n = batch * punchlist::limits::ACTIONS + i;
                     HostAction {
                         id: HostEventId::new(format!("bench-open-{n}")).unwrap(),
                         participant: who.into(),

@@ -151,7 +151,7 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
         if rng.below(10) < 4 {
             facts.push(HostEvent {
                 id: HostEventId::new(format!("seed-logo-{i}")).unwrap(),
-                participant: *p.into(),
+                participant: (*p).into(),
                 occurred_at: clock.now(),
                 fact: HostFact::LogoUploaded,
             });
@@ -159,7 +159,7 @@ pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
         for k in 0..rng.below(4) {
             facts.push(HostEvent {
                 id: HostEventId::new(format!("seed-prod-{i}-{k}")).unwrap(),
-                participant: *p.into(),
+                participant: (*p).into(),
                 occurred_at: clock.now(),
                 fact: HostFact::ProductAdded {
                     product: ExternalId::new(format!("sku-{i}-{k}")).unwrap(),

@@ -345,7 +345,10 @@ async fn main() -> Result<()> {
     }
 
     println!("\noutbox (queued for the dispatcher):");
-    for entry in service.outbox(&organizer, ev, None, 100).await? {
+    for entry in service
+        .outbox(&organizer, ev, &OutboxFilter::default(), None, 100)
+        .await?
+    {
         let what = match &entry.message {
             Notification::Publication { tasks } => format!(
                 "publication of {}",
@@ -780,7 +783,7 @@ fn fact(
 ) -> Result<HostEvent> {
     Ok(HostEvent {
         id: HostEventId::new(id)?,
-        participant,
+        participant: participant.into(),
         occurred_at: at,
         fact,
     })

@@ -264,7 +264,13 @@ async fn t2_organizer_publishes_a_task_for_exhibitors_an_exhibitor_sees_and_hand
     let outbox = run
         .portal
         .service()
-        .outbox(&run.portal.organizer(), run.event(), None, 500)
+        .outbox(
+            &run.portal.organizer(),
+            run.event(),
+            &punchlist::OutboxFilter::default(),
+            None,
+            500,
+        )
         .await
         .expect("the outbox");
     let notices = outbox

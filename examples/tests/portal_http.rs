@@ -529,7 +529,7 @@ async fn x4_portal_serves_the_demo_on_postgresql_too() {
 async fn notices(run: &Running, task: punchlist::TaskId) -> usize {
     run.portal
         .service()
-        .outbox(&run.portal.organizer(), run.event(), None, 1000)
+        .outbox(&run.portal.organizer(), run.event(), &punchlist::OutboxFilter::default(), None, 1000)
         .await
         .expect("the outbox")
         .iter()

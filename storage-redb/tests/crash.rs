@@ -145,8 +145,8 @@ fn check_consistent(dump: &EventDump, setup: &Setup) -> usize {
     let mut expected: BTreeMap<ParticipantId, Facts> = BTreeMap::new();
     for b in 0..batches {
         for e in batch(setup, b) {
-            if seen.contains(e.id.as_str()) {
-                e.apply_to(expected.entry(e.participant).or_default());
+            if let (true, ParticipantRef::Id(p)) = (seen.contains(e.id.as_str()), &e.participant) {
+                e.apply_to(expected.entry(*p).or_default());
             }
         }
     }

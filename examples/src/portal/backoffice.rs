@@ -965,7 +965,15 @@ async fn notifications(
         })
         .collect();
     let task = |id: &TaskId| names.get(id).cloned().unwrap_or_else(|| "?".to_owned());
-    let entries = service.outbox(&who.actor, event, q.after, 100).await?;
+    let entries = service
+        .outbox(
+            &who.actor,
+            event,
+            &punchlist::OutboxFilter::default(),
+            q.after,
+            100,
+        )
+        .await?;
     let mut people = view::Names::default();
     let mut rows = Vec::new();
     for e in &entries {

@@ -82,7 +82,7 @@ async fn report(
                 Ok(fact) => {
                     let host_event = HostEvent {
                         id: HostEventId::new(fresh_key("portal", now))?,
-                        participant,
+                        participant: participant.into(),
                         occurred_at: now,
                         fact,
                     };
