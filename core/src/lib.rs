@@ -76,6 +76,24 @@
 //! loser is retried. Work that grows with a segment (publishing, re-evaluation) runs in
 //! bounded batches ([`Sweep`]s) that resume after a crash.
 //!
+//! ## Refusals, bounds and pages
+//!
+//! Every refusal answers one question, and its kind says which ([`Error`] has the
+//! table): [`Error::NotFound`] whether it exists for this reader, [`Error::Forbidden`]
+//! *who* may act, [`Error::Invalid`] *what* was asked (a malformed value, or an operation
+//! the object's configuration excludes, naming the field), [`Error::State`] *when* (the
+//! object's current state refuses a well-formed request), and [`Error::Conflict`] a
+//! concurrent writer or a stale version ([`ParticipantPatch::if_version`]). A refused
+//! call writes nothing.
+//!
+//! Every input has a bound on its size, its time or its count, all in [`limits`]: texts
+//! and ids have lengths and refuse control characters; rules, conditions and settings
+//! have an encoded size; facts and actions may not be dated beyond
+//! [`limits::MAX_CLOCK_SKEW`]; batches, imports, bulk calls and pending meeting requests
+//! have counts. Every paged call reads its `limit` the same way
+//! ([`limits::page`](limits#paging)): `0` for the default page, above the call's maximum
+//! `Invalid` on `limit`.
+//!
 //! ## Features
 //!
 //! | feature | what it adds |

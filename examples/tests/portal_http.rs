@@ -5,7 +5,7 @@
 mod common;
 
 use common::Running;
-use punchlist::{Actor, HostEvent, HostEventId, HostFact};
+use punchlist::{Actor, Clock, HostEvent, HostEventId, HostFact};
 use punchlist_examples::portal::seed;
 
 fn client() -> reqwest::Client {
@@ -323,7 +323,7 @@ async fn b1_live_feed_streams_a_completion_as_a_server_sent_event() {
             HostEvent {
                 id: HostEventId::new("test-logo").expect("an id"),
                 participant: acme.into(),
-                occurred_at: chrono::DateTime::from_timestamp(1_800_000_000, 0).expect("a time"),
+                occurred_at: run.portal.service().clock().now(),
                 fact: HostFact::LogoUploaded,
             },
         )
