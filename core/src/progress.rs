@@ -105,7 +105,9 @@ pub struct Progress {
     /// The organizer's last refusal of a submission, until the next acceptance.
     #[serde(default)]
     pub rejection: Option<Rejection>,
-    /// The reminders sent for the current deadline (N3), so each goes out once.
+    /// The reminders sent (N3), so each goes out once per recipient, slot and deadline,
+    /// also when a deadline moves away and back. At most
+    /// [`Progress::MAX_REMINDER_MARKS`], the oldest dropped first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reminded: Vec<crate::notify::ReminderMark>,
     /// When the row last changed.
@@ -113,6 +115,10 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The most reminder marks a row keeps: every slot of several deadlines, since an
+    /// organizer who moves a deadline and moves it back must not remind anyone twice.
+    pub const MAX_REMINDER_MARKS: usize = 64;
+
     /// A fresh row: targeted, to do.
     pub fn new(task: TaskId, owner: ParticipantId, at: DateTime<Utc>) -> Self {
         Self {

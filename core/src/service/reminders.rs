@@ -137,8 +137,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                         }
                         let w = unit.get(c.owner).expect("added above");
                         if let Some(row) = w.rows.get_mut(&c.task) {
-                            // Marks of an older deadline are moot: keep the current ones.
-                            row.reminded.retain(|m| m.deadline == c.item.deadline);
+                            // Marks of other deadlines stay: a deadline moved back to
+                            // one already reminded of is not reminded again (N3).
+                            let extra = (row.reminded.len() + 1)
+                                .saturating_sub(crate::progress::Progress::MAX_REMINDER_MARKS);
+                            row.reminded.drain(..extra);
                             row.reminded.push(ReminderMark {
                                 slot: c.item.slot,
                                 recipient,

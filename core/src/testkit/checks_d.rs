@@ -1038,3 +1038,45 @@ pub async fn n6_event_templates_override_and_are_checked_when_set<S: DumpStore>(
         sent[0].message.body
     );
 }
+
+/// N3: a deadline moved away and back is not reminded twice: the reminder sent for it the
+/// first time still counts, and the tick that comes back to it sends nothing (it used to
+/// queue the same reminder again and fail on its idempotency key).
+pub async fn n3_a_deadline_moved_back_is_not_reminded_twice<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &[]).await;
+    let deadline = f.clock.now() + Duration::days(10);
+    let t = task_due(&f, "Upload your logo", deadline).await;
+    let day = ReminderSlot::Before(ReminderOffset::days(1));
+    f.clock.set(deadline - Duration::hours(2));
+    assert_eq!(tick(&f).await.reminders, 1);
+    let move_to = |at| {
+        let mut config = t.config.clone();
+        config.deadline = Some(at);
+        let f = &f;
+        async move {
+            f.service
+                .update_task(&f.organizer, f.event, t.id, config)
+                .await
+                .unwrap()
+        }
+    };
+    let away = deadline + Duration::days(3);
+    move_to(away).await;
+    assert_eq!(
+        tick(&f).await.reminders,
+        1,
+        "the week's reminder of the new deadline"
+    );
+    move_to(deadline).await;
+    let again = tick(&f).await;
+    assert_eq!(
+        again.reminders, 0,
+        "already reminded of this deadline: {again:?}"
+    );
+    let week = ReminderSlot::Before(ReminderOffset::days(7));
+    assert_eq!(
+        reminders(&f).await,
+        vec![(ann.id, t.id, day, deadline), (ann.id, t.id, week, away)]
+    );
+}

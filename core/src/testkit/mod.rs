@@ -224,6 +224,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each [$mode] $make;
             x2_authorization_matrix,
             n3_a_collaborator_holding_a_task_twice_is_reminded_of_each,
+            n3_a_deadline_moved_back_is_not_reminded_twice,
         );
         // Bounds, concurrent edits, the host's ids, the refusal policy (bounds.rs).
         $crate::conformance_tests!(@each [$mode] $make;
