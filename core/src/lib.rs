@@ -115,7 +115,6 @@ pub mod clock;
 pub mod dispatch;
 pub mod error;
 pub mod event;
-pub mod feed;
 pub mod figures;
 pub mod history;
 pub mod host_event;
@@ -132,6 +131,7 @@ pub mod progress;
 pub mod segment;
 pub mod service;
 pub mod session;
+mod state;
 pub mod store;
 pub mod sweep;
 pub mod task;
@@ -183,7 +183,7 @@ pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };
-pub use store::{EventConfig, ParticipantState, ProgressFeed, Store};
+pub use store::{EventConfig, ParticipantState, ProgressFeed, Store, StoreExt};
 pub use sweep::Sweep;
 pub use task::{
     CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText, Template,

@@ -23,11 +23,14 @@ use crate::ids::{
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
 use crate::message::Message;
-use crate::notify::{OutboxEntry, OutboxState};
+use crate::notify::{OutboxEntry, OutboxFilter, OutboxState};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
-use crate::store::{EventConfig, ParticipantState, ProgressFeed, Store};
+use crate::store::{
+    EventConfig, EventStore, OutboxStore, ParticipantState, ParticipantStore, ProgressFeed,
+    RecordStore, TrackingStore,
+};
 use crate::sweep::Sweep;
 use crate::task::Task;
 use crate::timeline::{TimelineEntry, TimelineFilter};
@@ -316,21 +319,7 @@ impl StoredState for &EventData {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
-    async fn event(&self, id: EventId) -> Result<Option<Event>> {
-        self.read(id, None, |d| d.event.clone())
-    }
-
-    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        self.read(event, Vec::new(), |d| {
-            d.segments.values().cloned().collect()
-        })
-    }
-
-    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        self.read(event, Vec::new(), |d| d.tasks.values().cloned().collect())
-    }
-
+impl EventStore for MemoryStore {
     async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
         self.read(event, None, |d| {
             let record = d.event.as_ref()?;
@@ -344,14 +333,37 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn participant(
-        &self,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Option<ParticipantState>> {
-        self.read(event, None, |d| d.participants.get(&id).cloned())
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let data = match self.data(changes.event)? {
+            Some(d) => d,
+            None if changes.event_record.is_some() => {
+                let mut events = self.inner.events.write().map_err(poisoned)?;
+                events.entry(changes.event).or_default().clone()
+            }
+            None => return Err(Error::not_found(EventId::ENTITY, changes.event)),
+        };
+        let sender = self.sender(changes.event)?;
+        let mut data = data.write().map_err(poisoned)?;
+        crate::change::check(&changes, &mut &*data)?;
+        let mut changes = changes;
+        let published = std::mem::take(&mut changes.progress_changes);
+        data.write(changes);
+        // Sent under the event's lock, so readers see changes in commit order.
+        for change in published {
+            // No receiver is not an error: nobody is watching.
+            let _ = sender.send(change);
+        }
+        Ok(())
     }
 
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        let rx = self.sender(event)?.subscribe();
+        Ok(crate::store::from_broadcast(rx))
+    }
+}
+
+#[async_trait]
+impl ParticipantStore for MemoryStore {
     async fn participants_by_id(
         &self,
         event: EventId,
@@ -433,7 +445,10 @@ impl Store for MemoryStore {
                 .collect()
         })
     }
+}
 
+#[async_trait]
+impl TrackingStore for MemoryStore {
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
         self.read(event, Vec::new(), |d| {
             let Some(settings) = d.event.as_ref().map(|e| &e.settings) else {
@@ -507,7 +522,10 @@ impl Store for MemoryStore {
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         self.read(event, Vec::new(), |d| d.sweeps.values().cloned().collect())
     }
+}
 
+#[async_trait]
+impl RecordStore for MemoryStore {
     async fn timeline(
         &self,
         event: EventId,
@@ -559,21 +577,38 @@ impl Store for MemoryStore {
                 .collect()
         })
     }
+}
 
+#[async_trait]
+impl OutboxStore for MemoryStore {
     async fn outbox(
         &self,
         event: EventId,
+        filter: &OutboxFilter,
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         use std::ops::Bound::{Excluded, Unbounded};
         let lower = after.map_or(Unbounded, Excluded);
         self.read(event, Vec::new(), |d| {
-            d.outbox
-                .range((lower, Unbounded))
-                .take(limit)
-                .map(|(_, e)| e.clone())
-                .collect()
+            if filter.state == Some(OutboxState::Dead) {
+                // The dead letters have an index of their own.
+                d.outbox_dead
+                    .range((lower, Unbounded))
+                    .filter_map(|id| d.outbox.get(id))
+                    .filter(|e| filter.matches(e))
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            } else {
+                d.outbox
+                    .range((lower, Unbounded))
+                    .map(|(_, e)| e)
+                    .filter(|e| filter.matches(e))
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            }
         })
     }
 
@@ -647,23 +682,6 @@ impl Store for MemoryStore {
         Ok(written)
     }
 
-    async fn dead_letters(
-        &self,
-        event: EventId,
-        after: Option<OutboxId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let lower = after.map_or(Unbounded, Excluded);
-        self.read(event, Vec::new(), |d| {
-            d.outbox_dead
-                .range((lower, Unbounded))
-                .take(limit)
-                .filter_map(|id| d.outbox.get(id).cloned())
-                .collect()
-        })
-    }
-
     async fn requeue_dead(
         &self,
         event: EventId,
@@ -687,44 +705,16 @@ impl Store for MemoryStore {
         }
         Ok(done)
     }
-
-    async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        let data = match self.data(changes.event)? {
-            Some(d) => d,
-            None if changes.event_record.is_some() => {
-                let mut events = self.inner.events.write().map_err(poisoned)?;
-                events.entry(changes.event).or_default().clone()
-            }
-            None => return Err(Error::not_found(EventId::ENTITY, changes.event)),
-        };
-        let sender = self.sender(changes.event)?;
-        let mut data = data.write().map_err(poisoned)?;
-        crate::change::check(&changes, &mut &*data)?;
-        let mut changes = changes;
-        let published = std::mem::take(&mut changes.progress_changes);
-        data.write(changes);
-        // Sent under the event's lock, so readers see changes in commit order.
-        for change in published {
-            // No receiver is not an error: nobody is watching.
-            let _ = sender.send(change);
-        }
-        Ok(())
-    }
-
-    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
-        let rx = self.sender(event)?.subscribe();
-        Ok(crate::feed::from_broadcast(rx))
-    }
 }
 
 #[cfg(feature = "testkit")]
 #[async_trait]
-impl crate::testkit::DumpStore for MemoryStore {
-    async fn dump(&self, event: EventId) -> Result<crate::testkit::EventDump> {
-        self.read(event, crate::testkit::EventDump::default(), |d| {
+impl crate::store::DumpStore for MemoryStore {
+    async fn dump(&self, event: EventId) -> Result<crate::store::EventDump> {
+        self.read(event, crate::store::EventDump::default(), |d| {
             let mut host_events: Vec<HostEventId> = d.host_events.iter().cloned().collect();
             host_events.sort();
-            crate::testkit::EventDump {
+            crate::store::EventDump {
                 event: d.event.clone(),
                 segments: d.segments.values().cloned().collect(),
                 tasks: d.tasks.values().cloned().collect(),

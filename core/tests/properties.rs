@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;
 use proptest::prelude::*;
-use punchlist::testkit::{EventDump, Fixture};
+use punchlist::store::EventDump;
+use punchlist::testkit::Fixture;
 use punchlist::*;
 
 /// One step of a run.

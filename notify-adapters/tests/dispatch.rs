@@ -21,7 +21,8 @@ use common::{HttpPeer, Reply};
 use mail_parser::MessageParser;
 use p256::SecretKey;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
-use punchlist::testkit::{DumpStore, Fixture};
+use punchlist::store::DumpStore;
+use punchlist::testkit::Fixture;
 use punchlist::{
     Address, Channel, Channels, Clock, DispatchConfig, Dispatcher, ManualClock, Notifier,
     OutgoingMessage, PushSubscription, SendError, TaskConfig,

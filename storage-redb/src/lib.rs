@@ -57,13 +57,16 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use punchlist::change::{ChangeSet, StoredState, check};
-use punchlist::feed::from_broadcast;
 use punchlist::history::{HistoryEntry, Subject};
+use punchlist::store::{
+    EventConfig, EventStore, OutboxStore, ParticipantStore, RecordStore, TrackingStore,
+    event_config_from, from_broadcast,
+};
 use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixCursor, MatrixQuery,
-    MatrixSort, Message, MessageId, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId,
-    ParticipantState, Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store,
-    Sweep, Task, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
+    MatrixSort, Message, MessageId, OutboxEntry, OutboxFilter, OutboxId, OutboxState, Participant,
+    ParticipantId, ParticipantState, Progress, ProgressChange, ProgressFeed, Result, SegmentId,
+    Sweep, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
 };
 use redb::{
     Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, TableHandle,
@@ -1088,35 +1091,52 @@ fn write(txn: &redb::WriteTransaction, cs: ChangeSet) -> Result<()> {
 }
 
 #[async_trait]
-impl Store for RedbStore {
-    async fn event(&self, id: EventId) -> Result<Option<Event>> {
-        self.read(move |txn| get(&txn.open_table(EVENTS).map_err(be)?, &bytes_of!(id)))
-            .await
-    }
-
-    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        self.read(move |txn| scan(&txn.open_table(SEGMENTS).map_err(be)?, &bytes_of!(event)))
-            .await
-    }
-
-    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        self.read(move |txn| scan(&txn.open_table(TASKS).map_err(be)?, &bytes_of!(event)))
-            .await
-    }
-
-    async fn participant(
-        &self,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Option<ParticipantState>> {
+impl EventStore for RedbStore {
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
+        // One read transaction: the three reads see the same commit.
         self.read(move |txn| {
-            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
-            let progress = txn.open_table(PROGRESS).map_err(be)?;
-            load_participant(&participants, &progress, event, id)
+            let ev = bytes_of!(event);
+            let record = get(&txn.open_table(EVENTS).map_err(be)?, &ev)?;
+            let tasks = scan(&txn.open_table(TASKS).map_err(be)?, &ev)?;
+            let segments = scan(&txn.open_table(SEGMENTS).map_err(be)?, &ev)?;
+            Ok(event_config_from(record, tasks, segments))
         })
         .await
     }
 
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let inner = self.inner.clone();
+        let sender = self.sender(changes.event);
+        tokio::task::spawn_blocking(move || {
+            let _writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            let txn = inner.db.begin_write().map_err(be)?;
+            check(
+                &changes,
+                &mut Lookup {
+                    event: changes.event,
+                    txn: &txn,
+                },
+            )?;
+            let published = changes.progress_changes.clone();
+            write(&txn, changes)?;
+            txn.commit().map_err(be)?;
+            for change in published {
+                // No receiver is not an error: nobody is watching.
+                let _ = sender.send(change);
+            }
+            Ok(())
+        })
+        .await
+        .map_err(Error::backend)?
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        Ok(from_broadcast(self.sender(event).subscribe()))
+    }
+}
+
+#[async_trait]
+impl ParticipantStore for RedbStore {
     async fn participants_by_id(
         &self,
         event: EventId,
@@ -1237,7 +1257,10 @@ impl Store for RedbStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl TrackingStore for RedbStore {
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
         let query = query.clone();
         self.read(move |txn| {
@@ -1274,7 +1297,10 @@ impl Store for RedbStore {
         self.read(move |txn| scan(&txn.open_table(SWEEPS).map_err(be)?, &bytes_of!(event)))
             .await
     }
+}
 
+#[async_trait]
+impl RecordStore for RedbStore {
     async fn timeline(
         &self,
         event: EventId,
@@ -1314,21 +1340,6 @@ impl Store for RedbStore {
         .await
     }
 
-    async fn messages(
-        &self,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Message>> {
-        let prefix = key(&[&bytes_of!(event), &bytes_of!(participant)]);
-        self.read(move |txn| {
-            let t = txn.open_table(MESSAGES).map_err(be)?;
-            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
-        })
-        .await
-    }
-
     async fn history(
         &self,
         event: EventId,
@@ -1344,20 +1355,72 @@ impl Store for RedbStore {
         .await
     }
 
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let prefix = key(&[&bytes_of!(event), &bytes_of!(participant)]);
+        self.read(move |txn| {
+            let t = txn.open_table(MESSAGES).map_err(be)?;
+            newest_first(&t, &prefix, before.map(|b| bytes_of!(b)), limit)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for RedbStore {
     async fn outbox(
         &self,
         event: EventId,
+        filter: &OutboxFilter,
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         let prefix = bytes_of!(event);
+        let filter = filter.clone();
         self.read(move |txn| {
-            let t = txn.open_table(OUTBOX).map_err(be)?;
+            let outbox = txn.open_table(OUTBOX).map_err(be)?;
             let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
             let start = start_key
                 .as_deref()
                 .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
-            scan_from(&t, &prefix, start, limit, false)
+            if filter.is_empty() {
+                return scan_from(&outbox, &prefix, start, limit, false);
+            }
+            let end = prefix_end(&prefix);
+            let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut out = Vec::new();
+            if filter.state == Some(OutboxState::Dead) {
+                // The dead letters have an index of their own.
+                let dead = txn.open_table(OUTBOX_DEAD).map_err(be)?;
+                for item in dead.range::<&[u8]>((start, end)).map_err(be)? {
+                    let (k, _) = item.map_err(be)?;
+                    if let Some(e) = get::<OutboxEntry>(&outbox, k.value())?
+                        && filter.matches(&e)
+                    {
+                        out.push(e);
+                        if out.len() == limit {
+                            break;
+                        }
+                    }
+                }
+            } else {
+                for item in outbox.range::<&[u8]>((start, end)).map_err(be)? {
+                    let (_, v) = item.map_err(be)?;
+                    let e: OutboxEntry = parse(v.value())?;
+                    if filter.matches(&e) {
+                        out.push(e);
+                        if out.len() == limit {
+                            break;
+                        }
+                    }
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -1421,34 +1484,6 @@ impl Store for RedbStore {
         .await
     }
 
-    async fn dead_letters(
-        &self,
-        event: EventId,
-        after: Option<OutboxId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let prefix = bytes_of!(event);
-        self.read(move |txn| {
-            let dead = txn.open_table(OUTBOX_DEAD).map_err(be)?;
-            let outbox = txn.open_table(OUTBOX).map_err(be)?;
-            let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
-            let start = start_key
-                .as_deref()
-                .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
-            let end = prefix_end(&prefix);
-            let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-            let mut out = Vec::new();
-            for item in dead.range::<&[u8]>((start, end)).map_err(be)?.take(limit) {
-                let (k, _) = item.map_err(be)?;
-                if let Some(e) = get(&outbox, k.value())? {
-                    out.push(e);
-                }
-            }
-            Ok(out)
-        })
-        .await
-    }
-
     async fn requeue_dead(
         &self,
         event: EventId,
@@ -1474,36 +1509,6 @@ impl Store for RedbStore {
             Ok(done)
         })
         .await
-    }
-
-    async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        let inner = self.inner.clone();
-        let sender = self.sender(changes.event);
-        tokio::task::spawn_blocking(move || {
-            let _writer = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
-            let txn = inner.db.begin_write().map_err(be)?;
-            check(
-                &changes,
-                &mut Lookup {
-                    event: changes.event,
-                    txn: &txn,
-                },
-            )?;
-            let published = changes.progress_changes.clone();
-            write(&txn, changes)?;
-            txn.commit().map_err(be)?;
-            for change in published {
-                // No receiver is not an error: nobody is watching.
-                let _ = sender.send(change);
-            }
-            Ok(())
-        })
-        .await
-        .map_err(Error::backend)?
-    }
-
-    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
-        Ok(from_broadcast(self.sender(event).subscribe()))
     }
 }
 
@@ -1535,8 +1540,8 @@ fn newest_first<T: DeserializeOwned>(
 
 #[cfg(feature = "testkit")]
 #[async_trait]
-impl punchlist::testkit::DumpStore for RedbStore {
-    async fn dump(&self, event: EventId) -> Result<punchlist::testkit::EventDump> {
+impl punchlist::store::DumpStore for RedbStore {
+    async fn dump(&self, event: EventId) -> Result<punchlist::store::EventDump> {
         self.read(move |txn| {
             let ev = bytes_of!(event);
             let table = |t: Bytes| txn.open_table(t).map_err(be);
@@ -1559,7 +1564,7 @@ impl punchlist::testkit::DumpStore for RedbStore {
                 }
                 out
             };
-            Ok(punchlist::testkit::EventDump {
+            Ok(punchlist::store::EventDump {
                 event: get(&table(EVENTS)?, &ev)?,
                 segments: scan(&table(SEGMENTS)?, &ev)?,
                 tasks: scan(&table(TASKS)?, &ev)?,

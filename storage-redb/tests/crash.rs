@@ -15,7 +15,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use punchlist::testkit::{DumpStore, EventDump};
+use punchlist::store::ParticipantStore;
+use punchlist::store::{DumpStore, EventDump};
 use punchlist::*;
 use punchlist_redb::RedbStore;
 use serde::{Deserialize, Serialize};

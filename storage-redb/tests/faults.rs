@@ -23,7 +23,9 @@ use std::time::{Duration as StdDuration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use punchlist::testkit::{DumpStore, EventDump, Fixture, RecordingNotifier};
+use punchlist::store::OutboxStore;
+use punchlist::store::{DumpStore, EventDump};
+use punchlist::testkit::{Fixture, RecordingNotifier};
 use punchlist::*;
 use punchlist_redb::RedbStore;
 use redb::backends::FileBackend;
@@ -152,7 +154,7 @@ fn log_dispatcher(
 /// Every outbox entry of the event, by id.
 async fn outbox(store: &RedbStore, event: EventId) -> BTreeMap<String, OutboxEntry> {
     store
-        .outbox(event, None, usize::MAX)
+        .outbox(event, &punchlist::OutboxFilter::default(), None, usize::MAX)
         .await
         .expect("read the outbox")
         .into_iter()

@@ -1,8 +1,10 @@
 //! The redb file itself (X4): durability across reopening, the format version, and typed
 //! errors for paths that are not a punchlist database.
 
-use punchlist::testkit::{DumpStore, Fixture};
-use punchlist::{HostFact, ProgressStatus, Store};
+use punchlist::store::DumpStore;
+use punchlist::store::{OutboxStore, StoreExt};
+use punchlist::testkit::Fixture;
+use punchlist::{HostFact, ProgressStatus};
 use punchlist_redb::{OpenError, RedbStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -86,11 +86,15 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use punchlist::change::{ChangeSet, StoredState, check};
 use punchlist::history::{HistoryEntry, Subject};
+use punchlist::store::{
+    EventConfig, EventStore, OutboxStore, ParticipantStore, RecordStore, TrackingStore,
+    event_config_from,
+};
 use punchlist::{
     Error, Event, EventId, ExternalId, Facts, HistoryId, HostEventId, MatrixQuery, MatrixSort,
-    Message, MessageId, OutboxEntry, OutboxId, OutboxState, Participant, ParticipantId,
-    ParticipantState, Progress, ProgressChange, ProgressFeed, Result, Segment, SegmentId, Store,
-    Sweep, Task, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
+    Message, MessageId, OutboxEntry, OutboxFilter, OutboxId, OutboxState, Participant,
+    ParticipantId, ParticipantState, Progress, ProgressChange, ProgressFeed, Result, Segment,
+    SegmentId, Sweep, Task, TaskCounters, TaskId, TimelineEntry, TimelineFilter,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -1147,41 +1151,59 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn event(&self, id: EventId) -> Result<Option<Event>> {
-        let body: Option<serde_json::Value> =
-            sqlx::query_scalar("SELECT body FROM events WHERE event_id = $1")
-                .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map_error)?;
-        body.map(from_json).transpose()
+impl EventStore for PgStore {
+    async fn event_config(&self, event: EventId) -> Result<Option<std::sync::Arc<EventConfig>>> {
+        let Some(record) = self.event(event).await? else {
+            return Ok(None);
+        };
+        let tasks = self.tasks(event).await?;
+        let segments = self.segments(event).await?;
+        Ok(event_config_from(Some(record), tasks, segments))
     }
 
-    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
-        self.bodies(
-            "SELECT body FROM segments WHERE event_id = $1 ORDER BY segment_id",
-            event,
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let mut stored = prefetch(&mut tx, &changes).await?;
+        check(&changes, &mut stored)?;
+        write(&mut tx, &changes).await?;
+        tx.commit().await.map_err(map_error)
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
+            .await
+            .map_err(map_error)?;
+        // Named by the server on the listener's own connection, as the notifier does.
+        let channel: String = sqlx::query_scalar(concat!("SELECT ", channel_sql!()))
+            .bind(channel_event(event))
+            .fetch_one(&mut listener)
+            .await
+            .map_err(map_error)?;
+        listener.listen(&channel).await.map_err(map_error)?;
+        // `try_recv` tells when the connection dropped (notifications sent meanwhile are
+        // lost): that is reported as an `Err` item, then the listener reconnects and the
+        // stream goes on. A plain `recv` would reconnect silently.
+        Ok(
+            futures::stream::unfold(listener, |mut listener| async move {
+                let item = match listener.try_recv().await {
+                    Ok(Some(n)) => {
+                        serde_json::from_str::<ProgressChange>(n.payload()).map_err(Error::backend)
+                    }
+                    Ok(None) => Err(Error::Unavailable {
+                        source: "the live feed's connection dropped; changes may have been missed"
+                            .into(),
+                    }),
+                    Err(e) => Err(map_error(e)),
+                };
+                Some((item, listener))
+            })
+            .boxed(),
         )
-        .await
     }
+}
 
-    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        self.bodies(
-            "SELECT body FROM tasks WHERE event_id = $1 ORDER BY task_id",
-            event,
-        )
-        .await
-    }
-
-    async fn participant(
-        &self,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Option<ParticipantState>> {
-        Ok(load_states(&self.pool, event, &[id.as_uuid()]).await?.pop())
-    }
-
+#[async_trait]
+impl ParticipantStore for PgStore {
     async fn participants_by_id(
         &self,
         event: EventId,
@@ -1282,7 +1304,10 @@ impl Store for PgStore {
             .map(HostEventId::new)
             .collect()
     }
+}
 
+#[async_trait]
+impl TrackingStore for PgStore {
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
         matrix::page(&self.pool, event, query).await
     }
@@ -1317,7 +1342,10 @@ impl Store for PgStore {
         )
         .await
     }
+}
 
+#[async_trait]
+impl RecordStore for PgStore {
     async fn timeline(
         &self,
         event: EventId,
@@ -1349,27 +1377,6 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(|Json(e)| e).collect())
     }
 
-    async fn messages(
-        &self,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<MessageId>,
-        limit: usize,
-    ) -> Result<Vec<Message>> {
-        let rows: Vec<Json<Message>> = sqlx::query_scalar(
-            "SELECT body FROM messages WHERE event_id = $1 AND participant_id = $2 \
-             AND message_id < $3 ORDER BY message_id DESC LIMIT $4",
-        )
-        .bind(event.as_uuid())
-        .bind(participant.as_uuid())
-        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_error)?;
-        Ok(rows.into_iter().map(|Json(m)| m).collect())
-    }
-
     async fn history(
         &self,
         event: EventId,
@@ -1393,21 +1400,61 @@ impl Store for PgStore {
         rows.into_iter().map(from_json).collect()
     }
 
-    async fn outbox(
+    async fn messages(
         &self,
         event: EventId,
-        after: Option<OutboxId>,
+        participant: ParticipantId,
+        before: Option<MessageId>,
         limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
-            "SELECT body FROM outbox WHERE event_id = $1 AND outbox_id > $2 ORDER BY outbox_id LIMIT $3",
+    ) -> Result<Vec<Message>> {
+        let rows: Vec<Json<Message>> = sqlx::query_scalar(
+            "SELECT body FROM messages WHERE event_id = $1 AND participant_id = $2 \
+             AND message_id < $3 ORDER BY message_id DESC LIMIT $4",
         )
         .bind(event.as_uuid())
-        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+        .bind(participant.as_uuid())
+        .bind(before.map_or(Uuid::max(), |b| b.as_uuid()))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(map_error)?;
+        Ok(rows.into_iter().map(|Json(m)| m).collect())
+    }
+}
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn outbox(
+        &self,
+        event: EventId,
+        filter: &OutboxFilter,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        // The state is a literal, so a filter on dead letters uses their partial index;
+        // recipient and kind are read from the body.
+        let state = match filter.state {
+            None => "",
+            Some(OutboxState::Pending) => "AND state = 'pending' ",
+            Some(OutboxState::Sent) => "AND state = 'sent' ",
+            Some(OutboxState::Dead) => "AND state = 'dead' ",
+            Some(_) => return Ok(Vec::new()),
+        };
+        let sql = format!(
+            "SELECT body FROM outbox WHERE event_id = $1 AND outbox_id > $2 {state}\
+             AND ($3::text IS NULL OR body->>'recipient' = $3) \
+             AND ($4::text IS NULL OR body->'message'->>'kind' = $4) \
+             ORDER BY outbox_id LIMIT $5"
+        );
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(&sql)
+            .bind(event.as_uuid())
+            .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+            .bind(filter.recipient.map(|r| r.to_string()))
+            .bind(filter.kind.map(|k| k.as_str()))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
         rows.into_iter().map(from_json).collect()
     }
 
@@ -1461,25 +1508,6 @@ impl Store for PgStore {
         Ok(mine.into_iter().map(|e| e.id).collect())
     }
 
-    async fn dead_letters(
-        &self,
-        event: EventId,
-        after: Option<OutboxId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
-            "SELECT body FROM outbox WHERE event_id = $1 AND state = 'dead' AND outbox_id > $2 \
-             ORDER BY outbox_id LIMIT $3",
-        )
-        .bind(event.as_uuid())
-        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_error)?;
-        Ok(rows.into_iter().map(|j| j.0).collect())
-    }
-
     async fn requeue_dead(
         &self,
         event: EventId,
@@ -1500,52 +1528,40 @@ impl Store for PgStore {
         tx.commit().await.map_err(map_error)?;
         Ok(dead.into_iter().map(|e| e.id).collect())
     }
+}
 
-    async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(map_error)?;
-        let mut stored = prefetch(&mut tx, &changes).await?;
-        check(&changes, &mut stored)?;
-        write(&mut tx, &changes).await?;
-        tx.commit().await.map_err(map_error)
+impl PgStore {
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        let body: Option<serde_json::Value> =
+            sqlx::query_scalar("SELECT body FROM events WHERE event_id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_error)?;
+        body.map(from_json).transpose()
     }
 
-    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool)
-            .await
-            .map_err(map_error)?;
-        // Named by the server on the listener's own connection, as the notifier does.
-        let channel: String = sqlx::query_scalar(concat!("SELECT ", channel_sql!()))
-            .bind(channel_event(event))
-            .fetch_one(&mut listener)
-            .await
-            .map_err(map_error)?;
-        listener.listen(&channel).await.map_err(map_error)?;
-        // `try_recv` tells when the connection dropped (notifications sent meanwhile are
-        // lost): that is reported as an `Err` item, then the listener reconnects and the
-        // stream goes on. A plain `recv` would reconnect silently.
-        Ok(
-            futures::stream::unfold(listener, |mut listener| async move {
-                let item = match listener.try_recv().await {
-                    Ok(Some(n)) => {
-                        serde_json::from_str::<ProgressChange>(n.payload()).map_err(Error::backend)
-                    }
-                    Ok(None) => Err(Error::Unavailable {
-                        source: "the live feed's connection dropped; changes may have been missed"
-                            .into(),
-                    }),
-                    Err(e) => Err(map_error(e)),
-                };
-                Some((item, listener))
-            })
-            .boxed(),
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        self.bodies(
+            "SELECT body FROM segments WHERE event_id = $1 ORDER BY segment_id",
+            event,
         )
+        .await
+    }
+
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        self.bodies(
+            "SELECT body FROM tasks WHERE event_id = $1 ORDER BY task_id",
+            event,
+        )
+        .await
     }
 }
 
 #[cfg(feature = "testkit")]
 #[async_trait]
-impl punchlist::testkit::DumpStore for PgStore {
-    async fn dump(&self, event: EventId) -> Result<punchlist::testkit::EventDump> {
+impl punchlist::store::DumpStore for PgStore {
+    async fn dump(&self, event: EventId) -> Result<punchlist::store::EventDump> {
         let ids: Vec<Uuid> =
             sqlx::query_scalar("SELECT participant_id FROM participants WHERE event_id = $1")
                 .bind(event.as_uuid())
@@ -1558,7 +1574,7 @@ impl punchlist::testkit::DumpStore for PgStore {
                 .fetch_all(&self.pool)
                 .await
                 .map_err(map_error)?;
-        Ok(punchlist::testkit::EventDump {
+        Ok(punchlist::store::EventDump {
             event: self.event(event).await?,
             segments: self.segments(event).await?,
             tasks: self.tasks(event).await?,

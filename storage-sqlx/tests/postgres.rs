@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use punchlist::store::EventStore;
 use punchlist::testkit::Fixture;
 use punchlist::*;
 use punchlist_sqlx::testing::{SchemaGuard, database_url, fresh_schema, isolated_store};
@@ -538,8 +539,8 @@ async fn x4_store_in_a_schema_of_the_hosts_choosing() {
 
     // Live streams: b listening for the same event id hears none of a's changes (the
     // channel names the schema, since channels belong to the whole database).
-    let mut feed_a = Store::progress_feed(&*a, f.event).await.unwrap();
-    let mut feed_b = Store::progress_feed(&b, f.event).await.unwrap();
+    let mut feed_a = EventStore::progress_feed(&*a, f.event).await.unwrap();
+    let mut feed_b = EventStore::progress_feed(&b, f.event).await.unwrap();
     let ann = f.participant("ann", &[]).await;
     let hotel = f.manual_task("Hotel", None).await;
     f.service

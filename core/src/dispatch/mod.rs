@@ -46,7 +46,7 @@ use crate::notify::{
     ReminderSlot, SendError, Urgency,
 };
 use crate::participant::Participant;
-use crate::store::Store;
+use crate::store::{Store, StoreExt};
 use crate::task::{HelpLink, Task};
 
 /// How a dispatcher works.

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::host_event::{HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
 use crate::limits;
-use crate::store::{ParticipantState, Store};
+use crate::store::{ParticipantState, Store, StoreExt};
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Ingests one fact reported by the host. A repeated id answers

@@ -29,7 +29,7 @@ use crate::ids::{EventId, ExternalId, ParticipantId, ParticipantRef, SegmentId, 
 use crate::notify::{Notification, OutboxEntry, OutboxState};
 use crate::presence::PresenceThresholds;
 use crate::segment::Segment;
-use crate::store::{EventConfig, ParticipantState, Store};
+use crate::store::{EventConfig, ParticipantState, Store, StoreExt};
 use crate::sweep::Sweep;
 use crate::task::Task;
 

@@ -9,7 +9,7 @@ use crate::actor::{self, Actor};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, OutboxId, ParticipantId};
-use crate::notify::{OutboxEntry, PushSubscription};
+use crate::notify::{OutboxEntry, OutboxFilter, OutboxState, PushSubscription};
 use crate::store::Store;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -110,7 +110,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         let limit = crate::limits::page(limit, crate::limits::PAGE)?;
         self.context(actor, event).await?;
-        self.store.dead_letters(event, after, limit).await
+        let dead = OutboxFilter {
+            state: Some(OutboxState::Dead),
+            ..OutboxFilter::default()
+        };
+        self.store.outbox(event, &dead, after, limit).await
     }
 
     /// Sends dead letters again (N5): each goes back in the queue, due now, with its

@@ -14,7 +14,7 @@ use crate::progress::{
     CompletedHow, Completion, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList,
     is_overdue, is_visible,
 };
-use crate::store::{ParticipantState, Store};
+use crate::store::{ParticipantState, Store, StoreExt};
 use crate::task::Task;
 use crate::timeline::TimelineKind;
 

@@ -11,7 +11,7 @@ use crate::history::{HistoryEntry, HistoryFilter, Subject};
 use crate::ids::{EventId, HistoryId, OutboxId, ParticipantId};
 use crate::limits::PAGE as MAX_PAGE;
 use crate::message::Message;
-use crate::notify::OutboxEntry;
+use crate::notify::{OutboxEntry, OutboxFilter};
 use crate::participant::{ERASED, Participant};
 use crate::privacy::ParticipantExport;
 use crate::store::Store;
@@ -239,7 +239,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.outbox(event, after, MAX_PAGE).await?;
+            let page = self
+                .store
+                .outbox(event, &OutboxFilter::default(), after, MAX_PAGE)
+                .await?;
             let full = page.len() == MAX_PAGE;
             after = page.last().map(|o| o.id);
             out.extend(page.into_iter().filter(|o| o.recipient == participant));

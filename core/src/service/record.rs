@@ -27,7 +27,7 @@ use crate::presence::{OnlineStatus, Presence, Registrant, RegistrantsPage};
 use crate::session::{
     Agenda, AgendaItem, Booker, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };
-use crate::store::Store;
+use crate::store::{Store, StoreExt};
 use crate::timeline::{
     ActionKind, HostAction, LoginChannel, Partner, Partners, ScanPlace, TimelineEntry,
     TimelineFilter, TimelineKind,

@@ -91,22 +91,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<Vec<OutboxEntry>> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         let limit = limits::page(limit, limits::PAGE)?;
-        if filter.is_empty() {
-            return self.store.outbox(event, after, limit).await;
-        }
-        // Read on in whole pages until this page is full or the outbox ends.
-        let mut out = Vec::with_capacity(limit);
-        let mut cursor = after;
-        loop {
-            let page = self.store.outbox(event, cursor, limits::PAGE).await?;
-            let exhausted = page.len() < limits::PAGE;
-            cursor = page.last().map(|e| e.id);
-            out.extend(page.into_iter().filter(|e| filter.matches(e)));
-            if out.len() >= limit || exhausted {
-                out.truncate(limit);
-                return Ok(out);
-            }
-        }
+        self.store.outbox(event, filter, after, limit).await
     }
 
     /// Finishes the paged work a crash interrupted (publishing, re-evaluation). Call it at

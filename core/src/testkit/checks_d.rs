@@ -24,6 +24,14 @@ async fn pending_entries<S: DumpStore>(f: &Fixture<S>, n: usize) -> Vec<OutboxEn
     outbox
 }
 
+/// The outbox filter for dead letters.
+fn dead_only() -> OutboxFilter {
+    OutboxFilter {
+        state: Some(OutboxState::Dead),
+        ..OutboxFilter::default()
+    }
+}
+
 fn ids(entries: &[OutboxEntry]) -> BTreeSet<OutboxId> {
     entries.iter().map(|e| e.id).collect()
 }
@@ -212,11 +220,11 @@ pub async fn n5_backoff_dead_letters_and_requeue<S: DumpStore>(store: S) {
     assert_eq!(again[0].attempts, 1);
     assert_eq!(again[0].last_error, failed.last_error);
 
-    let letters = store.dead_letters(f.event, None, 10).await.unwrap();
+    let letters = store.outbox(f.event, &dead_only(), None, 10).await.unwrap();
     assert_eq!(letters, vec![dead.clone()], "the dead letter, as written");
     assert!(
         store
-            .dead_letters(f.event, Some(dead.id), 10)
+            .outbox(f.event, &dead_only(), Some(dead.id), 10)
             .await
             .unwrap()
             .is_empty(),
@@ -225,7 +233,7 @@ pub async fn n5_backoff_dead_letters_and_requeue<S: DumpStore>(store: S) {
     let other = Fixture::with_store(store.clone()).await;
     assert!(
         store
-            .dead_letters(other.event, None, 10)
+            .outbox(other.event, &dead_only(), None, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -248,7 +256,7 @@ pub async fn n5_backoff_dead_letters_and_requeue<S: DumpStore>(store: S) {
     assert_eq!(requeued, vec![dead.id]);
     assert!(
         store
-            .dead_letters(f.event, None, 10)
+            .outbox(f.event, &dead_only(), None, 10)
             .await
             .unwrap()
             .is_empty()

@@ -12,15 +12,15 @@ use async_trait::async_trait;
 use super::{DumpStore, EventDump};
 use crate::change::ChangeSet;
 use crate::error::{Error, Result};
-use crate::event::Event;
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId};
-use crate::notify::OutboxEntry;
+use crate::notify::{OutboxEntry, OutboxFilter};
 use crate::progress::Progress;
-use crate::segment::Segment;
-use crate::store::{ParticipantState, ProgressFeed, Store};
+use crate::store::{
+    EventStore, OutboxStore, ParticipantState, ParticipantStore, ProgressFeed, RecordStore, Store,
+    TrackingStore,
+};
 use crate::sweep::Sweep;
-use crate::task::Task;
 use crate::timeline::{TimelineEntry, TimelineFilter};
 
 /// Wraps a store; see the module docs.
@@ -66,27 +66,30 @@ impl<S> Interleaving<S> {
 }
 
 #[async_trait]
-impl<S: Store> Store for Interleaving<S> {
-    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+impl<S: Store> EventStore for Interleaving<S> {
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<crate::store::EventConfig>>> {
         self.pause().await;
-        self.inner.event(id).await
+        self.inner.event_config(event).await
     }
-    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
         self.pause().await;
-        self.inner.segments(event).await
+        let result = self.inner.apply(changes).await;
+        match &result {
+            Ok(()) => self.commits.fetch_add(1, Ordering::SeqCst),
+            Err(Error::Conflict { .. }) => self.conflicts.fetch_add(1, Ordering::Relaxed),
+            Err(_) => 0,
+        };
+        result
     }
-    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
-        self.pause().await;
-        self.inner.tasks(event).await
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        self.inner.progress_feed(event).await
     }
-    async fn participant(
-        &self,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Option<ParticipantState>> {
-        self.pause().await;
-        self.inner.participant(event, id).await
-    }
+}
+
+#[async_trait]
+impl<S: Store> ParticipantStore for Interleaving<S> {
     async fn participants_by_id(
         &self,
         event: EventId,
@@ -95,6 +98,16 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.participants_by_id(event, ids).await
     }
+
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<crate::participant::Participant>> {
+        self.pause().await;
+        self.inner.participant_records(event, ids).await
+    }
+
     async fn participant_by_external_id(
         &self,
         event: EventId,
@@ -105,6 +118,7 @@ impl<S: Store> Store for Interleaving<S> {
             .participant_by_external_id(event, external_id)
             .await
     }
+
     async fn participants(
         &self,
         event: EventId,
@@ -114,6 +128,7 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.participants(event, after, limit).await
     }
+
     async fn collaborators(
         &self,
         event: EventId,
@@ -122,21 +137,20 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.collaborators(event, owner).await
     }
+
     async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
         self.pause().await;
         self.inner.assigned_to(event, assignee).await
     }
+
     async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
         self.pause().await;
         self.inner.ingested(event, ids).await
     }
-    async fn task_counters(
-        &self,
-        event: EventId,
-    ) -> Result<std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>> {
-        self.pause().await;
-        self.inner.task_counters(event).await
-    }
+}
+
+#[async_trait]
+impl<S: Store> TrackingStore for Interleaving<S> {
     async fn matrix(
         &self,
         event: EventId,
@@ -145,10 +159,23 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.matrix(event, query).await
     }
+
+    async fn task_counters(
+        &self,
+        event: EventId,
+    ) -> Result<std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>> {
+        self.pause().await;
+        self.inner.task_counters(event).await
+    }
+
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         self.pause().await;
         self.inner.sweeps(event).await
     }
+}
+
+#[async_trait]
+impl<S: Store> RecordStore for Interleaving<S> {
     async fn timeline(
         &self,
         event: EventId,
@@ -159,16 +186,7 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.timeline(event, participant, filter, limit).await
     }
-    async fn messages(
-        &self,
-        event: EventId,
-        participant: ParticipantId,
-        before: Option<crate::ids::MessageId>,
-        limit: usize,
-    ) -> Result<Vec<crate::message::Message>> {
-        self.pause().await;
-        self.inner.messages(event, participant, before, limit).await
-    }
+
     async fn history(
         &self,
         event: EventId,
@@ -179,23 +197,32 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.history(event, subject, before, limit).await
     }
+
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<crate::ids::MessageId>,
+        limit: usize,
+    ) -> Result<Vec<crate::message::Message>> {
+        self.pause().await;
+        self.inner.messages(event, participant, before, limit).await
+    }
+}
+
+#[async_trait]
+impl<S: Store> OutboxStore for Interleaving<S> {
     async fn outbox(
         &self,
         event: EventId,
+        filter: &OutboxFilter,
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         self.pause().await;
-        self.inner.outbox(event, after, limit).await
+        self.inner.outbox(event, filter, after, limit).await
     }
-    async fn participant_records(
-        &self,
-        event: EventId,
-        ids: &[ParticipantId],
-    ) -> Result<Vec<crate::participant::Participant>> {
-        self.pause().await;
-        self.inner.participant_records(event, ids).await
-    }
+
     async fn claim_outbox(
         &self,
         owner: &str,
@@ -208,6 +235,7 @@ impl<S: Store> Store for Interleaving<S> {
             .claim_outbox(owner, now, lease_until, limit)
             .await
     }
+
     async fn release_outbox(
         &self,
         owner: &str,
@@ -216,15 +244,7 @@ impl<S: Store> Store for Interleaving<S> {
         self.pause().await;
         self.inner.release_outbox(owner, entries).await
     }
-    async fn dead_letters(
-        &self,
-        event: EventId,
-        after: Option<OutboxId>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        self.pause().await;
-        self.inner.dead_letters(event, after, limit).await
-    }
+
     async fn requeue_dead(
         &self,
         event: EventId,
@@ -233,19 +253,6 @@ impl<S: Store> Store for Interleaving<S> {
     ) -> Result<Vec<OutboxId>> {
         self.pause().await;
         self.inner.requeue_dead(event, ids, now).await
-    }
-    async fn apply(&self, changes: ChangeSet) -> Result<()> {
-        self.pause().await;
-        let result = self.inner.apply(changes).await;
-        match &result {
-            Ok(()) => self.commits.fetch_add(1, Ordering::SeqCst),
-            Err(Error::Conflict { .. }) => self.conflicts.fetch_add(1, Ordering::Relaxed),
-            Err(_) => 0,
-        };
-        result
-    }
-    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
-        self.inner.progress_feed(event).await
     }
 }
 

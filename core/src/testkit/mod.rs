@@ -10,7 +10,7 @@
 //! # fn main() {}
 //! ```
 //!
-//! A store under test also implements [`DumpStore`]: a canonical dump of an event's whole
+//! A store under test also implements [`DumpStore`](crate::store::DumpStore): a canonical dump of an event's whole
 //! state, so a test can prove "a failed operation wrote nothing" by equality.
 
 pub mod assert;
@@ -27,9 +27,6 @@ mod interleave;
 mod notifier;
 mod stress;
 
-use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-
 pub use bounds::*;
 pub use checks::*;
 pub use checks_b::*;
@@ -42,80 +39,7 @@ pub use interleave::Interleaving;
 pub use notifier::{Received, RecordingNotifier};
 pub use stress::{StressReport, stress};
 
-use crate::error::Result;
-use crate::event::Event;
-use crate::history::HistoryEntry;
-use crate::ids::{EventId, HostEventId};
-use crate::notify::OutboxEntry;
-use crate::segment::Segment;
-use crate::store::{ParticipantState, Store};
-use crate::sweep::Sweep;
-use crate::task::Task;
-use crate::timeline::TimelineEntry;
-
-/// Everything a store holds about one event, in a canonical order.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EventDump {
-    /// The event.
-    pub event: Option<Event>,
-    /// Its segments, by id.
-    pub segments: Vec<Segment>,
-    /// Its tasks, by id.
-    pub tasks: Vec<Task>,
-    /// Its participants' states, by id.
-    pub participants: Vec<ParticipantState>,
-    /// The host event ids ingested, sorted.
-    pub host_events: Vec<HostEventId>,
-    /// Timeline entries, by (participant, id).
-    pub timeline: Vec<TimelineEntry>,
-    /// History lines, by (subject, id).
-    pub history: Vec<HistoryEntry>,
-    /// Messages, by (participant, id).
-    #[serde(default)]
-    pub messages: Vec<crate::message::Message>,
-    /// Outbox entries, by id.
-    pub outbox: Vec<OutboxEntry>,
-    /// Unfinished sweeps, by id.
-    pub sweeps: Vec<Sweep>,
-    /// The per-task counters (B3), without zero entries.
-    pub counters: std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters>,
-}
-
-impl EventDump {
-    /// Sorts every list into the canonical order, whatever order a store read them in.
-    pub fn canonical(mut self) -> Self {
-        self.segments.sort_by_key(|s| s.id);
-        self.tasks.sort_by_key(|t| t.id);
-        self.participants.sort_by_key(|p| p.participant.id);
-        self.host_events.sort();
-        self.timeline.sort_by_key(|t| (t.participant, t.id));
-        self.history.sort_by_key(|h| (h.subject, h.id));
-        self.messages.sort_by_key(|m| (m.participant, m.id));
-        self.outbox.sort_by_key(|o| o.id);
-        self.sweeps.sort_by_key(|s| s.id);
-        self.counters.retain(|_, c| !c.is_zero());
-        self
-    }
-}
-
-impl EventDump {
-    /// The counters a recount of the participants' progress rows gives (B3): a store's
-    /// stored counters must always equal this.
-    pub fn recount(
-        &self,
-    ) -> std::collections::BTreeMap<crate::ids::TaskId, crate::figures::TaskCounters> {
-        crate::figures::TaskCounters::recount(
-            self.participants.iter().flat_map(|p| p.progress.values()),
-        )
-    }
-}
-
-/// A store that can dump an event, for tests.
-#[async_trait]
-pub trait DumpStore: Store {
-    /// The canonical dump of `event` (empty if it does not exist).
-    async fn dump(&self, event: EventId) -> Result<EventDump>;
-}
+pub(crate) use crate::store::{DumpStore, EventDump};
 
 /// Expands one `#[tokio::test]` per conformance check, each on a fresh store from
 /// `$make` (an expression evaluating to a future of the store). With `optional: $make`,

@@ -1,0 +1,329 @@
+//! The implementor's namespace: what a storage backend implements, and the types it
+//! reads and writes. A host that only calls the library needs none of it but the
+//! [`Store`] bound; someone who writes a store needs all of it (as `opendal::raw` is for
+//! opendal's services).
+//!
+//! A backend implements five small traits, each named after who calls it, so each can
+//! live in a file of its own and be read on its own:
+//!
+//! | trait | who calls it | what |
+//! |---|---|---|
+//! | [`EventStore`] | every operation | the event's configuration, the one write ([`ChangeSet`]), the live stream |
+//! | [`ParticipantStore`] | the service | one participant's rows, a few by id, or a keyset page; never a scan of the event |
+//! | [`TrackingStore`] | the back office, paged work | the matrix, the per-task counters, unfinished sweeps |
+//! | [`RecordStore`] | the participant record | the append-only logs, newest first, by keyset |
+//! | [`OutboxStore`] | the dispatcher, the organizers | the outbox and its lease protocol, the only writes outside `apply` |
+//!
+//! [`Store`] is their union, implemented for every type that has all five; the service
+//! takes `S: Store + ?Sized`, so `Punchlist<dyn Store>` chooses the backend at run time.
+//! [`StoreExt`] adds reads derived from the required ones (`event`, `tasks`,
+//! `participant`…), for every store.
+//!
+//! Reads are shaped by the service's use cases, so each backend can answer them from an
+//! index that does not grow with the event: a participant's state is one participant's
+//! rows, tasks and segments are the few of one event, and every key starts with the event.
+//! Stores never decide: every rule lives in the service, and a store only checks versions
+//! and uniqueness while it commits ([`check`], over a [`StoredState`]).
+
+#[cfg(feature = "testkit")]
+mod dump;
+mod feed;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use crate::change::{ChangeSet, ParticipantWrite, StoredState, check};
+pub use crate::state::{EventConfig, ParticipantState};
+#[cfg(feature = "testkit")]
+pub use dump::{DumpStore, EventDump};
+pub use feed::{ProgressFeed, from_broadcast};
+
+use crate::error::Result;
+use crate::event::Event;
+use crate::figures::TaskCounters;
+use crate::history::{HistoryEntry, Subject};
+use crate::ids::{
+    EventId, ExternalId, HistoryId, HostEventId, MessageId, OutboxId, ParticipantId, TaskId,
+};
+use crate::matrix::MatrixQuery;
+use crate::message::Message;
+use crate::notify::{OutboxEntry, OutboxFilter};
+use crate::participant::Participant;
+use crate::progress::Progress;
+use crate::segment::Segment;
+use crate::sweep::Sweep;
+use crate::task::Task;
+use crate::timeline::{TimelineEntry, TimelineFilter};
+
+/// A backend: the five role traits. Implemented for every type that has them all, so a
+/// store writes only the five `impl` blocks.
+pub trait Store: EventStore + ParticipantStore + TrackingStore + RecordStore + OutboxStore {}
+
+impl<T> Store for T where
+    T: EventStore + ParticipantStore + TrackingStore + RecordStore + OutboxStore + ?Sized
+{
+}
+
+/// What every operation loads first, the one write, and the live stream (B1).
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// The event with every task (whatever its state) and every segment, if the event
+    /// exists, as of the last commit. A store that keeps one snapshot per event hands out
+    /// clones of the `Arc` (the memory store does); others build it with
+    /// [`event_config_from`].
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>>;
+
+    /// Writes the change set in one transaction, or nothing: a stale version or a
+    /// duplicate unique value rejects it whole with [`Error::Conflict`](crate::Error::Conflict). Once
+    /// committed, its progress changes go out on the event's feed.
+    async fn apply(&self, changes: ChangeSet) -> Result<()>;
+
+    /// Subscribes to the event's progress changes committed from now on, by any writer
+    /// sharing this store (B1).
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed>;
+}
+
+/// One participant's rows, a few by id, or a keyset page; never a scan of the event.
+#[async_trait]
+pub trait ParticipantStore: Send + Sync + 'static {
+    /// The states of the participants among `ids` that exist in this event (any order).
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>>;
+
+    /// The records of the participants among `ids` that exist in this event (any order),
+    /// without their facts and progress: what rendering a notification needs.
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>>;
+
+    /// The participant the host knows as `external_id`.
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>>;
+
+    /// Up to `limit` participants' states in id order, after `after` (keyset paging).
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>>;
+
+    /// The collaborators of `owner` (participants whose `owner` is them), in id order.
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>>;
+
+    /// The progress rows (of other owners) assigned to `assignee`.
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;
+
+    /// Which of `ids` were already ingested (as facts or actions: one id space, X3).
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
+}
+
+/// The back office (B2, B3) and paged work.
+#[async_trait]
+pub trait TrackingStore: Send + Sync + 'static {
+    /// A page of the matrix (B2): the states of the participants passing every filter of
+    /// `query`, in its order, strictly after its cursor, at most `query.limit`. A store
+    /// answers from indexes where it can; [`MatrixQuery::matches`] is the reference.
+    async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>>;
+
+    /// The per-task counters of the event (B3); tasks with no counted row may be absent.
+    async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
+
+    /// Paged work not yet finished.
+    async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
+}
+
+/// The participant record's append-only logs, newest first, by keyset (R5, R7, R12).
+#[async_trait]
+pub trait RecordStore: Send + Sync + 'static {
+    /// Up to `limit` entries of a participant's timeline, newest first: those whose id is
+    /// in [`TimelineFilter::id_range`] (a date range and the keyset cursor, both as id
+    /// bounds) and whose kind the filter [`wants`](TimelineFilter::wants). Walk the
+    /// (event, participant, id) order downwards from the range's upper end, so a page
+    /// costs the same at any depth.
+    async fn timeline(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        filter: &TimelineFilter,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>>;
+
+    /// The history of `subject`, newest first, strictly before `before` (keyset paging).
+    async fn history(
+        &self,
+        event: EventId,
+        subject: Subject,
+        before: Option<HistoryId>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>>;
+
+    /// Up to `limit` messages of a participant's thread (R7), newest first, strictly
+    /// before `before` (keyset paging).
+    async fn messages(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        before: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
+}
+
+/// The outbox (N5): the organizers' lists and the dispatchers' lease protocol, the only
+/// writes outside [`EventStore::apply`].
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Up to `limit` of the event's entries that pass `filter`
+    /// ([`OutboxFilter::matches`] is the reference), in id order, after `after`.
+    async fn outbox(
+        &self,
+        event: EventId,
+        filter: &OutboxFilter,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
+    /// Claims up to `limit` outbox entries due at `now` ([`OutboxEntry::due_at`]), of any
+    /// event, earliest due first: each is leased to `owner` until `lease_until`, stored so
+    /// and returned so. Claims running at the same time, from any number of dispatchers
+    /// sharing the store, never return the same entry while its lease runs; once the lease
+    /// ends the entry is due again, so a crashed dispatcher's claims come back (N5).
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
+    /// Writes back claimed entries as a dispatcher leaves them (sent, dead, or pending
+    /// again after a backoff), each only if the stored entry is still pending and leased
+    /// to `owner`: a dispatcher that outlived its lease changes nothing. Returns the ids
+    /// written.
+    async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>)
+    -> Result<Vec<OutboxId>>;
+
+    /// Puts the event's dead entries among `ids` back in the queue, due at `now`, with
+    /// their attempts and last error cleared; returns the ids requeued (an id that is not
+    /// a dead letter of the event is left alone).
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>>;
+}
+
+/// Reads derived from the required ones, for every store.
+#[async_trait]
+pub trait StoreExt: Store {
+    /// The event, if it exists.
+    async fn event(&self, id: EventId) -> Result<Option<Event>> {
+        Ok(self.event_config(id).await?.map(|c| c.event.clone()))
+    }
+
+    /// Every task of the event, whatever its state, in id order.
+    async fn tasks(&self, event: EventId) -> Result<Vec<Task>> {
+        Ok(self
+            .event_config(event)
+            .await?
+            .map(|c| c.tasks.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    /// Every segment of the event, in id order.
+    async fn segments(&self, event: EventId) -> Result<Vec<Segment>> {
+        Ok(self
+            .event_config(event)
+            .await?
+            .map(|c| c.segments.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    /// One participant's state, if they exist in this event.
+    async fn participant(
+        &self,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Option<ParticipantState>> {
+        Ok(self.participants_by_id(event, &[id]).await?.pop())
+    }
+}
+
+impl<S: Store + ?Sized> StoreExt for S {}
+
+/// An [`EventConfig`] from the three reads a store that keeps no snapshot makes: the
+/// event (`None`: it does not exist), its tasks and its segments.
+pub fn event_config_from(
+    event: Option<Event>,
+    tasks: Vec<Task>,
+    segments: Vec<Segment>,
+) -> Option<Arc<EventConfig>> {
+    let event = event?;
+    Some(Arc::new(EventConfig {
+        event,
+        tasks: tasks.into_iter().map(|t| (t.id, t)).collect(),
+        segments: segments.into_iter().map(|s| (s.id, s)).collect(),
+    }))
+}
+
+#[cfg(feature = "mock")]
+mockall::mock! {
+    /// A mock of every store trait (`mockall`), for hosts' tests.
+    pub Store {}
+
+    #[async_trait]
+    impl EventStore for Store {
+        async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>>;
+        async fn apply(&self, changes: ChangeSet) -> Result<()>;
+        async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed>;
+    }
+
+    #[async_trait]
+    impl ParticipantStore for Store {
+        async fn participants_by_id(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>>;
+        async fn participant_records(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<Participant>>;
+        async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>>;
+        async fn participants(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>>;
+        async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>>;
+        async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;
+        async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
+    }
+
+    #[async_trait]
+    impl TrackingStore for Store {
+        async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>>;
+        async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
+        async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
+    }
+
+    #[async_trait]
+    impl RecordStore for Store {
+        async fn timeline(&self, event: EventId, participant: ParticipantId, filter: &TimelineFilter, limit: usize) -> Result<Vec<TimelineEntry>>;
+        async fn history(&self, event: EventId, subject: Subject, before: Option<HistoryId>, limit: usize) -> Result<Vec<HistoryEntry>>;
+        async fn messages(&self, event: EventId, participant: ParticipantId, before: Option<MessageId>, limit: usize) -> Result<Vec<Message>>;
+    }
+
+    #[async_trait]
+    impl OutboxStore for Store {
+        async fn outbox(&self, event: EventId, filter: &OutboxFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>>;
+        async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
+        async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>>;
+        async fn requeue_dead(&self, event: EventId, ids: &[OutboxId], now: DateTime<Utc>) -> Result<Vec<OutboxId>>;
+    }
+}
