@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::EventId;
+use crate::notify::{ReminderOffset, ReminderPolicy};
 use crate::text::{self, Language};
 
 /// An event: the scope of every other object (X1).
@@ -48,7 +49,7 @@ pub struct EventSettings {
     /// `kind.language.part`: kind `publication`, `assignment`, `reminder`, `reminders`,
     /// `nudge` or `review_rejected`; a language of the event; part `subject` or `body`
     /// (e.g. `reminder.fr.subject`). Jinja syntax (minijinja); the variables are listed in
-    /// [`dispatch`](crate::dispatch). A template that does not compile is refused when set,
+    /// the dispatcher. A template that does not compile is refused when set,
     /// with its line and the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
@@ -164,71 +165,6 @@ pub struct Channels {
 pub struct CustomFieldDef {
     /// What the organizer calls it.
     pub label: String,
-}
-
-/// How long before a deadline a reminder goes out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ReminderOffset(u32);
-
-impl ReminderOffset {
-    /// The longest accepted offset: a year.
-    pub const MAX_SECONDS: u32 = 366 * 24 * 3600;
-
-    /// An offset of `seconds`.
-    pub const fn seconds(seconds: u32) -> Self {
-        Self(seconds)
-    }
-    /// An offset of `hours`.
-    pub const fn hours(hours: u32) -> Self {
-        Self(hours.saturating_mul(3600))
-    }
-    /// An offset of `days`.
-    pub const fn days(days: u32) -> Self {
-        Self(days.saturating_mul(24 * 3600))
-    }
-    /// The offset in seconds.
-    pub const fn as_seconds(self) -> u32 {
-        self.0
-    }
-    /// The offset as a duration.
-    pub fn as_duration(self) -> Duration {
-        Duration::seconds(i64::from(self.0))
-    }
-}
-
-/// When reminders go out (N3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReminderPolicy {
-    /// Offsets before the deadline, e.g. 7 days and 1 day.
-    pub offsets: Vec<ReminderOffset>,
-    /// Whether one more reminder goes out once the deadline has passed.
-    pub overdue: bool,
-}
-
-impl ReminderPolicy {
-    /// Checks the offsets: each between 1 second and a year, no repeats, at most 10.
-    pub fn validate(&self) -> Result<()> {
-        if self.offsets.len() > 10 {
-            return Err(Error::invalid("offsets", "at most 10 reminder offsets"));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        for o in &self.offsets {
-            if o.0 == 0 || o.0 > ReminderOffset::MAX_SECONDS {
-                return Err(Error::invalid(
-                    "offsets",
-                    "each offset must be between 1 second and 366 days",
-                ));
-            }
-            if !seen.insert(o) {
-                return Err(Error::invalid(
-                    "offsets",
-                    format!("offset of {} seconds is listed twice", o.0),
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

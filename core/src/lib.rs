@@ -148,7 +148,7 @@ pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
 pub use error::{Error, Result};
-pub use event::{Channels, CustomFieldDef, Event, EventSettings, ReminderOffset, ReminderPolicy};
+pub use event::{Channels, CustomFieldDef, Event, EventSettings};
 pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
@@ -164,8 +164,8 @@ pub use memory::MemoryStore;
 pub use message::{Message, MessagePage, Unread};
 pub use notify::{
     Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxFilter, OutboxState,
-    OutgoingMessage, PushSubscription, ReminderItem, ReminderMark, ReminderSlot, SendError,
-    Urgency, due_reminder,
+    OutgoingMessage, PushSubscription, ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy,
+    ReminderSlot, SendError, Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,

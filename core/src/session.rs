@@ -162,10 +162,9 @@ pub(crate) enum Booker {
 
 impl NewMeeting {
     /// Whether the meeting may be booked now (R9, X7), given the meetings already on the
-    /// booker's record and the other participant's networking consent:
-    /// - a participant asks only someone whose consent is given
-    ///   ([`Networking::Allowed`](crate::Networking::Allowed)): `Forbidden` otherwise,
-    ///   "not given" included;
+    /// booker's record and whether the other participant gave their networking consent
+    /// (`Networking::Allowed`; "not given" is no consent):
+    /// - a participant asks only someone who consents: `Forbidden` otherwise;
     /// - a meeting between the same two people for the same slot that still takes place
     ///   (requested or accepted) is a `Conflict`, whoever booked it;
     /// - a participant has at most
@@ -174,7 +173,7 @@ impl NewMeeting {
     pub(crate) fn check_booking<'m>(
         &self,
         by: Booker,
-        with_consent: crate::participant::Networking,
+        with_consents: bool,
         booker_meetings: impl IntoIterator<Item = &'m Meeting>,
     ) -> Result<()> {
         let mut pending = 0usize;
@@ -195,7 +194,7 @@ impl NewMeeting {
         if by == Booker::Organizer {
             return Ok(());
         }
-        if with_consent != crate::participant::Networking::Allowed {
+        if !with_consents {
             return Err(Error::forbidden(
                 "the other participant has not given their consent to networking meetings",
             ));

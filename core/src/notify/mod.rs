@@ -3,7 +3,7 @@
 //! Sending is the dispatcher's job; here the library only decides.
 
 mod channel;
-mod reminder;
+mod schedule;
 pub(crate) mod template;
 
 use std::collections::BTreeSet;
@@ -16,7 +16,9 @@ pub use channel::MockNotifier;
 pub use channel::{
     Address, Channel, Notifier, OutgoingMessage, PushSubscription, SendError, Urgency,
 };
-pub use reminder::{ReminderItem, ReminderMark, ReminderSlot, due_reminder};
+pub use schedule::{
+    ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy, ReminderSlot, due_reminder,
+};
 
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 

@@ -716,7 +716,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             };
             if let Err(refused) = meeting.check_booking(
                 by,
-                with.participant.status.networking,
+                with.participant.status.networking == Networking::Allowed,
                 booker.facts.meetings.values(),
             ) {
                 // Final: a retry would meet the same meetings and the same consent.

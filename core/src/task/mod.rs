@@ -12,8 +12,9 @@ pub use condition::Condition;
 pub use template::Template;
 
 use crate::error::{Error, Result};
-use crate::event::{EventSettings, ReminderOffset, ReminderPolicy};
+use crate::event::EventSettings;
 use crate::ids::{EventId, SegmentId, TaskId};
+use crate::notify::{ReminderOffset, ReminderPolicy};
 use crate::text::{self, Language};
 
 /// A task as stored: its configuration plus its state.

@@ -1,9 +1,75 @@
-//! The reminder schedule (N3): which reminder is due for a task and recipient at a time.
+//! The reminder schedule (N3): the offsets an event or a task sets, and which reminder is
+//! due for a task and recipient at a time.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::ReminderOffset;
+use crate::error::{Error, Result};
+
+/// How long before a deadline a reminder goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReminderOffset(u32);
+
+impl ReminderOffset {
+    /// The longest accepted offset: a year.
+    pub const MAX_SECONDS: u32 = 366 * 24 * 3600;
+
+    /// An offset of `seconds`.
+    pub const fn seconds(seconds: u32) -> Self {
+        Self(seconds)
+    }
+    /// An offset of `hours`.
+    pub const fn hours(hours: u32) -> Self {
+        Self(hours.saturating_mul(3600))
+    }
+    /// An offset of `days`.
+    pub const fn days(days: u32) -> Self {
+        Self(days.saturating_mul(24 * 3600))
+    }
+    /// The offset in seconds.
+    pub const fn as_seconds(self) -> u32 {
+        self.0
+    }
+    /// The offset as a duration.
+    pub fn as_duration(self) -> Duration {
+        Duration::seconds(i64::from(self.0))
+    }
+}
+
+/// When reminders go out (N3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReminderPolicy {
+    /// Offsets before the deadline, e.g. 7 days and 1 day.
+    pub offsets: Vec<ReminderOffset>,
+    /// Whether one more reminder goes out once the deadline has passed.
+    pub overdue: bool,
+}
+
+impl ReminderPolicy {
+    /// Checks the offsets: each between 1 second and a year, no repeats, at most 10.
+    pub fn validate(&self) -> Result<()> {
+        if self.offsets.len() > 10 {
+            return Err(Error::invalid("offsets", "at most 10 reminder offsets"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &self.offsets {
+            if o.0 == 0 || o.0 > ReminderOffset::MAX_SECONDS {
+                return Err(Error::invalid(
+                    "offsets",
+                    "each offset must be between 1 second and 366 days",
+                ));
+            }
+            if !seen.insert(o) {
+                return Err(Error::invalid(
+                    "offsets",
+                    format!("offset of {} seconds is listed twice", o.0),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Which reminder of a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
