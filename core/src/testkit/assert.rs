@@ -1,4 +1,5 @@
-//! Assertions the checks share: the kind of a refusal, and that it wrote nothing.
+//! Assertions the checks share: the kind of a refusal (and the field of an `Invalid`),
+//! and that it wrote nothing.
 
 use std::fmt::Debug;
 
@@ -43,4 +44,28 @@ pub fn assert_kind<T: Debug>(r: &Result<T>, want: Kind, case: &str) {
 /// Asserts the event's dump is still `before`: the refused call wrote nothing (X5).
 pub async fn assert_wrote_nothing<S: DumpStore>(f: &Fixture<S>, before: &EventDump, case: &str) {
     assert!(f.dump().await == *before, "{case}: a refused call wrote");
+}
+
+/// The field of an `Error::Invalid`, or a panic saying what came instead.
+pub fn invalid_field<T: Debug>(r: Result<T>, case: &str) -> String {
+    match r {
+        Err(Error::Invalid { field, .. }) => field.into_owned(),
+        other => panic!("{case}: expected Error::Invalid, got {other:?}"),
+    }
+}
+
+/// Asserts `r` is `Error::Forbidden`.
+pub fn assert_forbidden<T: Debug>(r: Result<T>, case: &str) {
+    assert!(
+        matches!(r, Err(Error::Forbidden { .. })),
+        "{case}: expected Forbidden, got {r:?}"
+    );
+}
+
+/// Asserts `r` is `Error::NotFound`.
+pub fn assert_not_found<T: Debug>(r: Result<T>, case: &str) {
+    assert!(
+        matches!(r, Err(Error::NotFound { .. })),
+        "{case}: expected NotFound, got {r:?}"
+    );
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use futures::StreamExt;
 
+use super::assert::{assert_forbidden, assert_not_found, invalid_field};
 use super::{DumpStore, EventDump, Fixture};
 use crate::*;
 
@@ -53,30 +54,6 @@ pub(super) async fn assert_quiet(feed: &mut ProgressFeed, why: &str) {
     if let Some(item) = within(QUIET_WAIT, feed.next()).await {
         panic!("unexpected item on the live stream ({why}): {item:?}");
     }
-}
-
-/// The field of an `Error::Invalid`, or a panic saying what came instead.
-fn invalid_field<T: std::fmt::Debug>(r: Result<T>, case: &str) -> String {
-    match r {
-        Err(Error::Invalid { field, .. }) => field.into_owned(),
-        other => panic!("{case}: expected Error::Invalid, got {other:?}"),
-    }
-}
-
-/// Asserts `r` is `Error::Forbidden`.
-fn assert_forbidden<T: std::fmt::Debug>(r: Result<T>, case: &str) {
-    assert!(
-        matches!(r, Err(Error::Forbidden { .. })),
-        "{case}: expected Forbidden, got {r:?}"
-    );
-}
-
-/// Asserts `r` is `Error::NotFound`.
-fn assert_not_found<T: std::fmt::Debug>(r: Result<T>, case: &str) {
-    assert!(
-        matches!(r, Err(Error::NotFound { .. })),
-        "{case}: expected NotFound, got {r:?}"
-    );
 }
 
 /// Sets a participant's categories (keeping the rest of their status), as an organizer.
