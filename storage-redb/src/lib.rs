@@ -27,7 +27,7 @@
 //! One B-tree per table, keys ordered by event, then by what the queries range over: a
 //! participant's task list reads that participant's rows only, and the per-task figures
 //! read one counter per task; neither scans the event. See the table list in the source's
-//! `tables.rs`.
+//! `schema.rs`.
 //!
 //! ## Blocking
 //!
@@ -47,7 +47,7 @@
 //! (clone it, or wrap it in an `Arc`). A redb file is opened by one process at a time.
 #![deny(missing_docs)]
 
-mod tables;
+mod schema;
 
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -73,7 +73,7 @@ use redb::{
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use tables::*;
+use schema::*;
 use tokio::sync::broadcast;
 
 /// Why a file could not be opened.
@@ -517,7 +517,7 @@ const SORTS: [(u8, MatrixSort); 3] = [
 
 /// A key of `sort_keys`.
 fn sort_key(ev: &[u8; 16], kind: u8, key: &str, pid: &[u8; 16]) -> Vec<u8> {
-    tables::key(&[ev, &[kind], &escaped(key), pid])
+    schema::key(&[ev, &[kind], &escaped(key), pid])
 }
 
 /// A matrix page: walks the participants in the query's order (the `sort_keys` index, or
