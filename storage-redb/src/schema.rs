@@ -1,7 +1,8 @@
-//! Every table of the file, in one place. Keys are byte strings that start with the event's
-//! id, then what the queries range over, so that one event's rows, one participant's rows
-//! or one subject's history are each one contiguous range of a B-tree. Ids are UUID v7, so
-//! their bytes sort by time and new rows land at the end of their range.
+//! Every table of the file, in one place, with the helpers that build and range over their
+//! keys. Keys are byte strings that start with the event's id, then what the queries range
+//! over, so that one event's rows, one participant's rows or one subject's history are each
+//! one contiguous range of a B-tree. Ids are UUID v7, so their bytes sort by time and new
+//! rows land at the end of their range.
 //!
 //! | table | key | value |
 //! |---|---|---|
@@ -27,9 +28,17 @@
 //! | `sort_keys` | event · sort kind · escaped sort key · participant | — (the matrix's order, B2) |
 //! | `progress_status` | event · task · status · participant | — (targeted rows, the matrix's status filter) |
 
-use redb::TableDefinition;
+use std::ops::Bound;
 
-type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
+use punchlist::{Error, Facts, MatrixSort, OutboxEntry, Participant, Result, Subject};
+use redb::{ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{be, parse};
+
+/// A table keyed and valued by byte strings (every table but `meta`).
+pub(crate) type Bytes = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 pub(crate) const META: TableDefinition<'static, &'static str, u64> = TableDefinition::new("meta");
 pub(crate) const EVENTS: Bytes = TableDefinition::new("events");
@@ -137,4 +146,140 @@ pub(crate) fn escaped(key: &str) -> Vec<u8> {
     }
     out.extend_from_slice(&[0, 0]);
     out
+}
+
+/// The 16 bytes of an id, as they are written in keys.
+macro_rules! bytes_of {
+    ($id:expr) => {
+        *$id.as_uuid().as_bytes()
+    };
+}
+pub(crate) use bytes_of;
+
+/// The UUID written at `at` in a key (or a value holding an id).
+pub(crate) fn uuid_at(bytes: &[u8], at: usize) -> Result<uuid::Uuid> {
+    bytes
+        .get(at..at + 16)
+        .and_then(|b| uuid::Uuid::from_slice(b).ok())
+        .ok_or_else(|| Error::backend("a key of the database is shorter than its format says"))
+}
+
+/// A history subject as 17 bytes of `history` keys: its kind, then its id (zeros for the
+/// event).
+pub(crate) fn subject_key(subject: Subject) -> [u8; 17] {
+    let (kind, id) = match subject {
+        Subject::Event => (0u8, [0u8; 16]),
+        Subject::Participant(p) => (1, bytes_of!(p)),
+        Subject::Task(t) => (2, bytes_of!(t)),
+        Subject::Segment(s) => (3, bytes_of!(s)),
+    };
+    let mut k = [0u8; 17];
+    k[0] = kind;
+    k[1..].copy_from_slice(&id);
+    k
+}
+
+/// The matrix orders with an index, and their kind byte in `sort_keys`.
+pub(crate) const SORTS: [(u8, MatrixSort); 3] = [
+    (1, MatrixSort::Name),
+    (2, MatrixSort::Company),
+    (3, MatrixSort::Email),
+];
+
+/// A key of `sort_keys`.
+pub(crate) fn sort_key(ev: &[u8; 16], kind: u8, key: &str, pid: &[u8; 16]) -> Vec<u8> {
+    self::key(&[ev, &[kind], &escaped(key), pid])
+}
+
+/// The key of a pending entry in `outbox_due`.
+pub(crate) fn due_key(entry: &OutboxEntry) -> Option<Vec<u8>> {
+    let due = entry.due_at()?;
+    Some(key(&[
+        &time_key(due),
+        &bytes_of!(entry.event),
+        &bytes_of!(entry.id),
+    ]))
+}
+
+/// A participant's record, facts and version: one row of `participants`.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct StoredParticipant {
+    pub(crate) participant: Participant,
+    pub(crate) facts: Facts,
+    pub(crate) version: u64,
+}
+
+/// Every value whose key starts with `prefix`, in key order.
+pub(crate) fn scan<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<T>> {
+    scan_from(table, prefix, Bound::Included(prefix), usize::MAX, false)
+}
+
+/// Up to `limit` values whose key starts with `prefix`, from `start` on (or, reversed,
+/// downwards from the end of the prefix to `start`).
+pub(crate) fn scan_from<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+    start: Bound<&[u8]>,
+    limit: usize,
+    reverse: bool,
+) -> Result<Vec<T>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let range = table.range::<&[u8]>((start, upper)).map_err(be)?;
+    let items: Box<dyn Iterator<Item = _>> = if reverse {
+        Box::new(range.rev())
+    } else {
+        Box::new(range)
+    };
+    let mut out = Vec::new();
+    for item in items.take(limit) {
+        let (_, v) = item.map_err(be)?;
+        out.push(parse(v.value())?);
+    }
+    Ok(out)
+}
+
+/// Every key starting with `prefix`, without the prefix.
+pub(crate) fn scan_keys(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<Vec<Vec<u8>>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    let mut out = Vec::new();
+    for item in table
+        .range::<&[u8]>((Bound::Included(prefix), upper))
+        .map_err(be)?
+    {
+        let (k, _) = item.map_err(be)?;
+        out.push(k.value()[prefix.len()..].to_vec());
+    }
+    Ok(out)
+}
+
+/// Every entry whose key starts with `prefix`.
+pub(crate) fn range_of<'a>(
+    table: &'a impl ReadableTable<&'static [u8], &'static [u8]>,
+    prefix: &[u8],
+) -> Result<redb::Range<'a, &'static [u8], &'static [u8]>> {
+    let end = prefix_end(prefix);
+    let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+    table
+        .range::<&[u8]>((Bound::Included(prefix), upper))
+        .map_err(be)
+}
+
+/// The value at `key`, if any.
+pub(crate) fn get<T: DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<T>> {
+    table
+        .get(key)
+        .map_err(be)?
+        .map(|v| parse(v.value()))
+        .transpose()
 }

@@ -1,0 +1,237 @@
+//! Opening a file: a path, a temporary directory or a custom storage backend, then the
+//! format check, the tables of a new file and the migration of an old one.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use punchlist::{OutboxEntry, Progress};
+use redb::{Database, ReadableTable, TableHandle};
+
+use crate::error::{open_error, parse};
+use crate::schema::{
+    ALL, FORMAT, FORMAT_KEY, META, OUTBOX, OUTBOX_DUE, PROGRESS, PROGRESS_STATUS, due_key, key,
+    status_byte,
+};
+use crate::{Inner, RedbStore};
+
+/// Why a file could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// The path is a directory.
+    #[error("{0} is a directory, not a database file")]
+    IsADirectory(PathBuf),
+    /// The file exists but is not a redb database.
+    #[error("{path} is not a redb database")]
+    NotADatabase {
+        /// The file.
+        path: PathBuf,
+        /// What redb said.
+        #[source]
+        source: redb::DatabaseError,
+    },
+    /// The file is a redb database of another application.
+    #[error("{0} is a redb database, but not a punchlist one")]
+    NotPunchlist(PathBuf),
+    /// The file was written by a newer version of this crate.
+    #[error(
+        "the file's format {found} is newer than this version supports ({supported}); upgrade punchlist-redb"
+    )]
+    NewerFormat {
+        /// The file's format.
+        found: u64,
+        /// The newest this version reads.
+        supported: u64,
+    },
+    /// Another process (or handle) has the file open.
+    #[error("the database file is already open")]
+    AlreadyOpen,
+    /// An I/O error.
+    #[error("I/O error opening the database")]
+    Io(#[source] std::io::Error),
+    /// Another redb error.
+    #[error("the database could not be opened")]
+    Storage(#[source] redb::Error),
+}
+
+impl RedbStore {
+    /// Opens the database file at `path`, creating it if it does not exist. Blocking.
+    pub fn open(path: impl AsRef<Path>) -> std::result::Result<Self, OpenError> {
+        Self::open_with(path.as_ref().to_path_buf(), None)
+    }
+
+    /// Opens a new database in a temporary directory that is removed when the last clone
+    /// of the store is dropped: for tests and demos. Blocking.
+    pub fn open_temporary() -> std::result::Result<Self, OpenError> {
+        let dir = tempfile::Builder::new()
+            .prefix("punchlist-redb-")
+            .tempdir()
+            .map_err(OpenError::Io)?;
+        Self::open_with(dir.path().join("punchlist.redb"), Some(dir))
+    }
+
+    fn open_with(
+        path: PathBuf,
+        temporary: Option<tempfile::TempDir>,
+    ) -> std::result::Result<Self, OpenError> {
+        if path.is_dir() {
+            return Err(OpenError::IsADirectory(path));
+        }
+        let db = Database::create(&path).map_err(|e| open_error(e, &path))?;
+        Self::over(db, path, temporary)
+    }
+
+    /// Opens the database kept by a custom redb [`StorageBackend`](redb::StorageBackend),
+    /// creating it if the storage is empty: for storage that is not a plain file (a block
+    /// device, an encrypted or in-memory store), or to inject I/O faults in tests.
+    /// Blocking.
+    ///
+    /// The store's [`path`](RedbStore::path) is empty. After an I/O error, redb refuses
+    /// every later write of this database, even once the storage works again (the store
+    /// returns [`Error::Backend`](punchlist::Error::Backend) wrapping redb's `PreviousIo`):
+    /// drop every clone of the store and open it again over the same storage, which
+    /// recovers the last commit.
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend,
+    ) -> std::result::Result<Self, OpenError> {
+        let path = PathBuf::new();
+        let db = Database::builder()
+            .create_with_backend(backend)
+            .map_err(|e| open_error(e, &path))?;
+        Self::over(db, path, None)
+    }
+
+    /// Wraps an open database and prepares it (format check, tables, migrations).
+    fn over(
+        db: Database,
+        path: PathBuf,
+        temporary: Option<tempfile::TempDir>,
+    ) -> std::result::Result<Self, OpenError> {
+        let store = Self {
+            inner: Arc::new(Inner {
+                db,
+                path,
+                _temporary: temporary,
+                writer: Mutex::new(()),
+                feeds: Mutex::new(HashMap::new()),
+            }),
+        };
+        store.prepare().map_err(|e| match e {
+            Prepare::Open(o) => o,
+            Prepare::Redb(r) => OpenError::Storage(r),
+        })?;
+        Ok(store)
+    }
+
+    /// [`RedbStore::open`] off the async executor.
+    pub async fn open_async(path: impl AsRef<Path>) -> std::result::Result<Self, OpenError> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open(path))
+            .await
+            .map_err(|e| OpenError::Io(std::io::Error::other(e)))?
+    }
+
+    /// [`RedbStore::open_temporary`] off the async executor.
+    pub async fn open_async_temporary() -> std::result::Result<Self, OpenError> {
+        tokio::task::spawn_blocking(Self::open_temporary)
+            .await
+            .map_err(|e| OpenError::Io(std::io::Error::other(e)))?
+    }
+
+    /// The file's path (empty for a store opened with [`RedbStore::open_with_backend`]).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Checks the format version, creates the tables of a new file, migrates an old one.
+    fn prepare(&self) -> std::result::Result<(), Prepare> {
+        let txn = self.inner.db.begin_write().map_err(Prepare::redb)?;
+        {
+            let existing: Vec<String> = txn
+                .list_tables()
+                .map_err(Prepare::redb)?
+                .map(|t| t.name().to_owned())
+                .collect();
+            let mut meta = txn.open_table(META).map_err(Prepare::redb)?;
+            let found = meta
+                .get(FORMAT_KEY)
+                .map_err(Prepare::redb)?
+                .map(|v| v.value());
+            match found {
+                None if !existing.is_empty() => {
+                    return Err(Prepare::Open(OpenError::NotPunchlist(
+                        self.inner.path.clone(),
+                    )));
+                }
+                None => {
+                    meta.insert(FORMAT_KEY, FORMAT).map_err(Prepare::redb)?;
+                }
+                Some(v) if v > FORMAT => {
+                    return Err(Prepare::Open(OpenError::NewerFormat {
+                        found: v,
+                        supported: FORMAT,
+                    }));
+                }
+                // Older formats are migrated here, step by step, in this transaction.
+                Some(v) => {
+                    if v < 2 {
+                        // Version 2: the outbox's due index (every entry of a version 1
+                        // file is pending).
+                        let outbox = txn.open_table(OUTBOX).map_err(Prepare::redb)?;
+                        let mut due = txn.open_table(OUTBOX_DUE).map_err(Prepare::redb)?;
+                        for item in outbox.iter().map_err(Prepare::redb)? {
+                            let (_, v) = item.map_err(Prepare::redb)?;
+                            let entry: OutboxEntry = parse(v.value()).map_err(|e| {
+                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
+                            })?;
+                            if let Some(k) = due_key(&entry) {
+                                due.insert(k.as_slice(), &[][..]).map_err(Prepare::redb)?;
+                            }
+                        }
+                        // And the progress status index, from every targeted row.
+                        let progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
+                        let mut index = txn.open_table(PROGRESS_STATUS).map_err(Prepare::redb)?;
+                        for item in progress.iter().map_err(Prepare::redb)? {
+                            let (k, v) = item.map_err(Prepare::redb)?;
+                            let row: Progress = parse(v.value()).map_err(|e| {
+                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
+                            })?;
+                            let k = k.value();
+                            if row.targeted && k.len() == 48 {
+                                let ik = key(&[
+                                    &k[..16],
+                                    &k[32..],
+                                    &[status_byte(row.status)],
+                                    &k[16..32],
+                                ]);
+                                index
+                                    .insert(ik.as_slice(), &[][..])
+                                    .map_err(Prepare::redb)?;
+                            }
+                        }
+                    }
+                    if v < FORMAT {
+                        meta.insert(FORMAT_KEY, FORMAT).map_err(Prepare::redb)?;
+                    }
+                }
+            }
+            for table in ALL {
+                txn.open_table(*table).map_err(Prepare::redb)?;
+            }
+        }
+        txn.commit().map_err(Prepare::redb)
+    }
+}
+
+/// Why preparing a file failed: a file this crate does not open, or redb's error.
+enum Prepare {
+    Open(OpenError),
+    Redb(redb::Error),
+}
+
+impl Prepare {
+    fn redb(e: impl Into<redb::Error>) -> Self {
+        Self::Redb(e.into())
+    }
+}
