@@ -111,6 +111,7 @@ struct Inner {
     _temporary: Option<tempfile::TempDir>,
     /// Serializes commit-then-publish, so the feed shows commits in commit order.
     writer: Mutex<()>,
+    /// Each event's live-feed channel, created on first use (`feed.rs`).
     feeds: Mutex<HashMap<EventId, broadcast::Sender<ProgressChange>>>,
 }
 

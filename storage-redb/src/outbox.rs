@@ -1,5 +1,5 @@
-//! The outbox: [`OutboxStore`] (the host's filtered read, claims and releases under a lease,
-//! dead letters queued again) and [`OutboxTables`], which keeps its indexes in step.
+//! The outbox: [`OutboxStore`] (the filtered read, claims and releases under a lease, dead
+//! letters queued again) and [`OutboxTables`], which keeps the outbox's indexes in step.
 
 use std::ops::Bound;
 
