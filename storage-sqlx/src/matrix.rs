@@ -6,7 +6,8 @@ use punchlist::{Error, EventId, MatrixQuery, MatrixSort, ParticipantState, Resul
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::{load_states, map_error};
+use crate::error::map_error;
+use crate::participants::load_states;
 
 /// Appends `rule` as a boolean SQL expression over the alias `p`; never NULL (a missing
 /// value makes a leaf false, as in `Rule::matches`, so `NOT` stays exact).

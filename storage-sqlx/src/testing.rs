@@ -1,11 +1,13 @@
 //! Test helpers (feature `testkit`): a store in a schema of its own, dropped afterwards,
-//! so tests run in parallel on one database and leave nothing behind.
+//! so tests run in parallel on one database and leave nothing behind; a sibling store on a
+//! pool of its own; the plans of the matrix's queries.
 
 use std::time::Duration;
 
+use punchlist::{EventId, MatrixQuery};
 use sqlx::Executor;
 
-use crate::{PgStore, PoolConfig, SchemaName};
+use crate::{PgStore, PoolConfig, SchemaName, matrix};
 
 /// The environment variable the tests read the database address from.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -104,4 +106,29 @@ pub async fn isolated_store(url: &str, config: PoolConfig) -> PgStore {
     store._guard = Some(std::sync::Arc::new(SchemaGuard::new(url, schema.clone())));
     store.migrate().await.expect("migrate the test schema");
     store
+}
+
+impl PgStore {
+    /// The plan of a matrix page, as `EXPLAIN` prints it (`generic`: the generic plan of
+    /// the prepared statement). For tests of the query plans.
+    pub async fn explain_matrix(
+        &self,
+        event: EventId,
+        query: &MatrixQuery,
+        generic: bool,
+    ) -> punchlist::Result<String> {
+        matrix::explain(&self.pool, event, query, generic).await
+    }
+
+    /// Another store over the same database and schema, on a pool of its own (as another
+    /// host instance would have).
+    pub async fn sibling(&self, config: PoolConfig) -> std::result::Result<Self, sqlx::Error> {
+        let options = (*self.pool.connect_options()).clone();
+        let pool = config.options().connect_with(options).await?;
+        Ok(Self {
+            pool,
+            schema: self.schema.clone(),
+            _guard: self._guard.clone(),
+        })
+    }
 }

@@ -1,0 +1,223 @@
+//! [`OutboxStore`]: the outbox read by filter, and the dispatchers' claims, releases and
+//! requeues of dead letters, each in one transaction over locked rows; and the statements
+//! that write outbox rows, so an entry's state and due time stay in step with its body.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use punchlist::store::OutboxStore;
+use punchlist::{EventId, OutboxEntry, OutboxFilter, OutboxId, OutboxState, Result};
+use sqlx::types::Json;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{from_json, map_error};
+
+#[async_trait]
+impl OutboxStore for PgStore {
+    async fn outbox(
+        &self,
+        event: EventId,
+        filter: &OutboxFilter,
+        after: Option<OutboxId>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        // The state is a literal, so a filter on dead letters uses their partial index;
+        // recipient and kind are read from the body.
+        let state = match filter.state {
+            None => "",
+            Some(OutboxState::Pending) => "AND state = 'pending' ",
+            Some(OutboxState::Sent) => "AND state = 'sent' ",
+            Some(OutboxState::Dead) => "AND state = 'dead' ",
+            Some(_) => return Ok(Vec::new()),
+        };
+        let sql = format!(
+            "SELECT body FROM outbox WHERE event_id = $1 AND outbox_id > $2 {state}\
+             AND ($3::text IS NULL OR body->>'recipient' = $3) \
+             AND ($4::text IS NULL OR body->'message'->>'kind' = $4) \
+             ORDER BY outbox_id LIMIT $5"
+        );
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(&sql)
+            .bind(event.as_uuid())
+            .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+            .bind(filter.recipient.map(|r| r.to_string()))
+            .bind(filter.kind.map(|k| k.as_str()))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn claim_outbox(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // `SKIP LOCKED`: dispatchers claiming at the same time take different entries
+        // instead of queueing behind each other's locks.
+        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE due_at <= $1 ORDER BY due_at LIMIT $2 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+        let mut claimed: Vec<OutboxEntry> = rows.into_iter().map(|j| j.0).collect();
+        for entry in &mut claimed {
+            entry.lease_to(owner, lease_until);
+        }
+        put_outbox(&mut tx, &claimed).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(claimed)
+    }
+
+    async fn release_outbox(
+        &self,
+        owner: &str,
+        entries: Vec<OutboxEntry>,
+    ) -> Result<Vec<OutboxId>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let keys: Vec<_> = entries.iter().map(|e| (e.event, e.id)).collect();
+        let held: HashSet<(EventId, OutboxId)> = lock_outbox(&mut tx, &keys)
+            .await?
+            .into_iter()
+            .filter(|e| e.is_held_by(owner))
+            .map(|e| (e.event, e.id))
+            .collect();
+        let mine: Vec<OutboxEntry> = entries
+            .into_iter()
+            .filter(|e| held.contains(&(e.event, e.id)))
+            .collect();
+        put_outbox(&mut tx, &mine).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(mine.into_iter().map(|e| e.id).collect())
+    }
+
+    async fn requeue_dead(
+        &self,
+        event: EventId,
+        ids: &[OutboxId],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OutboxId>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let keys: Vec<_> = ids.iter().map(|id| (event, *id)).collect();
+        let mut dead: Vec<OutboxEntry> = lock_outbox(&mut tx, &keys)
+            .await?
+            .into_iter()
+            .filter(|e| e.state == OutboxState::Dead)
+            .collect();
+        for entry in &mut dead {
+            entry.requeue(now);
+        }
+        put_outbox(&mut tx, &dead).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(dead.into_iter().map(|e| e.id).collect())
+    }
+}
+
+/// Rewrites outbox entries (body, state, due time) in the transaction.
+async fn put_outbox(tx: &mut Transaction<'_, Postgres>, entries: &[OutboxEntry]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let events: Vec<Uuid> = entries.iter().map(|o| o.event.as_uuid()).collect();
+    let ids: Vec<Uuid> = entries.iter().map(|o| o.id.as_uuid()).collect();
+    let bodies: Vec<Json<&OutboxEntry>> = entries.iter().map(Json).collect();
+    let states: Vec<&str> = entries.iter().map(|o| o.state.as_str()).collect();
+    let due: Vec<Option<DateTime<Utc>>> = entries.iter().map(|o| o.due_at()).collect();
+    sqlx::query(
+        "UPDATE outbox o SET body = u.body, state = u.state, due_at = u.due_at \
+         FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
+           AS u(event_id, outbox_id, body, state, due_at) \
+         WHERE o.event_id = u.event_id AND o.outbox_id = u.outbox_id",
+    )
+    .bind(&events)
+    .bind(&ids)
+    .bind(&bodies)
+    .bind(&states)
+    .bind(&due)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(())
+}
+
+/// Reads and locks outbox entries by (event, id).
+async fn lock_outbox(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[(EventId, OutboxId)],
+) -> Result<Vec<OutboxEntry>> {
+    let events: Vec<Uuid> = keys.iter().map(|(e, _)| e.as_uuid()).collect();
+    let ids: Vec<Uuid> = keys.iter().map(|(_, o)| o.as_uuid()).collect();
+    let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+        "SELECT body FROM outbox WHERE (event_id, outbox_id) IN \
+           (SELECT * FROM unnest($1::uuid[], $2::uuid[])) \
+         ORDER BY event_id, outbox_id FOR UPDATE",
+    )
+    .bind(&events)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(rows.into_iter().map(|j| j.0).collect())
+}
+
+/// Inserts a change set's new outbox entries in the event, with their idempotency keys,
+/// states and due times.
+pub(crate) async fn insert_outbox(
+    tx: &mut Transaction<'_, Postgres>,
+    event: EventId,
+    entries: &[OutboxEntry],
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = entries.iter().map(|o| o.id.as_uuid()).collect();
+    let keys: Vec<&str> = entries.iter().map(|o| o.idempotency_key.as_str()).collect();
+    let bodies: Vec<Json<&OutboxEntry>> = entries.iter().map(Json).collect();
+    let states: Vec<&str> = entries.iter().map(|o| o.state.as_str()).collect();
+    let due: Vec<Option<DateTime<Utc>>> = entries.iter().map(|o| o.due_at()).collect();
+    sqlx::query(
+        "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body, state, due_at) \
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[])",
+    )
+    .bind(event.as_uuid())
+    .bind(&ids)
+    .bind(&keys)
+    .bind(&bodies)
+    .bind(&states)
+    .bind(&due)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(())
+}
+
+/// Deletes outbox entries of the event by id.
+pub(crate) async fn delete_outbox(
+    tx: &mut Transaction<'_, Postgres>,
+    event: EventId,
+    ids: &[OutboxId],
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = ids.iter().map(|o| o.as_uuid()).collect();
+    sqlx::query(
+        "DELETE FROM outbox WHERE event_id = $1 AND outbox_id IN (SELECT unnest($2::uuid[]))",
+    )
+    .bind(event.as_uuid())
+    .bind(&ids)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(())
+}

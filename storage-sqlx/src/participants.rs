@@ -1,0 +1,160 @@
+//! [`ParticipantStore`]: participants' states (record, facts, progress rows) and the lookups
+//! by host id, owner, assignee and ingested host event.
+
+use async_trait::async_trait;
+use punchlist::store::ParticipantStore;
+use punchlist::{
+    Error, EventId, ExternalId, HostEventId, Participant, ParticipantId, ParticipantState,
+    Progress, Result,
+};
+use sqlx::types::Json;
+use sqlx::{Postgres, Row};
+use uuid::Uuid;
+
+use crate::PgStore;
+use crate::error::{column, from_json, map_error};
+use crate::write::{HOST_EVENTS_TAKEN, taken};
+
+/// Loads participants' states by id (any order), with their progress rows, in one
+/// statement, so a state and its rows come from the same snapshot.
+pub(crate) async fn load_states<'c, E>(
+    exec: E,
+    event: EventId,
+    ids: &[Uuid],
+) -> Result<Vec<ParticipantState>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT p.version, p.record, p.facts, \
+           COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
+                     WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id), \
+                    '[]'::jsonb) AS progress \
+         FROM participants p \
+         WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))",
+    )
+    .bind(event.as_uuid())
+    .bind(ids)
+    .fetch_all(exec)
+    .await
+    .map_err(map_error)?;
+    rows.into_iter()
+        .map(|r| {
+            let v: i64 = r.get("version");
+            let progress: Vec<Progress> = column(&r, "progress")?;
+            Ok(ParticipantState {
+                participant: column(&r, "record")?,
+                facts: column(&r, "facts")?,
+                progress: progress.into_iter().map(|row| (row.task, row)).collect(),
+                version: u64::try_from(v).map_err(Error::backend)?,
+            })
+        })
+        .collect()
+}
+
+#[async_trait]
+impl ParticipantStore for PgStore {
+    async fn participants_by_id(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<ParticipantState>> {
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        load_states(&self.pool, event, &ids).await
+    }
+
+    async fn participant_records(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Participant>> {
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let rows: Vec<Json<Participant>> = sqlx::query_scalar(
+            "SELECT record FROM participants \
+             WHERE event_id = $1 AND participant_id IN (SELECT unnest($2::uuid[]))",
+        )
+        .bind(event.as_uuid())
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|j| j.0).collect())
+    }
+
+    async fn participant_by_external_id(
+        &self,
+        event: EventId,
+        external_id: &ExternalId,
+    ) -> Result<Option<ParticipantId>> {
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND external_id = $2",
+        )
+        .bind(event.as_uuid())
+        .bind(external_id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(id.map(ParticipantId::from_uuid))
+    }
+
+    async fn participants(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantState>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND participant_id > $2 \
+             ORDER BY participant_id LIMIT $3",
+        )
+        .bind(event.as_uuid())
+        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        let mut states = load_states(&self.pool, event, &ids).await?;
+        states.sort_by_key(|s| s.participant.id);
+        Ok(states)
+    }
+
+    async fn collaborators(
+        &self,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<ParticipantId>> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT participant_id FROM participants WHERE event_id = $1 AND owner_id = $2 ORDER BY participant_id",
+        )
+        .bind(event.as_uuid())
+        .bind(owner.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(ids.into_iter().map(ParticipantId::from_uuid).collect())
+    }
+
+    async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+        let rows: Vec<serde_json::Value> = sqlx::query_scalar(
+            "SELECT body FROM progress WHERE event_id = $1 AND assignee_id = $2 ORDER BY participant_id, task_id",
+        )
+        .bind(event.as_uuid())
+        .bind(assignee.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter().map(from_json).collect()
+    }
+
+    async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+        let wanted: Vec<String> = ids.iter().map(|h| h.to_string()).collect();
+        taken(&self.pool, HOST_EVENTS_TAKEN, event.as_uuid(), &wanted)
+            .await?
+            .into_iter()
+            .map(HostEventId::new)
+            .collect()
+    }
+}

@@ -1,0 +1,600 @@
+//! [`EventStore`]: a change set checked against what the committing transaction reads and
+//! locks (`StoredState`), then written, one function per group of tables, in that transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use punchlist::change::{ChangeSet, StoredState, check};
+use punchlist::history::HistoryEntry;
+use punchlist::store::{EventConfig, EventStore, event_config_from};
+use punchlist::{
+    Error, EventId, ExternalId, Facts, HostEventId, Message, ParticipantId, Progress, ProgressFeed,
+    Result, SegmentId, TaskId, TimelineEntry,
+};
+use sqlx::types::Json;
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::error::{map_error, to_json, version};
+use crate::schema::{derived, subject_parts};
+use crate::{PgStore, feed, outbox};
+
+#[async_trait]
+impl EventStore for PgStore {
+    async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
+        let Some(record) = self.event(event).await? else {
+            return Ok(None);
+        };
+        let tasks = self.tasks(event).await?;
+        let segments = self.segments(event).await?;
+        Ok(event_config_from(Some(record), tasks, segments))
+    }
+
+    async fn apply(&self, changes: ChangeSet) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        let mut stored = prefetch(&mut tx, &changes).await?;
+        check(&changes, &mut stored)?;
+        write(&mut tx, &changes).await?;
+        tx.commit().await.map_err(map_error)
+    }
+
+    async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+        feed::progress_feed(&self.pool, event).await
+    }
+}
+
+/// What the check reads, fetched (and locked) in the committing transaction.
+#[derive(Default)]
+struct Prefetched {
+    event: Option<u64>,
+    segments: HashMap<Uuid, u64>,
+    tasks: HashMap<Uuid, u64>,
+    participants: HashMap<Uuid, u64>,
+    external: HashMap<String, Uuid>,
+    host_events: HashSet<String>,
+    outbox_keys: HashSet<String>,
+}
+
+impl StoredState for Prefetched {
+    fn event_version(&mut self) -> Result<Option<u64>> {
+        Ok(self.event)
+    }
+    fn segment_version(&mut self, id: SegmentId) -> Result<Option<u64>> {
+        Ok(self.segments.get(&id.as_uuid()).copied())
+    }
+    fn task_version(&mut self, id: TaskId) -> Result<Option<u64>> {
+        Ok(self.tasks.get(&id.as_uuid()).copied())
+    }
+    fn participant_version(&mut self, id: ParticipantId) -> Result<Option<u64>> {
+        Ok(self.participants.get(&id.as_uuid()).copied())
+    }
+    fn external_id_owner(&mut self, id: &ExternalId) -> Result<Option<ParticipantId>> {
+        Ok(self
+            .external
+            .get(id.as_str())
+            .map(|u| ParticipantId::from_uuid(*u)))
+    }
+    fn host_event_seen(&mut self, id: &HostEventId) -> Result<bool> {
+        Ok(self.host_events.contains(id.as_str()))
+    }
+    fn outbox_key_taken(&mut self, key: &str) -> Result<bool> {
+        Ok(self.outbox_keys.contains(key))
+    }
+}
+
+/// The versions of the rows `sql` selects (and locks) by id, of those that exist.
+async fn versions(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &str,
+    event: Uuid,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = sqlx::query(sql)
+        .bind(event)
+        .bind(ids)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?;
+    rows.into_iter()
+        .map(|r| {
+            let v: i64 = r.get(1);
+            Ok((r.get(0), u64::try_from(v).map_err(Error::backend)?))
+        })
+        .collect()
+}
+
+/// The host event ids among `$2` the event `$1` has ingested already (for `taken`).
+pub(crate) const HOST_EVENTS_TAKEN: &str = "SELECT host_event_id FROM host_events \
+     WHERE event_id = $1 AND host_event_id IN (SELECT unnest($2::text[]))";
+/// The idempotency keys among `$2` the event `$1` has taken already (for `taken`).
+const OUTBOX_KEYS_TAKEN: &str = "SELECT idempotency_key FROM outbox \
+     WHERE event_id = $1 AND idempotency_key IN (SELECT unnest($2::text[]))";
+
+/// Which of the unique `values` `sql` finds already stored in the event (none asked, none
+/// read).
+pub(crate) async fn taken<'c, E>(
+    exec: E,
+    sql: &str,
+    event: Uuid,
+    values: &[String],
+) -> Result<Vec<String>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar(sql)
+        .bind(event)
+        .bind(values)
+        .fetch_all(exec)
+        .await
+        .map_err(map_error)
+}
+
+/// Reads and locks what the check of `cs` needs.
+async fn prefetch(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<Prefetched> {
+    let ev = cs.event.as_uuid();
+    // A configuration change locks the event row; every other change set holds it shared,
+    // so none commits on a configuration that changes under it. `NO KEY` locks leave the
+    // foreign-key checks of other writers free.
+    let lock = if cs.event_record.is_some() {
+        "FOR NO KEY UPDATE"
+    } else {
+        "FOR SHARE"
+    };
+    let event: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT version FROM events WHERE event_id = $1 {lock}"
+    ))
+    .bind(ev)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    let segment_ids: Vec<Uuid> = cs
+        .segments
+        .iter()
+        .map(|s| s.id.as_uuid())
+        .chain(cs.deleted_segments.iter().map(|(s, _)| s.as_uuid()))
+        .collect();
+    let task_ids: Vec<Uuid> = cs
+        .tasks
+        .iter()
+        .map(|t| t.id.as_uuid())
+        .chain(cs.deleted_tasks.iter().map(|(t, _)| t.as_uuid()))
+        .collect();
+    let mut participant_ids: Vec<Uuid> = cs.participants.iter().map(|w| w.id.as_uuid()).collect();
+    participant_ids.sort();
+    let externals: Vec<String> = cs
+        .participants
+        .iter()
+        .filter_map(|w| w.record.as_ref())
+        .map(|r| r.external_id.to_string())
+        .collect();
+    let host_ids: Vec<String> = cs.host_events.iter().map(|h| h.to_string()).collect();
+    let keys: Vec<String> = cs
+        .outbox
+        .iter()
+        .map(|o| o.idempotency_key.clone())
+        .collect();
+    let mut p = Prefetched {
+        event: event.map(u64::try_from).transpose().map_err(Error::backend)?,
+        segments: versions(
+            tx,
+            "SELECT segment_id, version FROM segments WHERE event_id = $1 AND segment_id IN (SELECT unnest($2::uuid[])) ORDER BY segment_id FOR NO KEY UPDATE",
+            ev,
+            &segment_ids,
+        )
+        .await?,
+        tasks: versions(
+            tx,
+            "SELECT task_id, version FROM tasks WHERE event_id = $1 AND task_id IN (SELECT unnest($2::uuid[])) ORDER BY task_id FOR NO KEY UPDATE",
+            ev,
+            &task_ids,
+        )
+        .await?,
+        participants: versions(
+            tx,
+            "SELECT participant_id, version FROM participants WHERE event_id = $1 AND participant_id IN (SELECT unnest($2::uuid[])) ORDER BY participant_id FOR NO KEY UPDATE",
+            ev,
+            &participant_ids,
+        )
+        .await?,
+        ..Prefetched::default()
+    };
+    if !externals.is_empty() {
+        for r in sqlx::query(
+            "SELECT external_id, participant_id FROM participants WHERE event_id = $1 AND external_id IN (SELECT unnest($2::text[]))",
+        )
+        .bind(ev)
+        .bind(&externals)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(map_error)?
+        {
+            p.external.insert(r.get(0), r.get(1));
+        }
+    }
+    p.host_events = taken(&mut **tx, HOST_EVENTS_TAKEN, ev, &host_ids)
+        .await?
+        .into_iter()
+        .collect();
+    p.outbox_keys = taken(&mut **tx, OUTBOX_KEYS_TAKEN, ev, &keys)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(p)
+}
+
+/// Writes a checked change set in the transaction: one statement per table for the rows
+/// that come in numbers (facts-only participant updates, progress, timeline, history,
+/// outbox), one per row for the rest. The groups go in this order, so foreign keys hold
+/// for new rows (the event before what it holds, participants before their rows).
+async fn write(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    write_configuration(tx, cs).await?;
+    write_participants(tx, cs).await?;
+    write_host_events(tx, cs).await?;
+    write_records(tx, cs).await?;
+    write_outbox(tx, cs).await?;
+    write_sweeps(tx, cs).await?;
+    write_counters(tx, cs).await?;
+    feed::notify(tx, cs).await
+}
+
+/// Runs one statement of the write in the transaction `$tx`.
+macro_rules! exec {
+    ($tx:expr, $q:expr $(,)?) => {
+        $q.execute(&mut **$tx).await.map_err(map_error)?
+    };
+}
+
+/// Runs the upsert of a versioned row. It is written only over its predecessor: the
+/// upsert's update applies only `WHERE version = new - 1`, so a row created concurrently
+/// (both at version 1) or a stale version affects no row, and that is a conflict, never an
+/// overwrite.
+macro_rules! exec_versioned {
+    ($tx:expr, $q:expr, $entity:expr, $id:expr $(,)?) => {
+        if exec!($tx, $q).rows_affected() != 1 {
+            return Err(Error::conflict($entity, $id));
+        }
+    };
+}
+
+/// The event's record, segments and tasks, and the tasks and segments deleted.
+async fn write_configuration(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    if let Some(e) = &cs.event_record {
+        exec_versioned!(
+            tx,
+            sqlx::query(
+                "INSERT INTO events (event_id, version, body) VALUES ($1, $2, $3) \
+             ON CONFLICT (event_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE events.version = EXCLUDED.version - 1",
+            )
+            .bind(ev)
+            .bind(version(e.version)?)
+            .bind(to_json(e)?),
+            EventId::ENTITY,
+            cs.event,
+        );
+    }
+    for s in &cs.segments {
+        exec_versioned!(tx, sqlx::query(
+            "INSERT INTO segments (event_id, segment_id, version, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (event_id, segment_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE segments.version = EXCLUDED.version - 1"
+        )
+        .bind(ev)
+        .bind(s.id.as_uuid())
+        .bind(version(s.version)?)
+        .bind(to_json(s)?), SegmentId::ENTITY, s.id);
+    }
+    for t in &cs.tasks {
+        exec_versioned!(tx, sqlx::query(
+            "INSERT INTO tasks (event_id, task_id, version, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (event_id, task_id) DO UPDATE SET version = EXCLUDED.version, body = EXCLUDED.body \
+             WHERE tasks.version = EXCLUDED.version - 1"
+        )
+        .bind(ev)
+        .bind(t.id.as_uuid())
+        .bind(version(t.version)?)
+        .bind(to_json(t)?), TaskId::ENTITY, t.id);
+    }
+    for (id, _) in &cs.deleted_tasks {
+        exec!(
+            tx,
+            sqlx::query("DELETE FROM tasks WHERE event_id = $1 AND task_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid()),
+        );
+    }
+    for (id, _) in &cs.deleted_segments {
+        exec!(
+            tx,
+            sqlx::query("DELETE FROM segments WHERE event_id = $1 AND segment_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid()),
+        );
+    }
+    Ok(())
+}
+
+/// Progress rows of a change set, as columns for one `UNNEST` insert.
+#[derive(Default)]
+struct ProgressColumns<'a> {
+    participant: Vec<Uuid>,
+    task: Vec<Uuid>,
+    targeted: Vec<bool>,
+    status: Vec<&'static str>,
+    assignee: Vec<Option<Uuid>>,
+    body: Vec<Json<&'a Progress>>,
+}
+
+/// Participants (records with their computed columns, or facts only) and their progress
+/// rows.
+async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    // Owners before their collaborators, so the owner foreign key holds for new rows.
+    let mut writes: Vec<_> = cs.participants.iter().collect();
+    writes.sort_by_key(|w| w.record.as_ref().is_some_and(|r| r.owner.is_some()));
+    // Facts-only writes, as columns: ids, new versions, facts (when they changed).
+    let mut bumps = (Vec::new(), Vec::new(), Vec::<Option<Json<&Facts>>>::new());
+    let mut rows = ProgressColumns::default();
+    for w in writes {
+        let pid = w.id.as_uuid();
+        match &w.record {
+            Some(r) => {
+                let d = derived(r);
+                let facts = match &w.facts {
+                    Some(f) => to_json(f)?,
+                    None => to_json(&Facts::default())?,
+                };
+                exec_versioned!(tx, sqlx::query(
+                    "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
+                       sort_name, sort_company, sort_email, search, categories, record, facts) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                     ON CONFLICT (event_id, participant_id) DO UPDATE SET version = EXCLUDED.version, \
+                       external_id = EXCLUDED.external_id, owner_id = EXCLUDED.owner_id, \
+                       sort_name = EXCLUDED.sort_name, sort_company = EXCLUDED.sort_company, \
+                       sort_email = EXCLUDED.sort_email, search = EXCLUDED.search, \
+                       categories = EXCLUDED.categories, record = EXCLUDED.record, \
+                       facts = CASE WHEN $13 THEN EXCLUDED.facts ELSE participants.facts END \
+                     WHERE participants.version = EXCLUDED.version - 1"
+                )
+                .bind(ev)
+                .bind(pid)
+                .bind(version(w.version)?)
+                .bind(r.external_id.as_str())
+                .bind(r.owner.map(|o| o.as_uuid()))
+                .bind(d.sort_name)
+                .bind(d.sort_company)
+                .bind(d.sort_email)
+                .bind(d.search)
+                .bind(d.categories)
+                .bind(to_json(r)?)
+                .bind(facts)
+                .bind(w.facts.is_some()), ParticipantId::ENTITY, w.id);
+            }
+            None => {
+                // Batched below: one statement for every facts-only write.
+                bumps.0.push(pid);
+                bumps.1.push(version(w.version)?);
+                bumps.2.push(w.facts.as_ref().map(Json));
+            }
+        }
+        for row in &w.progress {
+            rows.participant.push(pid);
+            rows.task.push(row.task.as_uuid());
+            rows.targeted.push(row.targeted);
+            rows.status.push(row.status.as_str());
+            rows.assignee.push(row.assignee.map(|a| a.as_uuid()));
+            rows.body.push(Json(row));
+        }
+    }
+    if !bumps.0.is_empty() {
+        let n = bumps.0.len() as u64;
+        let (ids, versions, facts) = bumps;
+        let updated = sqlx::query(
+            "UPDATE participants p SET version = u.version, facts = COALESCE(u.facts, p.facts) \
+             FROM unnest($2::uuid[], $3::bigint[], $4::jsonb[]) AS u(id, version, facts) \
+             WHERE p.event_id = $1 AND p.participant_id = u.id AND p.version = u.version - 1",
+        )
+        .bind(ev)
+        .bind(&ids)
+        .bind(&versions)
+        .bind(&facts)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_error)?
+        .rows_affected();
+        if updated != n {
+            return Err(Error::conflict(
+                ParticipantId::ENTITY,
+                "a participant changed meanwhile",
+            ));
+        }
+    }
+    if !rows.task.is_empty() {
+        exec!(tx, sqlx::query(
+            "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], $7::jsonb[]) \
+             ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
+               status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, body = EXCLUDED.body"
+        )
+        .bind(ev)
+        .bind(&rows.participant)
+        .bind(&rows.task)
+        .bind(&rows.targeted)
+        .bind(&rows.status)
+        .bind(&rows.assignee)
+        .bind(&rows.body));
+    }
+    Ok(())
+}
+
+/// The host events ingested.
+async fn write_host_events(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    if !cs.host_events.is_empty() {
+        let ids: Vec<String> = cs.host_events.iter().map(|h| h.to_string()).collect();
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO host_events (event_id, host_event_id) SELECT $1, unnest($2::text[])",
+            )
+            .bind(cs.event.as_uuid())
+            .bind(ids),
+        );
+    }
+    Ok(())
+}
+
+/// Timeline entries, history lines and messages.
+async fn write_records(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    if !cs.timeline.is_empty() {
+        let participants: Vec<Uuid> = cs
+            .timeline
+            .iter()
+            .map(|t| t.participant.as_uuid())
+            .collect();
+        let ids: Vec<Uuid> = cs.timeline.iter().map(|t| t.id.as_uuid()).collect();
+        let kinds: Vec<&str> = cs
+            .timeline
+            .iter()
+            .map(|t| t.kind.action_kind().as_str())
+            .collect();
+        let bodies: Vec<Json<&TimelineEntry>> = cs.timeline.iter().map(Json).collect();
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO timeline (event_id, participant_id, entry_id, kind, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::jsonb[])",
+            )
+            .bind(ev)
+            .bind(&participants)
+            .bind(&ids)
+            .bind(&kinds)
+            .bind(&bodies),
+        );
+    }
+    if !cs.history.is_empty() {
+        let (kinds, subjects): (Vec<i16>, Vec<Uuid>) =
+            cs.history.iter().map(|h| subject_parts(h.subject)).unzip();
+        let ids: Vec<Uuid> = cs.history.iter().map(|h| h.id.as_uuid()).collect();
+        let bodies: Vec<Json<&HistoryEntry>> = cs.history.iter().map(Json).collect();
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO history (event_id, subject_kind, subject_id, line_id, body) \
+             SELECT $1, * FROM unnest($2::smallint[], $3::uuid[], $4::uuid[], $5::jsonb[]) \
+             ON CONFLICT (event_id, subject_kind, subject_id, line_id) DO UPDATE SET body = EXCLUDED.body",
+            )
+            .bind(ev)
+            .bind(&kinds)
+            .bind(&subjects)
+            .bind(&ids)
+            .bind(&bodies),
+        );
+    }
+    if !cs.messages.is_empty() {
+        let participants: Vec<Uuid> = cs
+            .messages
+            .iter()
+            .map(|m| m.participant.as_uuid())
+            .collect();
+        let ids: Vec<Uuid> = cs.messages.iter().map(|m| m.id.as_uuid()).collect();
+        let bodies: Vec<Json<&Message>> = cs.messages.iter().map(Json).collect();
+        exec!(
+            tx,
+            sqlx::query(
+                "INSERT INTO messages (event_id, participant_id, message_id, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[]) \
+             ON CONFLICT (event_id, participant_id, message_id) DO UPDATE SET body = EXCLUDED.body",
+            )
+            .bind(ev)
+            .bind(&participants)
+            .bind(&ids)
+            .bind(&bodies),
+        );
+    }
+    Ok(())
+}
+
+/// New outbox entries and the entries deleted (by `outbox.rs`, with the outbox's other writes).
+async fn write_outbox(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    outbox::insert_outbox(tx, cs.event, &cs.outbox).await?;
+    outbox::delete_outbox(tx, cs.event, &cs.deleted_outbox).await
+}
+
+/// Sweeps started, moved on and finished.
+async fn write_sweeps(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    for s in &cs.sweeps {
+        if s.after.is_none() {
+            exec!(
+                tx,
+                sqlx::query(
+                    "INSERT INTO sweeps (event_id, sweep_id, body) VALUES ($1, $2, $3) \
+                 ON CONFLICT (event_id, sweep_id) DO UPDATE SET body = EXCLUDED.body",
+                )
+                .bind(ev)
+                .bind(s.id.as_uuid())
+                .bind(to_json(s)?),
+            );
+        } else {
+            exec!(
+                tx,
+                sqlx::query("UPDATE sweeps SET body = $3 WHERE event_id = $1 AND sweep_id = $2")
+                    .bind(ev)
+                    .bind(s.id.as_uuid())
+                    .bind(to_json(s)?),
+            );
+        }
+    }
+    for id in &cs.finished_sweeps {
+        exec!(
+            tx,
+            sqlx::query("DELETE FROM sweeps WHERE event_id = $1 AND sweep_id = $2")
+                .bind(ev)
+                .bind(id.as_uuid()),
+        );
+    }
+    Ok(())
+}
+
+/// The per-task counters' deltas.
+async fn write_counters(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
+    let ev = cs.event.as_uuid();
+    if !cs.counters.is_empty() {
+        // Deltas are added, never overwritten, so concurrent writers commute; a counter
+        // back at zero is removed, as the other stores do.
+        let tasks: Vec<Uuid> = cs.counters.keys().map(|t| t.as_uuid()).collect();
+        let targeted: Vec<i64> = cs.counters.values().map(|d| d.targeted).collect();
+        let done: Vec<i64> = cs.counters.values().map(|d| d.done).collect();
+        let review: Vec<i64> = cs.counters.values().map(|d| d.awaiting_review).collect();
+        exec!(tx, sqlx::query(
+            "INSERT INTO counters (event_id, task_id, targeted, done, awaiting_review) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+             ON CONFLICT (event_id, task_id) DO UPDATE SET targeted = counters.targeted + EXCLUDED.targeted, \
+               done = counters.done + EXCLUDED.done, awaiting_review = counters.awaiting_review + EXCLUDED.awaiting_review"
+        )
+        .bind(ev)
+        .bind(&tasks)
+        .bind(&targeted)
+        .bind(&done)
+        .bind(&review));
+        exec!(
+            tx,
+            sqlx::query(
+                "DELETE FROM counters WHERE event_id = $1 AND task_id IN (SELECT unnest($2::uuid[])) \
+                 AND targeted = 0 AND done = 0 AND awaiting_review = 0",
+            )
+            .bind(ev)
+            .bind(&tasks),
+        );
+    }
+    Ok(())
+}
