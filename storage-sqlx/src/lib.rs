@@ -54,7 +54,29 @@
 //! ([`PgStore::migrate`]). Every table has the event id as the first column of its primary
 //! key, and every foreign key includes it, so moving to a Postgres that shards by event
 //! (Citus, distributing every table by `event_id`) needs no schema change. Domain values
-//! are JSONB documents, with the columns queries filter, join and sort on beside them.
+//! are JSONB documents, with the columns queries filter, join and sort on beside them. The
+//! source's `schema.rs` lists the tables and the columns the library computes.
+//!
+//! ## Layout
+//!
+//! The source has the same file set as the other store crates: one file per trait of the
+//! store API, or per concern.
+//!
+//! | file | what it holds |
+//! |---|---|
+//! | `lib.rs` | this documentation, [`PgStore`], the re-exports |
+//! | `open.rs` | [`PoolConfig`], [`SchemaName`], connecting, [`PgStore::migrate`], [`MIGRATOR`] |
+//! | `schema.rs` | the table of tables, and the columns computed from a participant's record |
+//! | `error.rs` | [`map_error`], the JSON encoding of the stored documents |
+//! | `participants.rs` | [`ParticipantStore`](punchlist::store::ParticipantStore): participants' states, lookups |
+//! | `tracking.rs` | [`TrackingStore`](punchlist::store::TrackingStore): the matrix, per-task counters, sweeps |
+//! | `matrix.rs` | the matrix page (B2) in SQL |
+//! | `record.rs` | [`RecordStore`](punchlist::store::RecordStore): timeline, history, messages |
+//! | `outbox.rs` | [`OutboxStore`](punchlist::store::OutboxStore): the outbox, claims and leases; the outbox rows' writes |
+//! | `write.rs` | [`EventStore`](punchlist::store::EventStore): a change set's check and its write, in one transaction |
+//! | `feed.rs` | the live stream: its channel's name, `pg_notify` in the write, `LISTEN` in the feed |
+//! | `dump.rs` | an event read whole: its configuration, and the dump behind `testkit` |
+//! | `testing.rs` | the test-only API behind `testkit` |
 //!
 //! ## Concurrent writers
 //!
