@@ -1,19 +1,19 @@
-//! Host events (X3, T4): facts the platform reports, one at a time or in batches.
+//! What the host reports (X3, T4, R5): facts, one at a time or in batches, and actions
+//! for the timeline.
 
-use std::collections::{HashMap, HashSet};
-
-use tracing::instrument;
-
-use super::organizer::{check_can_link, link_in, unlink_in};
-use super::retry;
-use super::{Punchlist, Unit};
-use crate::actor::{self, Actor};
+use super::participants::{check_can_link, link_in, unlink_in};
+use super::{Punchlist, Unit, retry};
+use crate::actor::Actor;
+use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::host_event::{HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
-use crate::limits;
 use crate::store::{ParticipantState, Store, StoreExt};
+use crate::timeline::HostAction;
+use crate::{actor, limits};
+use std::collections::{HashMap, HashSet};
+use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Ingests one fact reported by the host. A repeated id answers
@@ -128,7 +128,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// links or unlinks them: linking through the service and reporting the fact are one
     /// fact. A link the rules refuse (a collaborator already in another team, …) is left
     /// out and logged; the count of the owner's collaborators still moves.
-    async fn link_from_fact(
+    pub(super) async fn link_from_fact(
         &self,
         unit: &mut Unit<'_>,
         owner: ParticipantId,
@@ -173,5 +173,109 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             unlink_in(unit, owner, cid);
         }
         Ok(())
+    }
+
+    /// Records actions the host reports on participants' timelines (R5), for the host
+    /// ([`Actor::System`]) or the event's organizers. Like
+    /// [`ingest_batch`](Self::ingest_batch): every item is checked and gets its own result,
+    /// in order; the valid ones are written in one transaction; an id already reported
+    /// (as an action or a fact: one id space per event, X3) answers
+    /// [`IngestOutcome::Duplicate`] and writes nothing.
+    ///
+    /// Per item: a kind the library writes itself, a participant named as their own other
+    /// party, or a date more than [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) ahead
+    /// of the clock is `Invalid` (field `kind` or `occurred_at`); an unknown participant
+    /// (by the library's id or the host's), or an unknown
+    /// participant named in the action (a contact, a partner, an exhibitor), is `NotFound`.
+    ///
+    /// The entry's time is the action's, to the millisecond: an action reported late
+    /// takes its place in the timeline, not the top.
+    #[instrument(skip_all, fields(event = %event, items = actions.len()))]
+    pub async fn report_actions(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        actions: Vec<HostAction>,
+    ) -> Result<Vec<Result<IngestOutcome>>> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        if actions.len() > limits::ACTIONS {
+            return Err(Error::invalid(
+                "actions",
+                format!("at most {} actions in one report", limits::ACTIONS),
+            ));
+        }
+        retry!(self, {
+            let loaded = self.store.event(event).await?;
+            let record = loaded.ok_or_else(|| Error::not_found(EventId::ENTITY, event))?;
+            let external = self
+                .resolve_external(event, actions.iter().map(|a| &a.participant))
+                .await?;
+            let owners: Vec<Option<ParticipantId>> = actions
+                .iter()
+                .map(|a| super::resolved(&external, &a.participant))
+                .collect();
+            let ids: Vec<_> = actions.iter().map(|a| a.id.clone()).collect();
+            let mut seen: HashSet<_> = self
+                .store
+                .ingested(event, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            let mut wanted: Vec<ParticipantId> = actions
+                .iter()
+                .zip(&owners)
+                .flat_map(|(a, o)| o.iter().copied().chain(a.kind.participants_named()))
+                .collect();
+            wanted.sort();
+            wanted.dedup();
+            // Known participants, and whether each was erased (X6).
+            let known: HashMap<ParticipantId, bool> = self
+                .store
+                .participant_records(event, &wanted)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.erased_at.is_some()))
+                .collect();
+            let now = self.now();
+            // The host's reports change no participant: no version moves, so reporting
+            // never conflicts with the participants' own writes.
+            let mut cs = ChangeSet::new(event);
+            let mut results = Vec::with_capacity(actions.len());
+            for (a, owner) in actions.iter().zip(&owners) {
+                if let Err(e) = a.validate(now) {
+                    results.push(Err(e));
+                    continue;
+                }
+                if seen.contains(&a.id) {
+                    results.push(Ok(IngestOutcome::Duplicate));
+                    continue;
+                }
+                let Some(owner) = *owner else {
+                    results.push(Err(super::unknown(&a.participant)));
+                    continue;
+                };
+                if let Err(e) = a.check_other_party(owner) {
+                    results.push(Err(e));
+                    continue;
+                }
+                let missing = std::iter::once(owner)
+                    .chain(a.kind.participants_named())
+                    .find(|p| !known.contains_key(p));
+                if let Some(p) = missing {
+                    results.push(Err(Error::not_found(ParticipantId::ENTITY, p)));
+                    continue;
+                }
+                if known.get(&owner) == Some(&true) {
+                    results.push(Err(super::erased_error(owner)));
+                    continue;
+                }
+                seen.insert(a.id.clone());
+                cs.host_events.push(a.id.clone());
+                cs.timeline.push(a.clone().into_entry(record.id, owner));
+                results.push(Ok(IngestOutcome::Applied));
+            }
+            self.commit(cs).await?;
+            Ok(results)
+        })
     }
 }

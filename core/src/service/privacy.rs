@@ -1,9 +1,8 @@
 //! A participant's data on request (X6): export and erasure. See [`crate::privacy`].
 
-use tracing::instrument;
-
 use super::{Punchlist, Unit, retry};
-use crate::actor::{self, Actor};
+use crate::actor;
+use crate::actor::Actor;
 use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::Result;
@@ -16,6 +15,7 @@ use crate::participant::{ERASED, Participant};
 use crate::privacy::ParticipantExport;
 use crate::store::Store;
 use crate::timeline::{TimelineFilter, TimelineKind};
+use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Everything held about `participant` (X6), for them or the event's organizers: see
@@ -67,7 +67,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.commit(cs).await?;
         Ok(ParticipantExport {
             exported_at: now,
-            participant: super::participant::readable(actor, event, state.participant),
+            participant: super::participants::readable(actor, event, state.participant),
             facts: state.facts,
             progress: state.progress.into_values().collect(),
             assigned_to_them,
@@ -212,7 +212,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Every message of `participant`'s thread, newest first.
-    async fn thread(&self, event: EventId, participant: ParticipantId) -> Result<Vec<Message>> {
+    pub(super) async fn thread(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+    ) -> Result<Vec<Message>> {
         let mut out = Vec::new();
         let mut before = None;
         loop {
@@ -231,7 +235,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Every outbox entry of `event` to `participant`, in id order.
-    async fn outbox_to(
+    pub(super) async fn outbox_to(
         &self,
         event: EventId,
         participant: ParticipantId,
@@ -255,7 +259,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 }
 
 /// Replaces the values of a line about personal data; returns whether it changed.
-fn scrub(line: &mut HistoryEntry) -> bool {
+pub(super) fn scrub(line: &mut HistoryEntry) -> bool {
     let mut changed = false;
     for value in [&mut line.old, &mut line.new] {
         let erased = serde_json::Value::String(ERASED.to_owned());

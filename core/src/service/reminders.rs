@@ -1,41 +1,108 @@
-//! The reminder tick (N3, N7): turns the reminders due now into outbox entries.
+//! Reminders (N3, N7, B5): the reminder tick, the loop that runs it, and "remind now".
 
-use std::collections::{BTreeMap, HashMap};
-
-use tracing::instrument;
-
-use super::retry;
-use super::{Punchlist, Unit};
-use crate::actor::{self, Actor};
+use super::{Punchlist, Unit, retry};
+use crate::actor;
+use crate::actor::Actor;
 use crate::clock::Clock;
-use crate::error::Result;
-use crate::ids::{EventId, ParticipantId, TaskId};
+use crate::error::{Error, Result};
+use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
+use crate::matrix::{MatrixCursor, MatrixQuery};
 use crate::notify::{Notification, ReminderItem, ReminderMark, due_reminder};
 use crate::progress::{ProgressStatus, is_visible};
 use crate::store::{ParticipantState, Store};
-
-/// What one reminder tick did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReminderTick {
-    /// Participants looked at.
-    pub participants: u64,
-    /// Reminders queued (one per task and recipient).
-    pub reminders: u64,
-    /// Messages queued (reminders grouped per recipient, N7).
-    pub messages: u64,
-}
-
-/// A reminder a row could get: the slot due now, or only within the grouping window.
-struct Candidate {
-    owner: ParticipantId,
-    task: TaskId,
-    recipient: ParticipantId,
-    item: ReminderItem,
-    due_now: bool,
-}
+use std::collections::{BTreeMap, HashMap};
+use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// Reminds now (B5): queues a reminder of `task` to one participant, or to every
+    /// targeted participant who has not done it, each going to whoever holds the task
+    /// (the assignee when assigned). Participants who are done, or not targeted, are
+    /// skipped. Works in batches, each its own transaction. Returns how many were queued.
+    #[instrument(skip_all, fields(event = %event, task = %task))]
+    pub async fn remind_now(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        task: TaskId,
+        target: RemindTarget,
+    ) -> Result<u64> {
+        actor::require_staff(actor, event, TaskId::ENTITY, task)?;
+        let ctx = self.context(actor, event).await?;
+        let t = ctx.task(task)?;
+        if !t.is_published() {
+            return Err(Error::invalid(
+                "task",
+                "only a published task can be reminded of",
+            ));
+        }
+        if !ctx.event.settings.tasks_enabled {
+            return Err(Error::invalid(
+                "event",
+                "the Tasks feature is off for this event: nothing is sent",
+            ));
+        }
+        // A submission waiting for review is the organizer's to finish: not reminded.
+        let incomplete = vec![ProgressStatus::Todo];
+        let mut queued = 0u64;
+        let mut after = None;
+        loop {
+            let states = match target {
+                RemindTarget::Participant(id) => {
+                    let state = self.participant_state(event, id).await?;
+                    if !state.progress.get(&task).is_some_and(|r| is_visible(t, r)) {
+                        return Err(Error::invalid(
+                            "participant",
+                            "the task is not published to this participant",
+                        ));
+                    }
+                    vec![state]
+                }
+                RemindTarget::AllIncomplete => {
+                    let query = MatrixQuery {
+                        progress: Some((task, incomplete.clone())),
+                        rule: None,
+                        category: None,
+                        search: None,
+                        sort: crate::matrix::MatrixSort::Registration,
+                        descending: false,
+                        after: after.take(),
+                        limit: self.config.batch_size,
+                    };
+                    self.store.matrix(event, &query).await?
+                }
+            };
+            let last = states.last().map(|s| MatrixCursor {
+                key: String::new(),
+                id: s.participant.id,
+            });
+            let full = states.len() == self.config.batch_size;
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            // X6: an erased participant is reminded of nothing.
+            for s in states.iter().filter(|s| s.participant.erased_at.is_none()) {
+                let Some(row) = s
+                    .progress
+                    .get(&task)
+                    .filter(|r| r.status == ProgressStatus::Todo)
+                else {
+                    continue;
+                };
+                let recipient = row.reminder_recipient();
+                let key = format!("nudge:{task}:{recipient}:{}", OutboxId::new_at(now));
+                let owner = s.participant.id;
+                unit.notify(recipient, Notification::Nudge { task, owner }, key);
+                queued += 1;
+            }
+            let mut cs = unit.into_changes();
+            cs.event_version = None; // reminders do not depend on the configuration
+            self.commit(cs).await?;
+            if matches!(target, RemindTarget::Participant(_)) || !full {
+                return Ok(queued);
+            }
+            after = last;
+        }
+    }
+
     /// Queues the reminders due now for every participant of the event (N3): for each
     /// visible task that is still to do and has a deadline, the reminder of the offset
     /// whose time has come (the task's offsets, else the event's), or once overdue when
@@ -206,4 +273,34 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
         }
     }
+}
+
+/// Whom "remind now" reaches (B5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemindTarget {
+    /// One participant (the reminder goes to whoever holds their task).
+    Participant(ParticipantId),
+    /// Every targeted participant who has not done the task.
+    AllIncomplete,
+}
+
+/// What one reminder tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReminderTick {
+    /// Participants looked at.
+    pub participants: u64,
+    /// Reminders queued (one per task and recipient).
+    pub reminders: u64,
+    /// Messages queued (reminders grouped per recipient, N7).
+    pub messages: u64,
+}
+
+/// A reminder a row could get: the slot due now, or only within the grouping window.
+pub(super) struct Candidate {
+    owner: ParticipantId,
+    task: TaskId,
+    recipient: ParticipantId,
+    item: ReminderItem,
+    due_now: bool,
 }

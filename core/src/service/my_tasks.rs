@@ -1,15 +1,13 @@
-//! Participant operations: the Tasks section (P1–P5) and the participant's own record.
+//! The participant's Tasks section (P1–P5): the list, completing and undoing, assigning
+//! to a collaborator and taking back.
 
-use tracing::instrument;
-
-use super::retry;
-use super::{Ctx, Punchlist, Unit};
-use crate::actor::{self, Actor};
+use super::{Ctx, Punchlist, Unit, retry};
+use crate::actor;
+use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
-use crate::participant::Participant;
 use crate::progress::{
     CompletedHow, Completion, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList,
     is_overdue, is_visible,
@@ -17,13 +15,7 @@ use crate::progress::{
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::task::Task;
 use crate::timeline::TimelineKind;
-
-/// Who may act on a task row, as far as a participant actor goes.
-enum Role {
-    Staff,
-    Owner,
-    Assignee,
-}
+use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// The Tasks section of the acting participant (P1, P2, P5).
@@ -149,7 +141,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.tick(actor, event, owner, task, false).await
     }
 
-    async fn tick(
+    pub(super) async fn tick(
         &self,
         actor: &Actor,
         event: EventId,
@@ -308,86 +300,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             Ok(row)
         })
     }
-
-    /// The collaborators of `owner` (to choose an assignee from), for the owner and the
-    /// organizers. A participant reader gets their team's profiles and categories only:
-    /// custom fields, UTM values, discount codes and web push subscriptions (an endpoint is
-    /// a capability) are left out.
-    #[instrument(skip_all, fields(event = %event, owner = %owner))]
-    pub async fn collaborators(
-        &self,
-        actor: &Actor,
-        event: EventId,
-        owner: ParticipantId,
-    ) -> Result<Vec<Participant>> {
-        self.participant_state(event, owner).await?;
-        actor::require_self_or_staff(actor, event, owner)?;
-        let ids = self.store.collaborators(event, owner).await?;
-        let mut out: Vec<Participant> = self
-            .store
-            .participants_by_id(event, &ids)
-            .await?
-            .into_iter()
-            .map(|s| {
-                let mut p = readable(actor, event, s.participant);
-                if !actor.is_staff_of(event) {
-                    p.utm = Default::default();
-                    p.status.discount_code = None;
-                    p.push_subscriptions.clear();
-                }
-                p
-            })
-            .collect();
-        out.sort_by_key(|p| p.id);
-        Ok(out)
-    }
-
-    /// A participant's record: for organizers whole, for the participant themselves
-    /// without custom fields (R4, X2).
-    #[instrument(skip_all, fields(event = %event, participant = %id))]
-    pub async fn participant(
-        &self,
-        actor: &Actor,
-        event: EventId,
-        id: ParticipantId,
-    ) -> Result<Participant> {
-        actor::require_same_event(actor, event, ParticipantId::ENTITY, id)?;
-        let state = self.participant_state(event, id).await?;
-        actor::require_self_or_staff(actor, event, id)?;
-        Ok(readable(actor, event, state.participant))
-    }
-
-    /// The participant the host knows as `external_id`, for the event's staff.
-    #[instrument(skip_all, fields(event = %event))]
-    pub async fn participant_by_external_id(
-        &self,
-        actor: &Actor,
-        event: EventId,
-        external_id: &crate::ids::ExternalId,
-    ) -> Result<Participant> {
-        actor::require_staff(actor, event, ParticipantId::ENTITY, external_id)?;
-        let id = self
-            .store
-            .participant_by_external_id(event, external_id)
-            .await?
-            .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, external_id))?;
-        Ok(self.participant_state(event, id).await?.participant)
-    }
 }
 
-/// What `actor` may read of `p`: everything for staff, no custom fields otherwise.
-pub(super) fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
-    if actor.is_staff_of(event) {
-        p
-    } else {
-        p.without_custom_fields()
-    }
+/// Who may act on a task row, as far as a participant actor goes.
+pub(super) enum Role {
+    Staff,
+    Owner,
+    Assignee,
 }
 
 /// The row of a task visible to `state`'s participant, and the actor's role on it. A task
 /// the actor cannot see is `NotFound` (a participant learns nothing of drafts or of other
 /// segments' tasks); a row of another participant is `Forbidden`.
-fn visible_row<'c>(
+pub(super) fn visible_row<'c>(
     ctx: &'c Ctx,
     state: &ParticipantState,
     actor: &Actor,

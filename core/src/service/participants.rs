@@ -1,0 +1,475 @@
+//! Participants (R1–R4): registering them (one or many), changing their record, reading
+//! it, their team (collaborators) and their browsers' push subscriptions.
+
+use super::{Punchlist, Unit, retry};
+use crate::actor;
+use crate::actor::Actor;
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::ids::{EventId, ParticipantId};
+use crate::notify::PushSubscription;
+use crate::participant::{NewParticipant, Participant, ParticipantPatch};
+use crate::store::Store;
+use crate::timeline::TimelineKind;
+use tracing::instrument;
+
+impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
+    /// Registers a browser's web push subscription for `participant` (N4): by the
+    /// participant or the event's staff. A subscription with the same endpoint is
+    /// replaced; a participant keeps at most
+    /// [`PushSubscription::MAX_PER_PARTICIPANT`], the oldest going first.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn add_push_subscription(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        subscription: PushSubscription,
+    ) -> Result<()> {
+        actor::require_self_or_staff(actor, event, participant)?;
+        subscription.validate()?;
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, participant).await?;
+            super::not_erased(&state)?;
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let w = unit.add(state);
+            let subs = &mut w.record.push_subscriptions;
+            subs.retain(|s| s.endpoint != subscription.endpoint);
+            subs.push(subscription.clone());
+            let excess = subs
+                .len()
+                .saturating_sub(PushSubscription::MAX_PER_PARTICIPANT);
+            subs.drain(..excess);
+            self.commit(unit.into_changes()).await
+        })
+    }
+
+    /// Removes `participant`'s subscription with this endpoint (the browser unsubscribed):
+    /// by the participant or the event's staff. Answers whether there was one.
+    #[instrument(skip_all, fields(event = %event, participant = %participant))]
+    pub async fn remove_push_subscription(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        endpoint: &str,
+    ) -> Result<bool> {
+        actor::require_self_or_staff(actor, event, participant)?;
+        self.drop_subscription(actor, event, participant, endpoint)
+            .await
+    }
+
+    /// Removes a subscription the push service said is gone (the dispatcher's call).
+    pub(crate) async fn forget_push_subscription(
+        &self,
+        event: EventId,
+        participant: ParticipantId,
+        endpoint: &str,
+    ) -> Result<bool> {
+        self.drop_subscription(&Actor::System, event, participant, endpoint)
+            .await
+    }
+
+    pub(super) async fn drop_subscription(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        participant: ParticipantId,
+        endpoint: &str,
+    ) -> Result<bool> {
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, participant).await?;
+            if !state
+                .participant
+                .push_subscriptions
+                .iter()
+                .any(|s| s.endpoint == endpoint)
+            {
+                return Ok(false);
+            }
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.add(state)
+                .record
+                .push_subscriptions
+                .retain(|s| s.endpoint != endpoint);
+            self.commit(unit.into_changes()).await?;
+            Ok(true)
+        })
+    }
+
+    // ----- participants -----------------------------------------------------------------
+
+    /// Registers a participant (R1–R4). Published tasks of their segments appear at once,
+    /// automatic ones already evaluated.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn register_participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        new: NewParticipant,
+    ) -> Result<Participant> {
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, EventId::ENTITY, event)?;
+            new.validate(&ctx.event.settings)?;
+            if let Some(other) = self
+                .store
+                .participant_by_external_id(event, &new.external_id)
+                .await?
+            {
+                return Err(Error::invalid(
+                    "external_id",
+                    format!("already used by participant {other}"),
+                ));
+            }
+            let now = self.now();
+            let record = new_record(&new, event, now);
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            unit.add_new(record.clone());
+            unit.timeline(record.id, TimelineKind::Registered);
+            self.commit(unit.into_changes()).await?;
+            Ok(record)
+        })
+    }
+
+    /// Registers many participants (an import of registrants), each validated on its own
+    /// with a result per item in order; the valid ones are written in transactions of at
+    /// most [`Config::get_batch_size`] participants. An `external_id` already used, in the
+    /// event or earlier in the list, is an `Invalid` item. At most [`limits::IMPORT`](crate::limits::IMPORT) per call.
+    #[instrument(skip_all, fields(event = %event, items = new.len()))]
+    pub async fn register_participants(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        new: Vec<NewParticipant>,
+    ) -> Result<Vec<Result<Participant>>> {
+        actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        if new.len() > crate::limits::IMPORT {
+            return Err(Error::invalid(
+                "participants",
+                format!("at most {} participants in one call", crate::limits::IMPORT),
+            ));
+        }
+        let mut results = Vec::with_capacity(new.len());
+        for chunk in new.chunks(self.config.batch_size) {
+            let outcome = retry!(self, {
+                let ctx = self.context(actor, event).await?;
+                let now = self.now();
+                let mut unit = Unit::new(&ctx, now, actor.clone());
+                let mut seen = std::collections::HashSet::new();
+                let mut out = Vec::with_capacity(chunk.len());
+                for item in chunk {
+                    if let Err(e) = item.validate(&ctx.event.settings) {
+                        out.push(Err(e));
+                        continue;
+                    }
+                    let taken = !seen.insert(item.external_id.clone())
+                        || self
+                            .store
+                            .participant_by_external_id(event, &item.external_id)
+                            .await?
+                            .is_some();
+                    if taken {
+                        out.push(Err(Error::invalid(
+                            "external_id",
+                            format!("{} is already used in this event", item.external_id),
+                        )));
+                        continue;
+                    }
+                    let record = new_record(item, event, now);
+                    unit.add_new(record.clone());
+                    unit.timeline(record.id, TimelineKind::Registered);
+                    out.push(Ok(record));
+                }
+                self.commit(unit.into_changes()).await?;
+                Ok(out)
+            })?;
+            results.extend(outcome);
+        }
+        Ok(results)
+    }
+
+    /// Changes a participant's record, field by field (X8): only the fields the patch
+    /// gives change. Organizers may change everything; a participant may change their own
+    /// profile and networking interests only. With [`ParticipantPatch::if_version`], a
+    /// record changed since that version is refused with [`Error::Conflict`] and nothing
+    /// is written. The history gets one line per changed field (R12), and tasks appear or
+    /// disappear as segments now say (S2), progress kept.
+    #[instrument(skip_all, fields(event = %event, participant = %id))]
+    pub async fn update_participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: ParticipantId,
+        patch: ParticipantPatch,
+    ) -> Result<Participant> {
+        // The outer result is what a retry may mend (a concurrent writer); the inner one
+        // is final (a stale version stays stale however often it is tried).
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            let state = self.participant_state(event, id).await?;
+            actor::require_self_or_staff(actor, event, id)?;
+            super::not_erased(&state)?;
+            if actor.as_participant().is_some() && patch.is_staff_only() {
+                return Err(Error::forbidden(
+                    "a participant may change their profile and networking only",
+                ));
+            }
+            let mut record = state.participant.clone();
+            if let Some(read) = patch.if_version
+                && read != record.record_version
+            {
+                return Ok(Err(Error::conflict(ParticipantId::ENTITY, id)));
+            }
+            patch.apply_to(&mut record, &ctx.event.settings)?;
+            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            unit.add(state).record = record.clone();
+            let changes = unit.into_changes();
+            // The record as written, with its version moved if anything changed.
+            let written = changes
+                .participants
+                .iter()
+                .find(|w| w.id == id)
+                .and_then(|w| w.record.clone())
+                .unwrap_or(record);
+            self.commit(changes).await?;
+            Ok(Ok(super::participants::readable(actor, event, written)))
+        })?
+    }
+
+    /// Makes `collaborator` a member of `owner`'s team: they can then be assigned the
+    /// owner's tasks (P4). This is the same fact as the host reporting "collaborator
+    /// added" with the collaborator's `external_id`: the owner's collaborator count moves.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, collaborator = %collaborator))]
+    pub async fn link_collaborator(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        collaborator: ParticipantId,
+    ) -> Result<()> {
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
+            let o = self.participant_state(event, owner).await?;
+            let c = self.participant_state(event, collaborator).await?;
+            let c_has_team = !self
+                .store
+                .collaborators(event, collaborator)
+                .await?
+                .is_empty();
+            check_can_link(&o.participant, &c.participant, c_has_team)?;
+            if c.participant.owner == Some(owner) {
+                return Ok(());
+            }
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let external = c.participant.external_id.clone();
+            unit.add(o).facts.collaborators.record(external, true, now);
+            unit.add(c);
+            link_in(&mut unit, owner, collaborator);
+            self.commit(unit.into_changes()).await
+        })
+    }
+
+    /// Removes `collaborator` from `owner`'s team; the owner's tasks they held return to
+    /// the owner.
+    #[instrument(skip_all, fields(event = %event, owner = %owner, collaborator = %collaborator))]
+    pub async fn unlink_collaborator(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+        collaborator: ParticipantId,
+    ) -> Result<()> {
+        retry!(self, {
+            let ctx = self.context(actor, event).await?;
+            actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
+            let o = self.participant_state(event, owner).await?;
+            let c = self.participant_state(event, collaborator).await?;
+            if c.participant.owner != Some(owner) {
+                return Err(Error::state(
+                    ParticipantId::ENTITY,
+                    collaborator,
+                    "is not a collaborator of this participant",
+                ));
+            }
+            let now = self.now();
+            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let external = c.participant.external_id.clone();
+            unit.add(o).facts.collaborators.record(external, false, now);
+            unit.add(c);
+            unlink_in(&mut unit, owner, collaborator);
+            self.commit(unit.into_changes()).await
+        })
+    }
+
+    /// The collaborators of `owner` (to choose an assignee from), for the owner and the
+    /// organizers. A participant reader gets their team's profiles and categories only:
+    /// custom fields, UTM values, discount codes and web push subscriptions (an endpoint is
+    /// a capability) are left out.
+    #[instrument(skip_all, fields(event = %event, owner = %owner))]
+    pub async fn collaborators(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        owner: ParticipantId,
+    ) -> Result<Vec<Participant>> {
+        self.participant_state(event, owner).await?;
+        actor::require_self_or_staff(actor, event, owner)?;
+        let ids = self.store.collaborators(event, owner).await?;
+        let mut out: Vec<Participant> = self
+            .store
+            .participants_by_id(event, &ids)
+            .await?
+            .into_iter()
+            .map(|s| {
+                let mut p = readable(actor, event, s.participant);
+                if !actor.is_staff_of(event) {
+                    p.utm = Default::default();
+                    p.status.discount_code = None;
+                    p.push_subscriptions.clear();
+                }
+                p
+            })
+            .collect();
+        out.sort_by_key(|p| p.id);
+        Ok(out)
+    }
+
+    /// A participant's record: for organizers whole, for the participant themselves
+    /// without custom fields (R4, X2).
+    #[instrument(skip_all, fields(event = %event, participant = %id))]
+    pub async fn participant(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        id: ParticipantId,
+    ) -> Result<Participant> {
+        actor::require_same_event(actor, event, ParticipantId::ENTITY, id)?;
+        let state = self.participant_state(event, id).await?;
+        actor::require_self_or_staff(actor, event, id)?;
+        Ok(readable(actor, event, state.participant))
+    }
+
+    /// The participant the host knows as `external_id`, for the event's staff.
+    #[instrument(skip_all, fields(event = %event))]
+    pub async fn participant_by_external_id(
+        &self,
+        actor: &Actor,
+        event: EventId,
+        external_id: &crate::ids::ExternalId,
+    ) -> Result<Participant> {
+        actor::require_staff(actor, event, ParticipantId::ENTITY, external_id)?;
+        let id = self
+            .store
+            .participant_by_external_id(event, external_id)
+            .await?
+            .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, external_id))?;
+        Ok(self.participant_state(event, id).await?.participant)
+    }
+}
+
+/// The record of a newly registered participant.
+pub(super) fn new_record(
+    new: &NewParticipant,
+    event: EventId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Participant {
+    Participant {
+        id: ParticipantId::new_at(now),
+        event,
+        external_id: new.external_id.clone(),
+        profile: new.profile.clone(),
+        status: new.status.clone(),
+        utm: new.utm.clone(),
+        custom_fields: new.custom_fields.clone(),
+        owner: None,
+        push_subscriptions: Vec::new(),
+        networking: Default::default(),
+        registered_at: now,
+        erased_at: None,
+        record_version: 0,
+    }
+}
+
+/// Checks that `c` may join `owner`'s team; `c_has_team` says whether `c` has
+/// collaborators of their own (teams are one level deep).
+pub(super) fn check_can_link(owner: &Participant, c: &Participant, c_has_team: bool) -> Result<()> {
+    if owner.id == c.id {
+        return Err(Error::invalid(
+            "collaborator",
+            "a participant cannot be their own collaborator",
+        ));
+    }
+    // The rest is the teams as they stand now (one level deep): a state, not a value.
+    if c_has_team {
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            c.id,
+            "has collaborators of their own; teams are one level deep",
+        ));
+    }
+    if owner.owner.is_some() {
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            owner.id,
+            "is a collaborator; a collaborator cannot have collaborators of their own",
+        ));
+    }
+    if let Some(other) = c.owner.filter(|x| *x != owner.id) {
+        return Err(Error::state(
+            ParticipantId::ENTITY,
+            c.id,
+            format!("is already a collaborator of participant {other}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Links `collaborator` to `owner`'s team; both must be in the unit.
+pub(super) fn link_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+    if let Some(c) = unit.get(collaborator) {
+        c.record.owner = Some(owner);
+        unit.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
+    }
+}
+
+/// Unlinks `collaborator` from `owner`'s team, and gives the owner back the tasks the
+/// collaborator held; both must be in the unit.
+pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+    let now = unit.now;
+    let mut taken_back = Vec::new();
+    if let Some(o) = unit.get(owner) {
+        for row in o.rows.values_mut() {
+            if row.assignee == Some(collaborator) {
+                row.assignee = None;
+                row.updated_at = now;
+                taken_back.push(row.task);
+            }
+        }
+    }
+    if let Some(c) = unit.get(collaborator) {
+        c.record.owner = None;
+    }
+    for task in taken_back {
+        unit.timeline(
+            owner,
+            TimelineKind::TaskTakenBack {
+                task,
+                from: collaborator,
+            },
+        );
+    }
+}
+
+/// What `actor` may read of `p`: everything for staff, no custom fields otherwise.
+pub(super) fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
+    if actor.is_staff_of(event) {
+        p
+    } else {
+        p.without_custom_fields()
+    }
+}
