@@ -115,6 +115,7 @@ pub mod clock;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+mod export;
 pub mod figures;
 pub mod history;
 pub mod host_event;
@@ -149,6 +150,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
 pub use error::{Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings};
+pub use export::neutralise_formula;
 pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
 pub use host_event::{HostEvent, HostFact, IngestOutcome};
@@ -175,11 +177,11 @@ pub use participant::{
 pub use presence::{OnlineStatus, Presence, PresenceThresholds, Registrant, RegistrantsPage};
 pub use privacy::ParticipantExport;
 pub use progress::{
-    CompletedHow, Completion, Progress, ProgressChange, ProgressStatus, ProgressSummary, Rejection,
-    TaskItem, TaskList,
+    CompletedHow, Completion, Decision, Progress, ProgressChange, ProgressStatus, ProgressSummary,
+    Rejection, TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Decision, Punchlist, RemindTarget, ReminderTick};
+pub use service::{Config, Punchlist, RemindTarget, ReminderTick};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };

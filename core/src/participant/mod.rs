@@ -2,6 +2,7 @@
 //! for them, and collaborators (participants linked to an owner).
 
 mod facts;
+pub(crate) mod team;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -6,10 +6,8 @@ use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
-use crate::notify::Notification;
-use crate::progress::{CompletedHow, Completion, Progress, ProgressStatus, Rejection};
+use crate::progress::{Decision, Progress};
 use crate::store::{ParticipantState, Store};
-use crate::task::Task;
 use crate::{actor, text};
 use std::collections::BTreeMap;
 use tracing::instrument;
@@ -142,9 +140,16 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     }
                 }
                 let w = unit.get(*owner).expect("added above");
-                let outcome = decide(t, &mut w.rows, &decision, actor, now);
-                if let Ok((before, after, notices)) = &outcome {
-                    unit.progress_history(*owner, before, after);
+                let outcome = match w.rows.get_mut(&t.id) {
+                    Some(row) => row.decide(t, &decision, actor, now),
+                    None => Err(Error::invalid(
+                        "task",
+                        "this task is not published to this participant",
+                    )),
+                };
+                if let Ok((before, notices)) = &outcome {
+                    let after = w.rows.get(&t.id).expect("decided above").clone();
+                    unit.progress_history(*owner, before, &after);
                     for (recipient, message) in notices.clone() {
                         let key = format!("review:{task}:{recipient}:{}", OutboxId::new_at(now));
                         unit.notify(recipient, message, key);
@@ -181,102 +186,4 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .await?
             .remove(0)
     }
-}
-
-/// An organizer's decision on a participant's task (T3, B5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Decision {
-    /// Done, by the organizer's hand.
-    Validate,
-    /// Back to do, by the organizer's hand.
-    Invalidate,
-    /// An automatic task follows its condition again.
-    FollowCondition,
-    /// A submission under review is accepted.
-    Accept,
-    /// A submission under review is refused, with the reason given to the participant.
-    Reject(String),
-}
-
-/// What a decision does to one row: (before, after, notices to queue). Pure.
-#[allow(clippy::type_complexity)]
-pub(super) fn decide(
-    task: &Task,
-    rows: &mut BTreeMap<TaskId, Progress>,
-    decision: &Decision,
-    actor: &Actor,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Progress, Progress, Vec<(ParticipantId, Notification)>)> {
-    let row = rows
-        .get_mut(&task.id)
-        .filter(|r| task.is_published() && r.targeted)
-        .ok_or_else(|| Error::invalid("task", "this task is not published to this participant"))?;
-    let before = row.clone();
-    let by = |how| {
-        Some(Completion {
-            at: now,
-            by: actor.clone(),
-            how,
-        })
-    };
-    let automatic = task.condition().is_some();
-    let mut notices = Vec::new();
-    match decision {
-        Decision::Validate => {
-            row.decided_by_organizer = automatic;
-            row.rejection = None;
-            row.submitted = None;
-            if row.status != ProgressStatus::Done {
-                row.set_status(ProgressStatus::Done, by(CompletedHow::Organizer), now);
-            }
-        }
-        Decision::Invalidate => {
-            row.decided_by_organizer = automatic;
-            if row.status != ProgressStatus::Todo {
-                row.submitted = None;
-                row.set_status(ProgressStatus::Todo, None, now);
-            }
-        }
-        Decision::FollowCondition => {
-            if !automatic {
-                return Err(Error::invalid(
-                    "task",
-                    "a manual task has no condition to follow",
-                ));
-            }
-            row.decided_by_organizer = false;
-        }
-        Decision::Accept | Decision::Reject(_) if row.status != ProgressStatus::AwaitingReview => {
-            return Err(Error::state(
-                "progress",
-                row.task,
-                "only a submission waiting for review can be accepted or rejected",
-            ));
-        }
-        Decision::Accept => {
-            row.rejection = None;
-            row.set_status(ProgressStatus::Done, by(CompletedHow::Reviewed), now);
-        }
-        Decision::Reject(reason) => {
-            row.rejection = Some(Rejection {
-                reason: reason.clone(),
-                by: actor.clone(),
-                at: now,
-            });
-            row.submitted = None;
-            row.set_status(ProgressStatus::Todo, None, now);
-            let message = Notification::ReviewRejected {
-                task: task.id,
-                owner: row.owner,
-                reason: reason.clone(),
-            };
-            notices.push((row.owner, message.clone()));
-            if let Some(holder) = row.assignee {
-                notices.push((holder, message));
-            }
-        }
-    }
-    row.updated_at = now;
-    Ok((before, row.clone(), notices))
 }

@@ -2,11 +2,11 @@
 
 use super::Punchlist;
 use super::agenda::actor_label;
-use super::tracking::write_record;
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::export::write_record;
 use crate::history::{HistoryEntry, HistoryFilter, Subject, is_under};
 use crate::ids::{EventId, ParticipantId};
 use crate::limits::PAGE as MAX_PAGE;

@@ -1,7 +1,7 @@
 //! What the host reports (X3, T4, R5): facts, one at a time or in batches, and actions
 //! for the timeline.
 
-use super::participants::{check_can_link, link_in, unlink_in};
+use super::participants::{link_in, unlink_in};
 use super::{Punchlist, Unit, retry};
 use crate::actor::Actor;
 use crate::change::ChangeSet;
@@ -9,6 +9,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::host_event::{HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
+use crate::participant::team::check_can_link;
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::timeline::HostAction;
 use crate::{actor, limits};

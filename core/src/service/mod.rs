@@ -46,11 +46,9 @@ use crate::segment::Segment;
 use crate::store::{EventConfig, ParticipantState, Store, StoreExt};
 use crate::task::Task;
 
-pub use completion::Decision;
 pub use config::Config;
 pub use reminders::{RemindTarget, ReminderTick};
 pub(crate) use retry::retry;
-pub use tracking::neutralise_formula;
 pub(crate) use unit::Unit;
 
 /// The library's facade, generic over the store and the clock.

@@ -8,6 +8,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId};
 use crate::notify::PushSubscription;
+use crate::participant::team::check_can_link;
 use crate::participant::{NewParticipant, Participant, ParticipantPatch};
 use crate::store::Store;
 use crate::timeline::TimelineKind;
@@ -393,40 +394,6 @@ pub(super) fn new_record(
         erased_at: None,
         record_version: 0,
     }
-}
-
-/// Checks that `c` may join `owner`'s team; `c_has_team` says whether `c` has
-/// collaborators of their own (teams are one level deep).
-pub(super) fn check_can_link(owner: &Participant, c: &Participant, c_has_team: bool) -> Result<()> {
-    if owner.id == c.id {
-        return Err(Error::invalid(
-            "collaborator",
-            "a participant cannot be their own collaborator",
-        ));
-    }
-    // The rest is the teams as they stand now (one level deep): a state, not a value.
-    if c_has_team {
-        return Err(Error::state(
-            ParticipantId::ENTITY,
-            c.id,
-            "has collaborators of their own; teams are one level deep",
-        ));
-    }
-    if owner.owner.is_some() {
-        return Err(Error::state(
-            ParticipantId::ENTITY,
-            owner.id,
-            "is a collaborator; a collaborator cannot have collaborators of their own",
-        ));
-    }
-    if let Some(other) = c.owner.filter(|x| *x != owner.id) {
-        return Err(Error::state(
-            ParticipantId::ENTITY,
-            c.id,
-            format!("is already a collaborator of participant {other}"),
-        ));
-    }
-    Ok(())
 }
 
 /// Links `collaborator` to `owner`'s team; both must be in the unit.

@@ -6,6 +6,7 @@ use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::export::{cell_text, write_record};
 use crate::figures::TaskFigures;
 use crate::ids::EventId;
 use crate::matrix::{
@@ -307,39 +308,4 @@ pub(super) fn matrix_row(
         summary: ProgressSummary::new(done, total),
         cells,
     }
-}
-
-/// The CSV text of a cell.
-pub(super) fn cell_text(cell: &MatrixCell) -> String {
-    match cell.status {
-        None => String::new(),
-        Some(ProgressStatus::AwaitingReview) if cell.overdue => {
-            "awaiting review (overdue)".to_owned()
-        }
-        Some(_) if cell.overdue => "overdue".to_owned(),
-        Some(ProgressStatus::Done) => "done".to_owned(),
-        Some(ProgressStatus::AwaitingReview) => "awaiting review".to_owned(),
-        Some(_) => "to do".to_owned(),
-    }
-}
-
-/// Makes a cell safe to open in a spreadsheet: one that would run as a formula gets a
-/// leading `'` (B4, CSV injection).
-pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}").into()
-    } else {
-        cell.into()
-    }
-}
-
-pub(super) fn write_record<W: io::Write>(
-    csv: &mut csv::Writer<W>,
-    record: Vec<String>,
-) -> Result<()> {
-    csv.write_record(record.iter().map(|c| neutralise_formula(c).into_owned()))
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(source) => Error::Io { source },
-            other => Error::backend(format!("CSV: {other:?}")),
-        })
 }

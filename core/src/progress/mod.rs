@@ -1,11 +1,15 @@
 //! Progress of a participant on a task, assignment, visibility (S2, P1) and the pure
 //! reconciliation that keeps progress in line with segments and conditions (T4).
 
+mod transition;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+
+pub use transition::Decision;
 
 use crate::actor::Actor;
 use crate::event::EventSettings;
