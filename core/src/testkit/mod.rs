@@ -47,7 +47,9 @@
 //! that records what it is asked to send), `stress.rs` and `fuzz.rs`.
 //!
 //! Every check is listed once, grouped by file, in one list (the hidden `__checks!`), which
-//! [`conformance_tests!`] expands into tests.
+//! [`conformance_tests!`] expands into tests; a unit test compares the list with the
+//! `pub async fn`s written in `checks/`, so a check written but not listed (or listed but
+//! not written) fails.
 
 pub mod assert;
 mod fixture;
@@ -280,4 +282,72 @@ macro_rules! conformance_tests {
     ($make:expr) => {
         $crate::conformance_tests!(@all [required] $make);
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// The list as `(file, the file's source, its checks)`.
+    macro_rules! listed {
+        ($($file:ident: [$($check:ident),* $(,)?])*) => {
+            &[$((
+                stringify!($file),
+                include_str!(concat!("checks/", stringify!($file), ".rs")),
+                &[$(stringify!($check)),*],
+            )),*]
+        };
+    }
+
+    const LISTED: &[(&str, &str, &[&str])] = crate::__checks!([listed]);
+
+    /// The names of the `pub async fn`s written in `source`.
+    fn written(source: &str) -> BTreeSet<&str> {
+        source
+            .lines()
+            .filter_map(|line| line.trim_start().strip_prefix("pub async fn "))
+            .filter_map(|rest| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+            })
+            .collect()
+    }
+
+    /// The list and the files agree: every `pub async fn` of a file in `checks/` is listed
+    /// under that file, every listed check is written there, and none is listed twice.
+    #[test]
+    fn every_check_written_is_listed_once_under_its_file() {
+        let mut seen = BTreeSet::new();
+        for (file, source, listed) in LISTED {
+            for check in *listed {
+                assert!(seen.insert(*check), "{check} is listed twice");
+            }
+            let listed: BTreeSet<&str> = listed.iter().copied().collect();
+            let written = written(source);
+            let unlisted: Vec<_> = written.difference(&listed).collect();
+            let unwritten: Vec<_> = listed.difference(&written).collect();
+            assert!(
+                unlisted.is_empty() && unwritten.is_empty(),
+                "checks/{file}.rs: written but not listed {unlisted:?}, \
+                 listed but not written {unwritten:?}"
+            );
+        }
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/testkit/checks");
+        for entry in std::fs::read_dir(dir).expect("read checks/") {
+            let path = entry.expect("an entry of checks/").path();
+            let file = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            if LISTED.iter().any(|(listed, _, _)| *listed == file) {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("read a file of checks/");
+            assert!(
+                written(&source).is_empty(),
+                "{} holds checks but is not in the list",
+                path.display()
+            );
+        }
+    }
 }
