@@ -1,4 +1,4 @@
-//! Notifications (issue 7): the reminder tick over an event where 10,000 reminders are due,
+//! Notifications: the reminder tick over an event where 10,000 reminders are due,
 //! and the dispatch of those 10,000 with a no-op notifier, on every store; beside them on
 //! PostgreSQL, a raw claim loop (`FOR UPDATE SKIP LOCKED`, then a mark) over 10,000 rows.
 //!

@@ -103,9 +103,125 @@
 //!
 //! ## Implementing a store
 //!
-//! Implement [`Store`] (and `testkit::DumpStore` for tests), then expand the conformance
-//! suite on it with `punchlist::conformance_tests!(async { MyStore::new() })`. Every
-//! check it runs is the same one the in-memory store passes.
+//! A store implements the five role traits of [`store`], each in a file of its own if it
+//! likes: [`store::EventStore`] (the configuration, the one write, the live stream),
+//! [`store::ParticipantStore`], [`store::TrackingStore`], [`store::RecordStore`] and
+//! [`store::OutboxStore`]. It then is a [`Store`], and [`StoreExt`] adds the derived
+//! reads. A store never decides: it writes the [`ChangeSet`] it is handed in one
+//! transaction, after [`store::check`] over its own [`store::StoredState`] found no
+//! conflict. Here, a store that counts the commits of the one it wraps:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::sync::Arc;
+//!
+//! use async_trait::async_trait;
+//! use chrono::{DateTime, Utc};
+//! use punchlist::store::*;
+//! use punchlist::*;
+//!
+//! struct Counting<S> {
+//!     inner: S,
+//!     commits: AtomicU64,
+//! }
+//!
+//! #[async_trait]
+//! impl<S: Store> EventStore for Counting<S> {
+//!     async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>> {
+//!         self.inner.event_config(event).await
+//!     }
+//!     async fn apply(&self, changes: ChangeSet) -> Result<()> {
+//!         self.inner.apply(changes).await?;
+//!         self.commits.fetch_add(1, Ordering::Relaxed);
+//!         Ok(())
+//!     }
+//!     async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
+//!         self.inner.progress_feed(event).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl<S: Store> ParticipantStore for Counting<S> {
+//!     async fn participants_by_id(&self, e: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>> {
+//!         self.inner.participants_by_id(e, ids).await
+//!     }
+//!     async fn participant_records(&self, e: EventId, ids: &[ParticipantId]) -> Result<Vec<Participant>> {
+//!         self.inner.participant_records(e, ids).await
+//!     }
+//!     async fn participant_by_external_id(&self, e: EventId, id: &ExternalId) -> Result<Option<ParticipantId>> {
+//!         self.inner.participant_by_external_id(e, id).await
+//!     }
+//!     async fn participants(&self, e: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>> {
+//!         self.inner.participants(e, after, limit).await
+//!     }
+//!     async fn collaborators(&self, e: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>> {
+//!         self.inner.collaborators(e, owner).await
+//!     }
+//!     async fn assigned_to(&self, e: EventId, assignee: ParticipantId) -> Result<Vec<Progress>> {
+//!         self.inner.assigned_to(e, assignee).await
+//!     }
+//!     async fn ingested(&self, e: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>> {
+//!         self.inner.ingested(e, ids).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl<S: Store> TrackingStore for Counting<S> {
+//!     async fn matrix(&self, e: EventId, q: &MatrixQuery) -> Result<Vec<ParticipantState>> {
+//!         self.inner.matrix(e, q).await
+//!     }
+//!     async fn task_counters(&self, e: EventId) -> Result<std::collections::BTreeMap<TaskId, TaskCounters>> {
+//!         self.inner.task_counters(e).await
+//!     }
+//!     async fn sweeps(&self, e: EventId) -> Result<Vec<Sweep>> {
+//!         self.inner.sweeps(e).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl<S: Store> RecordStore for Counting<S> {
+//!     async fn timeline(&self, e: EventId, p: ParticipantId, f: &TimelineFilter, limit: usize) -> Result<Vec<TimelineEntry>> {
+//!         self.inner.timeline(e, p, f, limit).await
+//!     }
+//!     async fn history(&self, e: EventId, s: Subject, before: Option<HistoryId>, limit: usize) -> Result<Vec<HistoryEntry>> {
+//!         self.inner.history(e, s, before, limit).await
+//!     }
+//!     async fn messages(&self, e: EventId, p: ParticipantId, before: Option<MessageId>, limit: usize) -> Result<Vec<Message>> {
+//!         self.inner.messages(e, p, before, limit).await
+//!     }
+//! }
+//!
+//! #[async_trait]
+//! impl<S: Store> OutboxStore for Counting<S> {
+//!     async fn outbox(&self, e: EventId, f: &OutboxFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>> {
+//!         self.inner.outbox(e, f, after, limit).await
+//!     }
+//!     async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
+//!         self.inner.claim_outbox(owner, now, until, limit).await
+//!     }
+//!     async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>> {
+//!         self.inner.release_outbox(owner, entries).await
+//!     }
+//!     async fn requeue_dead(&self, e: EventId, ids: &[OutboxId], now: DateTime<Utc>) -> Result<Vec<OutboxId>> {
+//!         self.inner.requeue_dead(e, ids, now).await
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<()> {
+//! let store = Counting { inner: MemoryStore::new(), commits: AtomicU64::new(0) };
+//! let service = Punchlist::new(store, SystemClock);
+//! let en = Language::new("en")?;
+//! service.create_event(&Actor::System, EventSettings::new("Expo", en)).await?;
+//! assert_eq!(service.store().commits.load(Ordering::Relaxed), 1);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! For tests it also implements [`store::DumpStore`] (feature `testkit`), and runs the
+//! whole conformance suite on itself with
+//! `punchlist::conformance_tests!(async { MyStore::new() })`: every check it runs is the
+//! same one the in-memory store passes.
 
 #![deny(missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Properties (issue 10): random sequences of host events (with duplicates and
+//! Properties: random sequences of host events (with duplicates and
 //! reordering), task edits, segment changes, category changes, assignments, ticks by hand
 //! and clock moves, through the service on the in-memory store. After every step:
 //!

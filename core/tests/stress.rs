@@ -1,4 +1,4 @@
-//! Stress (issue 10) on the in-memory store: 16 concurrent clients, random mixed
+//! Stress on the in-memory store: 16 concurrent clients, random mixed
 //! operations; nothing acknowledged is lost and every invariant holds afterwards.
 
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! X5 in CI: the stand-in for the fuzzer (issue 10). Every fuzz entry point of
+//! X5 in CI: the stand-in for the fuzzer. Every fuzz entry point of
 //! `punchlist::testkit::fuzz` (the same functions the `cargo fuzz` targets of `fuzz/` call)
 //! gets arbitrary bytes, arbitrary strings, and mutations of its seeds; each entry point
 //! panics when the library panics, answers with an untyped error, writes on a refused

@@ -1,4 +1,4 @@
-//! Faults of the redb store (X4, issue 10):
+//! Faults of the redb store (X4):
 //!
 //! - a process dispatching notifications is killed with SIGKILL mid-run: nothing is lost,
 //!   and an entry is repeated only as DESIGN.md N5 allows (once, with the same

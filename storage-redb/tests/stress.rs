@@ -1,4 +1,4 @@
-//! Stress (issue 10) on a redb file: 16 concurrent clients, random mixed operations, a
+//! Stress on a redb file: 16 concurrent clients, random mixed operations, a
 //! bounded number of them; nothing acknowledged is lost, only typed refusals occur, and
 //! every invariant holds afterwards. Prints the operations per second.
 
