@@ -1,13 +1,15 @@
-//! Facts the host reports (X3, T4): each event carries the host's own id and when it
-//! occurred. The same id delivered twice changes nothing the second time.
+//! What the host reports (X3): facts (T4) and timeline actions (R5), each with the
+//! host's own id and when it occurred. The same id delivered twice changes nothing the second time.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::actor::Actor;
 use crate::error::{Error, Result};
-use crate::ids::{ExternalId, HostEventId, ParticipantRef};
+use crate::ids::{EventId, ExternalId, HostEventId, ParticipantId, ParticipantRef, TimelineId};
 use crate::participant::Facts;
 use crate::text;
+use crate::timeline::{TimelineEntry, TimelineKind, to_millisecond};
 
 /// A fact reported by the host about one participant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +161,69 @@ pub enum IngestOutcome {
     Applied,
     /// The same id was already ingested: nothing changed.
     Duplicate,
+}
+
+/// An action the host reports for a participant's timeline (R5). Its id is the host's own
+/// and shares one space per event with [`HostEvent`](crate::HostEvent) ids (X3): every
+/// report of the host is idempotent by it, and an id already used by a fact or an action
+/// is a duplicate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostAction {
+    /// The host's id: opaque, unique per event.
+    pub id: HostEventId,
+    /// Whose timeline, by the library's id or by the host's own.
+    pub participant: ParticipantRef,
+    /// When it happened, on the host's side. Kept to the millisecond; may be in the past
+    /// (reported late) but not more than
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) in the future.
+    pub occurred_at: DateTime<Utc>,
+    /// What happened: one of the kinds the host may report
+    /// ([`ActionKind::reported_by_host`]).
+    pub kind: TimelineKind,
+}
+
+impl HostAction {
+    /// Checks the action on its own (not the participants it names): a kind the host may
+    /// report, dated no later than `now` plus
+    /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW).
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<()> {
+        let kind = self.kind.action_kind();
+        if !kind.reported_by_host() {
+            return Err(Error::invalid(
+                "kind",
+                format!("`{kind}` is written by the library itself; the host cannot report it"),
+            ));
+        }
+        if let ParticipantRef::Id(p) = &self.participant {
+            self.check_other_party(*p)?;
+        }
+        check_occurred_at(self.occurred_at, now)
+    }
+
+    /// Refuses an action that names `participant`, whose timeline it is on, as its other
+    /// party.
+    pub(crate) fn check_other_party(&self, participant: ParticipantId) -> Result<()> {
+        if self.kind.participants_named().contains(&participant) {
+            return Err(Error::invalid(
+                "kind",
+                "the action names the participant it is about as the other party",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The entry it becomes on `participant`'s timeline (the action's, resolved).
+    pub(crate) fn into_entry(self, event: EventId, participant: ParticipantId) -> TimelineEntry {
+        let at = to_millisecond(self.occurred_at);
+        TimelineEntry {
+            id: TimelineId::happened_at(at),
+            event,
+            participant,
+            at,
+            actor: Actor::System,
+            kind: self.kind,
+        }
+    }
 }
 
 #[cfg(test)]

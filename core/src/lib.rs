@@ -269,7 +269,7 @@ pub use event::{Channels, CustomFieldDef, Event, EventSettings};
 pub use export::neutralise_formula;
 pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
-pub use host_event::{HostEvent, HostFact, IngestOutcome};
+pub use host_event::{HostAction, HostEvent, HostFact, IngestOutcome};
 pub use ids::{
     AdminId, EventId, ExternalId, HistoryId, HostEventId, MeetingId, MessageId, OutboxId,
     ParticipantId, ParticipantRef, SegmentId, SweepId, TaskId, TimelineId,
@@ -308,8 +308,8 @@ pub use task::{
 };
 pub use text::Language;
 pub use timeline::{
-    ActionKind, BadgePlace, HostAction, Interaction, LoginChannel, Partner, Partners, ScanPlace,
-    TimelineEntry, TimelineFilter, TimelineKind,
+    ActionKind, BadgePlace, Interaction, LoginChannel, Partner, Partners, ScanPlace, TimelineEntry,
+    TimelineFilter, TimelineKind,
 };
 
 #[cfg(feature = "mock")]

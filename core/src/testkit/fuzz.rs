@@ -1,4 +1,4 @@
-//! Fuzz entry points (X5, issue 10): one function per input a host hands the library as
+//! Fuzz entry points (X5): one function per input a host hands the library as
 //! data, shared by the `cargo fuzz` targets of `fuzz/` and by the `proptest` stand-in CI
 //! runs (`core/tests/x5_parsers_never_panic.rs`).
 //!

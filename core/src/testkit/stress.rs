@@ -1,4 +1,4 @@
-//! Stress (issue 10): many concurrent clients doing random mixed operations on one event
+//! Stress: many concurrent clients doing random mixed operations on one event
 //! of one store, for a bounded number of operations. Afterwards every invariant holds, no
 //! acknowledged write is missing, and the only errors were typed refusals.
 
