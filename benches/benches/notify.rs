@@ -62,7 +62,7 @@ fn notify<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S
     let store = world.service.store().clone();
     let dispatcher = Dispatcher::new(store, world.service.clock().clone())
         .with_notifier(Noop)
-        .with_config(DispatchConfig::default().batch(500));
+        .with_config(DispatchConfig::default().with_batch(500));
     // What the generated event already has due goes out first, untimed.
     rt.block_on(async {
         world

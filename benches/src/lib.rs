@@ -48,7 +48,7 @@ impl Lcg {
 pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
     let service =
-        Punchlist::new(store, clock.clone()).with_config(Config::default().batch_size(1_000));
+        Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(1_000));
     let en = Language::new("en").unwrap();
     let event = service
         .create_event(&Actor::System, EventSettings::new("Bench expo", en.clone()))

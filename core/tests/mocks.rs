@@ -55,7 +55,7 @@ async fn x4_the_service_retries_a_conflict_then_gives_up() {
         .returning(|_| Err(Error::conflict("participant", "x")));
     let mut clock = MockClock::new();
     clock.expect_now().return_const(at);
-    let service = Punchlist::new(store, clock).with_config(Config::default().max_attempts(3));
+    let service = Punchlist::new(store, clock).with_config(Config::default().with_max_attempts(3));
     let err = service
         .register_participant(
             &Actor::System,

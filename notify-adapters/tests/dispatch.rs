@@ -115,8 +115,8 @@ fn dispatcher<S: DumpStore>(
         .with_shared_notifier(peers.push_adapter.clone())
         .with_config(
             DispatchConfig::default()
-                .batch(4)
-                .lease(Duration::seconds(60)),
+                .with_batch(4)
+                .with_lease(Duration::seconds(60)),
         )
 }
 
@@ -235,8 +235,8 @@ async fn scenario<S: DumpStore>(store: S) {
     // It claims the whole batch of five at once.
     let ghost = dispatcher(&f, stuck, &peers).with_config(
         DispatchConfig::default()
-            .batch(10)
-            .lease(Duration::seconds(60)),
+            .with_batch(10)
+            .with_lease(Duration::seconds(60)),
     );
     let ghost = tokio::spawn(async move { ghost.dispatch_once().await });
     for _ in 0..500 {

@@ -146,8 +146,8 @@ fn log_dispatcher(
         .with_notifier(LogNotifier::open(log))
         .with_config(
             DispatchConfig::default()
-                .batch(CHILD_BATCH)
-                .lease(Duration::seconds(LEASE_SECONDS)),
+                .with_batch(CHILD_BATCH)
+                .with_lease(Duration::seconds(LEASE_SECONDS)),
         )
 }
 
@@ -587,7 +587,7 @@ async fn reopen(f: Fixture<RedbStore>, path: &Path, disk: &Arc<Disk>) -> Fixture
     } = f;
     drop(service);
     let service = Punchlist::new(open_faulty(path, disk).await, clock.clone())
-        .with_config(Config::default().batch_size(7));
+        .with_config(Config::default().with_batch_size(7));
     Fixture {
         service,
         clock,

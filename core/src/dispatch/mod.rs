@@ -22,7 +22,7 @@
 //! let store = Arc::new(MemoryStore::new());
 //! let dispatcher = Dispatcher::new(store, SystemClock)
 //!     .with_notifier(email) // e.g. punchlist_notify::SmtpNotifier
-//!     .with_config(DispatchConfig::default().tasks_page("https://expo.example/my/tasks"));
+//!     .with_config(DispatchConfig::default().with_tasks_page("https://expo.example/my/tasks"));
 //! // Once, e.g. from a job; or forever with `dispatcher.run(interval)`.
 //! let report = dispatcher.dispatch_once().await?;
 //! # let _ = report;
@@ -77,42 +77,72 @@ impl Default for DispatchConfig {
 
 impl DispatchConfig {
     /// Entries claimed at once (at least 1). Default 100.
-    pub fn batch(mut self, n: usize) -> Self {
+    pub fn with_batch(mut self, n: usize) -> Self {
         self.batch = n.max(1);
         self
     }
 
     /// How long a claim holds (at least 1 second): longer than a batch takes to send,
     /// as another dispatcher takes the entries once it ends. Default 5 minutes.
-    pub fn lease(mut self, lease: Duration) -> Self {
+    pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::seconds(1));
         self
     }
 
     /// Attempts before an entry becomes a dead letter (at least 1). Default 8.
-    pub fn max_attempts(mut self, n: u32) -> Self {
+    pub fn with_max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
         self
     }
 
     /// The backoff after the first failure, doubling after each (with jitter), and its
     /// ceiling. Default 30 seconds, capped at 6 hours.
-    pub fn backoff(mut self, base: Duration, cap: Duration) -> Self {
+    pub fn with_backoff(mut self, base: Duration, cap: Duration) -> Self {
         self.backoff_base = base.max(Duration::zero());
         self.backoff_cap = cap.max(self.backoff_base);
         self
     }
 
     /// How long one send may take before it counts as a temporary failure. Default 30 s.
-    pub fn send_timeout(mut self, timeout: std::time::Duration) -> Self {
+    pub fn with_send_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.send_timeout = timeout;
         self
     }
 
     /// The host's Tasks page, linked from messages whose task has no web page of its own.
-    pub fn tasks_page(mut self, url: impl Into<String>) -> Self {
+    pub fn with_tasks_page(mut self, url: impl Into<String>) -> Self {
         self.tasks_page = Some(url.into());
         self
+    }
+
+    /// Entries claimed at once.
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// How long a claim holds.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// Attempts before an entry becomes a dead letter.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The backoff after the first failure, and its ceiling.
+    pub fn backoff(&self) -> (Duration, Duration) {
+        (self.backoff_base, self.backoff_cap)
+    }
+
+    /// How long one send may take.
+    pub fn send_timeout(&self) -> std::time::Duration {
+        self.send_timeout
+    }
+
+    /// The host's Tasks page, if set.
+    pub fn tasks_page(&self) -> Option<&str> {
+        self.tasks_page.as_deref()
     }
 
     /// The wait before attempt `attempts + 1`: full jitter over `base · 2^(attempts-1)`,

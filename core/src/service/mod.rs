@@ -8,7 +8,7 @@
 //! Every operation follows the same path: check the actor, load what it needs from the
 //! store, decide with the pure rules, hand the store one [`ChangeSet`], and on a version
 //! conflict (another writer got there first) start again from the load, up to
-//! [`Config::get_max_attempts`] times.
+//! [`Config::max_attempts`] times.
 
 mod agenda;
 mod completion;

@@ -29,7 +29,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<()> {
         actor::require_self_or_staff(actor, event, participant)?;
         let now = self.now();
-        let every = self.config.get_presence().write_every();
+        let every = self.config.presence().write_every();
         let fresh = |seen: DateTime<Utc>| now - seen < every;
         if self.remembered(event, participant).is_some_and(fresh) {
             return Ok(());
@@ -107,7 +107,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             return Err(Error::not_found(EventId::ENTITY, event));
         }
         let limit = crate::limits::page(limit, MAX_PAGE)?;
-        let batch = limit.max(self.config.get_batch_size());
+        let batch = limit.max(self.config.batch_size());
         let mut rows = Vec::with_capacity(limit);
         let mut cursor = after;
         loop {
@@ -139,7 +139,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Presence {
         Presence {
             participant,
-            status: OnlineStatus::at(last_seen, self.now(), &self.config.get_presence()),
+            status: OnlineStatus::at(last_seen, self.now(), &self.config.presence()),
             last_seen,
         }
     }
@@ -160,7 +160,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) {
-        let every = self.config.get_presence().write_every();
+        let every = self.config.presence().write_every();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= SEEN_CAPACITY {
             seen.retain(|_, s| now - *s < every);

@@ -36,7 +36,7 @@ impl<S: DumpStore> Fixture<S> {
     pub async fn with_store(store: Arc<S>) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
         let service =
-            Punchlist::new(store, clock.clone()).with_config(Config::default().batch_size(7));
+            Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(7));
         let en = Language::new("en").unwrap();
         let fr = Language::new("fr").unwrap();
         let mut settings = EventSettings::new("Expo 2026", en.clone());

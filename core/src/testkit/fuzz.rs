@@ -906,7 +906,11 @@ async fn render_every_kind(w: &World) {
     let email = RecordingNotifier::new(Channel::Email);
     let dispatcher = Dispatcher::new(service.store().clone(), w.f.clock.clone())
         .with_notifier(email.clone())
-        .with_config(DispatchConfig::default().batch(50).max_attempts(1));
+        .with_config(
+            DispatchConfig::default()
+                .with_batch(50)
+                .with_max_attempts(1),
+        );
     for _ in 0..10 {
         let report = dispatcher.dispatch_once().await.expect("a dispatch round");
         if report.claimed == 0 {

@@ -322,9 +322,9 @@ fn dispatcher<S: DumpStore>(
         .with_notifier(notifiers.2.clone())
         .with_config(
             DispatchConfig::default()
-                .batch(3)
-                .max_attempts(3)
-                .backoff(Duration::seconds(10), Duration::minutes(5)),
+                .with_batch(3)
+                .with_max_attempts(3)
+                .with_backoff(Duration::seconds(10), Duration::minutes(5)),
         )
 }
 

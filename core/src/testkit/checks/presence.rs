@@ -141,7 +141,7 @@ pub async fn r13_online_status_from_pings<S: DumpStore>(store: S) {
     // Thresholds of another configuration read the same times differently.
     let strict: Punchlist<Interleaving<S>, ManualClock> =
         Punchlist::new(store.clone(), f.clock.clone()).with_config(
-            Config::default().presence(
+            Config::default().with_presence(
                 PresenceThresholds::new(Duration::seconds(30), Duration::hours(1)).unwrap(),
             ),
         );
