@@ -27,40 +27,35 @@
 //!     .create_event(&Actor::System, EventSettings::new("Expo 2026", en.clone()))
 //!     .await?;
 //! let organizer = Actor::organizer(AdminId::new("alice")?, event.id);
-//! let logo = service
-//!     .create_task(
-//!         &organizer,
-//!         event.id,
-//!         TaskConfig::automatic(
-//!             en.clone(),
-//!             "Upload your logo",
-//!             Condition::LogoUploaded,
-//!             HelpLink::WebPage { url: "https://expo.example/logo".into() },
-//!         ),
-//!     )
+//! // A handle on this event for this organizer: its calls take neither again.
+//! let org = service.event(&organizer, event.id);
+//! let logo = org
+//!     .create_task(TaskConfig::automatic(
+//!         en.clone(),
+//!         "Upload your logo",
+//!         Condition::LogoUploaded,
+//!         HelpLink::WebPage { url: "https://expo.example/logo".into() },
+//!     ))
 //!     .await?;
-//! service.publish_task(&organizer, event.id, logo.id).await?;
+//! org.publish_task(logo.id).await?;
 //!
 //! // A participant registers; the host reports that they uploaded a logo.
-//! let acme = service
-//!     .register_participant(&organizer, event.id, NewParticipant::new(ExternalId::new("acme")?))
+//! let acme = org
+//!     .register_participant(NewParticipant::new(ExternalId::new("acme")?))
 //!     .await?;
 //! service
-//!     .ingest(
-//!         &Actor::System,
-//!         event.id,
-//!         HostEvent {
-//!             id: HostEventId::new("upload-1")?,
-//!             participant: acme.id.into(),
-//!             occurred_at: service.clock().now(),
-//!             fact: HostFact::LogoUploaded,
-//!         },
-//!     )
+//!     .event(&Actor::System, event.id)
+//!     .ingest(HostEvent {
+//!         id: HostEventId::new("upload-1")?,
+//!         participant: acme.id.into(),
+//!         occurred_at: service.clock().now(),
+//!         fact: HostFact::LogoUploaded,
+//!     })
 //!     .await?;
 //!
 //! // The participant's Tasks section shows it done.
 //! let me = Actor::participant(acme.id, event.id);
-//! let list = service.my_tasks(&me, event.id).await?;
+//! let list = service.event(&me, event.id).my_tasks().await?;
 //! assert_eq!(list.summary.done, 1);
 //! assert_eq!(list.items[0].status, ProgressStatus::Done);
 //! # Ok(())
@@ -68,6 +63,9 @@
 //! ```
 //!
 //! ## Architecture
+//!
+//! Every operation takes the actor and the event; [`Punchlist::event`] gives an
+//! [`EventScope`] whose calls take neither again. Authorization stays per operation.
 //!
 //! Data flows one way: the [`Punchlist`] service loads what an operation needs from the
 //! [`Store`], asks the pure rules what follows, and hands the store one [`ChangeSet`] to
@@ -297,7 +295,7 @@ pub use progress::{
     Rejection, TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, Punchlist, RemindTarget, ReminderTick};
+pub use service::{Config, EventScope, Punchlist, RemindTarget, ReminderTick};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };

@@ -104,6 +104,7 @@ impl Run {
         let mut settings = f
             .service
             .event(&f.organizer, f.event)
+            .get()
             .await
             .expect("event")
             .settings;

@@ -419,6 +419,7 @@ fn x5_a_runaway_template_fails_to_render_instead_of_hanging() {
             let mut settings = f
                 .service
                 .event(&f.organizer, f.event)
+                .get()
                 .await
                 .unwrap()
                 .settings;

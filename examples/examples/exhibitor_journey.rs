@@ -93,6 +93,8 @@ async fn main() -> Result<()> {
     // Remember this run's event beside the file, so the next run can look it up.
     std::fs::write(path.with_extension("last-event"), ev.to_string())?;
     let organizer = Actor::organizer(AdminId::new("alice@expo.example")?, ev);
+    // A handle on this event for the organizer: its calls take neither again.
+    let org = service.event(&organizer, ev);
     println!(
         "event {:?}: languages {}, time zone {}, custom field \"booth\"",
         event.settings.name,
@@ -127,9 +129,7 @@ async fn main() -> Result<()> {
     let mut new = newcomer("crm-1001-staff-1", "Bruno", "Acme", "exhibitor-team")?;
     new.status.language = Some(fr.clone());
     let collab = register(&service, &organizer, ev, &mut names, new).await?;
-    service
-        .link_collaborator(&organizer, ev, acme.id, collab.id)
-        .await?;
+    org.link_collaborator(acme.id, collab.id).await?;
     println!(
         "{} joins {}'s team (link_collaborator)",
         names.of(collab.id),
@@ -140,7 +140,7 @@ async fn main() -> Result<()> {
     clock.advance(Duration::hours(1));
     section("3. The organizer targets exhibitors and publishes three tasks");
     let rule = Rule::category("exhibitor");
-    let preview = service.preview_segment(&organizer, ev, &rule, 10).await?;
+    let preview = org.preview_segment(&rule, 10).await?;
     println!(
         "preview of Rule::category(\"exhibitor\"): {} participants ({})",
         preview.count,
@@ -151,15 +151,11 @@ async fn main() -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let exhibitors = service
-        .create_segment(
-            &organizer,
-            ev,
-            SegmentDraft {
-                name: "Exhibitors".into(),
-                rule,
-            },
-        )
+    let exhibitors = org
+        .create_segment(SegmentDraft {
+            name: "Exhibitors".into(),
+            rule,
+        })
         .await?;
     println!("segment {:?} saved", exhibitors.name);
 
@@ -212,13 +208,13 @@ async fn main() -> Result<()> {
     let mut task_names = BTreeMap::new();
     let mut drafts = Vec::new();
     for config in [logo, products, hotel] {
-        let task = service.create_task(&organizer, ev, config).await?;
+        let task = org.create_task(config).await?;
         let name = task.text(&en, &event.settings).name.clone();
         println!("draft created: {name:?} ({})", mode(&task));
         task_names.insert(task.id, name);
         drafts.push(task.id);
     }
-    let published = service.publish_tasks(&organizer, ev, &drafts).await?;
+    let published = org.publish_tasks(&drafts).await?;
     println!(
         "published together: {} tasks ({} notifies on publish)",
         published.len(),
@@ -340,15 +336,12 @@ async fn main() -> Result<()> {
     clock.set(utc(2026, 3, 21, 9)?);
     section("7. The organizer follows progress (the hotel deadline has passed)");
     for id in [acme.id, globex.id] {
-        let list = service.tasks_of(&organizer, ev, id).await?;
+        let list = org.tasks_of(id).await?;
         print_list(names.of(id), id, &list, &names);
     }
 
     println!("\noutbox (queued for the dispatcher):");
-    for entry in service
-        .outbox(&organizer, ev, &OutboxFilter::default(), None, 100)
-        .await?
-    {
+    for entry in org.outbox(&OutboxFilter::default(), None, 100).await? {
         let what = match &entry.message {
             Notification::Publication { tasks } => format!(
                 "publication of {}",
@@ -441,7 +434,7 @@ async fn main() -> Result<()> {
             )
             .await?;
     }
-    let agenda = service.agenda(&organizer, ev, visitor.id).await?;
+    let agenda = org.agenda(visitor.id).await?;
     println!("{}'s agenda:", names.of(visitor.id));
     for item in &agenda.items {
         if let AgendaItem::Session { session, .. } = item {
@@ -454,11 +447,7 @@ async fn main() -> Result<()> {
         }
     }
     println!("registrants, with the online status column:");
-    for row in service
-        .registrants(&organizer, ev, None, None, 50)
-        .await?
-        .rows
-    {
+    for row in org.registrants(None, None, 50).await?.rows {
         println!(
             "  {:<22} {:?}",
             names.of(row.participant.id),
@@ -473,10 +462,7 @@ async fn main() -> Result<()> {
         kinds: [ActionKind::Scanned, ActionKind::ExhibitorBookmarked].into(),
         ..TimelineFilter::default()
     };
-    for entry in service
-        .timeline(&organizer, ev, visitor.id, &filter, 50)
-        .await?
-    {
+    for entry in org.timeline(visitor.id, &filter, 50).await? {
         println!(
             "  {}  {}  {}",
             local(entry.at, paris),
@@ -486,7 +472,7 @@ async fn main() -> Result<()> {
     }
 
     // The rest of Vera's record: partners (R10), messages (R7), the whole export (X6).
-    let partners = service.partners(&organizer, ev, visitor.id).await?;
+    let partners = org.partners(visitor.id).await?;
     for p in &partners.bookmarked {
         println!("{} bookmarked {}", names.of(visitor.id), p.company);
     }
@@ -497,13 +483,7 @@ async fn main() -> Result<()> {
     service
         .send_message(&vera_actor, ev, visitor.id, "Is the workshop in English?")
         .await?;
-    service
-        .send_message(
-            &organizer,
-            ev,
-            visitor.id,
-            "Yes, and the slides are shared after.",
-        )
+    org.send_message(visitor.id, "Yes, and the slides are shared after.")
         .await?;
     let thread = service
         .messages(&vera_actor, ev, visitor.id, None, 10)
@@ -516,9 +496,7 @@ async fn main() -> Result<()> {
     for m in thread.messages.iter().rev() {
         println!("  {}: {}", names.actor(&m.sender), m.body);
     }
-    let export = service
-        .export_participant(&organizer, ev, visitor.id)
-        .await?;
+    let export = org.export_participant(visitor.id).await?;
     println!(
         "export of {}'s data: {} timeline entries, {} history lines, {} messages, {} bytes of JSON",
         names.of(visitor.id),
@@ -529,8 +507,8 @@ async fn main() -> Result<()> {
     );
 
     println!("\nAcme's timeline (newest first):");
-    for entry in service
-        .timeline(&organizer, ev, acme.id, &TimelineFilter::default(), 50)
+    for entry in org
+        .timeline(acme.id, &TimelineFilter::default(), 50)
         .await?
     {
         let what = match &entry.kind {
@@ -569,12 +547,10 @@ async fn main() -> Result<()> {
         custom_fields: [("booth".to_owned(), Some("C07".to_owned()))].into(),
         ..ParticipantPatch::default()
     };
-    service
-        .update_participant(&organizer, ev, acme.id, patch)
-        .await?;
+    org.update_participant(acme.id, patch).await?;
     println!("\nAcme's history (newest first):");
-    for line in service
-        .participant_history(&organizer, ev, acme.id, &HistoryFilter::default(), 20)
+    for line in org
+        .participant_history(acme.id, &HistoryFilter::default(), 20)
         .await?
     {
         println!(
@@ -587,10 +563,7 @@ async fn main() -> Result<()> {
         );
     }
     println!("\n\"Book your hotel\" task history (newest first):");
-    for line in service
-        .task_history(&organizer, ev, hotel_id, None, 20)
-        .await?
-    {
+    for line in org.task_history(hotel_id, None, 20).await? {
         println!(
             "  {}  {}: {} -> {}  (by {})",
             local(line.at, paris),
@@ -602,7 +575,7 @@ async fn main() -> Result<()> {
     }
 
     section("8. The organizer's back office: figures and the tracking matrix");
-    let tasks = service.tasks(&organizer, ev).await?;
+    let tasks = org.tasks().await?;
     let title = |id: TaskId| {
         tasks
             .iter()
@@ -614,7 +587,7 @@ async fn main() -> Result<()> {
             })
     };
     println!("figures (read from counters, not a scan):");
-    for f in service.task_figures(&organizer, ev).await? {
+    for f in org.task_figures().await? {
         println!(
             "  {:<26} targeted {:>2}  done {:>2}  awaiting review {:>2}  overdue {:>2}  rate {:>3}%",
             title(f.task),
@@ -630,7 +603,7 @@ async fn main() -> Result<()> {
         limit: 2,
         ..MatrixRequest::default()
     };
-    let mut page = service.matrix(&organizer, ev, &request).await?;
+    let mut page = org.matrix(&request).await?;
     println!("matrix, by company, in pages of 2:");
     let header: Vec<String> = page.tasks.iter().map(|t| title(*t)).collect();
     println!(
@@ -664,14 +637,14 @@ async fn main() -> Result<()> {
             after: Some(next),
             ..request.clone()
         };
-        page = service.matrix(&organizer, ev, &request).await?;
+        page = org.matrix(&request).await?;
     }
     let overdue = MatrixRequest {
         task: Some(hotel_id),
         status: Some(StatusFilter::Overdue),
         ..MatrixRequest::default()
     };
-    let late = service.matrix(&organizer, ev, &overdue).await?;
+    let late = org.matrix(&overdue).await?;
     println!(
         "overdue on \"Book your hotel\": {}",
         late.rows
@@ -680,13 +653,13 @@ async fn main() -> Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let reminded = service
-        .remind_now(&organizer, ev, hotel_id, RemindTarget::AllIncomplete)
+    let reminded = org
+        .remind_now(hotel_id, RemindTarget::AllIncomplete)
         .await?;
     println!("remind now, every incomplete one: {reminded} reminder(s) queued");
     println!("figures as CSV (formula cells neutralised):");
     let mut csv = Vec::new();
-    service.export_figures_csv(&organizer, ev, &mut csv).await?;
+    org.export_figures_csv(&mut csv).await?;
     for line in String::from_utf8_lossy(&csv).lines() {
         println!("  {line}");
     }
@@ -701,7 +674,7 @@ async fn previous_run(service: &Service, path: &std::path::Path) -> Result<()> {
         return Ok(());
     };
     let id: EventId = id.trim().parse()?;
-    match service.event(&Actor::System, id).await {
+    match service.event(&Actor::System, id).get().await {
         Ok(event) => {
             let tasks = service.tasks(&Actor::System, id).await?;
             let figures = service.task_figures(&Actor::System, id).await?;

@@ -69,7 +69,7 @@ async fn open_store(args: &Args) -> Result<(Arc<dyn Store>, String)> {
 async fn demo_event(service: &Service, remembered: &std::path::Path) -> Result<EventId> {
     if let Ok(text) = std::fs::read_to_string(remembered)
         && let Ok(id) = text.trim().parse::<EventId>()
-        && service.event(&Actor::System, id).await.is_ok()
+        && service.event(&Actor::System, id).get().await.is_ok()
     {
         return Ok(id);
     }

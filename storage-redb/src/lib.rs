@@ -17,7 +17,7 @@
 //! let event = service
 //!     .create_event(&Actor::System, EventSettings::new("Expo", Language::new("en")?))
 //!     .await?;
-//! assert_eq!(service.event(&Actor::System, event.id).await?.id, event.id);
+//! assert_eq!(service.event(&Actor::System, event.id).get().await?.id, event.id);
 //! # Ok(())
 //! # }
 //! ```

@@ -39,7 +39,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 
     /// The event, for its organizers.
     #[instrument(skip_all, fields(event = %event))]
-    pub async fn event(&self, actor: &Actor, event: EventId) -> Result<Event> {
+    pub(crate) async fn event_record(&self, actor: &Actor, event: EventId) -> Result<Event> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         Ok(ctx.event.clone())

@@ -25,6 +25,7 @@ mod presence;
 mod privacy;
 mod reminders;
 mod retry;
+mod scope;
 mod segments;
 mod sweep;
 mod tasks;
@@ -49,6 +50,7 @@ use crate::task::Task;
 pub use config::Config;
 pub use reminders::{RemindTarget, ReminderTick};
 pub(crate) use retry::retry;
+pub use scope::EventScope;
 pub(crate) use unit::Unit;
 
 /// The library's facade, generic over the store and the clock.

@@ -137,6 +137,7 @@ impl<S: DumpStore> Fixture<S> {
         let mut settings = self
             .service
             .event(&self.organizer, self.event)
+            .get()
             .await
             .expect("event")
             .settings;

@@ -457,6 +457,7 @@ impl World {
         self.f
             .service
             .event(&self.f.organizer, self.f.event)
+            .get()
             .await
             .expect("the event")
             .settings

@@ -103,7 +103,7 @@ async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
     let service = portal.service();
     let event = portal.event();
     let tasks = service.tasks(&who.actor, event).await?;
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let segments: BTreeMap<SegmentId, String> = service
         .segments(&who.actor, event)
         .await?
@@ -434,7 +434,7 @@ async fn task_form(
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let segments: Vec<Value> = service
         .segments(&who.actor, event)
         .await?
@@ -498,7 +498,11 @@ async fn new_task(State(portal): State<Portal>, who: Who) -> Page {
 async fn edit_task(State(portal): State<Portal>, who: Who, Path(task): Path<TaskId>) -> Page {
     let service = portal.service();
     let task = service.task(&who.actor, portal.event(), task).await?;
-    let settings = service.event(&who.actor, portal.event()).await?.settings;
+    let settings = service
+        .event(&who.actor, portal.event())
+        .get()
+        .await?
+        .settings;
     let form = form_of(&task.config, &settings);
     task_form(&portal, &who, Some(&task), form, FieldErrors::new()).await
 }
@@ -510,7 +514,7 @@ async fn create_task(
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let result = match config_of(&form, &settings) {
         Ok(config) => service.create_task(&who.actor, event, config).await,
         Err(e) => Err(e),
@@ -533,7 +537,7 @@ async fn update_task(
     let service = portal.service();
     let event = portal.event();
     let task = service.task(&who.actor, event, id).await?;
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let result = match config_of(&form, &settings) {
         Ok(config) => service.update_task(&who.actor, event, id, config).await,
         Err(e) => Err(e),
@@ -788,7 +792,7 @@ async fn matrix_page(
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let tz = settings.time_zone;
     let tasks: BTreeMap<TaskId, Task> = service
         .tasks(&who.actor, event)
@@ -954,7 +958,7 @@ async fn notifications(
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
-    let settings = service.event(&who.actor, event).await?.settings;
+    let settings = service.event(&who.actor, event).get().await?.settings;
     let names: BTreeMap<TaskId, String> = service
         .tasks(&who.actor, event)
         .await?

@@ -311,7 +311,7 @@ pub(crate) fn render(portal: &Portal, who: Option<&Who>, name: &str, ctx: Value)
 /// actor), as a login page with a user list would show them. Demo only.
 async fn sign_in_page(axum::extract::State(portal): axum::extract::State<Portal>) -> Page {
     let service = portal.service();
-    let event = service.event(&Actor::System, portal.event()).await?;
+    let event = service.event(&Actor::System, portal.event()).get().await?;
     let mut rows = Vec::new();
     let mut after = None;
     loop {

@@ -247,7 +247,7 @@ async fn show(
     let event = portal.event();
     // The library decides who may read the record.
     let p = service.participant(&who.actor, event, id).await?;
-    let settings = service.event(&Actor::System, event).await?.settings;
+    let settings = service.event(&Actor::System, event).get().await?.settings;
     let tz = settings.time_zone;
     let presence = service.online_status(&who.actor, event, id).await?;
     let tab = TABS
@@ -583,7 +583,7 @@ impl<'a> Lookup<'a> {
     async fn new(portal: &'a Portal, who: &Who, owner: ParticipantId) -> Result<Self, Error> {
         let service = portal.service();
         let event = portal.event();
-        let settings = service.event(&Actor::System, event).await?.settings;
+        let settings = service.event(&Actor::System, event).get().await?.settings;
         // Task names are the host's configuration; a participant reader only ever gets the
         // names of published (or archived) tasks, never a draft's.
         let staff = who.is_organizer();
@@ -1577,6 +1577,7 @@ async fn time_zone(portal: &Portal) -> Result<Tz, Error> {
     Ok(portal
         .service()
         .event(&Actor::System, portal.event())
+        .get()
         .await?
         .settings
         .time_zone)

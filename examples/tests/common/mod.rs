@@ -69,6 +69,7 @@ impl Running {
         let service = self.portal.service();
         let event = service
             .event(&Actor::System, self.event())
+            .get()
             .await
             .expect("the event");
         service

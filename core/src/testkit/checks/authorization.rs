@@ -438,9 +438,9 @@ impl<S: DumpStore> World<S> {
                 s.create_event(a, EventSettings::new("Another show", en.clone()))
                     .await?,
             ),
-            "event" => json(s.event(a, ev).await?),
+            "event" => json(s.event(a, ev).get().await?),
             "update_event" => {
-                let mut settings = s.event(&Actor::System, ev).await?.settings;
+                let mut settings = s.event(&Actor::System, ev).get().await?.settings;
                 settings.name = "Expo 2026 (renamed)".into();
                 json(s.update_event(a, ev, settings).await?)
             }

@@ -112,6 +112,7 @@ pub async fn x7_structured_inputs_are_bounded_and_segments_deletable<S: DumpStor
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;

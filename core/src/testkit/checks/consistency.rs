@@ -313,6 +313,7 @@ pub async fn x4_event_config_follows_every_configuration_change<S: DumpStore>(st
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;

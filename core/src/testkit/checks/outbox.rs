@@ -667,6 +667,7 @@ pub async fn n6_event_templates_override_and_are_checked_when_set<S: DumpStore>(
     let settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;

@@ -48,6 +48,7 @@ pub async fn n3_reminders_once_to_the_holder_until_done<S: DumpStore>(store: S) 
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;
@@ -223,6 +224,7 @@ pub async fn n3_catch_up_and_moved_deadline<S: DumpStore>(store: S) {
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;
@@ -380,6 +382,7 @@ pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;

@@ -348,6 +348,7 @@ pub async fn t2_tasks_switch_off_hides_section_and_sends_nothing<S: DumpStore>(s
     let mut settings = f
         .service
         .event(&f.organizer, f.event)
+        .get()
         .await
         .unwrap()
         .settings;
