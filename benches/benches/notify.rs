@@ -59,8 +59,7 @@ async fn due_task<S: Store>(world: &World<S>, round: u64) {
 }
 
 fn notify<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S>, n: usize) {
-    let store = world.service.store().clone();
-    let dispatcher = Dispatcher::new(store, world.service.clock().clone())
+    let dispatcher = Dispatcher::new(world.service.clone())
         .with_notifier(Noop)
         .with_config(DispatchConfig::default().with_batch(500));
     // What the generated event already has due goes out first, untimed.

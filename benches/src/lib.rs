@@ -15,7 +15,7 @@ use punchlist::*;
 /// A generated event on some store.
 pub struct World<S: Store> {
     /// The service.
-    pub service: Punchlist<S, ManualClock>,
+    pub service: std::sync::Arc<Punchlist<S, ManualClock>>,
     /// The event.
     pub event: EventId,
     /// An organizer of it.
@@ -47,8 +47,9 @@ impl Lcg {
 /// Builds an event of `n` participants on `store`.
 pub async fn build<S: Store>(store: S, n: usize, seed: u64) -> World<S> {
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
-    let service =
-        Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(1_000));
+    let service = std::sync::Arc::new(
+        Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(1_000)),
+    );
     let en = Language::new("en").unwrap();
     let event = service
         .create_event(&Actor::System, EventSettings::new("Bench expo", en.clone()))

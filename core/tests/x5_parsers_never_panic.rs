@@ -440,8 +440,7 @@ fn x5_a_runaway_template_fails_to_render_instead_of_hanging() {
                 .await
                 .unwrap();
             let email = RecordingNotifier::new(Channel::Email);
-            let dispatcher = Dispatcher::new(f.service.store().clone(), f.clock.clone())
-                .with_notifier(email.clone());
+            let dispatcher = Dispatcher::new(f.service.clone()).with_notifier(email.clone());
             let report = dispatcher.dispatch_once().await.unwrap();
             assert_eq!((report.claimed, report.dead), (1, 1), "{report:?}");
             assert!(email.received().is_empty());

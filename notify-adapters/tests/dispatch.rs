@@ -109,7 +109,7 @@ fn dispatcher<S: DumpStore>(
     email: Arc<dyn Notifier>,
     peers: &Peers,
 ) -> Dispatcher<S, ManualClock> {
-    Dispatcher::new(f.service.store().clone(), f.clock.clone())
+    Dispatcher::new(f.service.clone())
         .with_shared_notifier(email)
         .with_shared_notifier(peers.chat_adapter.clone())
         .with_shared_notifier(peers.push_adapter.clone())

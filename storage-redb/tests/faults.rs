@@ -142,7 +142,7 @@ fn log_dispatcher(
     now: DateTime<Utc>,
     log: &Path,
 ) -> Dispatcher<RedbStore, ManualClock> {
-    Dispatcher::new(store, ManualClock::new(now))
+    Dispatcher::new(Arc::new(Punchlist::new(store, ManualClock::new(now))))
         .with_notifier(LogNotifier::open(log))
         .with_config(
             DispatchConfig::default()
@@ -589,7 +589,7 @@ async fn reopen(f: Fixture<RedbStore>, path: &Path, disk: &Arc<Disk>) -> Fixture
     let service = Punchlist::new(open_faulty(path, disk).await, clock.clone())
         .with_config(Config::default().with_batch_size(7));
     Fixture {
-        service,
+        service: Arc::new(service),
         clock,
         event,
         organizer,
@@ -725,8 +725,7 @@ async fn attempt(f: &Fixture<RedbStore>, op: Op, s: &Seeded) -> punchlist::Resul
             .await
             .map(drop),
         Op::Dispatch => {
-            let dispatcher = Dispatcher::new(f.service.store().clone(), f.clock.clone())
-                .with_notifier(s.email.clone());
+            let dispatcher = Dispatcher::new(f.service.clone()).with_notifier(s.email.clone());
             dispatcher.dispatch_once().await.map(drop)
         }
     }

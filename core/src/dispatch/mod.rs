@@ -16,11 +16,11 @@
 //! ```
 //! use std::sync::Arc;
 //! use punchlist::dispatch::{DispatchConfig, Dispatcher};
-//! use punchlist::{MemoryStore, SystemClock};
+//! use punchlist::{MemoryStore, Punchlist, SystemClock};
 //!
 //! # async fn run(email: impl punchlist::Notifier) -> punchlist::Result<()> {
-//! let store = Arc::new(MemoryStore::new());
-//! let dispatcher = Dispatcher::new(store, SystemClock)
+//! let service = Arc::new(Punchlist::new(MemoryStore::new(), SystemClock));
+//! let dispatcher = Dispatcher::new(service.clone())
 //!     .with_notifier(email) // e.g. punchlist_notify::SmtpNotifier
 //!     .with_config(DispatchConfig::default().with_tasks_page("https://expo.example/my/tasks"));
 //! // Once, e.g. from a job; or forever with `dispatcher.run(interval)`.
@@ -46,6 +46,7 @@ use crate::notify::{
     ReminderSlot, SendError, Urgency,
 };
 use crate::participant::Participant;
+use crate::service::Punchlist;
 use crate::store::{Store, StoreExt};
 use crate::task::{HelpLink, Task};
 
@@ -176,21 +177,24 @@ pub struct DispatchReport {
 
 /// Drains the outbox through the channel adapters. See the [module docs](self).
 pub struct Dispatcher<S: Store + ?Sized, C: Clock> {
-    store: Arc<S>,
-    clock: C,
+    service: Arc<Punchlist<S, C>>,
     notifiers: BTreeMap<Channel, Arc<dyn Notifier>>,
     config: DispatchConfig,
     owner: String,
     renderer: Renderer,
 }
 
-impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
-    /// A dispatcher over `store`, with no channel yet.
-    pub fn new(store: Arc<S>, clock: C) -> Self {
-        let owner = format!("dispatcher-{}", crate::ids::OutboxId::new_at(clock.now()));
+impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
+    /// A dispatcher for `service`, with no channel yet. It shares the service's store and
+    /// clock, and removes the web push subscriptions a push service says are gone through
+    /// the service itself.
+    pub fn new(service: Arc<Punchlist<S, C>>) -> Self {
+        let owner = format!(
+            "dispatcher-{}",
+            crate::ids::OutboxId::new_at(service.clock().now())
+        );
         Self {
-            store,
-            clock,
+            service,
             notifiers: BTreeMap::new(),
             config: DispatchConfig::default(),
             owner,
@@ -224,9 +228,10 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
 
     /// Claims one batch of due entries, sends them and writes back what happened.
     pub async fn dispatch_once(&self) -> Result<DispatchReport> {
-        let now = self.clock.now();
+        let now = self.service.clock().now();
         let claimed = self
-            .store
+            .service
+            .store()
             .claim_outbox(&self.owner, now, now + self.config.lease, self.config.batch)
             .await?;
         let mut report = DispatchReport {
@@ -255,7 +260,11 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
             }
         }
         let total = done.len();
-        let written = self.store.release_outbox(&self.owner, done).await?;
+        let written = self
+            .service
+            .store()
+            .release_outbox(&self.owner, done)
+            .await?;
         report.lost = total - written.len();
         for (event, participant, endpoint) in gone {
             if self
@@ -288,9 +297,10 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
     /// What the entries of one event need: the event, its tasks, the recipients and the
     /// owners they mention.
     async fn load(&self, event: EventId, entries: &[OutboxEntry]) -> Result<Context> {
-        let record = self.store.event(event).await?;
+        let record = self.service.store().event(event).await?;
         let tasks = self
-            .store
+            .service
+            .store()
             .tasks(event)
             .await?
             .into_iter()
@@ -310,7 +320,8 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
         wanted.sort();
         wanted.dedup();
         let people = self
-            .store
+            .service
+            .store()
             .participant_records(event, &wanted)
             .await?
             .into_iter()
@@ -331,7 +342,7 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
         entry: &mut OutboxEntry,
         gone: &mut Vec<(EventId, ParticipantId, String)>,
     ) {
-        let now = self.clock.now();
+        let now = self.service.clock().now();
         entry.lease = None;
         let (Some(event), Some(recipient)) = (&ctx.event, ctx.people.get(&entry.recipient)) else {
             return give_up(entry, now, "the event or the recipient no longer exists");
@@ -575,9 +586,8 @@ impl<S: Store + ?Sized, C: Clock + Clone> Dispatcher<S, C> {
         participant: ParticipantId,
         endpoint: &str,
     ) -> bool {
-        let service: crate::Punchlist<S, C> =
-            crate::Punchlist::new(self.store.clone(), self.clock.clone());
-        match service
+        match self
+            .service
             .forget_push_subscription(event, participant, endpoint)
             .await
         {

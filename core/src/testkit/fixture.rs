@@ -11,7 +11,7 @@ use crate::*;
 /// A service over the store under test, with an event ready to use.
 pub struct Fixture<S: DumpStore> {
     /// The service, on a manual clock.
-    pub service: Punchlist<S, ManualClock>,
+    pub service: Arc<Punchlist<S, ManualClock>>,
     /// The clock (clones share the time).
     pub clock: ManualClock,
     /// The event.
@@ -35,8 +35,9 @@ impl<S: DumpStore> Fixture<S> {
     /// Same as [`Fixture::new`] on a shared store.
     pub async fn with_store(store: Arc<S>) -> Self {
         let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap());
-        let service =
-            Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(7));
+        let service = Arc::new(
+            Punchlist::new(store, clock.clone()).with_config(Config::default().with_batch_size(7)),
+        );
         let en = Language::new("en").unwrap();
         let fr = Language::new("fr").unwrap();
         let mut settings = EventSettings::new("Expo 2026", en.clone());

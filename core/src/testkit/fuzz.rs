@@ -905,7 +905,7 @@ async fn render_every_kind(w: &World) {
         "the ready event queues every kind of message"
     );
     let email = RecordingNotifier::new(Channel::Email);
-    let dispatcher = Dispatcher::new(service.store().clone(), w.f.clock.clone())
+    let dispatcher = Dispatcher::new(service.clone())
         .with_notifier(email.clone())
         .with_config(
             DispatchConfig::default()

@@ -316,7 +316,7 @@ fn dispatcher<S: DumpStore>(
     f: &Fixture<S>,
     notifiers: &(RecordingNotifier, RecordingNotifier, RecordingNotifier),
 ) -> Dispatcher<S, ManualClock> {
-    Dispatcher::new(f.service.store().clone(), f.clock.clone())
+    Dispatcher::new(f.service.clone())
         .with_notifier(notifiers.0.clone())
         .with_notifier(notifiers.1.clone())
         .with_notifier(notifiers.2.clone())
