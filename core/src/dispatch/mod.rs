@@ -29,10 +29,16 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+mod compose;
+mod delivery;
+
+use std::collections::BTreeMap;
+
+use compose::{Compose, Context, addresses};
+use delivery::{give_up, settle};
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 pub use crate::notify::template::{MessageKind, check_template};
 use crate::notify::template::{Renderer, TaskView, View};
@@ -221,6 +227,14 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         self
     }
 
+    /// The composer of messages, with this dispatcher's templates and Tasks page.
+    fn compose(&self) -> Compose<'_> {
+        Compose {
+            renderer: &self.renderer,
+            tasks_page: self.config.tasks_page.as_deref(),
+        }
+    }
+
     /// This dispatcher's name in leases (unique per instance).
     pub fn id(&self) -> &str {
         &self.owner
@@ -347,7 +361,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let (Some(event), Some(recipient)) = (&ctx.event, ctx.people.get(&entry.recipient)) else {
             return give_up(entry, now, "the event or the recipient no longer exists");
         };
-        let addresses = self.addresses(event, recipient);
+        let addresses = addresses(event, recipient, |c| self.notifiers.contains_key(&c));
         if addresses.is_empty() {
             return give_up(
                 entry,
@@ -355,7 +369,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 "no enabled channel with an adapter reaches the recipient",
             );
         }
-        let message = match self.render(ctx, event, recipient, entry) {
+        let message = match self.compose().render(ctx, event, recipient, entry) {
             Ok(m) => m,
             Err(e) => return give_up(entry, now, &format!("rendering failed: {e}")),
         };
@@ -390,193 +404,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 Err(e) => transient = Some(format!("{}: {e}", address.channel())),
             }
         }
-        entry.attempts += 1;
-        match (transient, permanent) {
-            (None, None) => {
-                entry.state = OutboxState::Sent;
-                entry.finished_at = Some(now);
-                entry.not_before = None;
-            }
-            (Some(why), _) if entry.attempts < self.config.max_attempts => {
-                entry.last_error = Some(why);
-                entry.not_before = Some(now + self.config.backoff_after(entry.attempts));
-            }
-            (t, p) => {
-                let why = p.or(t).unwrap_or_default();
-                give_up(entry, now, &why);
-            }
-        }
-    }
-
-    /// Every address of the recipient on the event's enabled channels that has an adapter.
-    fn addresses(&self, event: &Event, p: &Participant) -> Vec<Address> {
-        let channels = &event.settings.channels;
-        let mut out = Vec::new();
-        let has = |c: Channel| self.notifiers.contains_key(&c);
-        if channels.email
-            && has(Channel::Email)
-            && let Some(address) = p.profile.email.clone().filter(|e| !e.trim().is_empty())
-        {
-            let name = p.profile.display_name();
-            out.push(Address::Email { address, name });
-        }
-        if channels.chat
-            && has(Channel::Chat)
-            && let Some(handle) = p
-                .profile
-                .chat_handle
-                .clone()
-                .filter(|h| !h.trim().is_empty())
-        {
-            out.push(Address::Chat { handle });
-        }
-        if channels.web_push && has(Channel::WebPush) {
-            out.extend(p.push_subscriptions.iter().cloned().map(Address::WebPush));
-        }
-        out
-    }
-
-    /// Renders an entry for its recipient.
-    fn render(
-        &self,
-        ctx: &Context,
-        event: &Event,
-        recipient: &Participant,
-        entry: &OutboxEntry,
-    ) -> Result<OutgoingMessage> {
-        let settings = &event.settings;
-        let wanted = recipient
-            .status
-            .language
-            .clone()
-            .unwrap_or_else(|| settings.default_language.clone());
-        let language = self.renderer.language(&wanted, &settings.default_language);
-        let lang = crate::text::Language::new(&language)?;
-        let tz = settings.time_zone;
-        let when = |d: DateTime<Utc>| {
-            format!(
-                "{} ({})",
-                d.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-                tz.name()
-            )
-        };
-        let task_view = |id: TaskId, slot: Option<ReminderSlot>| -> Option<TaskView> {
-            let t: &Task = ctx.tasks.get(&id)?;
-            let text = t.text(&lang, settings);
-            Some(TaskView {
-                name: text.name.clone(),
-                description: text.description.clone(),
-                deadline: t.config.deadline.map(when).unwrap_or_default(),
-                link: self.link(&t.config.help),
-                when: slot.map(slot_name).unwrap_or_default(),
-            })
-        };
-        let name_of = |id: &ParticipantId| {
-            ctx.people
-                .get(id)
-                .map(|p| p.profile.display_name())
-                .unwrap_or_default()
-        };
-        let (kind, tasks, owner, reason, urgency): (_, Vec<TaskView>, _, _, _) =
-            match &entry.message {
-                Notification::Publication { tasks } => (
-                    MessageKind::Publication,
-                    tasks.iter().filter_map(|t| task_view(*t, None)).collect(),
-                    String::new(),
-                    String::new(),
-                    Urgency::Low,
-                ),
-                Notification::Assignment { task, owner } => (
-                    MessageKind::Assignment,
-                    task_view(*task, None).into_iter().collect(),
-                    name_of(owner),
-                    String::new(),
-                    Urgency::Normal,
-                ),
-                Notification::Nudge { task, owner } => (
-                    MessageKind::Nudge,
-                    task_view(*task, None).into_iter().collect(),
-                    name_of(owner),
-                    String::new(),
-                    Urgency::Normal,
-                ),
-                Notification::ReviewRejected {
-                    task,
-                    owner,
-                    reason,
-                } => (
-                    MessageKind::ReviewRejected,
-                    task_view(*task, None).into_iter().collect(),
-                    name_of(owner),
-                    reason.clone(),
-                    Urgency::Normal,
-                ),
-                Notification::Reminder {
-                    task, owner, slot, ..
-                } => (
-                    MessageKind::Reminder,
-                    task_view(*task, Some(*slot)).into_iter().collect(),
-                    if *owner == recipient.id {
-                        String::new()
-                    } else {
-                        name_of(owner)
-                    },
-                    String::new(),
-                    urgency_of(*slot),
-                ),
-                Notification::Reminders { items } => (
-                    MessageKind::Reminders,
-                    items
-                        .iter()
-                        .filter_map(|i| task_view(i.task, Some(i.slot)))
-                        .collect(),
-                    String::new(),
-                    String::new(),
-                    items
-                        .iter()
-                        .map(|i| urgency_of(i.slot))
-                        .max_by_key(|u| *u as u8)
-                        .unwrap_or(Urgency::Normal),
-                ),
-            };
-        let link = tasks
-            .first()
-            .map(|t| t.link.clone())
-            .filter(|l| !l.is_empty())
-            .or_else(|| self.config.tasks_page.clone())
-            .unwrap_or_default();
-        let view = View {
-            event: settings.name.clone(),
-            recipient: recipient.profile.first_name.clone(),
-            owner,
-            task: tasks.first().cloned(),
-            tasks,
-            reason,
-            link: link.clone(),
-        };
-        let (subject, body) = self
-            .renderer
-            .render(kind, &language, &view, &settings.templates)?;
-        Ok(OutgoingMessage {
-            event: entry.event,
-            outbox: entry.id,
-            recipient: entry.recipient,
-            idempotency_key: entry.idempotency_key.clone(),
-            language: lang,
-            subject,
-            body,
-            link: Some(link).filter(|l| !l.is_empty()),
-            urgency,
-            ttl_seconds: 7 * 24 * 3600,
-        })
-    }
-
-    /// The link of a help link: its page, or the host's Tasks page for a form step.
-    fn link(&self, help: &HelpLink) -> String {
-        match help {
-            HelpLink::WebPage { url } => url.clone(),
-            HelpLink::FormStep { .. } => self.config.tasks_page.clone().unwrap_or_default(),
-        }
+        settle(entry, transient, permanent, &self.config, now);
     }
 
     /// Removes a web push subscription the push service said is gone.
@@ -597,38 +425,5 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 false
             }
         }
-    }
-}
-
-/// What the entries of one event need to be rendered.
-struct Context {
-    event: Option<Event>,
-    tasks: HashMap<TaskId, Task>,
-    people: HashMap<ParticipantId, Participant>,
-}
-
-fn give_up(entry: &mut OutboxEntry, now: DateTime<Utc>, why: &str) {
-    entry.state = OutboxState::Dead;
-    entry.last_error = Some(why.to_owned());
-    entry.finished_at = Some(now);
-    entry.not_before = None;
-}
-
-/// The `when` of a reminder in templates: `before-<seconds>` or `overdue`, and the friendly
-/// `week` and `day` for the usual offsets.
-fn slot_name(slot: ReminderSlot) -> String {
-    match slot {
-        ReminderSlot::Overdue => "overdue".into(),
-        ReminderSlot::Before(o) if o.as_seconds() == 7 * 86_400 => "week".into(),
-        ReminderSlot::Before(o) if o.as_seconds() == 86_400 => "day".into(),
-        other => other.key(),
-    }
-}
-
-fn urgency_of(slot: ReminderSlot) -> Urgency {
-    match slot {
-        ReminderSlot::Overdue => Urgency::High,
-        ReminderSlot::Before(o) if o.as_seconds() <= 86_400 => Urgency::High,
-        ReminderSlot::Before(_) => Urgency::Normal,
     }
 }
