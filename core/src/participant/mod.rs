@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use facts::{CountedFact, Facts, Stamped};
 pub use patch::{ParticipantPatch, ProfilePatch, StatusPatch, UtmPatch};
 
+use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::event::EventSettings;
 use crate::ids::{EventId, ExternalId, ParticipantId};
@@ -99,6 +100,16 @@ impl Participant {
     pub fn without_custom_fields(mut self) -> Self {
         self.custom_fields.clear();
         self
+    }
+
+    /// What `reader` may read of this record (R4, X2): everything for the event's staff,
+    /// no custom fields for anyone else. Who may read it at all is checked before.
+    pub fn read_by(self, reader: &Actor) -> Self {
+        if reader.is_staff_of(self.event) {
+            self
+        } else {
+            self.without_custom_fields()
+        }
     }
 }
 
@@ -455,5 +466,44 @@ impl NewParticipant {
             settings,
             self.custom_fields.iter().map(|(k, v)| (k, Some(v))),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+
+    /// R4, X2: custom fields are read by the event's staff only, not by the participant
+    /// themselves nor by another event's organizers.
+    #[test]
+    fn r4_custom_fields_are_read_by_staff_only() {
+        let at = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let p = Participant {
+            id: ParticipantId::new_at(at),
+            event: EventId::new_at(at),
+            external_id: ExternalId::new("p").unwrap(),
+            profile: Profile::default(),
+            status: Status::default(),
+            utm: Utm::default(),
+            custom_fields: [("booth".to_owned(), "B12".to_owned())].into(),
+            networking: NetworkingProfile::default(),
+            owner: None,
+            push_subscriptions: Vec::new(),
+            registered_at: at,
+            erased_at: None,
+            record_version: 0,
+        };
+        let admin = |event| Actor::organizer(crate::ids::AdminId::new("alice").unwrap(), event);
+        let elsewhere = EventId::new_at(DateTime::from_timestamp(1_900_000_000, 0).unwrap());
+        assert_eq!(p.clone().read_by(&admin(p.event)).custom_fields.len(), 1);
+        assert!(
+            p.clone()
+                .read_by(&Actor::participant(p.id, p.event))
+                .custom_fields
+                .is_empty()
+        );
+        assert!(p.read_by(&admin(elsewhere)).custom_fields.is_empty());
     }
 }

@@ -38,7 +38,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 unit.add(state).record = record.clone();
                 self.commit(unit.into_changes()).await?;
             }
-            Ok(super::participants::readable(actor, event, record))
+            Ok(record.read_by(actor))
         })
     }
 

@@ -236,7 +236,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .and_then(|w| w.record.clone())
                 .unwrap_or(record);
             self.commit(changes).await?;
-            Ok(Ok(super::participants::readable(actor, event, written)))
+            Ok(Ok(written.read_by(actor)))
         })?
     }
 
@@ -327,7 +327,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .await?
             .into_iter()
             .map(|s| {
-                let mut p = readable(actor, event, s.participant);
+                let mut p = s.participant.read_by(actor);
                 if !actor.is_staff_of(event) {
                     p.utm = Default::default();
                     p.status.discount_code = None;
@@ -352,7 +352,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, id)?;
         let state = self.participant_state(event, id).await?;
         actor::require_self_or_staff(actor, event, id)?;
-        Ok(readable(actor, event, state.participant))
+        Ok(state.participant.read_by(actor))
     }
 
     /// The participant the host knows as `external_id`, for the event's staff.
@@ -429,14 +429,5 @@ pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator:
                 from: collaborator,
             },
         );
-    }
-}
-
-/// What `actor` may read of `p`: everything for staff, no custom fields otherwise.
-pub(super) fn readable(actor: &Actor, event: EventId, p: Participant) -> Participant {
-    if actor.is_staff_of(event) {
-        p
-    } else {
-        p.without_custom_fields()
     }
 }

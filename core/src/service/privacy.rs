@@ -67,7 +67,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.commit(cs).await?;
         Ok(ParticipantExport {
             exported_at: now,
-            participant: super::participants::readable(actor, event, state.participant),
+            participant: state.participant.read_by(actor),
             facts: state.facts,
             progress: state.progress.into_values().collect(),
             assigned_to_them,
