@@ -54,7 +54,7 @@ mod tests {
 
     fn entry(now: DateTime<Utc>) -> OutboxEntry {
         let id = ParticipantId::new_at(now);
-        crate::service::outbox_entry(
+        OutboxEntry::new(
             EventId::new_at(now),
             id,
             Notification::Assignment {

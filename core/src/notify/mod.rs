@@ -64,6 +64,33 @@ pub struct OutboxEntry {
 }
 
 impl OutboxEntry {
+    /// A new pending entry for `recipient`, created at `now` and due at once. The
+    /// idempotency key is unique per event: a second entry with the same key is a conflict,
+    /// which is how a notification is queued at most once.
+    pub fn new(
+        event: EventId,
+        recipient: ParticipantId,
+        message: Notification,
+        idempotency_key: String,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: OutboxId::new_at(now),
+            event,
+            recipient,
+            message,
+            idempotency_key,
+            created_at: now,
+            state: OutboxState::Pending,
+            attempts: 0,
+            not_before: None,
+            lease: None,
+            delivered: Default::default(),
+            last_error: None,
+            finished_at: None,
+        }
+    }
+
     /// When a dispatcher may claim it: while pending, at the end of its lease if it has
     /// one (so a crashed dispatcher's claims come back), else at the end of its backoff, else
     /// at once. Sent and dead entries are never due.

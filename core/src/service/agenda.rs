@@ -1,6 +1,6 @@
 //! The agenda (R6, R8, R9): sessions registered and attended, and meetings.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -244,7 +244,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     MeetingStatus::Requested
                 },
             };
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             for state in states.drain(..) {
                 let id = state.participant.id;
                 unit.add(state)
@@ -321,7 +321,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 status,
                 ..found.clone()
             };
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             for s in [state.clone(), other] {
                 let id = s.participant.id;
                 unit.add(s).facts.meetings.insert(meeting, updated.clone());
@@ -388,7 +388,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             if after == before {
                 return Ok(result);
             }
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let w = unit.add(state);
             match &after {
                 Some(r) => w.facts.sessions.insert(session.clone(), r.clone()),
@@ -423,7 +423,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 
 /// The history line of a meeting's status on one participant (R12).
 pub(super) fn meeting_history(
-    unit: &mut Unit<'_>,
+    unit: &mut UnitOfWork<'_>,
     participant: ParticipantId,
     meeting: MeetingId,
     old: Option<MeetingStatus>,

@@ -1,7 +1,7 @@
 //! The organizer's decisions on a participant's task (T3, B5): validate, invalidate,
 //! follow the condition again, accept or reject a submission, in bulk too.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -118,7 +118,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let t = ctx.task(task)?;
             actor::require_staff(actor, event, TaskId::ENTITY, task)?;
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let mut states: BTreeMap<ParticipantId, ParticipantState> = self
                 .store
                 .participants_by_id(event, owners)

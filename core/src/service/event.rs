@@ -1,6 +1,6 @@
 //! Events (X1): creating one, reading it, changing its settings.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::change::ChangeSet;
@@ -79,7 +79,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let old = &ctx.event.settings;
             let moves_segments = old.default_language != settings.default_language
                 || old.custom_fields != settings.custom_fields;
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history(Subject::Event, old, &settings);
             let mut updated = ctx.event.clone();
             updated.settings = settings.clone();

@@ -2,7 +2,7 @@
 //! for the timeline.
 
 use super::participants::{link_in, unlink_in};
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor::Actor;
 use crate::change::ChangeSet;
 use crate::clock::Clock;
@@ -80,7 +80,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .map(|s| (s.participant.id, s))
                 .collect();
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, Actor::System);
+            let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
             let mut results = Vec::with_capacity(events.len());
             for (e, owner) in events.iter().zip(&owners) {
                 if let Err(err) = e.validate(now) {
@@ -130,7 +130,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// out and logged; the count of the owner's collaborators still moves.
     pub(super) async fn link_from_fact(
         &self,
-        unit: &mut Unit<'_>,
+        unit: &mut UnitOfWork<'_>,
         owner: ParticipantId,
         e: &HostEvent,
     ) -> Result<()> {

@@ -1,6 +1,6 @@
 //! Messages between the organizers and a participant (R7).
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -44,7 +44,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 at: now,
                 body: body.clone(),
             };
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let unread = &mut unit.add(state).facts.unread;
             if message.from_participant() {
                 unread.by_organizers = unread.by_organizers.saturating_add(1);
@@ -111,7 +111,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             if (staff && unread.by_organizers == 0) || (!staff && unread.by_participant == 0) {
                 return Ok(());
             }
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             let unread = &mut unit.add(state).facts.unread;
             if staff {
                 unread.by_organizers = 0;

@@ -31,7 +31,6 @@ mod sweep;
 mod tasks;
 mod timeline;
 mod tracking;
-mod unit;
 
 use std::sync::Arc;
 
@@ -42,16 +41,15 @@ use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ExternalId, ParticipantId, ParticipantRef, SegmentId, TaskId};
-use crate::notify::{Notification, OutboxEntry, OutboxState};
 use crate::segment::Segment;
 use crate::store::{EventConfig, ParticipantState, Store, StoreExt};
 use crate::task::Task;
 
+pub(crate) use crate::change::unit::UnitOfWork;
 pub use config::Config;
 pub use reminders::{RemindTarget, ReminderTick};
 pub(crate) use retry::retry;
 pub use scope::EventScope;
-pub(crate) use unit::Unit;
 
 /// The library's facade, generic over the store and the clock.
 ///
@@ -203,30 +201,5 @@ impl EventConfig {
         self.tasks
             .get(&id)
             .ok_or_else(|| Error::not_found(TaskId::ENTITY, id))
-    }
-}
-
-/// Builds an outbox entry.
-pub(crate) fn outbox_entry(
-    event: EventId,
-    recipient: ParticipantId,
-    message: Notification,
-    idempotency_key: String,
-    now: DateTime<Utc>,
-) -> OutboxEntry {
-    OutboxEntry {
-        id: crate::ids::OutboxId::new_at(now),
-        event,
-        recipient,
-        message,
-        idempotency_key,
-        created_at: now,
-        state: OutboxState::Pending,
-        attempts: 0,
-        not_before: None,
-        lease: None,
-        delivered: Default::default(),
-        last_error: None,
-        finished_at: None,
     }
 }

@@ -1,7 +1,7 @@
 //! The participant's Tasks section (P1–P5): the list, completing and undoing, assigning
 //! to a collaborator and taking back.
 
-use super::{Ctx, Punchlist, Unit, retry};
+use super::{Ctx, Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -195,7 +195,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     row.set_status(ProgressStatus::Todo, None, now);
                 }
             }
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task_id, row.clone());
             if matches!(role, Role::Staff) {
                 // T3: what an organizer decides by hand is recorded in the history.
@@ -253,7 +253,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             if row.status != ProgressStatus::AwaitingReview {
                 row.submitted = None;
             }
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task, row.clone());
             unit.timeline(owner, TimelineKind::TaskAssigned { task, assignee });
             unit.timeline(assignee, TimelineKind::TaskReceived { task, owner });
@@ -292,7 +292,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             };
             let now = self.now();
             row.updated_at = now;
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task, row.clone());
             unit.timeline(owner, TimelineKind::TaskTakenBack { task, from });
             unit.timeline(from, TimelineKind::TaskTakenBack { task, from });

@@ -1,6 +1,6 @@
 //! Networking (R10, R11): the participant's choice, and partners.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -34,7 +34,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut record = state.participant.clone();
             if record.status.networking != networking {
                 record.status.networking = networking;
-                let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+                let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
                 unit.add(state).record = record.clone();
                 self.commit(unit.into_changes()).await?;
             }

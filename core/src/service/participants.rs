@@ -1,7 +1,7 @@
 //! Participants (R1–R4): registering them (one or many), changing their record, reading
 //! it, their team (collaborators) and their browsers' push subscriptions.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -33,7 +33,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, participant).await?;
             super::not_erased(&state)?;
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             let w = unit.add(state);
             let subs = &mut w.record.push_subscriptions;
             subs.retain(|s| s.endpoint != subscription.endpoint);
@@ -90,7 +90,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             {
                 return Ok(false);
             }
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.add(state)
                 .record
                 .push_subscriptions
@@ -127,7 +127,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             let now = self.now();
             let record = new_record(&new, event, now);
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add_new(record.clone());
             unit.timeline(record.id, TimelineKind::Registered);
             self.commit(unit.into_changes()).await?;
@@ -158,7 +158,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let outcome = retry!(self, {
                 let ctx = self.context(actor, event).await?;
                 let now = self.now();
-                let mut unit = Unit::new(&ctx, now, actor.clone());
+                let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
                 let mut seen = std::collections::HashSet::new();
                 let mut out = Vec::with_capacity(chunk.len());
                 for item in chunk {
@@ -225,7 +225,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Ok(Err(Error::conflict(ParticipantId::ENTITY, id)));
             }
             patch.apply_to(&mut record, &ctx.event.settings)?;
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.add(state).record = record.clone();
             let changes = unit.into_changes();
             // The record as written, with its version moved if anything changed.
@@ -266,7 +266,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Ok(());
             }
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let external = c.participant.external_id.clone();
             unit.add(o).facts.collaborators.record(external, true, now);
             unit.add(c);
@@ -298,7 +298,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 ));
             }
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let external = c.participant.external_id.clone();
             unit.add(o).facts.collaborators.record(external, false, now);
             unit.add(c);
@@ -397,7 +397,11 @@ pub(super) fn new_record(
 }
 
 /// Links `collaborator` to `owner`'s team; both must be in the unit.
-pub(super) fn link_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+pub(super) fn link_in(
+    unit: &mut UnitOfWork<'_>,
+    owner: ParticipantId,
+    collaborator: ParticipantId,
+) {
     if let Some(c) = unit.get(collaborator) {
         c.record.owner = Some(owner);
         unit.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
@@ -406,7 +410,11 @@ pub(super) fn link_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: P
 
 /// Unlinks `collaborator` from `owner`'s team, and gives the owner back the tasks the
 /// collaborator held; both must be in the unit.
-pub(super) fn unlink_in(unit: &mut Unit<'_>, owner: ParticipantId, collaborator: ParticipantId) {
+pub(super) fn unlink_in(
+    unit: &mut UnitOfWork<'_>,
+    owner: ParticipantId,
+    collaborator: ParticipantId,
+) {
     let now = unit.now;
     let mut taken_back = Vec::new();
     if let Some(o) = unit.get(owner) {

@@ -1,6 +1,6 @@
 //! Online status (R13): pings, one participant's status, the registrants list.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -46,7 +46,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Ok(());
             }
             let ctx = self.context(&Actor::System, event).await?;
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).facts.last_seen = Some(stored.map_or(now, |s| s.max(now)));
             // The first ping is the first login, unless the host reported one already.
             let reported = stored.is_none()

@@ -1,6 +1,6 @@
 //! A participant's data on request (X6): export and erasure. See [`crate::privacy`].
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::change::ChangeSet;
@@ -131,7 +131,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             others.dedup();
             let other_states = self.store.participants_by_id(event, &others).await?;
 
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let w = unit.add(state);
             w.record.erase(now);
             w.facts.erase();

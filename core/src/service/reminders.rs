@@ -1,6 +1,6 @@
 //! Reminders (N3, N7, B5): the reminder tick, the loop that runs it, and "remind now".
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -77,7 +77,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             });
             let full = states.len() == self.config.batch_size;
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             // X6: an erased participant is reminded of nothing.
             for s in states.iter().filter(|s| s.participant.erased_at.is_none()) {
                 let Some(row) = s
@@ -192,7 +192,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 // The page's states by id, moved into the unit as their rows get marks.
                 let mut states: HashMap<ParticipantId, ParticipantState> =
                     states.into_iter().map(|s| (s.participant.id, s)).collect();
-                let mut unit = Unit::new(&ctx, now, Actor::System);
+                let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
                 for (recipient, mut group) in by_recipient {
                     if !group.iter().any(|c| c.due_now) {
                         continue;

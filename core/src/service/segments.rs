@@ -1,6 +1,6 @@
 //! Segments (S1–S3): defining, redefining, deleting and previewing them.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
@@ -36,7 +36,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 version: 1,
             };
             // A new segment targets nothing yet: participants' writes need not conflict.
-            let mut cs = Unit::new(&ctx, now, actor.clone()).into_changes();
+            let mut cs = UnitOfWork::new(&ctx, now, actor.clone()).into_changes();
             cs.segments.push(segment.clone());
             self.store.apply(cs).await?;
             Ok(segment)
@@ -66,7 +66,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             segment.name = name;
             segment.rule = draft.rule.clone();
             segment.version += 1;
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history(Subject::Segment(id), old, &segment);
             let affected: Vec<TaskId> = ctx
                 .tasks
@@ -112,7 +112,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     format!("is targeted by tasks {}", targeting.join(", ")),
                 ));
             }
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history_values(
                 Subject::Segment(id),
                 &serde_json::json!({ "state": "defined" }),

@@ -1,7 +1,7 @@
 //! Paged work over an event's participants (publishing, re-evaluation): each page one
 //! change set, resumed after a crash.
 
-use super::{Punchlist, Unit, retry};
+use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
 use crate::change::ChangeSet;
@@ -32,7 +32,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     return Ok(true);
                 };
                 let now = self.now();
-                let mut unit = Unit::new(&ctx, now, Actor::System);
+                let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
                 for state in page {
                     unit.add(state);
                 }

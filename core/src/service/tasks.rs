@@ -1,7 +1,7 @@
 //! Tasks in the back office (T1, T2, T5): creating them (by hand, from a template, from
 //! another edition), editing, publishing, archiving, deleting, and their history.
 
-use super::{Ctx, Punchlist, Unit, retry};
+use super::{Ctx, Punchlist, UnitOfWork, retry};
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
@@ -40,7 +40,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 version: 1,
             };
             // A draft is seen by no one: participants' writes need not conflict with it.
-            let mut cs = Unit::new(&ctx, now, actor.clone()).into_changes();
+            let mut cs = UnitOfWork::new(&ctx, now, actor.clone()).into_changes();
             cs.tasks.push(task.clone());
             self.store.apply(cs).await?;
             Ok(task)
@@ -100,7 +100,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             actor::require_staff(actor, event, EventId::ENTITY, event)?;
             let settings = &ctx.event.settings;
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let mut new_segments: Vec<Segment> = Vec::new();
             let mut created = Vec::new();
             for (i, old) in picked.iter().enumerate() {
@@ -225,7 +225,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             task.config = config;
             task.updated_at = now;
             task.version += 1;
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.history(Subject::Task(id), &old.config, &task.config);
             let reevaluate = task.is_published()
                 && (old.config.segment != task.config.segment
@@ -276,7 +276,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let (tasks, sweep) = retry!(self, {
             let ctx = self.context(actor, event).await?;
             let now = self.now();
-            let mut unit = Unit::new(&ctx, now, actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let mut tasks = Vec::new();
             for id in ids {
                 let old = ctx.task(*id)?;
@@ -342,7 +342,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             task.state = TaskState::Archived;
             task.updated_at = self.now();
             task.version += 1;
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history_values(
                 Subject::Task(id),
                 &state_json(old.state),
@@ -370,7 +370,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     "only a draft can be deleted; archive a published task instead",
                 ));
             }
-            let mut unit = Unit::new(&ctx, self.now(), actor.clone());
+            let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history_values(
                 Subject::Task(id),
                 &state_json(old.state),

@@ -9,46 +9,45 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Ctx, outbox_entry};
+use super::{ChangeSet, ParticipantWrite};
 use crate::actor::Actor;
-use crate::change::{ChangeSet, ParticipantWrite};
 use crate::figures::TaskCounters;
 use crate::history::{HistoryEntry, Subject, diff_fields};
 use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
-use crate::notify::Notification;
+use crate::notify::{Notification, OutboxEntry};
 use crate::participant::{Facts, Networking, Participant};
 use crate::progress::{Progress, ProgressChange, ProgressStatus, Reconciled, reconcile};
-use crate::store::ParticipantState;
+use crate::state::{EventConfig, ParticipantState};
 use crate::timeline::{TimelineEntry, TimelineKind};
 
 /// One participant being changed.
 #[derive(Debug)]
-pub(crate) struct Working {
+pub(crate) struct WorkingCopy {
     before: Option<ParticipantState>,
     pub record: Participant,
     pub facts: Facts,
     pub rows: BTreeMap<TaskId, Progress>,
 }
 
-pub(crate) struct Unit<'c> {
-    ctx: &'c Ctx,
+pub(crate) struct UnitOfWork<'c> {
+    config: &'c EventConfig,
     pub now: DateTime<Utc>,
     pub actor: Actor,
     cs: ChangeSet,
     /// Boxed: a working copy is large, and a map shifts its values on insert.
-    people: BTreeMap<ParticipantId, Box<Working>>,
+    people: BTreeMap<ParticipantId, Box<WorkingCopy>>,
     settled: bool,
 }
 
-impl<'c> Unit<'c> {
-    pub fn new(ctx: &'c Ctx, now: DateTime<Utc>, actor: Actor) -> Self {
+impl<'c> UnitOfWork<'c> {
+    pub fn new(config: &'c EventConfig, now: DateTime<Utc>, actor: Actor) -> Self {
         Self {
-            ctx,
+            config,
             now,
             actor,
             cs: ChangeSet {
-                event_version: Some(ctx.event.version),
-                ..ChangeSet::new(ctx.event.id)
+                event_version: Some(config.event.version),
+                ..ChangeSet::new(config.event.id)
             },
             people: BTreeMap::new(),
             settled: false,
@@ -60,14 +59,14 @@ impl<'c> Unit<'c> {
     /// from the old configuration conflict and are recomputed.
     pub fn bump_config(&mut self) {
         if self.cs.event_record.is_none() {
-            let mut event = self.ctx.event.clone();
+            let mut event = self.config.event.clone();
             event.version += 1;
             self.cs.event_record = Some(event);
         }
     }
 
-    /// Every participant of the unit, to adjust rows after [`Unit::settle`].
-    pub fn people_mut(&mut self) -> impl Iterator<Item = (&ParticipantId, &mut Working)> {
+    /// Every participant of the unit, to adjust rows after [`UnitOfWork::settle`].
+    pub fn people_mut(&mut self) -> impl Iterator<Item = (&ParticipantId, &mut WorkingCopy)> {
         self.people.iter_mut().map(|(id, w)| (id, &mut **w))
     }
 
@@ -89,9 +88,9 @@ impl<'c> Unit<'c> {
     }
 
     /// Adds a loaded participant (once; a second add returns the one already there).
-    pub fn add(&mut self, state: ParticipantState) -> &mut Working {
+    pub fn add(&mut self, state: ParticipantState) -> &mut WorkingCopy {
         self.people.entry(state.participant.id).or_insert_with(|| {
-            Box::new(Working {
+            Box::new(WorkingCopy {
                 record: state.participant.clone(),
                 facts: state.facts.clone(),
                 rows: state.progress.clone(),
@@ -101,9 +100,9 @@ impl<'c> Unit<'c> {
     }
 
     /// Adds a participant that does not exist yet.
-    pub fn add_new(&mut self, record: Participant) -> &mut Working {
+    pub fn add_new(&mut self, record: Participant) -> &mut WorkingCopy {
         self.people.entry(record.id).or_insert_with(|| {
-            Box::new(Working {
+            Box::new(WorkingCopy {
                 record,
                 facts: Facts::default(),
                 rows: BTreeMap::new(),
@@ -113,7 +112,7 @@ impl<'c> Unit<'c> {
     }
 
     /// A participant already in the unit.
-    pub fn get(&mut self, id: ParticipantId) -> Option<&mut Working> {
+    pub fn get(&mut self, id: ParticipantId) -> Option<&mut WorkingCopy> {
         self.people.get_mut(&id).map(|w| &mut **w)
     }
 
@@ -147,7 +146,7 @@ impl<'c> Unit<'c> {
         let at = crate::timeline::to_millisecond(at);
         self.cs.timeline.push(TimelineEntry {
             id: TimelineId::happened_at(at),
-            event: self.ctx.event.id,
+            event: self.config.event.id,
             participant,
             at,
             actor,
@@ -169,7 +168,7 @@ impl<'c> Unit<'c> {
         for (field, old, new) in diff_fields(old, new) {
             self.cs.history.push(HistoryEntry {
                 id: HistoryId::happened_at(self.now),
-                event: self.ctx.event.id,
+                event: self.config.event.id,
                 subject,
                 at: crate::timeline::to_millisecond(self.now),
                 actor: self.actor.clone(),
@@ -182,7 +181,7 @@ impl<'c> Unit<'c> {
 
     /// Queues a notification, unless the event's Tasks feature is off (T2).
     pub fn notify(&mut self, recipient: ParticipantId, message: Notification, key: String) {
-        if !self.ctx.event.settings.tasks_enabled {
+        if !self.config.event.settings.tasks_enabled {
             return;
         }
         if self
@@ -209,8 +208,8 @@ impl<'c> Unit<'c> {
                 actor,
             );
         }
-        self.cs.outbox.push(outbox_entry(
-            self.ctx.event.id,
+        self.cs.outbox.push(OutboxEntry::new(
+            self.config.event.id,
             recipient,
             message,
             key,
@@ -219,7 +218,7 @@ impl<'c> Unit<'c> {
     }
 
     /// Reconciles every participant of the unit with the published tasks (their rows are
-    /// updated in the unit; nothing is written until [`Unit::into_changes`]). Returns what
+    /// updated in the unit; nothing is written until [`UnitOfWork::into_changes`]). Returns what
     /// reconciliation decided, per participant.
     pub fn settle(&mut self) -> BTreeMap<ParticipantId, Reconciled> {
         assert!(!self.settled, "a unit settles once");
@@ -230,9 +229,9 @@ impl<'c> Unit<'c> {
                 &w.record,
                 &w.facts,
                 &w.rows,
-                self.ctx.tasks.values(),
-                &self.ctx.segments,
-                &self.ctx.event.settings,
+                self.config.tasks.values(),
+                &self.config.segments,
+                &self.config.event.settings,
                 self.now,
             );
             for row in reconciled.rows.drain(..) {
@@ -250,7 +249,7 @@ impl<'c> Unit<'c> {
 
     /// Turns one participant's changes into writes; takes the working copy, so what is
     /// written is moved, not copied.
-    fn write(&mut self, w: Working) {
+    fn write(&mut self, w: WorkingCopy) {
         let empty = BTreeMap::new();
         let (before_rows, before_record, before_facts, version) = match &w.before {
             Some(b) => (&b.progress, Some(&b.participant), Some(&b.facts), b.version),
@@ -281,7 +280,7 @@ impl<'c> Unit<'c> {
             }
             if old.is_none_or(|o| o.differs_for_tracking(&row)) {
                 self.cs.progress_changes.push(ProgressChange {
-                    event: self.ctx.event.id,
+                    event: self.config.event.id,
                     task,
                     participant: id,
                     before: before_status,
