@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 pub use transition::Decision;
+pub(crate) use transition::{Hand, Tick, not_published};
 
 use crate::actor::Actor;
 use crate::event::EventSettings;

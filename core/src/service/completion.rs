@@ -2,13 +2,13 @@
 //! follow the condition again, accept or reject a submission, in bulk too.
 
 use super::{Punchlist, UnitOfWork, retry};
+use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
-use crate::progress::{Decision, Progress};
+use crate::progress::{self, Decision, Progress};
 use crate::store::{ParticipantState, Store};
-use crate::{actor, text};
 use std::collections::BTreeMap;
 use tracing::instrument;
 
@@ -105,14 +105,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 format!("at most {} participants in one call", crate::limits::BULK),
             ));
         }
-        let decision = match decision {
-            Decision::Reject(reason) => {
-                // 1,000 characters keep every progress change well within what a live
-                // stream (PostgreSQL NOTIFY: 8,000 bytes) carries.
-                Decision::Reject(text::required_lines("reason", &reason, 1_000)?)
-            }
-            other => other,
-        };
+        let decision = decision.validated()?;
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let t = ctx.task(task)?;
@@ -142,10 +135,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 let w = unit.get(*owner).expect("added above");
                 let outcome = match w.rows.get_mut(&t.id) {
                     Some(row) => row.decide(t, &decision, actor, now),
-                    None => Err(Error::invalid(
-                        "task",
-                        "this task is not published to this participant",
-                    )),
+                    None => Err(progress::not_published()),
                 };
                 if let Ok((before, notices)) = &outcome {
                     let after = w.rows.get(&t.id).expect("decided above").clone();

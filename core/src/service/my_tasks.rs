@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
 use crate::progress::{
-    CompletedHow, Completion, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList,
-    is_overdue, is_visible,
+    Hand, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList, Tick, is_overdue,
+    is_visible,
 };
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::task::Task;
@@ -125,7 +125,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.tick(actor, event, owner, task, true).await
+        self.tick(actor, event, owner, task, Tick::Done).await
     }
 
     /// Puts a manual task back to do (P3). A task an organizer validated stays done for
@@ -138,7 +138,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         owner: ParticipantId,
         task: TaskId,
     ) -> Result<Progress> {
-        self.tick(actor, event, owner, task, false).await
+        self.tick(actor, event, owner, task, Tick::Undo).await
     }
 
     pub(super) async fn tick(
@@ -147,57 +147,20 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         event: EventId,
         owner: ParticipantId,
         task_id: TaskId,
-        done: bool,
+        tick: Tick,
     ) -> Result<Progress> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
-            let (task, mut row, role) = visible_row(&ctx, &state, actor, task_id)?;
-            if task.condition().is_some() {
-                return Err(Error::invalid(
-                    "task",
-                    "an automatic task completes from its condition and cannot be ticked by hand",
-                ));
-            }
-            let staff = matches!(role, Role::Staff);
+            let (task, mut row, hand) = visible_row(&ctx, &state, actor, task_id)?;
             let now = self.now();
             let before = row.clone();
-            let by = |how| Completion {
-                at: now,
-                by: actor.clone(),
-                how,
-            };
-            match (done, row.status) {
-                (true, ProgressStatus::Done) | (false, ProgressStatus::Todo) => return Ok(row),
-                (true, ProgressStatus::AwaitingReview) if !staff => return Ok(row),
-                (true, _) if staff => {
-                    row.set_status(ProgressStatus::Done, Some(by(CompletedHow::Organizer)), now)
-                }
-                (true, _) if task.config.review => {
-                    // T3: the participant's completion is a submission to the organizer.
-                    row.submitted = Some(by(CompletedHow::Manual));
-                    row.rejection = None;
-                    row.set_status(ProgressStatus::AwaitingReview, None, now);
-                }
-                (true, _) => {
-                    row.set_status(ProgressStatus::Done, Some(by(CompletedHow::Manual)), now)
-                }
-                (false, _) => {
-                    let decided = row.completion.as_ref().is_some_and(|c| {
-                        matches!(c.how, CompletedHow::Organizer | CompletedHow::Reviewed)
-                    });
-                    if decided && !staff {
-                        return Err(Error::forbidden(
-                            "an organizer validated this task; only an organizer can reopen it",
-                        ));
-                    }
-                    row.submitted = None;
-                    row.set_status(ProgressStatus::Todo, None, now);
-                }
+            if !row.tick(task, tick, hand, actor, now)? {
+                return Ok(row);
             }
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task_id, row.clone());
-            if matches!(role, Role::Staff) {
+            if hand.is_staff() {
                 // T3: what an organizer decides by hand is recorded in the history.
                 unit.progress_history(owner, &before, &row);
             }
@@ -226,8 +189,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
-            let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
-            if matches!(role, Role::Assignee) {
+            let (_, mut row, hand) = visible_row(&ctx, &state, actor, task)?;
+            if hand == Hand::Holder {
                 return Err(Error::forbidden("only the task's owner can assign it"));
             }
             let target = self
@@ -283,8 +246,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
-            let (_, mut row, role) = visible_row(&ctx, &state, actor, task)?;
-            if matches!(role, Role::Assignee) {
+            let (_, mut row, hand) = visible_row(&ctx, &state, actor, task)?;
+            if hand == Hand::Holder {
                 return Err(Error::forbidden("only the task's owner can take it back"));
             }
             let Some(from) = row.assignee.take() else {
@@ -302,14 +265,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 }
 
-/// Who may act on a task row, as far as a participant actor goes.
-pub(super) enum Role {
-    Staff,
-    Owner,
-    Assignee,
-}
-
-/// The row of a task visible to `state`'s participant, and the actor's role on it. A task
+/// The row of a task visible to `state`'s participant, and whose hand the actor is on it. A task
 /// the actor cannot see is `NotFound` (a participant learns nothing of drafts or of other
 /// segments' tasks); a row of another participant is `Forbidden`.
 pub(super) fn visible_row<'c>(
@@ -317,27 +273,18 @@ pub(super) fn visible_row<'c>(
     state: &ParticipantState,
     actor: &Actor,
     task_id: TaskId,
-) -> Result<(&'c Task, Progress, Role)> {
+) -> Result<(&'c Task, Progress, Hand)> {
     let owner = state.participant.id;
     let event = ctx.event.id;
     actor::require_same_event(actor, event, TaskId::ENTITY, task_id)?;
     let row = state.progress.get(&task_id);
-    let role = match actor {
-        Actor::Participant { id, .. } if *id == owner => Role::Owner,
-        Actor::Participant { id, .. } if row.and_then(|r| r.assignee) == Some(*id) => {
-            Role::Assignee
-        }
-        Actor::Participant { .. } => {
-            return Err(Error::forbidden("this task belongs to another participant"));
-        }
-        _ => Role::Staff,
-    };
-    if !matches!(role, Role::Staff) && !ctx.event.settings.tasks_enabled {
+    let hand = Hand::of(actor, owner, row.and_then(|r| r.assignee))?;
+    if !hand.is_staff() && !ctx.event.settings.tasks_enabled {
         return Err(Error::forbidden("the Tasks feature is off for this event"));
     }
     let task = ctx.task(task_id)?;
     match row {
-        Some(row) if is_visible(task, row) => Ok((task, row.clone(), role)),
+        Some(row) if is_visible(task, row) => Ok((task, row.clone(), hand)),
         _ => Err(Error::not_found(TaskId::ENTITY, task_id)),
     }
 }
