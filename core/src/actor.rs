@@ -75,7 +75,7 @@ impl Actor {
 
 /// Checks that `actor` may see that the object (`entity`, `id`) of `event` exists at all:
 /// an actor of another event gets `NotFound`.
-pub fn require_same_event(
+pub(crate) fn require_same_event(
     actor: &Actor,
     event: EventId,
     entity: &'static str,
@@ -90,7 +90,7 @@ pub fn require_same_event(
 /// Checks that `actor` is an organizer of `event` (or the system). Another event's
 /// organizer or participant gets `NotFound` for (`entity`, `id`); a participant of the
 /// event gets `Forbidden`.
-pub fn require_staff(
+pub(crate) fn require_staff(
     actor: &Actor,
     event: EventId,
     entity: &'static str,
@@ -106,7 +106,11 @@ pub fn require_staff(
 
 /// Checks that `actor` may act as participant `subject` of `event`: the participant
 /// themselves, or staff of the event. Another participant gets `Forbidden`.
-pub fn require_self_or_staff(actor: &Actor, event: EventId, subject: ParticipantId) -> Result<()> {
+pub(crate) fn require_self_or_staff(
+    actor: &Actor,
+    event: EventId,
+    subject: ParticipantId,
+) -> Result<()> {
     require_same_event(actor, event, ParticipantId::ENTITY, subject)?;
     match actor {
         Actor::Participant { id, .. } if *id != subject => Err(Error::forbidden(
@@ -117,7 +121,7 @@ pub fn require_self_or_staff(actor: &Actor, event: EventId, subject: Participant
 }
 
 /// Checks that `actor` is a participant of `event` and returns their id.
-pub fn require_participant(actor: &Actor, event: EventId) -> Result<ParticipantId> {
+pub(crate) fn require_participant(actor: &Actor, event: EventId) -> Result<ParticipantId> {
     require_same_event(actor, event, EventId::ENTITY, event)?;
     actor
         .as_participant()

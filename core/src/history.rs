@@ -45,7 +45,7 @@ pub struct HistoryEntry {
 
 /// Whether the dotted path `field` is `prefix` or below it: `profile` covers
 /// `profile.email`, not `profile_photo`.
-pub fn is_under(field: &str, prefix: &str) -> bool {
+pub(crate) fn is_under(field: &str, prefix: &str) -> bool {
     field
         .strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
@@ -118,7 +118,7 @@ impl HistoryFilter {
 /// The fields that differ between `old` and `new`, as (path, old, new), one per leaf:
 /// objects are compared key by key, anything else as a whole. Keys are visited in order,
 /// so the result is deterministic.
-pub fn diff_fields(old: &Value, new: &Value) -> Vec<(String, Value, Value)> {
+pub(crate) fn diff_fields(old: &Value, new: &Value) -> Vec<(String, Value, Value)> {
     let mut out = Vec::new();
     diff_into(String::new(), old, new, &mut out);
     out

@@ -178,7 +178,7 @@ pub struct HostAction {
     /// [`MAX_CLOCK_SKEW`](crate::limits::MAX_CLOCK_SKEW) in the future.
     pub occurred_at: DateTime<Utc>,
     /// What happened: one of the kinds the host may report
-    /// ([`ActionKind::reported_by_host`]).
+    /// ([`ActionKind::reported_by_host`](crate::ActionKind::reported_by_host)).
     pub kind: TimelineKind,
 }
 

@@ -68,13 +68,20 @@
 //! [`EventScope`] whose calls take neither again. Authorization stays per operation.
 //!
 //! Data flows one way: the [`Punchlist`] service loads what an operation needs from the
-//! [`Store`], asks the pure rules what follows, and hands the store one [`ChangeSet`] to
+//! [`Store`], asks the pure rules what follows, and hands the store one [`store::ChangeSet`] to
 //! commit in one transaction or not at all. Stores never decide; rules never do I/O.
 //! Concurrent writers are caught by a version check on each participant's state and the
 //! loser is retried. Work that grows with a segment (publishing, re-evaluation) runs in
 //! bounded batches ([`Sweep`]s) that resume after a crash.
 //!
-//! ## Refusals, bounds and pages
+//! ## Where names live
+
+Every type a host uses is at the crate root. Three modules are public: [`limits`] holds
+every bound on the library's inputs and the paging policy, [`store`] what only a store
+writer needs (the role traits, the change set, the conflict check), and `testkit`
+(feature `testkit`) the conformance suite and its fixtures.
+
+## Refusals, bounds and pages
 //!
 //! Every refusal answers one question, and its kind says which ([`Error`] has the
 //! table): [`Error::NotFound`] whether it exists for this reader, [`Error::Forbidden`]
@@ -104,8 +111,8 @@
 //! A store implements the five role traits of [`store`], each in a file of its own if it
 //! likes: [`store::EventStore`] (the configuration, the one write, the live stream),
 //! [`store::ParticipantStore`], [`store::TrackingStore`], [`store::RecordStore`] and
-//! [`store::OutboxStore`]. It then is a [`Store`], and [`StoreExt`] adds the derived
-//! reads. A store never decides: it writes the [`ChangeSet`] it is handed in one
+//! [`store::OutboxStore`]. It then is a [`Store`], and [`store::StoreExt`] adds the derived
+//! reads. A store never decides: it writes the [`store::ChangeSet`] it is handed in one
 //! transaction, after [`store::check`] over its own [`store::StoredState`] found no
 //! conflict. Here, a store that counts the commits of the one it wraps:
 //!
@@ -222,47 +229,47 @@
 //! same one the in-memory store passes.
 
 #![deny(missing_docs)]
+#![warn(unnameable_types, unreachable_pub)]
 
-pub mod actor;
-pub mod change;
-pub mod clock;
-pub mod dispatch;
-pub mod error;
-pub mod event;
+mod actor;
+mod change;
+mod clock;
+mod dispatch;
+mod error;
+mod event;
 mod export;
-pub mod figures;
-pub mod history;
-pub mod host_event;
-pub mod ids;
+mod figures;
+mod history;
+mod host_event;
+mod ids;
 pub mod limits;
-pub mod matrix;
-pub mod memory;
-pub mod message;
-pub mod notify;
-pub mod participant;
-pub mod presence;
-pub mod privacy;
-pub mod progress;
-pub mod segment;
-pub mod service;
-pub mod session;
+mod matrix;
+mod memory;
+mod message;
+mod notify;
+mod participant;
+mod presence;
+mod privacy;
+mod progress;
+mod segment;
+mod service;
+mod session;
 mod state;
 pub mod store;
-pub mod sweep;
-pub mod task;
-pub mod text;
-pub mod timeline;
+mod sweep;
+mod task;
+mod text;
+mod timeline;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use actor::Actor;
-pub use change::{ChangeSet, ParticipantWrite};
 /// The time zone database events use (re-exported so hosts match its version).
 pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
-pub use error::{Error, Result};
+pub use error::{BoxError, Error, Result};
 pub use event::{Channels, CustomFieldDef, Event, EventSettings};
 pub use export::neutralise_formula;
 pub use figures::{TaskCounters, TaskFigures};
@@ -299,7 +306,8 @@ pub use service::{Config, EventScope, Punchlist, RemindTarget, ReminderTick};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };
-pub use store::{EventConfig, ParticipantState, ProgressFeed, Store, StoreExt};
+pub use store::backend::Store;
+pub use store::feed::ProgressFeed;
 pub use sweep::Sweep;
 pub use task::{
     CompletionMode, Condition, HelpLink, Task, TaskConfig, TaskState, TaskText, Template,
@@ -315,4 +323,4 @@ pub use clock::MockClock;
 #[cfg(feature = "mock")]
 pub use notify::MockNotifier;
 #[cfg(feature = "mock")]
-pub use store::MockStore;
+pub use store::mock::MockStore;

@@ -5,6 +5,16 @@
 //! page. A value over its bound is refused with [`Error::Invalid`] naming the field, before
 //! anything is written, the same way on every store.
 //!
+//! Some bounds belong to a type and are kept on it, where its checks read them:
+//! [`ExternalId::MAX_LEN`](crate::ExternalId::MAX_LEN) and the other string ids',
+//! [`Rule::MAX_DEPTH`](crate::Rule::MAX_DEPTH) and
+//! [`Rule::MAX_MEMBERS`](crate::Rule::MAX_MEMBERS),
+//! [`Condition::MAX_DEPTH`](crate::Condition::MAX_DEPTH),
+//! [`ReminderOffset::MAX_SECONDS`](crate::ReminderOffset::MAX_SECONDS),
+//! [`PushSubscription::MAX_PER_PARTICIPANT`](crate::PushSubscription::MAX_PER_PARTICIPANT)
+//! and [`Progress::MAX_REMINDER_MARKS`](crate::Progress::MAX_REMINDER_MARKS). Every other
+//! bound is here.
+//!
 //! # Paging
 //!
 //! Every call that answers a page takes a `limit` and reads it the same way, through
@@ -38,6 +48,9 @@ pub const ACTIONS: usize = 10_000;
 pub const BULK: usize = 1_000;
 /// Participants in one import ([`register_participants`](crate::Punchlist::register_participants)).
 pub const IMPORT: usize = 100_000;
+
+/// The longest message of a participant's thread (R7), in characters.
+pub const MESSAGE_CHARS: usize = 10_000;
 
 /// The page a paged call gives when its limit is left at `0`.
 pub const DEFAULT_PAGE: usize = 50;

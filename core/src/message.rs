@@ -13,9 +13,6 @@ use crate::error::Result;
 use crate::ids::{EventId, MessageId, ParticipantId};
 use crate::text;
 
-/// Longest message, in bytes.
-pub const MAX_MESSAGE: usize = 10_000;
-
 /// One message of a participant's thread.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -41,8 +38,8 @@ impl Message {
 }
 
 /// Checks a message's text; returns it trimmed (field `body`).
-pub fn checked_body(body: &str) -> Result<String> {
-    text::required_lines("body", body, MAX_MESSAGE)
+pub(crate) fn checked_body(body: &str) -> Result<String> {
+    text::required_lines("body", body, crate::limits::MESSAGE_CHARS)
 }
 
 /// The unread counts of a thread, kept with the participant (R7).

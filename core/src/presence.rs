@@ -1,18 +1,5 @@
 //! Online status (R13): whether a participant is on the event's site or app now, from the
 //! host's activity pings.
-//!
-//! The status is computed at read time from the last time the participant was seen and
-//! the injected clock, with two thresholds ([`PresenceThresholds`]): seen within `active`
-//! is [`OnlineStatus::Active`], within `recent` is [`OnlineStatus::RecentlyInactive`]
-//! ("inactive for a few minutes"), longer ago is [`OnlineStatus::Inactive`], never is
-//! [`OnlineStatus::NeverConnected`].
-//!
-//! Pings are not history. The last-seen time is kept with the participant's facts and
-//! written at most once per participant per half `active` threshold: a service remembers
-//! what it wrote and answers other pings from memory, and a ping that finds a recent
-//! enough time in the store (written by another instance) writes nothing either. So a
-//! redb host does not sync the disk per ping, and PostgreSQL instances share one value.
-//! The status can lag by at most half the `active` threshold.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +9,19 @@ use crate::ids::ParticipantId;
 use crate::participant::Participant;
 
 /// A participant's online status (R13).
+///
+/// The status is computed at read time from the last time the participant was seen and
+/// the injected clock, with two thresholds ([`PresenceThresholds`]): seen within `active`
+/// is [`OnlineStatus::Active`], within `recent` is [`OnlineStatus::RecentlyInactive`]
+/// ("inactive for a few minutes"), longer ago is [`OnlineStatus::Inactive`], never is
+/// [`OnlineStatus::NeverConnected`].
+///
+/// Pings are not history. The last-seen time is kept with the participant's facts and
+/// written at most once per participant per half `active` threshold: a service remembers
+/// what it wrote and answers other pings from memory, and a ping that finds a recent
+/// enough time in the store (written by another instance) writes nothing either. So a
+/// redb host does not sync the disk per ping, and PostgreSQL instances share one value.
+/// The status can lag by at most half the `active` threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnlineStatus {

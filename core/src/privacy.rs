@@ -1,17 +1,5 @@
 //! A participant's data on request (X6): everything held about them as one JSON document,
 //! and erasure.
-//!
-//! Erasure replaces personal data ([`Participant::erase`], [`Facts::erase`]) and keeps
-//! what the organizer's figures rest on: the progress rows stay as they were (an erased
-//! participant's progress is frozen, so every figure is unchanged and still equal to a
-//! recount), the timeline stays (its entries name host objects and participants by id),
-//! the history stays with every personal value replaced by [`ERASED`], and so does every
-//! message of their thread (R7). Outbox entries to
-//! them are dropped, their push subscriptions removed, tasks assigned to them taken back
-//! by their owners, and nothing is queued for them any more. Both export and erasure are
-//! recorded in the participant's history.
-//!
-//! [`ERASED`]: crate::participant::ERASED
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,6 +15,16 @@ use crate::timeline::TimelineEntry;
 /// organizers. Serialize it with `serde_json` for the JSON export. A participant's own
 /// export leaves out what they may not read: custom fields, and history lines about them
 /// (R4).
+///
+/// Erasure replaces personal data ([`Participant::erase`], [`Facts::erase`]) and keeps
+/// what the organizer's figures rest on: the progress rows stay as they were (an erased
+/// participant's progress is frozen, so every figure is unchanged and still equal to a
+/// recount), the timeline stays (its entries name host objects and participants by id),
+/// the history stays with every personal value replaced by `"[erased]"`, and so does every
+/// message of their thread (R7). Outbox entries to them are dropped, their push
+/// subscriptions removed, tasks assigned to them taken back by their owners, and nothing
+/// is queued for them any more. Both export and erasure are recorded in the participant's
+/// history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParticipantExport {
     /// When it was made.

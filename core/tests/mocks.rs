@@ -2,6 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use punchlist::*;
+use punchlist::store::EventConfig;
 
 fn event_record(id: EventId) -> Event {
     Event {

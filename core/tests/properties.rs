@@ -405,7 +405,7 @@ async fn check(
     let settings = &event.settings;
     let segments: BTreeMap<SegmentId, &Segment> = dump.segments.iter().map(|s| (s.id, s)).collect();
     let tasks: BTreeMap<TaskId, &Task> = dump.tasks.iter().map(|t| (t.id, t)).collect();
-    let states: BTreeMap<ParticipantId, &punchlist::ParticipantState> = dump
+    let states: BTreeMap<ParticipantId, &punchlist::store::ParticipantState> = dump
         .participants
         .iter()
         .map(|p| (p.participant.id, p))

@@ -4,9 +4,8 @@
 use std::collections::HashSet;
 use std::ops::Bound;
 
-use punchlist::{
-    EventId, MatrixCursor, MatrixQuery, ParticipantId, ParticipantState, Progress, Result,
-};
+use punchlist::store::ParticipantState;
+use punchlist::{EventId, MatrixCursor, MatrixQuery, ParticipantId, Progress, Result};
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::error::be;

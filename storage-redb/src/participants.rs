@@ -4,11 +4,9 @@
 use std::ops::Bound;
 
 use async_trait::async_trait;
+use punchlist::store::ParticipantState;
 use punchlist::store::ParticipantStore;
-use punchlist::{
-    EventId, ExternalId, HostEventId, Participant, ParticipantId, ParticipantState, Progress,
-    Result,
-};
+use punchlist::{EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result};
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::RedbStore;

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
+use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
-use punchlist::{
-    Event, EventId, MatrixQuery, ParticipantState, Result, Sweep, TaskCounters, TaskId,
-};
+use punchlist::{Event, EventId, MatrixQuery, Result, Sweep, TaskCounters, TaskId};
 
 use crate::RedbStore;
 use crate::error::{be, parse};

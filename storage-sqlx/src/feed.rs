@@ -2,7 +2,7 @@
 //! changes on the event's channel (`pg_notify`), and each feed listens on it (`LISTEN`).
 
 use futures::StreamExt;
-use punchlist::change::ChangeSet;
+use punchlist::store::ChangeSet;
 use punchlist::{Error, EventId, ProgressChange, ProgressFeed, Result};
 use sqlx::{PgPool, Postgres, Transaction};
 

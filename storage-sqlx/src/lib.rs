@@ -83,7 +83,7 @@
 //! Every change set is one transaction. Writers in different processes or pools cannot
 //! lose each other's update: the transaction takes row locks (`SELECT … FOR UPDATE`) on
 //! the participants, tasks and segments it writes and a shared lock on the event row, then
-//! runs the library's version check ([`punchlist::change::check`]) on what it read, so the
+//! runs the library's version check ([`punchlist::store::check`]) on what it read, so the
 //! loser of a race sees the winner's version and gets a conflict the service retries.
 //! Unique constraints back the uniqueness rules (a violation is a conflict too), and the
 //! per-task counters move by `+= delta` upserts, which commute.

@@ -2,7 +2,8 @@
 //! segment's rule is translated to a `WHERE` clause, and pages follow a keyset on the
 //! sort column and the participant id, served by the `participants_by_*` indexes.
 
-use punchlist::{Error, EventId, MatrixQuery, MatrixSort, ParticipantState, Result, Rule};
+use punchlist::store::ParticipantState;
+use punchlist::{Error, EventId, MatrixQuery, MatrixSort, Result, Rule};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 

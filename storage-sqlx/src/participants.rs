@@ -2,10 +2,10 @@
 //! by host id, owner, assignee and ingested host event.
 
 use async_trait::async_trait;
+use punchlist::store::ParticipantState;
 use punchlist::store::ParticipantStore;
 use punchlist::{
-    Error, EventId, ExternalId, HostEventId, Participant, ParticipantId, ParticipantState,
-    Progress, Result,
+    Error, EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result,
 };
 use sqlx::types::Json;
 use sqlx::{Postgres, Row};

@@ -2,11 +2,11 @@
 //! messages, each read newest first by keyset on its primary key.
 
 use async_trait::async_trait;
-use punchlist::history::{HistoryEntry, Subject};
 use punchlist::store::RecordStore;
 use punchlist::{
     EventId, HistoryId, Message, MessageId, ParticipantId, Result, TimelineEntry, TimelineFilter,
 };
+use punchlist::{HistoryEntry, Subject};
 use sqlx::types::Json;
 use uuid::Uuid;
 

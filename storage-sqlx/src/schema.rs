@@ -33,7 +33,7 @@
 //!
 //! Progress changes go out on a channel per event and schema, named in `feed.rs`.
 
-use punchlist::history::Subject;
+use punchlist::Subject;
 use punchlist::{MatrixSort, Participant};
 use uuid::Uuid;
 

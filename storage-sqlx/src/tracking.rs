@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
-use punchlist::{EventId, MatrixQuery, ParticipantState, Result, Sweep, TaskCounters, TaskId};
+use punchlist::{EventId, MatrixQuery, Result, Sweep, TaskCounters, TaskId};
 use sqlx::Row;
 
 use crate::error::map_error;

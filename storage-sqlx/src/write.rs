@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use punchlist::change::{ChangeSet, StoredState, check};
-use punchlist::history::HistoryEntry;
+use punchlist::HistoryEntry;
+use punchlist::store::{ChangeSet, StoredState, check};
 use punchlist::store::{EventConfig, EventStore, event_config_from};
 use punchlist::{
     Error, EventId, ExternalId, Facts, HostEventId, Message, ParticipantId, Progress, ProgressFeed,

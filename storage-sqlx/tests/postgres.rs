@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use punchlist::store::EventStore;
+use punchlist::store::{EventStore, StoreExt};
 use punchlist::testkit::Fixture;
 use punchlist::*;
 use punchlist_sqlx::testing::{SchemaGuard, database_url, fresh_schema, isolated_store};

@@ -1,33 +1,4 @@
 //! The dispatcher (N4, N5, N6): drains the outbox through the channel adapters.
-//!
-//! A [`Dispatcher`] claims due outbox entries with a lease, renders each in its
-//! recipient's language, sends it on every enabled channel the recipient can be reached on
-//! (skipping the addresses an earlier attempt reached), and writes back what happened:
-//! sent; or, after a failure, due again after an exponential, jittered backoff; or, after
-//! [`DispatchConfig::max_attempts`] attempts or a permanent refusal, a dead letter the
-//! organizer can list and retry ([`Punchlist::dead_letters`](crate::Punchlist::dead_letters)).
-//!
-//! Any number of dispatchers may share a store: a claim is exclusive while its lease runs,
-//! so no entry is sent twice by two of them. A dispatcher that crashes after claiming
-//! loses its lease, and another sends the entries after it ends. The one gap no system
-//! closes — a crash after the provider accepted a message and before the entry was marked —
-//! yields one repeat, with the same idempotency key, so the receiver can drop it.
-//!
-//! ```
-//! use std::sync::Arc;
-//! use punchlist::dispatch::{DispatchConfig, Dispatcher};
-//! use punchlist::{MemoryStore, Punchlist, SystemClock};
-//!
-//! # async fn run(email: impl punchlist::Notifier) -> punchlist::Result<()> {
-//! let service = Arc::new(Punchlist::new(MemoryStore::new(), SystemClock));
-//! let dispatcher = Dispatcher::new(service.clone())
-//!     .with_notifier(email) // e.g. punchlist_notify::SmtpNotifier
-//!     .with_config(DispatchConfig::default().with_tasks_page("https://expo.example/my/tasks"));
-//! // Once, e.g. from a job; or forever with `dispatcher.run(interval)`.
-//! let report = dispatcher.dispatch_once().await?;
-//! # let _ = report;
-//! # Ok(()) }
-//! ```
 
 mod compose;
 mod delivery;
@@ -40,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-pub use crate::notify::template::{MessageKind, check_template};
+pub use crate::notify::template::MessageKind;
 use crate::notify::template::{Renderer, TaskView, View};
 
 use crate::clock::Clock;
@@ -181,7 +152,35 @@ pub struct DispatchReport {
     pub gone_subscriptions: usize,
 }
 
-/// Drains the outbox through the channel adapters. See the [module docs](self).
+/// Drains the outbox through the channel adapters (N4, N5, N6).
+///
+/// A dispatcher claims due outbox entries with a lease, renders each in its
+/// recipient's language, sends it on every enabled channel the recipient can be reached on
+/// (skipping the addresses an earlier attempt reached), and writes back what happened:
+/// sent; or, after a failure, due again after an exponential, jittered backoff; or, after
+/// [`DispatchConfig::max_attempts`] attempts or a permanent refusal, a dead letter the
+/// organizer can list and retry ([`Punchlist::dead_letters`](crate::Punchlist::dead_letters)).
+///
+/// Any number of dispatchers may share a store: a claim is exclusive while its lease runs,
+/// so no entry is sent twice by two of them. A dispatcher that crashes after claiming
+/// loses its lease, and another sends the entries after it ends. The one gap no system
+/// closes — a crash after the provider accepted a message and before the entry was marked —
+/// yields one repeat, with the same idempotency key, so the receiver can drop it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use punchlist::{DispatchConfig, Dispatcher, MemoryStore, Punchlist, SystemClock};
+///
+/// # async fn run(email: impl punchlist::Notifier) -> punchlist::Result<()> {
+/// let service = Arc::new(Punchlist::new(MemoryStore::new(), SystemClock));
+/// let dispatcher = Dispatcher::new(service.clone())
+///     .with_notifier(email) // e.g. punchlist_notify::SmtpNotifier
+///     .with_config(DispatchConfig::default().with_tasks_page("https://expo.example/my/tasks"));
+/// // Once, e.g. from a job; or forever with `dispatcher.run(interval)`.
+/// let report = dispatcher.dispatch_once().await?;
+/// # let _ = report;
+/// # Ok(()) }
+/// ```
 pub struct Dispatcher<S: Store + ?Sized, C: Clock> {
     service: Arc<Punchlist<S, C>>,
     notifiers: BTreeMap<Channel, Arc<dyn Notifier>>,

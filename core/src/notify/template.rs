@@ -169,7 +169,7 @@ fn name(kind: MessageKind, language: &str, part: &str) -> String {
 }
 
 /// Checks a template's syntax; the error names the field and gives the line and reason.
-pub fn check_template(field: &str, source: &str) -> Result<()> {
+pub(crate) fn check_template(field: &str, source: &str) -> Result<()> {
     let mut env = Environment::new();
     env.add_template_owned("t".to_owned(), source.to_owned())
         .map(|_| ())
@@ -193,7 +193,7 @@ pub(crate) struct Renderer {
 
 impl Renderer {
     /// The shipped French and English templates.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         let mut languages = BTreeMap::new();
@@ -210,7 +210,7 @@ impl Renderer {
 
     /// The language to render in: the recipient's if it has templates, else the event's
     /// default, else English.
-    pub fn language<'a>(&self, wanted: &'a Language, default: &'a Language) -> String {
+    pub(crate) fn language<'a>(&self, wanted: &'a Language, default: &'a Language) -> String {
         [wanted.as_str(), default.as_str()]
             .into_iter()
             .find(|l| self.languages.contains_key(*l))
@@ -220,7 +220,7 @@ impl Renderer {
 
     /// Renders the subject and body of `kind` in `language`, with the event's own
     /// templates (`overrides`, by `kind.language.part`) where it has them.
-    pub fn render(
+    pub(crate) fn render(
         &self,
         kind: MessageKind,
         language: &str,

@@ -119,7 +119,7 @@ pub struct Facts {
     pub fields: BTreeMap<String, Stamped<Option<String>>>,
     /// When the participant was last seen active on the site or the app (R13), from the
     /// host's pings; written at most once per half "active" threshold
-    /// ([`presence`](crate::presence)). `None`: never connected.
+    /// ([`OnlineStatus`](crate::OnlineStatus)). `None`: never connected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<DateTime<Utc>>,
     /// Sessions the participant registered to or attended (R8), by the host's session id.

@@ -61,7 +61,7 @@ pub struct Participant {
 }
 
 /// What an erased history value becomes (X6).
-pub const ERASED: &str = "[erased]";
+pub(crate) const ERASED: &str = "[erased]";
 
 impl Participant {
     /// Replaces their personal data (X6): details, UTM, custom fields, networking, the

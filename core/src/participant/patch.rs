@@ -37,7 +37,7 @@ pub struct ParticipantPatch {
     /// New networking interests and preferences (R11).
     pub networking: Option<NetworkingProfile>,
     /// The [`Participant::record_version`] the caller read: when given and the record has
-    /// changed since, the save is refused with [`Error::Conflict`] and nothing is written.
+    /// changed since, the save is refused with [`Error::Conflict`](crate::Error::Conflict) and nothing is written.
     /// `None` applies the fields given whatever changed meanwhile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub if_version: Option<u64>,

@@ -17,7 +17,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// Reports that `participant` is active on the site or the app now (R13): from the
     /// host ([`Actor::System`]), an organizer, or the participant themselves. The first
     /// ping ever puts "first login" (with `channel`) on their timeline. Pings are not
-    /// history, and most write nothing: see [`presence`](crate::presence) for when the
+    /// history, and most write nothing: see [`OnlineStatus`](crate::OnlineStatus) for when the
     /// last-seen time is written.
     #[instrument(skip_all, fields(event = %event, participant = %participant))]
     pub async fn ping(

@@ -1,4 +1,4 @@
-//! A participant's data on request (X6): export and erasure. See [`crate::privacy`].
+//! A participant's data on request (X6): export and erasure. See [`ParticipantExport`](crate::ParticipantExport).
 
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
@@ -79,7 +79,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     }
 
     /// Erases `participant`'s personal data (X6), for the event's organizers: see
-    /// [`crate::privacy`] for what goes and what stays. In one transaction: the record and
+    /// [`ParticipantExport`](crate::ParticipantExport) for what goes and what stays. In one transaction: the record and
     /// facts are erased, the history lines about them rewritten without personal values,
     /// their outbox entries dropped, tasks assigned to them taken back, their external
     /// id renamed in their team owner's counted collaborators (the owner's count does not

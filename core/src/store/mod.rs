@@ -14,7 +14,7 @@
 //! | [`RecordStore`] | the participant record | the append-only logs, newest first, by keyset |
 //! | [`OutboxStore`] | the dispatcher, the organizers | the outbox and its lease protocol, the only writes outside `apply` |
 //!
-//! [`Store`] is their union, implemented for every type that has all five; the service
+//! [`Store`] (at the crate root, since hosts name it too) is their union, implemented for every type that has all five; the service
 //! takes `S: Store + ?Sized`, so `Punchlist<dyn Store>` chooses the backend at run time.
 //! [`StoreExt`] adds reads derived from the required ones (`event`, `tasks`,
 //! `participant`…), for every store.
@@ -25,9 +25,12 @@
 //! Stores never decide: every rule lives in the service, and a store only checks versions
 //! and uniqueness while it commits ([`check`], over a [`StoredState`]).
 
+pub(crate) mod backend;
 #[cfg(feature = "testkit")]
 mod dump;
-mod feed;
+pub(crate) mod feed;
+#[cfg(feature = "mock")]
+pub(crate) mod mock;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -39,7 +42,10 @@ pub use crate::change::{ChangeSet, ParticipantWrite, StoredState, check};
 pub use crate::state::{EventConfig, ParticipantState};
 #[cfg(feature = "testkit")]
 pub use dump::{DumpStore, EventDump};
-pub use feed::{ProgressFeed, from_broadcast};
+pub use feed::from_broadcast;
+
+pub(crate) use backend::Store;
+pub(crate) use feed::ProgressFeed;
 
 use crate::error::Result;
 use crate::event::Event;
@@ -57,15 +63,6 @@ use crate::segment::Segment;
 use crate::sweep::Sweep;
 use crate::task::Task;
 use crate::timeline::{TimelineEntry, TimelineFilter};
-
-/// A backend: the five role traits. Implemented for every type that has them all, so a
-/// store writes only the five `impl` blocks.
-pub trait Store: EventStore + ParticipantStore + TrackingStore + RecordStore + OutboxStore {}
-
-impl<T> Store for T where
-    T: EventStore + ParticipantStore + TrackingStore + RecordStore + OutboxStore + ?Sized
-{
-}
 
 /// What every operation loads first, the one write, and the live stream (B1).
 #[async_trait]
@@ -280,50 +277,4 @@ pub fn event_config_from(
         tasks: tasks.into_iter().map(|t| (t.id, t)).collect(),
         segments: segments.into_iter().map(|s| (s.id, s)).collect(),
     }))
-}
-
-#[cfg(feature = "mock")]
-mockall::mock! {
-    /// A mock of every store trait (`mockall`), for hosts' tests.
-    pub Store {}
-
-    #[async_trait]
-    impl EventStore for Store {
-        async fn event_config(&self, event: EventId) -> Result<Option<Arc<EventConfig>>>;
-        async fn apply(&self, changes: ChangeSet) -> Result<()>;
-        async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed>;
-    }
-
-    #[async_trait]
-    impl ParticipantStore for Store {
-        async fn participants_by_id(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>>;
-        async fn participant_records(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<Participant>>;
-        async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>>;
-        async fn participants(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>>;
-        async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>>;
-        async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;
-        async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;
-    }
-
-    #[async_trait]
-    impl TrackingStore for Store {
-        async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>>;
-        async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
-        async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
-    }
-
-    #[async_trait]
-    impl RecordStore for Store {
-        async fn timeline(&self, event: EventId, participant: ParticipantId, filter: &TimelineFilter, limit: usize) -> Result<Vec<TimelineEntry>>;
-        async fn history(&self, event: EventId, subject: Subject, before: Option<HistoryId>, limit: usize) -> Result<Vec<HistoryEntry>>;
-        async fn messages(&self, event: EventId, participant: ParticipantId, before: Option<MessageId>, limit: usize) -> Result<Vec<Message>>;
-    }
-
-    #[async_trait]
-    impl OutboxStore for Store {
-        async fn outbox(&self, event: EventId, filter: &OutboxFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>>;
-        async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
-        async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>>;
-        async fn requeue_dead(&self, event: EventId, ids: &[OutboxId], now: DateTime<Utc>) -> Result<Vec<OutboxId>>;
-    }
 }

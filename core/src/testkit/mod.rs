@@ -3,7 +3,7 @@
 //!
 //! Each check is a `pub async fn` taking a fresh store, and panics on failure; "writes
 //! nothing" is proven by comparing the canonical dump before and after.
-//! [`conformance_tests!`] expands one `#[tokio::test]` per check for a store constructor:
+//! [`conformance_tests!`](crate::conformance_tests) expands one `#[tokio::test]` per check for a store constructor:
 //!
 //! ```
 //! // In a store crate's `tests/conformance.rs`; here, the in-memory store.
@@ -11,7 +11,7 @@
 //! # fn main() {}
 //! ```
 //!
-//! A store under test also implements [`DumpStore`](crate::store::DumpStore): a canonical dump of an event's whole
+//! A store under test also implements [`crate::store::DumpStore`]: a canonical dump of an event's whole
 //! state, so a test can prove "a failed operation wrote nothing" by equality.
 //!
 //! The checks are in `checks/`, one file per capability, named like the service's files:
@@ -47,7 +47,7 @@
 //! that records what it is asked to send), `stress.rs` and `fuzz.rs`.
 //!
 //! Every check is listed once, grouped by file, in one list (the hidden `__checks!`), which
-//! [`conformance_tests!`] expands into tests; a unit test compares the list with the
+//! [`conformance_tests!`](crate::conformance_tests) expands into tests; a unit test compares the list with the
 //! `pub async fn`s written in `checks/`, so a check written but not listed (or listed but
 //! not written) fails.
 

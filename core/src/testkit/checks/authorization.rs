@@ -748,7 +748,7 @@ fn subscription(endpoint: &str) -> PushSubscription {
 }
 
 /// X2: the authorization matrix. Every operation of the service, tried by each kind of
-/// actor on the owner's objects, answers as [`MATRIX`] says; a refused operation writes
+/// actor on the owner's objects, answers as its table `MATRIX` says; a refused operation writes
 /// nothing; nothing a participant may read carries a custom field (R4), nor a team mate's
 /// push endpoint, discount code or UTM values.
 pub async fn x2_authorization_matrix<S: DumpStore>(store: S) {

@@ -9,6 +9,7 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 
+use crate::store::ParticipantState;
 use crate::testkit::{DumpStore, EventDump, Fixture};
 use crate::*;
 

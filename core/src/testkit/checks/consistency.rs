@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::store::{ChangeSet, ParticipantWrite, StoreExt};
 use crate::testkit::{DumpStore, Fixture, Interleaving};
 use crate::*;
 
@@ -241,8 +242,8 @@ pub async fn x4_sweep_resumes_after_interruption<S: DumpStore>(store: S) {
     assert_eq!(f.outbox().await.len(), people.len(), "no repeat");
 }
 
-/// X4: [`Store::event_config`] answers what [`Store::event`], [`Store::tasks`] and
-/// [`Store::segments`] say, after every kind of configuration change (a store that keeps
+/// X4: [`EventStore::event_config`](crate::store::EventStore::event_config) answers what [`StoreExt::event`](crate::store::StoreExt::event), [`StoreExt::tasks`](crate::store::StoreExt::tasks) and
+/// [`StoreExt::segments`](crate::store::StoreExt::segments) say, after every kind of configuration change (a store that keeps
 /// a snapshot must drop it on each), and `None` for an unknown event.
 pub async fn x4_event_config_follows_every_configuration_change<S: DumpStore>(store: S) {
     let store = Arc::new(store);

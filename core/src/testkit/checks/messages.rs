@@ -113,7 +113,7 @@ pub async fn r7_messages_thread_and_unread_counts<S: DumpStore>(store: S) {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
-    for bad in ["   ", &"x".repeat(crate::message::MAX_MESSAGE + 1)] {
+    for bad in ["   ", &"x".repeat(crate::limits::MESSAGE_CHARS + 1)] {
         let e = f
             .service
             .send_message(&me, f.event, ann.id, bad)

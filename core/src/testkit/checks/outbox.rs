@@ -8,6 +8,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::common::tick;
+use crate::store::StoreExt;
 use crate::testkit::{DumpStore, Fixture, RecordingNotifier};
 use crate::*;
 
