@@ -75,13 +75,13 @@
 //! bounded batches ([`Sweep`]s) that resume after a crash.
 //!
 //! ## Where names live
-
-Every type a host uses is at the crate root. Three modules are public: [`limits`] holds
-every bound on the library's inputs and the paging policy, [`store`] what only a store
-writer needs (the role traits, the change set, the conflict check), and `testkit`
-(feature `testkit`) the conformance suite and its fixtures.
-
-## Refusals, bounds and pages
+//!
+//! Every type a host uses is at the crate root. Three modules are public: [`limits`] holds
+//! every bound on the library's inputs and the paging policy, [`store`] what only a store
+//! writer needs (the role traits, the change set, the conflict check), and `testkit`
+//! (feature `testkit`) the conformance suite and its fixtures.
+//!
+//! ## Refusals, bounds and pages
 //!
 //! Every refusal answers one question, and its kind says which ([`Error`] has the
 //! table): [`Error::NotFound`] whether it exists for this reader, [`Error::Forbidden`]
