@@ -95,6 +95,8 @@ async fn main() -> Result<()> {
     let organizer = Actor::organizer(AdminId::new("alice@expo.example")?, ev);
     // A handle on this event for the organizer: its calls take neither again.
     let org = service.event(&organizer, ev);
+    // The host itself, reporting what participants do on its platform.
+    let host = service.event(&Actor::System, ev);
     println!(
         "event {:?}: languages {}, time zone {}, custom field \"booth\"",
         event.settings.name,
@@ -229,12 +231,8 @@ async fn main() -> Result<()> {
     clock.advance(Duration::hours(2));
     section("4. The host reports what exhibitors do on the platform");
     let at = clock.now() - Duration::minutes(30);
-    let outcome = service
-        .ingest(
-            &Actor::System,
-            ev,
-            fact("evt-7001", acme.id, at, HostFact::LogoUploaded)?,
-        )
+    let outcome = host
+        .ingest(fact("evt-7001", acme.id, at, HostFact::LogoUploaded)?)
         .await?;
     println!("ingest evt-7001 (Acme uploaded its logo): {outcome:?}");
 
@@ -262,7 +260,7 @@ async fn main() -> Result<()> {
         )?,
     ];
     let ids: Vec<String> = batch.iter().map(|e| e.id.to_string()).collect();
-    let results = service.ingest_batch(&Actor::System, ev, batch).await?;
+    let results = host.ingest_batch(batch).await?;
     println!("ingest_batch of {} items (one transaction):", results.len());
     for (id, result) in ids.iter().zip(results) {
         match result {
@@ -278,11 +276,12 @@ async fn main() -> Result<()> {
     clock.advance(Duration::hours(1));
     section("5. Acme opens its Tasks section");
     let acme_actor = Actor::participant(acme.id, ev);
-    let list = service.my_tasks(&acme_actor, ev).await?;
+    let list = service.event(&acme_actor, ev).my_tasks().await?;
     print_list("Acme (reads French)", acme.id, &list, &names);
 
     match service
-        .complete_task(&acme_actor, ev, acme.id, products_id)
+        .event(&acme_actor, ev)
+        .complete_task(acme.id, products_id)
         .await
     {
         Ok(_) => println!("(unexpected) an automatic task was ticked by hand"),
@@ -290,14 +289,14 @@ async fn main() -> Result<()> {
     }
 
     let visitor_actor = Actor::participant(visitor.id, ev);
-    let list = service.my_tasks(&visitor_actor, ev).await?;
+    let list = service.event(&visitor_actor, ev).my_tasks().await?;
     println!(
         "Vera (visitor) sees {} tasks, progress {}/{}",
         list.items.len(),
         list.summary.done,
         list.summary.total
     );
-    match service.tasks_of(&visitor_actor, ev, acme.id).await {
+    match service.event(&visitor_actor, ev).tasks_of(acme.id).await {
         Ok(_) => println!("(unexpected) the visitor read Acme's list"),
         Err(e) => println!("Vera asks for Acme's list -> {e}"),
     }
@@ -305,7 +304,10 @@ async fn main() -> Result<()> {
     // ----- 6. Acme hands "Book your hotel" to its collaborator ------------------------
     clock.advance(Duration::hours(1));
     section("6. Acme assigns \"Book your hotel\" to a collaborator");
-    let team = service.collaborators(&acme_actor, ev, acme.id).await?;
+    let team = service
+        .event(&acme_actor, ev)
+        .collaborators(acme.id)
+        .await?;
     let bruno = team.first().context("Acme has a collaborator")?;
     println!(
         "Acme's collaborators: {}",
@@ -315,21 +317,23 @@ async fn main() -> Result<()> {
             .join(", ")
     );
     service
-        .assign_task(&acme_actor, ev, acme.id, hotel_id, bruno.id)
+        .event(&acme_actor, ev)
+        .assign_task(acme.id, hotel_id, bruno.id)
         .await?;
     println!("Acme assigned it to {}", names.of(bruno.id));
 
     clock.advance(Duration::hours(3));
     let bruno_actor = Actor::participant(bruno.id, ev);
-    let list = service.my_tasks(&bruno_actor, ev).await?;
+    let list = service.event(&bruno_actor, ev).my_tasks().await?;
     print_list("Bruno (collaborator)", bruno.id, &list, &names);
     let row = service
-        .complete_task(&bruno_actor, ev, acme.id, hotel_id)
+        .event(&bruno_actor, ev)
+        .complete_task(acme.id, hotel_id)
         .await?;
     println!("Bruno marks it done: status {:?}", row.status);
 
     clock.advance(Duration::minutes(10));
-    let list = service.my_tasks(&acme_actor, ev).await?;
+    let list = service.event(&acme_actor, ev).my_tasks().await?;
     print_list("Acme, afterwards", acme.id, &list, &names);
 
     // ----- 7. the organizer follows progress -----------------------------------------
@@ -369,16 +373,10 @@ async fn main() -> Result<()> {
     // ----- the participant's record: what the platform saw Acme and the visitor do -----
     // Pings while they browse (R13): the first puts "first login" on the timeline; later
     // ones write at most once a minute.
-    service
-        .ping(&Actor::System, ev, acme.id, LoginChannel::Web)
-        .await?;
-    service
-        .ping(&Actor::System, ev, visitor.id, LoginChannel::App)
-        .await?;
+    host.ping(acme.id, LoginChannel::Web).await?;
+    host.ping(visitor.id, LoginChannel::App).await?;
     clock.advance(Duration::minutes(5));
-    service
-        .ping(&Actor::System, ev, acme.id, LoginChannel::Web)
-        .await?;
+    host.ping(acme.id, LoginChannel::Web).await?;
     // Actions on the platform's side (R5), reported in one batch, each once by its id.
     let now = clock.now();
     let reported = vec![
@@ -405,7 +403,7 @@ async fn main() -> Result<()> {
             kind: TimelineKind::ExhibitorBookmarked { exhibitor: acme.id },
         },
     ];
-    let outcomes = service.report_actions(&Actor::System, ev, reported).await?;
+    let outcomes = host.report_actions(reported).await?;
     println!(
         "\nhost actions reported: {} applied",
         outcomes
@@ -419,20 +417,17 @@ async fn main() -> Result<()> {
         ("keynote", "Opening keynote", 0),
         ("ws-rust", "Workshop: Rust", 3),
     ] {
-        service
-            .register_to_session(
-                &Actor::System,
-                ev,
-                visitor.id,
-                Session {
-                    id: ExternalId::new(id)?,
-                    title: title.into(),
-                    starts_at: day + Duration::hours(hours),
-                    ends_at: day + Duration::hours(hours + 1),
-                    place: Some("Hall A".into()),
-                },
-            )
-            .await?;
+        host.register_to_session(
+            visitor.id,
+            Session {
+                id: ExternalId::new(id)?,
+                title: title.into(),
+                starts_at: day + Duration::hours(hours),
+                ends_at: day + Duration::hours(hours + 1),
+                place: Some("Hall A".into()),
+            },
+        )
+        .await?;
     }
     let agenda = org.agenda(visitor.id).await?;
     println!("{}'s agenda:", names.of(visitor.id));
@@ -481,12 +476,14 @@ async fn main() -> Result<()> {
     }
     let vera_actor = Actor::participant(visitor.id, ev);
     service
-        .send_message(&vera_actor, ev, visitor.id, "Is the workshop in English?")
+        .event(&vera_actor, ev)
+        .send_message(visitor.id, "Is the workshop in English?")
         .await?;
     org.send_message(visitor.id, "Yes, and the slides are shared after.")
         .await?;
     let thread = service
-        .messages(&vera_actor, ev, visitor.id, None, 10)
+        .event(&vera_actor, ev)
+        .messages(visitor.id, None, 10)
         .await?;
     println!(
         "{}'s messages ({} unread):",
@@ -719,7 +716,10 @@ async fn register(
     names: &mut Names,
     new: NewParticipant,
 ) -> Result<Participant> {
-    let p = service.register_participant(organizer, event, new).await?;
+    let p = service
+        .event(organizer, event)
+        .register_participant(new)
+        .await?;
     let name = if p.profile.company.is_empty() {
         p.profile.first_name.clone()
     } else {

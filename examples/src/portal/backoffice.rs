@@ -100,12 +100,11 @@ fn state_label(state: TaskState) -> &'static str {
 }
 
 async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let tasks = service.tasks(&who.actor, event).await?;
-    let settings = service.event(&who.actor, event).get().await?.settings;
-    let segments: BTreeMap<SegmentId, String> = service
-        .segments(&who.actor, event)
+    let tasks = portal.scope(&who.actor).tasks().await?;
+    let settings = portal.scope(&who.actor).get().await?.settings;
+    let segments: BTreeMap<SegmentId, String> = portal
+        .scope(&who.actor)
+        .segments()
         .await?
         .into_iter()
         .map(|s| (s.id, s.name))
@@ -145,8 +144,8 @@ async fn tasks_page(State(portal): State<Portal>, who: Who) -> Page {
 /// Each task's figures (B3) as the pages show them, by task.
 async fn figures_by_task(portal: &Portal, who: &Who) -> Result<BTreeMap<TaskId, Value>, Error> {
     Ok(portal
-        .service()
-        .task_figures(&who.actor, portal.event())
+        .scope(&who.actor)
+        .task_figures()
         .await?
         .into_iter()
         .map(|f| {
@@ -432,11 +431,10 @@ async fn task_form(
     form: FormData,
     errors: FieldErrors,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let settings = service.event(&who.actor, event).get().await?.settings;
-    let segments: Vec<Value> = service
-        .segments(&who.actor, event)
+    let settings = portal.scope(&who.actor).get().await?.settings;
+    let segments: Vec<Value> = portal
+        .scope(&who.actor)
+        .segments()
         .await?
         .into_iter()
         .map(|s| context! { id => s.id.to_string(), name => s.name })
@@ -496,13 +494,8 @@ async fn new_task(State(portal): State<Portal>, who: Who) -> Page {
 }
 
 async fn edit_task(State(portal): State<Portal>, who: Who, Path(task): Path<TaskId>) -> Page {
-    let service = portal.service();
-    let task = service.task(&who.actor, portal.event(), task).await?;
-    let settings = service
-        .event(&who.actor, portal.event())
-        .get()
-        .await?
-        .settings;
+    let task = portal.scope(&who.actor).task(task).await?;
+    let settings = portal.scope(&who.actor).get().await?.settings;
     let form = form_of(&task.config, &settings);
     task_form(&portal, &who, Some(&task), form, FieldErrors::new()).await
 }
@@ -512,11 +505,9 @@ async fn create_task(
     who: Who,
     axum::Form(form): axum::Form<FormData>,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let settings = service.event(&who.actor, event).get().await?.settings;
+    let settings = portal.scope(&who.actor).get().await?.settings;
     let result = match config_of(&form, &settings) {
-        Ok(config) => service.create_task(&who.actor, event, config).await,
+        Ok(config) => portal.scope(&who.actor).create_task(config).await,
         Err(e) => Err(e),
     };
     match result {
@@ -534,12 +525,10 @@ async fn update_task(
     Path(id): Path<TaskId>,
     axum::Form(form): axum::Form<FormData>,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let task = service.task(&who.actor, event, id).await?;
-    let settings = service.event(&who.actor, event).get().await?.settings;
+    let task = portal.scope(&who.actor).task(id).await?;
+    let settings = portal.scope(&who.actor).get().await?.settings;
     let result = match config_of(&form, &settings) {
-        Ok(config) => service.update_task(&who.actor, event, id, config).await,
+        Ok(config) => portal.scope(&who.actor).update_task(id, config).await,
         Err(e) => Err(e),
     };
     match result {
@@ -559,9 +548,7 @@ async fn publish(
     Path(id): Path<TaskId>,
     axum::Form(form): axum::Form<FormData>,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let task = service.task(&who.actor, event, id).await?;
+    let task = portal.scope(&who.actor).task(id).await?;
     let notify = checked(&form, "notify");
     // Only a draft is published: anything else goes straight to the library, which
     // refuses it, so that a refused publication changes nothing.
@@ -570,25 +557,19 @@ async fn publish(
             notify_on_publish: notify,
             ..task.config
         };
-        service.update_task(&who.actor, event, id, config).await?;
+        portal.scope(&who.actor).update_task(id, config).await?;
     }
-    service.publish_task(&who.actor, event, id).await?;
+    portal.scope(&who.actor).publish_task(id).await?;
     Ok(Redirect::to("/admin").into_response())
 }
 
 async fn archive(State(portal): State<Portal>, who: Who, Path(id): Path<TaskId>) -> Page {
-    portal
-        .service()
-        .archive_task(&who.actor, portal.event(), id)
-        .await?;
+    portal.scope(&who.actor).archive_task(id).await?;
     Ok(Redirect::to("/admin").into_response())
 }
 
 async fn delete(State(portal): State<Portal>, who: Who, Path(id): Path<TaskId>) -> Page {
-    portal
-        .service()
-        .delete_task(&who.actor, portal.event(), id)
-        .await?;
+    portal.scope(&who.actor).delete_task(id).await?;
     Ok(Redirect::to("/admin").into_response())
 }
 
@@ -599,13 +580,9 @@ async fn segments_page(State(portal): State<Portal>, who: Who) -> Page {
 }
 
 async fn segments(portal: &Portal, who: &Who, form: FormData, errors: FieldErrors) -> Page {
-    let service = portal.service();
-    let event = portal.event();
     let mut rows = Vec::new();
-    for s in service.segments(&who.actor, event).await? {
-        let preview = service
-            .preview_segment(&who.actor, event, &s.rule, 5)
-            .await?;
+    for s in portal.scope(&who.actor).segments().await? {
+        let preview = portal.scope(&who.actor).preview_segment(&s.rule, 5).await?;
         rows.push(context! {
             id => s.id.to_string(),
             name => s.name,
@@ -648,10 +625,7 @@ async fn create_segment(
                 name: value(&form, "name").to_owned(),
                 rule,
             };
-            portal
-                .service()
-                .create_segment(&who.actor, portal.event(), draft)
-                .await
+            portal.scope(&who.actor).create_segment(draft).await
         }
         Err(e) => Err(e),
     };
@@ -678,14 +652,13 @@ async fn preview(
     who: Who,
     Query(q): Query<PreviewQuery>,
 ) -> Result<Response, PageError> {
-    let service = portal.service();
-    let event = portal.event();
     let rule = match q.segment.trim() {
         "" => Rule::Everyone,
         id => {
             let id: SegmentId = id.parse()?;
-            service
-                .segments(&who.actor, event)
+            portal
+                .scope(&who.actor)
+                .segments()
                 .await?
                 .into_iter()
                 .find(|s| s.id == id)
@@ -696,7 +669,7 @@ async fn preview(
                 .rule
         }
     };
-    let preview = service.preview_segment(&who.actor, event, &rule, 5).await?;
+    let preview = portal.scope(&who.actor).preview_segment(&rule, 5).await?;
     let body = serde_json::json!({
         "count": preview.count,
         "members": preview.members.iter().map(view::person).collect::<Vec<_>>(),
@@ -790,24 +763,24 @@ async fn matrix_page(
     who: Who,
     Query(params): Query<MatrixParams>,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
-    let settings = service.event(&who.actor, event).get().await?.settings;
+    let settings = portal.scope(&who.actor).get().await?.settings;
     let tz = settings.time_zone;
-    let tasks: BTreeMap<TaskId, Task> = service
-        .tasks(&who.actor, event)
+    let tasks: BTreeMap<TaskId, Task> = portal
+        .scope(&who.actor)
+        .tasks()
         .await?
         .into_iter()
         .map(|t| (t.id, t))
         .collect();
-    let segments: Vec<Value> = service
-        .segments(&who.actor, event)
+    let segments: Vec<Value> = portal
+        .scope(&who.actor)
+        .segments()
         .await?
         .into_iter()
         .map(|s| context! { id => s.id.to_string(), name => s.name })
         .collect();
     let (page, errors) = match params.request() {
-        Ok(request) => match service.matrix(&who.actor, event, &request).await {
+        Ok(request) => match portal.scope(&who.actor).matrix(&request).await {
             Ok(page) => (Some(page), FieldErrors::new()),
             Err(e) => (None, view::field_errors(e, str::to_owned)?),
         },
@@ -901,8 +874,8 @@ async fn matrix_csv(
     let request = params.filters().request()?;
     let mut out = Vec::new();
     portal
-        .service()
-        .export_matrix_csv(&who.actor, portal.event(), &request, &mut out)
+        .scope(&who.actor)
+        .export_matrix_csv(&request, &mut out)
         .await?;
     Ok(csv_download("tracking.csv", out))
 }
@@ -910,8 +883,8 @@ async fn matrix_csv(
 async fn figures_csv(State(portal): State<Portal>, who: Who) -> Page {
     let mut out = Vec::new();
     portal
-        .service()
-        .export_figures_csv(&who.actor, portal.event(), &mut out)
+        .scope(&who.actor)
+        .export_figures_csv(&mut out)
         .await?;
     Ok(csv_download("figures.csv", out))
 }
@@ -922,10 +895,7 @@ async fn live(
     State(portal): State<Portal>,
     who: Who,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, PageError> {
-    let feed = portal
-        .service()
-        .progress_feed(&who.actor, portal.event())
-        .await?;
+    let feed = portal.scope(&who.actor).progress_feed().await?;
     let events = feed.map(|change| {
         Ok(match change {
             Ok(c) => SseEvent::default().event("progress").data(
@@ -958,9 +928,10 @@ async fn notifications(
 ) -> Page {
     let service = portal.service();
     let event = portal.event();
-    let settings = service.event(&who.actor, event).get().await?.settings;
-    let names: BTreeMap<TaskId, String> = service
-        .tasks(&who.actor, event)
+    let settings = portal.scope(&who.actor).get().await?.settings;
+    let names: BTreeMap<TaskId, String> = portal
+        .scope(&who.actor)
+        .tasks()
         .await?
         .into_iter()
         .map(|t| {
@@ -969,14 +940,9 @@ async fn notifications(
         })
         .collect();
     let task = |id: &TaskId| names.get(id).cloned().unwrap_or_else(|| "?".to_owned());
-    let entries = service
-        .outbox(
-            &who.actor,
-            event,
-            &punchlist::OutboxFilter::default(),
-            q.after,
-            100,
-        )
+    let entries = portal
+        .scope(&who.actor)
+        .outbox(&punchlist::OutboxFilter::default(), q.after, 100)
         .await?;
     let mut people = view::Names::default();
     let mut rows = Vec::new();

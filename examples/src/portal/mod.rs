@@ -43,7 +43,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Environment, Value, context};
-use punchlist::{Actor, AdminId, Error, EventId, ParticipantId, Punchlist, Store, SystemClock};
+use punchlist::{
+    Actor, AdminId, Error, EventId, EventScope, ParticipantId, Punchlist, Store, SystemClock,
+};
 
 /// The library's facade as the portal holds it: any store, the system clock.
 pub type Service = Punchlist<dyn Store, SystemClock>;
@@ -81,6 +83,12 @@ impl Portal {
     /// The library's facade.
     pub fn service(&self) -> &Service {
         &self.inner.service
+    }
+
+    /// The library's operations on the event, for `actor` (its calls take neither again;
+    /// each still checks what the actor may do).
+    pub fn scope<'a>(&'a self, actor: &'a Actor) -> EventScope<'a, dyn Store, SystemClock> {
+        self.inner.service.event(actor, self.inner.event)
     }
 
     /// The organizer of the demo event.
@@ -316,7 +324,8 @@ async fn sign_in_page(axum::extract::State(portal): axum::extract::State<Portal>
     let mut after = None;
     loop {
         let page = service
-            .registrants(&Actor::System, portal.event(), None, after, 500)
+            .event(&Actor::System, portal.event())
+            .registrants(None, after, 500)
             .await?;
         rows.extend(page.rows);
         match page.next {

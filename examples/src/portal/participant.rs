@@ -50,16 +50,15 @@ pub(crate) async fn tasks(
     let service = portal.service();
     let event = portal.event();
     // The library decides: the participant themselves, or the event's organizers.
-    let list = service.tasks_of(&who.actor, event, participant).await?;
+    let list = portal.scope(&who.actor).tasks_of(participant).await?;
     if who.me == Some(participant) {
         // Activity for the online status (R13); most pings write nothing.
-        service
-            .ping(&who.actor, event, participant, LoginChannel::Web)
+        portal
+            .scope(&who.actor)
+            .ping(participant, LoginChannel::Web)
             .await?;
     }
-    let collaborators = service
-        .collaborators(&who.actor, event, participant)
-        .await?;
+    let collaborators = portal.scope(&who.actor).collaborators(participant).await?;
     let mut names = Names::default();
     let owner_name = names.of(service, event, participant).await;
     let tz = list.time_zone;
@@ -182,14 +181,14 @@ async fn act_on(
     who: Who,
     Path((owner, task, action)): Path<(ParticipantId, TaskId, String)>,
 ) -> Page {
-    let (s, a, ev) = (portal.service(), &who.actor, portal.event());
+    let scope = portal.scope(&who.actor);
     let r = match action.as_str() {
-        "done" => s.complete_task(a, ev, owner, task).await,
-        "undo" => s.undo_task(a, ev, owner, task).await,
-        "take-back" => s.take_back_task(a, ev, owner, task).await,
-        "validate" => s.validate_task(a, ev, owner, task).await,
-        "invalidate" => s.invalidate_task(a, ev, owner, task).await,
-        "accept" => s.accept_submission(a, ev, owner, task).await,
+        "done" => scope.complete_task(owner, task).await,
+        "undo" => scope.undo_task(owner, task).await,
+        "take-back" => scope.take_back_task(owner, task).await,
+        "validate" => scope.validate_task(owner, task).await,
+        "invalidate" => scope.invalidate_task(owner, task).await,
+        "accept" => scope.accept_submission(owner, task).await,
         _ => return Err(super::not_found().await),
     };
     act(&portal, &who, (owner, task), r).await
@@ -210,8 +209,8 @@ async fn assign(
     let r = match form.assignee.parse::<ParticipantId>() {
         Ok(assignee) => {
             portal
-                .service()
-                .assign_task(&who.actor, portal.event(), owner, task, assignee)
+                .scope(&who.actor)
+                .assign_task(owner, task, assignee)
                 .await
         }
         Err(_) => Err(Error::invalid(
@@ -235,8 +234,8 @@ async fn reject(
     axum::Form(form): axum::Form<RejectForm>,
 ) -> Page {
     let r = portal
-        .service()
-        .reject_submission(&who.actor, portal.event(), owner, task, &form.reason)
+        .scope(&who.actor)
+        .reject_submission(owner, task, &form.reason)
         .await;
     act(&portal, &who, (owner, task), r).await
 }

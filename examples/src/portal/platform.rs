@@ -53,7 +53,7 @@ async fn report(
     let now = service.clock().now();
     let fresh = |prefix: &str| ExternalId::new(fresh_key(prefix, now));
     // The panel acts for the participant whose page it is: the same check as the page.
-    service.participant(&who.actor, event, participant).await?;
+    portal.scope(&who.actor).participant(participant).await?;
     let outcome = match form.action.as_str() {
         "register_session" => register_session(&portal, &who, participant, form.key.trim()).await,
         action => {
@@ -87,7 +87,8 @@ async fn report(
                         fact,
                     };
                     service
-                        .ingest(&Actor::System, event, host_event)
+                        .event(&Actor::System, event)
+                        .ingest(host_event)
                         .await
                         .map(drop)
                 }
@@ -124,8 +125,8 @@ async fn register_session(
         .find(|s| s.id.as_str() == id)
         .ok_or_else(|| Error::invalid("session", "not a session of the programme"))?;
     portal
-        .service()
-        .register_to_session(&who.actor, portal.event(), participant, session)
+        .scope(&who.actor)
+        .register_to_session(participant, session)
         .await
         .map(drop)
 }

@@ -84,8 +84,6 @@ async fn registrants(
     who: Who,
     Query(query): Query<RegistrantsQuery>,
 ) -> Page {
-    let service = portal.service();
-    let event = portal.event();
     let status = match query.status.trim() {
         "" => None,
         s => Some(parse_online(s).ok_or_else(|| Error::invalid("status", "not an online status"))?),
@@ -95,8 +93,9 @@ async fn registrants(
         s => Some(s.parse::<ParticipantId>()?),
     };
     // The library decides: the registrants list is the organizers'.
-    let page = service
-        .registrants(&who.actor, event, status, after, PAGE)
+    let page = portal
+        .scope(&who.actor)
+        .registrants(status, after, PAGE)
         .await?;
     let tz = time_zone(&portal).await?;
     let rows: Vec<Value> = page
@@ -246,10 +245,10 @@ async fn show(
     let service = portal.service();
     let event = portal.event();
     // The library decides who may read the record.
-    let p = service.participant(&who.actor, event, id).await?;
+    let p = portal.scope(&who.actor).participant(id).await?;
     let settings = service.event(&Actor::System, event).get().await?.settings;
     let tz = settings.time_zone;
-    let presence = service.online_status(&who.actor, event, id).await?;
+    let presence = portal.scope(&who.actor).online_status(id).await?;
     let tab = TABS
         .iter()
         .map(|(name, _)| *name)
@@ -272,10 +271,7 @@ async fn show(
     let unread = if tab == "messages" {
         0
     } else {
-        service
-            .messages(&who.actor, event, id, None, 1)
-            .await?
-            .unread
+        portal.scope(&who.actor).messages(id, None, 1).await?.unread
     };
     let tabs: Vec<Value> = TABS
         .iter()
@@ -471,7 +467,7 @@ async fn timeline_tab(
     let event = portal.event();
     let filter = timeline_filter(query, tz, errors);
     let entries = if errors.is_empty() {
-        match service.timeline(&who.actor, event, id, &filter, PAGE).await {
+        match portal.scope(&who.actor).timeline(id, &filter, PAGE).await {
             Ok(entries) => entries,
             Err(e) => {
                 errors.extend(view::field_errors(e, str::to_owned)?);
@@ -555,8 +551,8 @@ async fn timeline_csv(
     }
     let mut out = Vec::new();
     portal
-        .service()
-        .export_timeline_csv(&who.actor, portal.event(), id, &filter, &mut out)
+        .scope(&who.actor)
+        .export_timeline_csv(id, &filter, &mut out)
         .await?;
     Ok(view::attachment(
         "text/csv; charset=utf-8",
@@ -588,7 +584,8 @@ impl<'a> Lookup<'a> {
         // names of published (or archived) tasks, never a draft's.
         let staff = who.is_organizer();
         let tasks = service
-            .tasks(&portal.organizer(), event)
+            .event(&portal.organizer(), event)
+            .tasks()
             .await?
             .into_iter()
             .filter(|t| staff || t.state != punchlist::TaskState::Draft)
@@ -605,11 +602,12 @@ impl<'a> Lookup<'a> {
             .into_iter()
             .map(|s| (s.id.to_string(), s.title))
             .collect();
-        for r in service.sessions(&who.actor, event, owner).await? {
+        for r in portal.scope(&who.actor).sessions(owner).await? {
             sessions.insert(r.session.id.to_string(), r.session.title);
         }
-        let meetings = service
-            .meetings(&who.actor, event, owner)
+        let meetings = portal
+            .scope(&who.actor)
+            .meetings(owner)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -810,7 +808,7 @@ async fn agenda_tab(
 ) -> Result<Value, Error> {
     let service = portal.service();
     let event = portal.event();
-    let agenda = service.agenda(&who.actor, event, id).await?;
+    let agenda = portal.scope(&who.actor).agenda(id).await?;
     // The agenda says which time zone to show it in (the event's).
     let tz = agenda.time_zone;
     let mut items = Vec::with_capacity(agenda.items.len());
@@ -838,8 +836,9 @@ async fn agenda_tab(
             _ => continue,
         });
     }
-    let registered: Vec<String> = service
-        .sessions(&who.actor, event, id)
+    let registered: Vec<String> = portal
+        .scope(&who.actor)
+        .sessions(id)
         .await?
         .into_iter()
         .filter(|r| r.registered)
@@ -850,7 +849,8 @@ async fn agenda_tab(
     // lets them book anyway; nobody else's name is shown to a participant.
     let organizer = who.is_organizer();
     let people: Vec<Value> = service
-        .registrants(&Actor::System, event, None, None, 500)
+        .event(&Actor::System, event)
+        .registrants(None, None, 500)
         .await?
         .rows
         .iter()
@@ -892,10 +892,7 @@ async fn sessions_tab(
     id: ParticipantId,
     tz: Tz,
 ) -> Result<Value, Error> {
-    let sessions = portal
-        .service()
-        .sessions(&who.actor, portal.event(), id)
-        .await?;
+    let sessions = portal.scope(&who.actor).sessions(id).await?;
     let registered: Vec<String> = sessions
         .iter()
         .filter(|r| r.registered)
@@ -980,8 +977,8 @@ async fn register_session(
         return show(&portal, &who, id, &RecordQuery::tab(tab), problems).await;
     };
     match portal
-        .service()
-        .register_to_session(&who.actor, portal.event(), id, session)
+        .scope(&who.actor)
+        .register_to_session(id, session)
         .await
     {
         Ok(_) => Ok(to_tab(id, tab)),
@@ -1004,8 +1001,8 @@ async fn unregister_session(
 ) -> Page {
     let session = ExternalId::new(session)?;
     match portal
-        .service()
-        .unregister_from_session(&who.actor, portal.event(), id, &session)
+        .scope(&who.actor)
+        .unregister_from_session(id, &session)
         .await
     {
         Ok(_) => Ok(to_tab(id, "sessions")),
@@ -1026,15 +1023,15 @@ async fn attend_session(
     Path((id, session)): Path<(ParticipantId, String)>,
 ) -> Page {
     let service = portal.service();
-    let event = portal.event();
     // The host's description of the session: its catalogue, or what the record keeps.
     let found: Option<Session> = match super::seed::session_catalogue()
         .into_iter()
         .find(|s| s.id.as_str() == session)
     {
         Some(s) => Some(s),
-        None => service
-            .sessions(&who.actor, event, id)
+        None => portal
+            .scope(&who.actor)
+            .sessions(id)
             .await?
             .into_iter()
             .map(|r| r.session)
@@ -1044,8 +1041,9 @@ async fn attend_session(
         return Err(Error::not_found("session", session).into());
     };
     let now = service.clock().now();
-    match service
-        .record_attendance(&who.actor, event, id, found, now)
+    match portal
+        .scope(&who.actor)
+        .record_attendance(id, found, now)
         .await
     {
         Ok(_) => Ok(to_tab(id, "sessions")),
@@ -1071,7 +1069,7 @@ async fn meetings_tab(
 ) -> Result<Value, Error> {
     let service = portal.service();
     let event = portal.event();
-    let meetings = service.meetings(&who.actor, event, id).await?;
+    let meetings = portal.scope(&who.actor).meetings(id).await?;
     let mut rows = Vec::with_capacity(meetings.len());
     for m in &meetings {
         let actions: Vec<Value> = meeting_actions(who, m)
@@ -1185,11 +1183,7 @@ async fn book_meeting(
         ends_at: starts_at + duration,
         place,
     };
-    match portal
-        .service()
-        .book_meeting(&who.actor, portal.event(), meeting)
-        .await
-    {
+    match portal.scope(&who.actor).book_meeting(meeting).await {
         Ok(_) => Ok(to_tab(id, "agenda")),
         Err(e) => {
             let errors = view::field_errors(e, |field| match field {
@@ -1224,8 +1218,8 @@ async fn meeting_status(
         return show(&portal, &who, id, &RecordQuery::tab("meetings"), problems).await;
     };
     match portal
-        .service()
-        .set_meeting_status(&who.actor, portal.event(), id, meeting, status)
+        .scope(&who.actor)
+        .set_meeting_status(id, meeting, status)
         .await
     {
         Ok(_) => Ok(to_tab(id, "meetings")),
@@ -1248,10 +1242,7 @@ async fn partners_tab(
     id: ParticipantId,
     tz: Tz,
 ) -> Result<Value, Error> {
-    let partners = portal
-        .service()
-        .partners(&who.actor, portal.event(), id)
-        .await?;
+    let partners = portal.scope(&who.actor).partners(id).await?;
     let rows = |list: &[punchlist::Partner]| -> Vec<Value> {
         list.iter()
             .map(|p| {
@@ -1293,9 +1284,7 @@ async fn messages_tab(
             }
         },
     };
-    let page = service
-        .messages(&who.actor, event, id, before, PAGE)
-        .await?;
+    let page = portal.scope(&who.actor).messages(id, before, PAGE).await?;
     let reader_is_staff = who.actor.is_staff_of(event);
     // The newest `unread` messages of the other side are the new ones.
     let mut fresh = page.unread as usize;
@@ -1327,7 +1316,7 @@ async fn messages_tab(
     };
     // Opening the thread reads it, for the reader's side.
     if page.unread > 0 && before.is_none() {
-        service.mark_messages_read(&who.actor, event, id).await?;
+        portal.scope(&who.actor).mark_messages_read(id).await?;
     }
     Ok(context! {
         messages => rows,
@@ -1349,11 +1338,7 @@ async fn send_message(
     Path(id): Path<ParticipantId>,
     axum::Form(form): axum::Form<MessageForm>,
 ) -> Page {
-    match portal
-        .service()
-        .send_message(&who.actor, portal.event(), id, &form.body)
-        .await
-    {
+    match portal.scope(&who.actor).send_message(id, &form.body).await {
         Ok(_) => Ok(to_tab(id, "messages")),
         Err(e) => {
             let errors = view::field_errors(e, |_| "body".to_owned())?;
@@ -1415,8 +1400,8 @@ async fn set_networking(
         }
     };
     match portal
-        .service()
-        .set_networking(&who.actor, portal.event(), id, networking)
+        .scope(&who.actor)
+        .set_networking(id, networking)
         .await
     {
         Ok(_) => Ok(to_tab(id, "networking")),
@@ -1472,8 +1457,9 @@ async fn history_tab(
     let event = portal.event();
     let filter = history_filter(query, tz, errors);
     let lines = if errors.is_empty() {
-        match service
-            .participant_history(&who.actor, event, id, &filter, PAGE)
+        match portal
+            .scope(&who.actor)
+            .participant_history(id, &filter, PAGE)
             .await
         {
             Ok(lines) => lines,
@@ -1541,8 +1527,8 @@ async fn history_csv(
     }
     let mut out = Vec::new();
     portal
-        .service()
-        .export_participant_history_csv(&who.actor, portal.event(), id, &filter, &mut out)
+        .scope(&who.actor)
+        .export_participant_history_csv(id, &filter, &mut out)
         .await?;
     Ok(view::attachment(
         "text/csv; charset=utf-8",
@@ -1558,10 +1544,7 @@ async fn export_json(
     who: Who,
     Path(id): Path<ParticipantId>,
 ) -> Page {
-    let export = portal
-        .service()
-        .export_participant(&who.actor, portal.event(), id)
-        .await?;
+    let export = portal.scope(&who.actor).export_participant(id).await?;
     let body = serde_json::to_vec_pretty(&export).map_err(Error::backend)?;
     Ok(view::attachment(
         "application/json",

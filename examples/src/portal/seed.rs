@@ -260,18 +260,21 @@ pub async fn seed(service: &Service) -> Result<EventId> {
         }
         new.utm.source = Some("newsletter".into());
         new.utm.campaign = Some("expo-2027-launch".into());
-        let created = service.register_participant(&org, ev, new).await?;
+        let created = service.event(&org, ev).register_participant(new).await?;
         ids.insert(p.external, created.id);
     }
     let id = |external: &str| -> ParticipantId { ids[external] };
     service
-        .link_collaborator(&org, ev, id(ACME), id(ACME_COLLABORATOR))
+        .event(&org, ev)
+        .link_collaborator(id(ACME), id(ACME_COLLABORATOR))
         .await?;
     service
-        .link_collaborator(&org, ev, id(ACME), id("crm-1001-staff-2"))
+        .event(&org, ev)
+        .link_collaborator(id(ACME), id("crm-1001-staff-2"))
         .await?;
     service
-        .link_collaborator(&org, ev, id(GLOBEX), id("crm-1002-staff-1"))
+        .event(&org, ev)
+        .link_collaborator(id(GLOBEX), id("crm-1002-staff-1"))
         .await?;
 
     // ----- segments and tasks ---------------------------------------------------------
@@ -280,7 +283,7 @@ pub async fn seed(service: &Service) -> Result<EventId> {
             name: name.into(),
             rule,
         };
-        Ok(service.create_segment(&org, ev, draft).await?.id)
+        Ok(service.event(&org, ev).create_segment(draft).await?.id)
     };
     let exhibitors = segment("Exhibitors", Rule::category("exhibitor")).await?;
     let speakers = segment("Speakers", Rule::category("speaker")).await?;
@@ -298,7 +301,7 @@ pub async fn seed(service: &Service) -> Result<EventId> {
         config.segment = segment;
         config.deadline = deadline;
         config.position = position;
-        let created = service.create_task(&org, ev, config).await?;
+        let created = service.event(&org, ev).create_task(config).await?;
         if publish {
             tasks.push(created.id);
         }
@@ -451,23 +454,20 @@ pub async fn seed(service: &Service) -> Result<EventId> {
         false,
     )
     .await?;
-    service.publish_tasks(&org, ev, &tasks).await?;
+    service.event(&org, ev).publish_tasks(&tasks).await?;
 
     // ----- what has happened on the platform so far -----------------------------------
     let mut n = 0;
     let mut fact = async |who: &str, fact: HostFact| -> Result<()> {
         n += 1;
         service
-            .ingest(
-                &system,
-                ev,
-                HostEvent {
-                    id: HostEventId::new(format!("seed-{n}"))?,
-                    participant: id(who).into(),
-                    occurred_at: now - Duration::hours(30) + Duration::minutes(n),
-                    fact,
-                },
-            )
+            .event(&system, ev)
+            .ingest(HostEvent {
+                id: HostEventId::new(format!("seed-{n}"))?,
+                participant: id(who).into(),
+                occurred_at: now - Duration::hours(30) + Duration::minutes(n),
+                fact,
+            })
             .await?;
         Ok(())
     };
@@ -509,7 +509,8 @@ pub async fn seed(service: &Service) -> Result<EventId> {
 
     // Hank hands the hotel to Omar; Amélie books hers.
     let hotel = service
-        .tasks(&org, ev)
+        .event(&org, ev)
+        .tasks()
         .await?
         .into_iter()
         .find(|t| t.text(&en, &event.settings).name == "Book your hotel")
@@ -524,22 +525,27 @@ pub async fn seed(service: &Service) -> Result<EventId> {
                 id("crm-1002-staff-1"),
             )
             .await?;
+        let acme = Actor::participant(id(ACME), ev);
         service
-            .complete_task(&Actor::participant(id(ACME), ev), ev, id(ACME), hotel)
+            .event(&acme, ev)
+            .complete_task(id(ACME), hotel)
             .await?;
     }
 
     // Sessions, networking, a meeting, the timeline, messages.
     let programme = session_catalogue();
     service
-        .register_to_session(&system, ev, id("crm-3003"), programme[0].clone())
+        .event(&system, ev)
+        .register_to_session(id("crm-3003"), programme[0].clone())
         .await?;
     service
-        .register_to_session(&system, ev, id(SPEAKER), programme[1].clone())
+        .event(&system, ev)
+        .register_to_session(id(SPEAKER), programme[1].clone())
         .await?;
     for who in [ACME, VISITOR, GLOBEX] {
         service
-            .set_networking(&system, ev, id(who), Networking::Allowed)
+            .event(&system, ev)
+            .set_networking(id(who), Networking::Allowed)
             .await?;
     }
     service
@@ -623,13 +629,12 @@ pub async fn seed(service: &Service) -> Result<EventId> {
             36,
         ),
     ];
-    for result in service.report_actions(&system, ev, actions).await? {
+    for result in service.event(&system, ev).report_actions(actions).await? {
         result?;
     }
     service
+        .event(&org, ev)
         .send_message(
-            &org,
-            ev,
             id(ACME),
             "Welcome aboard! Your booth is B10; the floor plan is in your area.",
         )

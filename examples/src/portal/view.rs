@@ -132,7 +132,7 @@ impl Names {
         if let Some(n) = self.0.get(&id) {
             return n.clone();
         }
-        let name = match service.participant(&Actor::System, event, id).await {
+        let name = match service.event(&Actor::System, event).participant(id).await {
             Ok(p) => person(&p),
             Err(_) => "(unknown)".to_owned(),
         };
