@@ -16,7 +16,9 @@ use crate::history::{HistoryEntry, Subject, diff_fields};
 use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
 use crate::notify::{Notification, OutboxEntry};
 use crate::participant::{Facts, Networking, Participant};
-use crate::progress::{Progress, ProgressChange, ProgressStatus, Reconciled, reconcile};
+use crate::progress::{
+    Progress, ProgressChange, ProgressStatus, Reconciled, reconcile, take_back_all,
+};
 use crate::state::{EventConfig, ParticipantState};
 use crate::timeline::{TimelineEntry, TimelineKind};
 
@@ -40,7 +42,7 @@ pub(crate) struct UnitOfWork<'c> {
 }
 
 impl<'c> UnitOfWork<'c> {
-    pub fn new(config: &'c EventConfig, now: DateTime<Utc>, actor: Actor) -> Self {
+    pub(crate) fn new(config: &'c EventConfig, now: DateTime<Utc>, actor: Actor) -> Self {
         Self {
             config,
             now,
@@ -57,7 +59,7 @@ impl<'c> UnitOfWork<'c> {
     /// Marks the change set as a change of the event's configuration (settings, tasks,
     /// segments): it writes the event with its version bumped, so change sets computed
     /// from the old configuration conflict and are recomputed.
-    pub fn bump_config(&mut self) {
+    pub(crate) fn bump_config(&mut self) {
         if self.cs.event_record.is_none() {
             let mut event = self.config.event.clone();
             event.version += 1;
@@ -66,13 +68,20 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// Every participant of the unit, to adjust rows after [`UnitOfWork::settle`].
-    pub fn people_mut(&mut self) -> impl Iterator<Item = (&ParticipantId, &mut WorkingCopy)> {
+    pub(crate) fn people_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (&ParticipantId, &mut WorkingCopy)> {
         self.people.iter_mut().map(|(id, w)| (id, &mut **w))
     }
 
     /// Adds a history line on `owner` for a progress row changed by hand:
     /// `progress.<task>.status` and `progress.<task>.decided_by_organizer`.
-    pub fn progress_history(&mut self, owner: ParticipantId, before: &Progress, after: &Progress) {
+    pub(crate) fn progress_history(
+        &mut self,
+        owner: ParticipantId,
+        before: &Progress,
+        after: &Progress,
+    ) {
         let line = |row: &Progress| {
             serde_json::json!({ "progress": { row.task.to_string(): {
                 "status": row.status,
@@ -83,12 +92,12 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// The change set being built, for writes that are not a participant's.
-    pub fn changes(&mut self) -> &mut ChangeSet {
+    pub(crate) fn changes(&mut self) -> &mut ChangeSet {
         &mut self.cs
     }
 
     /// Adds a loaded participant (once; a second add returns the one already there).
-    pub fn add(&mut self, state: ParticipantState) -> &mut WorkingCopy {
+    pub(crate) fn add(&mut self, state: ParticipantState) -> &mut WorkingCopy {
         self.people.entry(state.participant.id).or_insert_with(|| {
             Box::new(WorkingCopy {
                 record: state.participant.clone(),
@@ -100,7 +109,7 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// Adds a participant that does not exist yet.
-    pub fn add_new(&mut self, record: Participant) -> &mut WorkingCopy {
+    pub(crate) fn add_new(&mut self, record: Participant) -> &mut WorkingCopy {
         self.people.entry(record.id).or_insert_with(|| {
             Box::new(WorkingCopy {
                 record,
@@ -112,17 +121,50 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// A participant already in the unit.
-    pub fn get(&mut self, id: ParticipantId) -> Option<&mut WorkingCopy> {
+    pub(crate) fn get(&mut self, id: ParticipantId) -> Option<&mut WorkingCopy> {
         self.people.get_mut(&id).map(|w| &mut **w)
     }
 
     /// Whether the participant is in the unit.
-    pub fn has(&self, id: ParticipantId) -> bool {
+    pub(crate) fn has(&self, id: ParticipantId) -> bool {
         self.people.contains_key(&id)
     }
 
+    /// Links `collaborator` to `owner`'s team (P4), with the collaborator's timeline
+    /// entry; the collaborator must be in the unit (else nothing happens). Whether they
+    /// may join is `participant::team::check_can_link`, asked before.
+    pub(crate) fn link(&mut self, owner: ParticipantId, collaborator: ParticipantId) {
+        if let Some(c) = self.get(collaborator) {
+            c.record.owner = Some(owner);
+            self.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
+        }
+    }
+
+    /// Unlinks `collaborator` from `owner`'s team (P4), and gives the owner back every
+    /// task the collaborator held, each with a "taken back" entry on the owner's
+    /// timeline; both should be in the unit (one missing is left as it is).
+    pub(crate) fn unlink(&mut self, owner: ParticipantId, collaborator: ParticipantId) {
+        let now = self.now;
+        let taken_back = match self.get(owner) {
+            Some(o) => take_back_all(&mut o.rows, collaborator, now),
+            None => Vec::new(),
+        };
+        if let Some(c) = self.get(collaborator) {
+            c.record.owner = None;
+        }
+        for task in taken_back {
+            self.timeline(
+                owner,
+                TimelineKind::TaskTakenBack {
+                    task,
+                    from: collaborator,
+                },
+            );
+        }
+    }
+
     /// Adds a timeline entry by the unit's actor.
-    pub fn timeline(&mut self, participant: ParticipantId, kind: TimelineKind) {
+    pub(crate) fn timeline(&mut self, participant: ParticipantId, kind: TimelineKind) {
         let actor = self.actor.clone();
         self.timeline_by(participant, kind, actor);
     }
@@ -134,7 +176,7 @@ impl<'c> UnitOfWork<'c> {
 
     /// Adds a timeline entry for something that happened at `at` (an attendance reported
     /// late lands at its time, not at the top).
-    pub fn timeline_at(
+    pub(crate) fn timeline_at(
         &mut self,
         participant: ParticipantId,
         kind: TimelineKind,
@@ -155,7 +197,7 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// Adds history lines for every field that differs between `old` and `new`.
-    pub fn history<T: serde::Serialize>(&mut self, subject: Subject, old: &T, new: &T) {
+    pub(crate) fn history<T: serde::Serialize>(&mut self, subject: Subject, old: &T, new: &T) {
         let (Ok(old), Ok(new)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
             tracing::error!("a domain value did not serialize; history line skipped");
             return;
@@ -164,7 +206,7 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// Adds one history line per differing leaf of two JSON values.
-    pub fn history_values(&mut self, subject: Subject, old: &Value, new: &Value) {
+    pub(crate) fn history_values(&mut self, subject: Subject, old: &Value, new: &Value) {
         for (field, old, new) in diff_fields(old, new) {
             self.cs.history.push(HistoryEntry {
                 id: HistoryId::happened_at(self.now),
@@ -180,7 +222,7 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// Queues a notification, unless the event's Tasks feature is off (T2).
-    pub fn notify(&mut self, recipient: ParticipantId, message: Notification, key: String) {
+    pub(crate) fn notify(&mut self, recipient: ParticipantId, message: Notification, key: String) {
         if !self.config.event.settings.tasks_enabled {
             return;
         }
@@ -220,7 +262,7 @@ impl<'c> UnitOfWork<'c> {
     /// Reconciles every participant of the unit with the published tasks (their rows are
     /// updated in the unit; nothing is written until [`UnitOfWork::into_changes`]). Returns what
     /// reconciliation decided, per participant.
-    pub fn settle(&mut self) -> BTreeMap<ParticipantId, Reconciled> {
+    pub(crate) fn settle(&mut self) -> BTreeMap<ParticipantId, Reconciled> {
         assert!(!self.settled, "a unit settles once");
         self.settled = true;
         let mut out = BTreeMap::new();
@@ -243,7 +285,7 @@ impl<'c> UnitOfWork<'c> {
     }
 
     /// A participant's row for `task` as it stands in the unit (after `settle`, final).
-    pub fn row(&self, owner: ParticipantId, task: TaskId) -> Option<&Progress> {
+    pub(crate) fn row(&self, owner: ParticipantId, task: TaskId) -> Option<&Progress> {
         self.people.get(&owner)?.rows.get(&task)
     }
 
@@ -340,7 +382,7 @@ impl<'c> UnitOfWork<'c> {
 
     /// Settles if not done yet, writes every participant's changes, and returns the
     /// change set.
-    pub fn into_changes(mut self) -> ChangeSet {
+    pub(crate) fn into_changes(mut self) -> ChangeSet {
         if !self.settled {
             self.settle();
         }

@@ -1,6 +1,7 @@
 //! Progress of a participant on a task, assignment, visibility (S2, P1) and the pure
 //! reconciliation that keeps progress in line with segments and conditions (T4).
 
+mod assign;
 mod transition;
 
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use assign::{Handover, take_back_all};
 pub use transition::Decision;
 pub(crate) use transition::{Hand, Tick, not_published};
 
@@ -191,7 +193,7 @@ impl Progress {
 
 /// Whether `participant` is in the segment of `task` now (S2). A task without a segment
 /// targets everyone; a task whose segment is gone targets no one.
-pub fn is_targeted(
+pub(crate) fn is_targeted(
     task: &Task,
     segments: &BTreeMap<SegmentId, Segment>,
     participant: &Participant,
@@ -206,12 +208,12 @@ pub fn is_targeted(
 }
 
 /// Whether `progress` is visible to its owner: published and targeted (S2).
-pub fn is_visible(task: &Task, progress: &Progress) -> bool {
+pub(crate) fn is_visible(task: &Task, progress: &Progress) -> bool {
     task.is_published() && progress.targeted
 }
 
 /// Whether a task with this deadline is overdue at `now` for this status (P5).
-pub fn is_overdue(
+pub(crate) fn is_overdue(
     deadline: Option<DateTime<Utc>>,
     status: ProgressStatus,
     now: DateTime<Utc>,

@@ -1,7 +1,6 @@
 //! What the host reports (X3, T4, R5): facts, one at a time or in batches, and actions
 //! for the timeline.
 
-use super::participants::{link_in, unlink_in};
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor::Actor;
 use crate::change::ChangeSet;
@@ -9,7 +8,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::host_event::{HostAction, HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
-use crate::participant::team::check_can_link;
+use crate::participant::team::{TeamChange, check_can_link, team_change};
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::{actor, limits};
 use std::collections::{HashMap, HashSet};
@@ -161,16 +160,18 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         };
         let (owner_record, present) = o;
         let c_record = unit.get(cid).expect("added above").record.clone();
-        if present && c_record.owner != Some(owner) {
-            let c_has_team = !self.store.collaborators(event, cid).await?.is_empty();
-            match check_can_link(&owner_record, &c_record, c_has_team) {
-                Ok(()) => link_in(unit, owner, cid),
-                Err(why) => {
-                    tracing::warn!(%owner, collaborator = %cid, %why, "collaborator fact not linked")
+        match team_change(owner, &c_record, present) {
+            Some(TeamChange::Link) => {
+                let c_has_team = !self.store.collaborators(event, cid).await?.is_empty();
+                match check_can_link(&owner_record, &c_record, c_has_team) {
+                    Ok(()) => unit.link(owner, cid),
+                    Err(why) => {
+                        tracing::warn!(%owner, collaborator = %cid, %why, "collaborator fact not linked")
+                    }
                 }
             }
-        } else if !present && c_record.owner == Some(owner) {
-            unlink_in(unit, owner, cid);
+            Some(TeamChange::Unlink) => unit.unlink(owner, cid),
+            None => {}
         }
         Ok(())
     }

@@ -8,9 +8,9 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
+use crate::participant::team::check_can_assign;
 use crate::progress::{
-    Hand, Progress, ProgressStatus, ProgressSummary, TaskItem, TaskList, Tick, is_overdue,
-    is_visible,
+    Hand, Handover, Progress, ProgressSummary, TaskItem, TaskList, Tick, is_overdue, is_visible,
 };
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::task::Task;
@@ -190,32 +190,18 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
             let (_, mut row, hand) = visible_row(&ctx, &state, actor, task)?;
-            if hand == Hand::Holder {
-                return Err(Error::forbidden("only the task's owner can assign it"));
-            }
+            hand.require_owner("assign it")?;
             let target = self
                 .store
                 .participant(event, assignee)
                 .await?
                 .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, assignee))?;
-            if target.participant.owner != Some(owner) {
-                // X2: whom a task may be handed to is a matter of who may act.
-                return Err(Error::forbidden(
-                    "the assignee is not one of the owner's collaborators",
-                ));
-            }
-            if target.participant.erased_at.is_some() {
-                return Err(super::erased_error(assignee));
-            }
-            if row.assignee == Some(assignee) {
-                return Ok(row);
-            }
+            check_can_assign(owner, &target.participant)?;
+            super::not_erased(&target)?;
             let now = self.now();
-            let previous = row.assignee.replace(assignee);
-            row.updated_at = now;
-            if row.status != ProgressStatus::AwaitingReview {
-                row.submitted = None;
-            }
+            let Handover::Assigned { from: previous } = row.assign(assignee, now) else {
+                return Ok(row);
+            };
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task, row.clone());
             unit.timeline(owner, TimelineKind::TaskAssigned { task, assignee });
@@ -247,14 +233,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, owner).await?;
             let (_, mut row, hand) = visible_row(&ctx, &state, actor, task)?;
-            if hand == Hand::Holder {
-                return Err(Error::forbidden("only the task's owner can take it back"));
-            }
-            let Some(from) = row.assignee.take() else {
+            hand.require_owner("take it back")?;
+            let now = self.now();
+            let Handover::TakenBack { from } = row.take_back(now) else {
                 return Ok(row);
             };
-            let now = self.now();
-            row.updated_at = now;
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.add(state).rows.insert(task, row.clone());
             unit.timeline(owner, TimelineKind::TaskTakenBack { task, from });

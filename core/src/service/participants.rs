@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId};
 use crate::notify::PushSubscription;
-use crate::participant::team::check_can_link;
+use crate::participant::team::{check_can_link, check_can_unlink, team_change};
 use crate::participant::{NewParticipant, Participant, ParticipantPatch};
 use crate::store::Store;
 use crate::timeline::TimelineKind;
@@ -262,7 +262,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .await?
                 .is_empty();
             check_can_link(&o.participant, &c.participant, c_has_team)?;
-            if c.participant.owner == Some(owner) {
+            if team_change(owner, &c.participant, true).is_none() {
+                // Linked already: nothing to do.
                 return Ok(());
             }
             let now = self.now();
@@ -270,7 +271,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let external = c.participant.external_id.clone();
             unit.add(o).facts.collaborators.record(external, true, now);
             unit.add(c);
-            link_in(&mut unit, owner, collaborator);
+            unit.link(owner, collaborator);
             self.commit(unit.into_changes()).await
         })
     }
@@ -290,19 +291,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             actor::require_staff(actor, event, ParticipantId::ENTITY, owner)?;
             let o = self.participant_state(event, owner).await?;
             let c = self.participant_state(event, collaborator).await?;
-            if c.participant.owner != Some(owner) {
-                return Err(Error::state(
-                    ParticipantId::ENTITY,
-                    collaborator,
-                    "is not a collaborator of this participant",
-                ));
-            }
+            check_can_unlink(owner, &c.participant)?;
             let now = self.now();
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let external = c.participant.external_id.clone();
             unit.add(o).facts.collaborators.record(external, false, now);
             unit.add(c);
-            unlink_in(&mut unit, owner, collaborator);
+            unit.unlink(owner, collaborator);
             self.commit(unit.into_changes()).await
         })
     }
@@ -393,49 +388,5 @@ pub(super) fn new_record(
         registered_at: now,
         erased_at: None,
         record_version: 0,
-    }
-}
-
-/// Links `collaborator` to `owner`'s team; both must be in the unit.
-pub(super) fn link_in(
-    unit: &mut UnitOfWork<'_>,
-    owner: ParticipantId,
-    collaborator: ParticipantId,
-) {
-    if let Some(c) = unit.get(collaborator) {
-        c.record.owner = Some(owner);
-        unit.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
-    }
-}
-
-/// Unlinks `collaborator` from `owner`'s team, and gives the owner back the tasks the
-/// collaborator held; both must be in the unit.
-pub(super) fn unlink_in(
-    unit: &mut UnitOfWork<'_>,
-    owner: ParticipantId,
-    collaborator: ParticipantId,
-) {
-    let now = unit.now;
-    let mut taken_back = Vec::new();
-    if let Some(o) = unit.get(owner) {
-        for row in o.rows.values_mut() {
-            if row.assignee == Some(collaborator) {
-                row.assignee = None;
-                row.updated_at = now;
-                taken_back.push(row.task);
-            }
-        }
-    }
-    if let Some(c) = unit.get(collaborator) {
-        c.record.owner = None;
-    }
-    for task in taken_back {
-        unit.timeline(
-            owner,
-            TimelineKind::TaskTakenBack {
-                task,
-                from: collaborator,
-            },
-        );
     }
 }
