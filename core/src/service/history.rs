@@ -1,12 +1,11 @@
 //! The participant's history (R12): pages with filters, and its CSV export.
 
 use super::Punchlist;
-use super::agenda::actor_label;
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
-use crate::export::write_record;
+use crate::error::Result;
+use crate::export::{CsvExport, HISTORY_COLUMNS, history_record};
 use crate::history::{HistoryEntry, HistoryFilter, Subject, is_under};
 use crate::ids::{EventId, ParticipantId};
 use crate::limits::PAGE as MAX_PAGE;
@@ -63,47 +62,24 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
         let zone = ctx.event.settings.time_zone;
-        let mut csv = csv::Writer::from_writer(out);
-        write_record(
-            &mut csv,
-            ["at", "field", "old", "new", "by"]
-                .map(String::from)
-                .to_vec(),
-        )?;
+        let mut csv = CsvExport::new(out, HISTORY_COLUMNS)?;
         let mut filter = HistoryFilter {
             before: None,
             ..filter.clone()
         };
-        let text = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => String::new(),
-            other => other.to_string(),
-        };
-        let mut written = 0u64;
         loop {
             let page = self
                 .history_page(actor, event, participant, &filter, MAX_PAGE)
                 .await?;
             for line in &page {
-                write_record(
-                    &mut csv,
-                    vec![
-                        line.at.with_timezone(&zone).to_rfc3339(),
-                        line.field.clone(),
-                        text(&line.old),
-                        text(&line.new),
-                        actor_label(&line.actor, participant),
-                    ],
-                )?;
-                written += 1;
+                csv.record(history_record(line, zone, participant))?;
             }
             match page.last() {
                 Some(last) if page.len() == MAX_PAGE => filter.before = Some(last.id),
                 _ => break,
             }
         }
-        csv.flush().map_err(|source| Error::Io { source })?;
-        Ok(written)
+        csv.finish()
     }
 
     /// Up to `limit` lines of the filter, reading on past the lines the reader may not

@@ -1,12 +1,11 @@
 //! Reading the timeline (R5): pages with filters, and its CSV export.
 
 use super::Punchlist;
-use super::agenda::actor_label;
 use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
-use crate::error::{Error, Result};
-use crate::export::write_record;
+use crate::error::Result;
+use crate::export::{CsvExport, TIMELINE_COLUMNS, timeline_record};
 use crate::ids::{EventId, ParticipantId};
 use crate::limits::PAGE as MAX_PAGE;
 use crate::store::Store;
@@ -64,41 +63,25 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
         let zone = ctx.event.settings.time_zone;
-        let mut csv = csv::Writer::from_writer(out);
-        write_record(
-            &mut csv,
-            ["at", "kind", "by", "details"].map(String::from).to_vec(),
-        )?;
+        let mut csv = CsvExport::new(out, TIMELINE_COLUMNS)?;
         let mut filter = TimelineFilter {
             before: None,
             ..filter.clone()
         };
-        let mut written = 0u64;
         loop {
             let page = self
                 .store
                 .timeline(event, participant, &filter, MAX_PAGE)
                 .await?;
-            for e in &page {
-                let by = actor_label(&e.actor, participant);
-                write_record(
-                    &mut csv,
-                    vec![
-                        e.at.with_timezone(&zone).to_rfc3339(),
-                        e.kind.action_kind().as_str().to_owned(),
-                        by,
-                        e.kind.details(),
-                    ],
-                )?;
-                written += 1;
+            for entry in &page {
+                csv.record(timeline_record(entry, zone, participant))?;
             }
             match page.last() {
                 Some(last) if page.len() == MAX_PAGE => filter.before = Some(last.id),
                 _ => break,
             }
         }
-        csv.flush().map_err(|source| Error::Io { source })?;
-        Ok(written)
+        csv.finish()
     }
 
     /// Every entry of `participant`'s timeline that `filter` selects, newest first, read

@@ -6,7 +6,7 @@ use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::export::{cell_text, write_record};
+use crate::export::{CsvExport, FIGURES_COLUMNS, MATRIX_COLUMNS, figures_record, matrix_record};
 use crate::figures::TaskFigures;
 use crate::ids::EventId;
 use crate::matrix::{
@@ -133,57 +133,24 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     ) -> Result<u64> {
         let ctx = self.context(actor, event).await?;
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
-        let mut csv = csv::Writer::from_writer(out);
         let lang = &ctx.event.settings.default_language;
-        let mut header: Vec<String> = [
-            "external_id",
-            "first_name",
-            "last_name",
-            "company",
-            "email",
-            "categories",
-            "done",
-            "total",
-        ]
-        .map(String::from)
-        .to_vec();
         let mut request = request.clone();
         request.after = None;
-        let first = self.matrix_page(&ctx, &request).await?;
-        for id in &first.tasks {
+        let mut page = self.matrix_page(&ctx, &request).await?;
+        let mut header: Vec<String> = MATRIX_COLUMNS.map(String::from).to_vec();
+        for id in &page.tasks {
             header.push(ctx.task(*id)?.text(lang, &ctx.event.settings).name.clone());
         }
-        write_record(&mut csv, header)?;
-        let mut written = 0u64;
-        let mut page = first;
+        let mut csv = CsvExport::new(out, header)?;
         loop {
             for row in &page.rows {
-                let p = &row.participant;
-                let mut record = vec![
-                    p.external_id.to_string(),
-                    p.profile.first_name.clone(),
-                    p.profile.last_name.clone(),
-                    p.profile.company.clone(),
-                    p.profile.email.clone().unwrap_or_default(),
-                    p.status
-                        .categories
-                        .iter()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    row.summary.done.to_string(),
-                    row.summary.total.to_string(),
-                ];
-                record.extend(row.cells.iter().map(cell_text));
-                write_record(&mut csv, record)?;
-                written += 1;
+                csv.record(matrix_record(row))?;
             }
             let Some(next) = page.next.take() else { break };
             request.after = Some(next);
             page = self.matrix_page(&ctx, &request).await?;
         }
-        csv.flush().map_err(|source| Error::Io { source })?;
-        Ok(written)
+        csv.finish()
     }
 
     /// Writes the figures of every published or archived task as CSV to `out` (B3, B4).
@@ -198,45 +165,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
         let figures = self.figures_of(&ctx).await?;
         let lang = &ctx.event.settings.default_language;
-        let mut csv = csv::Writer::from_writer(out);
-        write_record(
-            &mut csv,
-            [
-                "task_id",
-                "task",
-                "state",
-                "targeted",
-                "done",
-                "awaiting_review",
-                "overdue",
-                "rate_percent",
-            ]
-            .map(String::from)
-            .to_vec(),
-        )?;
+        let mut csv = CsvExport::new(out, FIGURES_COLUMNS)?;
         for f in &figures {
             let task = ctx.task(f.task)?;
-            let state = match task.state {
-                TaskState::Draft => "draft",
-                TaskState::Published => "published",
-                TaskState::Archived => "archived",
-            };
-            write_record(
-                &mut csv,
-                vec![
-                    f.task.to_string(),
-                    task.text(lang, &ctx.event.settings).name.clone(),
-                    state.to_owned(),
-                    f.targeted.to_string(),
-                    f.done.to_string(),
-                    f.awaiting_review.to_string(),
-                    f.overdue.to_string(),
-                    f.rate.to_string(),
-                ],
-            )?;
+            let name = &task.text(lang, &ctx.event.settings).name;
+            csv.record(figures_record(f, name, task.state))?;
         }
-        csv.flush().map_err(|source| Error::Io { source })?;
-        Ok(figures.len() as u64)
+        csv.finish()
     }
 
     /// The live stream of the event's progress changes, for its organizers (B1): every
