@@ -1,13 +1,16 @@
 //! The tracking matrix (B2): participants × tasks, filtered, sorted and paged by keyset.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::{ParticipantId, SegmentId, TaskId};
 use crate::participant::Participant;
-use crate::progress::{Progress, ProgressStatus, ProgressSummary};
+use crate::progress::{Progress, ProgressStatus, ProgressSummary, is_overdue, is_visible};
 use crate::segment::Rule;
+use crate::task::Task;
 use crate::text;
 
 /// The status of the chosen task a matrix can be filtered by (B2).
@@ -237,4 +240,186 @@ pub struct MatrixPage {
     pub next: Option<MatrixCursor>,
     /// When it was read (overdue flags are as of then).
     pub at: DateTime<Utc>,
+}
+
+/// A participant's cells in the order of `columns`, and their done / total over the
+/// columns' tasks that are visible to them (B2). A cell is empty (`status: None`) where
+/// the task does not target them; it is overdue where the task's deadline passed at `now`
+/// and the row is not done.
+pub(crate) fn cells(
+    columns: &[&Task],
+    progress: &BTreeMap<TaskId, Progress>,
+    now: DateTime<Utc>,
+) -> (Vec<MatrixCell>, ProgressSummary) {
+    let (mut done, mut total) = (0, 0);
+    let cells = columns
+        .iter()
+        .map(|t| {
+            let row = progress.get(&t.id).filter(|r| r.targeted);
+            if let Some(r) = row.filter(|r| is_visible(t, r)) {
+                total += 1;
+                done += u32::from(r.is_done());
+            }
+            MatrixCell {
+                task: t.id,
+                status: row.map(|r| r.status),
+                overdue: row.is_some_and(|r| is_overdue(t.config.deadline, r.status, now)),
+                assignee: row.and_then(|r| r.assignee),
+            }
+        })
+        .collect();
+    (cells, ProgressSummary::new(done, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, TimeZone};
+
+    use super::*;
+    use crate::ids::EventId;
+    use crate::task::{HelpLink, TaskConfig, TaskState};
+    use crate::text::Language;
+
+    fn at(hours: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).unwrap() + Duration::hours(hours)
+    }
+
+    fn task(n: i64, state: TaskState, deadline: Option<DateTime<Utc>>) -> Task {
+        let help = HelpLink::WebPage {
+            url: "https://x.org".into(),
+        };
+        let mut config = TaskConfig::manual(Language::new("en").unwrap(), "t", help);
+        config.deadline = deadline;
+        Task {
+            id: TaskId::new_at(at(n)),
+            event: EventId::min(),
+            config,
+            state,
+            created_at: at(0),
+            updated_at: at(0),
+            published_at: None,
+            version: 1,
+        }
+    }
+
+    /// B2: each column's cell, and what the summary counts, for each kind of row.
+    #[test]
+    fn b2_cells_and_summary_of_a_row() {
+        let owner = ParticipantId::new_at(at(0));
+        let helper = ParticipantId::new_at(at(1));
+        let now = at(10);
+        let (past, future) = (Some(at(5)), Some(at(20)));
+        // (task state, deadline, the row: None for none, Some((targeted, status, assignee)),
+        //  the cell's status, overdue, counted in total, counted done)
+        type Row = Option<(bool, ProgressStatus, Option<ParticipantId>)>;
+        let cases: [(
+            TaskState,
+            Option<DateTime<Utc>>,
+            Row,
+            Option<ProgressStatus>,
+            bool,
+            bool,
+            bool,
+        ); 8] = [
+            (TaskState::Published, None, None, None, false, false, false),
+            (
+                TaskState::Published,
+                past,
+                Some((false, ProgressStatus::Todo, None)),
+                None,
+                false,
+                false,
+                false,
+            ),
+            (
+                TaskState::Published,
+                future,
+                Some((true, ProgressStatus::Todo, None)),
+                Some(ProgressStatus::Todo),
+                false,
+                true,
+                false,
+            ),
+            (
+                TaskState::Published,
+                past,
+                Some((true, ProgressStatus::Todo, Some(helper))),
+                Some(ProgressStatus::Todo),
+                true,
+                true,
+                false,
+            ),
+            (
+                TaskState::Published,
+                past,
+                Some((true, ProgressStatus::Done, None)),
+                Some(ProgressStatus::Done),
+                false,
+                true,
+                true,
+            ),
+            (
+                TaskState::Published,
+                past,
+                Some((true, ProgressStatus::AwaitingReview, None)),
+                Some(ProgressStatus::AwaitingReview),
+                true,
+                true,
+                false,
+            ),
+            (
+                TaskState::Archived,
+                None,
+                Some((true, ProgressStatus::Done, None)),
+                Some(ProgressStatus::Done),
+                false,
+                false,
+                false,
+            ),
+            (
+                TaskState::Draft,
+                None,
+                Some((true, ProgressStatus::Todo, None)),
+                Some(ProgressStatus::Todo),
+                false,
+                false,
+                false,
+            ),
+        ];
+        let tasks: Vec<Task> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, (state, deadline, ..))| task(i as i64, *state, *deadline))
+            .collect();
+        let mut progress = BTreeMap::new();
+        for (t, (_, _, row, ..)) in tasks.iter().zip(&cases) {
+            if let Some((targeted, status, assignee)) = row {
+                let mut p = Progress::new(t.id, owner, at(0));
+                p.targeted = *targeted;
+                p.status = *status;
+                p.assignee = *assignee;
+                progress.insert(t.id, p);
+            }
+        }
+        let columns: Vec<&Task> = tasks.iter().collect();
+        let (cells, summary) = cells(&columns, &progress, now);
+        let (mut total, mut done) = (0, 0);
+        for ((cell, t), (state, _, row, status, overdue, counted, is_done)) in
+            cells.iter().zip(&tasks).zip(&cases)
+        {
+            let case = format!("{state:?} {row:?}");
+            assert_eq!(cell.task, t.id, "{case}: cells follow the columns");
+            assert_eq!(cell.status, *status, "{case}");
+            assert_eq!(cell.overdue, *overdue, "{case}");
+            assert_eq!(
+                cell.assignee,
+                row.and_then(|r| r.2).filter(|_| row.is_some_and(|r| r.0)),
+                "{case}"
+            );
+            total += u32::from(*counted);
+            done += u32::from(*is_done);
+        }
+        assert_eq!(summary, ProgressSummary::new(done, total));
+        assert_eq!((summary.done, summary.total), (1, 4));
+    }
 }

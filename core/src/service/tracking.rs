@@ -10,10 +10,10 @@ use crate::export::{CsvExport, FIGURES_COLUMNS, MATRIX_COLUMNS, figures_record, 
 use crate::figures::TaskFigures;
 use crate::ids::EventId;
 use crate::matrix::{
-    MatrixCell, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, StatusFilter,
+    self, MatrixCursor, MatrixPage, MatrixQuery, MatrixRequest, MatrixRow, StatusFilter,
 };
-use crate::progress::{ProgressStatus, ProgressSummary, is_overdue, is_visible};
-use crate::store::{ParticipantState, ProgressFeed, Store};
+use crate::progress::ProgressStatus;
+use crate::store::{ProgressFeed, Store};
 use crate::task::TaskState;
 use std::io;
 use tracing::instrument;
@@ -112,7 +112,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         }
         page.rows = states
             .into_iter()
-            .map(|s| matrix_row(&columns, s, now))
+            .map(|s| {
+                let (cells, summary) = matrix::cells(&columns, &s.progress, now);
+                MatrixRow {
+                    participant: s.participant,
+                    summary,
+                    cells,
+                }
+            })
             .collect();
         Ok(page)
     }
@@ -212,35 +219,5 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 TaskFigures::new(t.id, c, t.config.deadline, now)
             })
             .collect())
-    }
-}
-
-/// Builds a matrix row from a participant's state.
-pub(super) fn matrix_row(
-    columns: &[&crate::task::Task],
-    state: ParticipantState,
-    now: chrono::DateTime<chrono::Utc>,
-) -> MatrixRow {
-    let (mut done, mut total) = (0, 0);
-    let cells = columns
-        .iter()
-        .map(|t| {
-            let row = state.progress.get(&t.id).filter(|r| r.targeted);
-            if let Some(r) = row.filter(|r| is_visible(t, r)) {
-                total += 1;
-                done += u32::from(r.is_done());
-            }
-            MatrixCell {
-                task: t.id,
-                status: row.map(|r| r.status),
-                overdue: row.is_some_and(|r| is_overdue(t.config.deadline, r.status, now)),
-                assignee: row.and_then(|r| r.assignee),
-            }
-        })
-        .collect();
-    MatrixRow {
-        participant: state.participant,
-        summary: ProgressSummary::new(done, total),
-        cells,
     }
 }
