@@ -312,7 +312,7 @@ mod tests {
         // (task state, deadline, the row: None for none, Some((targeted, status, assignee)),
         //  the cell's status, overdue, counted in total, counted done)
         type Row = Option<(bool, ProgressStatus, Option<ParticipantId>)>;
-        let cases: [(
+        type Case = (
             TaskState,
             Option<DateTime<Utc>>,
             Row,
@@ -320,7 +320,8 @@ mod tests {
             bool,
             bool,
             bool,
-        ); 8] = [
+        );
+        let cases: [Case; 8] = [
             (TaskState::Published, None, None, None, false, false, false),
             (
                 TaskState::Published,
