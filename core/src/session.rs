@@ -116,6 +116,43 @@ impl Meeting {
             self.booker
         }
     }
+
+    /// The meeting with its status moved to `status` (R9), by `by`: one of its two
+    /// participants (`Some`), or an organizer or the host (`None`), who may set any
+    /// status. `Ok(None)` when it has that status already: nothing changes.
+    ///
+    /// A participant answers a request made to them (accepts or declines it) and cancels
+    /// a meeting that still takes place (requested or accepted); anything else is
+    /// `Forbidden` (a request is never made again, an answer never changed, a meeting
+    /// declined or cancelled never revived).
+    pub(crate) fn set_status(
+        &self,
+        status: MeetingStatus,
+        by: Option<ParticipantId>,
+    ) -> Result<Option<Meeting>> {
+        if self.status == status {
+            return Ok(None);
+        }
+        if let Some(me) = by {
+            let allowed = match status {
+                MeetingStatus::Accepted | MeetingStatus::Declined => {
+                    me == self.with && self.status == MeetingStatus::Requested
+                }
+                MeetingStatus::Cancelled => self.status.is_on(),
+                MeetingStatus::Requested => false,
+            };
+            if !allowed {
+                return Err(Error::forbidden(format!(
+                    "a participant cannot move a {:?} meeting to {:?} here",
+                    self.status, status
+                )));
+            }
+        }
+        Ok(Some(Meeting {
+            status,
+            ..self.clone()
+        }))
+    }
 }
 
 /// A meeting to book (R9).
@@ -161,6 +198,25 @@ pub(crate) enum Booker {
 }
 
 impl NewMeeting {
+    /// The meeting booked as `id` by `by` (R9): an organizer's is
+    /// [`MeetingStatus::Accepted`] at once, a participant's is
+    /// [`MeetingStatus::Requested`] until the other answers. Whether it may be booked is
+    /// [`NewMeeting::check_booking`], asked before.
+    pub(crate) fn book(&self, id: MeetingId, by: Booker) -> Meeting {
+        Meeting {
+            id,
+            booker: self.booker,
+            with: self.with,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            place: self.place.clone(),
+            status: match by {
+                Booker::Organizer => MeetingStatus::Accepted,
+                Booker::Participant => MeetingStatus::Requested,
+            },
+        }
+    }
+
     /// Whether the meeting may be booked now (R9, X7), given the meetings already on the
     /// booker's record and whether the other participant gave their networking consent
     /// (`Networking::Allowed`; "not given" is no consent):
@@ -255,4 +311,128 @@ pub struct Agenda {
     pub time_zone: Tz,
     /// The items, earliest first.
     pub items: Vec<AgendaItem>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Moved {
+        /// It has that status already: nothing changes.
+        Same,
+        /// The status moves.
+        To,
+        /// Refused: `Forbidden`.
+        No,
+    }
+
+    /// One (from, to) of the transition table, and what it gives to the booker, to the
+    /// one it was booked with, and to an organizer.
+    type StatusRow = (MeetingStatus, MeetingStatus, Moved, Moved, Moved);
+
+    /// Every (from, to) pair of a meeting's status, one per line.
+    #[rustfmt::skip]
+    fn transitions() -> Vec<StatusRow> {
+        use MeetingStatus::{Accepted, Cancelled, Declined, Requested};
+        use Moved::{No, Same, To};
+        vec![
+            // (from, to, by the booker, by the one booked with, by an organizer)
+            (Requested, Requested, Same, Same, Same),
+            (Requested, Accepted, No, To, To),
+            (Requested, Declined, No, To, To),
+            (Requested, Cancelled, To, To, To),
+            (Accepted, Requested, No, No, To),
+            (Accepted, Accepted, Same, Same, Same),
+            (Accepted, Declined, No, No, To),
+            (Accepted, Cancelled, To, To, To),
+            (Declined, Requested, No, No, To),
+            (Declined, Accepted, No, No, To),
+            (Declined, Declined, Same, Same, Same),
+            (Declined, Cancelled, No, No, To),
+            (Cancelled, Requested, No, No, To),
+            (Cancelled, Accepted, No, No, To),
+            (Cancelled, Declined, No, No, To),
+            (Cancelled, Cancelled, Same, Same, Same),
+        ]
+    }
+
+    /// R9: every (from, to) pair of a meeting's status, by each who may move it.
+    #[test]
+    fn r9_every_meeting_status_transition() {
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let (booker, with) = (ParticipantId::new_at(at(1)), ParticipantId::new_at(at(2)));
+        let table = transitions();
+        assert_eq!(table.len(), 16, "every pair");
+        for (from, to, by_booker, by_with, by_organizer) in table {
+            let meeting = Meeting {
+                id: MeetingId::new_at(at(3)),
+                booker,
+                with,
+                starts_at: at(100),
+                ends_at: at(200),
+                place: None,
+                status: from,
+            };
+            for (by, want) in [
+                (Some(booker), by_booker),
+                (Some(with), by_with),
+                (None, by_organizer),
+            ] {
+                let case = format!("{from:?} to {to:?} by {by:?}");
+                match (meeting.set_status(to, by), want) {
+                    (Ok(None), Moved::Same) => {}
+                    (Ok(Some(moved)), Moved::To) => {
+                        assert_eq!(moved.status, to, "{case}");
+                        assert_eq!(
+                            Meeting {
+                                status: from,
+                                ..moved
+                            },
+                            meeting,
+                            "{case}"
+                        );
+                    }
+                    (Err(Error::Forbidden { reason }), Moved::No) => assert_eq!(
+                        reason,
+                        format!("a participant cannot move a {from:?} meeting to {to:?} here"),
+                        "{case}"
+                    ),
+                    (got, want) => panic!("{case}: expected {want:?}, got {got:?}"),
+                }
+            }
+        }
+    }
+
+    /// R9: a booking is accepted at once by an organizer's hand, a request otherwise.
+    #[test]
+    fn r9_a_booking_is_a_request_unless_an_organizer_books_it() {
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let new = NewMeeting {
+            booker: ParticipantId::new_at(at(1)),
+            with: ParticipantId::new_at(at(2)),
+            starts_at: at(100),
+            ends_at: at(200),
+            place: Some("Booth 12".into()),
+        };
+        let id = MeetingId::new_at(at(3));
+        for (by, status) in [
+            (Booker::Organizer, MeetingStatus::Accepted),
+            (Booker::Participant, MeetingStatus::Requested),
+        ] {
+            let m = new.book(id, by);
+            assert_eq!(m.status, status, "{by:?}");
+            assert_eq!(
+                (m.id, m.booker, m.with, m.starts_at, m.ends_at, m.place),
+                (
+                    id,
+                    new.booker,
+                    new.with,
+                    new.starts_at,
+                    new.ends_at,
+                    new.place.clone()
+                )
+            );
+        }
+    }
 }

@@ -231,19 +231,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Ok(Err(refused));
             }
             let now = self.now();
-            let booked = Meeting {
-                id: MeetingId::new_at(now),
-                booker: meeting.booker,
-                with: meeting.with,
-                starts_at: meeting.starts_at,
-                ends_at: meeting.ends_at,
-                place: meeting.place.clone(),
-                status: if actor.is_staff_of(event) {
-                    MeetingStatus::Accepted
-                } else {
-                    MeetingStatus::Requested
-                },
-            };
+            let booked = meeting.book(MeetingId::new_at(now), by);
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             for state in states.drain(..) {
                 let id = state.participant.id;
@@ -295,32 +283,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 .get(&meeting)
                 .cloned()
                 .ok_or_else(|| Error::not_found(MeetingId::ENTITY, meeting))?;
-            if found.status == status {
+            let Some(updated) = found.set_status(status, actor.as_participant())? else {
                 return Ok(found);
-            }
-            if let Some(me) = actor.as_participant() {
-                let allowed = match status {
-                    MeetingStatus::Accepted | MeetingStatus::Declined => {
-                        me == found.with && found.status == MeetingStatus::Requested
-                    }
-                    MeetingStatus::Cancelled => found.status.is_on(),
-                    MeetingStatus::Requested => false,
-                };
-                if !allowed {
-                    return Err(Error::forbidden(format!(
-                        "a participant cannot move a {:?} meeting to {:?} here",
-                        found.status, status
-                    )));
-                }
-            }
+            };
             let other = self
                 .participant_state(event, found.other(participant))
                 .await?;
             let now = self.now();
-            let updated = Meeting {
-                status,
-                ..found.clone()
-            };
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             for s in [state.clone(), other] {
                 let id = s.participant.id;
@@ -431,15 +400,4 @@ pub(super) fn meeting_history(
 ) {
     let line = |s: Option<MeetingStatus>| serde_json::json!({ "meetings": { meeting.to_string(): { "status": s } } });
     unit.history_values(Subject::Participant(participant), &line(old), &line(new));
-}
-
-/// Who did it, for CSV exports: `participant` (the record's owner), `participant:<id>`,
-/// `organizer:<admin>` or `system`.
-pub(super) fn actor_label(actor: &Actor, owner: ParticipantId) -> String {
-    match actor {
-        Actor::Participant { id, .. } if *id == owner => "participant".into(),
-        Actor::Participant { id, .. } => format!("participant:{id}"),
-        Actor::Organizer { admin, .. } => format!("organizer:{admin}"),
-        Actor::System => "system".into(),
-    }
 }
