@@ -1,16 +1,18 @@
 //! Progress of a participant on a task, assignment, visibility (S2, P1) and the pure
-//! reconciliation that keeps progress in line with segments and conditions (T4).
+//! reconciliation that keeps progress in line with segments and conditions (T4). The
+//! changes by hand are in `transition` and `assign`, the Tasks section in `list`.
 
 mod assign;
+mod list;
 mod transition;
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use assign::{Handover, take_back_all};
+pub use list::{ProgressSummary, TaskItem, TaskList};
 pub use transition::Decision;
 pub(crate) use transition::{Hand, Tick, not_published};
 
@@ -19,7 +21,7 @@ use crate::event::EventSettings;
 use crate::ids::{EventId, ParticipantId, SegmentId, TaskId};
 use crate::participant::{Facts, Participant};
 use crate::segment::Segment;
-use crate::task::{HelpLink, Task};
+use crate::task::Task;
 
 /// Where a participant stands on a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -337,87 +339,6 @@ pub(crate) fn reconcile<'a>(
     out
 }
 
-/// One line of a participant's task list (P1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskItem {
-    /// The task.
-    pub task: TaskId,
-    /// Whose task it is (the list's reader, or the collaborator who assigned it to them).
-    pub owner: ParticipantId,
-    /// The name in the reader's language.
-    pub name: String,
-    /// The description in the reader's language.
-    pub description: String,
-    /// The deadline (UTC; show it in [`TaskList::time_zone`]).
-    pub deadline: Option<DateTime<Utc>>,
-    /// Seconds left before the deadline (negative once passed) (P5).
-    pub seconds_left: Option<i64>,
-    /// Deadline passed and not done (P5).
-    pub overdue: bool,
-    /// Done or to do.
-    pub status: ProgressStatus,
-    /// Who completed it, when and how.
-    pub completion: Option<Completion>,
-    /// Whether the reader can tick it (manual tasks only, P3).
-    pub manual: bool,
-    /// Whether completing it submits it to the organizer's review (T3).
-    pub review: bool,
-    /// Why the organizer refused the last submission, if they did (T3).
-    pub rejection: Option<Rejection>,
-    /// Where to go to do it.
-    pub help: HelpLink,
-    /// The collaborator holding it, if assigned (P4).
-    pub assignee: Option<ParticipantId>,
-    /// Display position.
-    pub position: i32,
-}
-
-/// Done / total and percent (P2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ProgressSummary {
-    /// Tasks done.
-    pub done: u32,
-    /// Tasks in all.
-    pub total: u32,
-    /// `done * 100 / total`, rounded down; 0 when there is no task.
-    pub percent: u8,
-}
-
-impl ProgressSummary {
-    /// Computes the summary of `done` out of `total`.
-    pub fn new(done: u32, total: u32) -> Self {
-        let percent = if total == 0 {
-            0
-        } else {
-            u8::try_from(u64::from(done) * 100 / u64::from(total)).unwrap_or(100)
-        };
-        Self {
-            done,
-            total,
-            percent,
-        }
-    }
-}
-
-/// A participant's Tasks section (P1, P2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskList {
-    /// Whether the event's Tasks feature is on; when off, `items` is empty and the host
-    /// shows no Tasks section (T2).
-    pub tasks_enabled: bool,
-    /// The event's time zone, to show deadlines in.
-    pub time_zone: Tz,
-    /// The tasks the reader owns and those assigned to them, ordered by position, then
-    /// deadline (tasks without a deadline last), then name.
-    pub items: Vec<TaskItem>,
-    /// Progress over the tasks the reader owns. Tasks handed to a collaborator still
-    /// count here: they remain the owner's obligation.
-    pub summary: ProgressSummary,
-    /// Progress over the tasks others assigned to the reader (they count in their
-    /// owners' summaries, not in `summary`).
-    pub assigned_to_me: ProgressSummary,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,13 +491,6 @@ mod tests {
         let (settings, _, seg, p) = world();
         let t = task(Some(seg), None, TaskState::Published);
         assert!(!is_targeted(&t, &BTreeMap::new(), &p, &settings));
-    }
-
-    #[test]
-    fn p2_summary_rounds_down_and_handles_zero() {
-        assert_eq!(ProgressSummary::new(0, 0).percent, 0);
-        assert_eq!(ProgressSummary::new(1, 3).percent, 33);
-        assert_eq!(ProgressSummary::new(3, 3).percent, 100);
     }
 
     #[test]

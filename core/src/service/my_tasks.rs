@@ -9,9 +9,7 @@ use crate::error::{Error, Result};
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::Notification;
 use crate::participant::team::check_can_assign;
-use crate::progress::{
-    Hand, Handover, Progress, ProgressSummary, TaskItem, TaskList, Tick, is_overdue, is_visible,
-};
+use crate::progress::{Hand, Handover, Progress, TaskList, Tick, is_visible};
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::task::Task;
 use crate::timeline::TimelineKind;
@@ -40,79 +38,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let state = self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
         let settings = &ctx.event.settings;
-        let mut list = TaskList {
-            tasks_enabled: settings.tasks_enabled,
-            time_zone: settings.time_zone,
-            items: Vec::new(),
-            summary: ProgressSummary::default(),
-            assigned_to_me: ProgressSummary::default(),
+        let assigned = if settings.tasks_enabled {
+            self.store.assigned_to(event, participant).await?
+        } else {
+            Vec::new()
         };
-        if !settings.tasks_enabled {
-            return Ok(list);
-        }
-        let now = self.now();
-        let language = settings.language_for(state.participant.status.language.as_ref());
-        let item = |task: &Task, row: &Progress| {
-            let text = task.text(language, settings);
-            TaskItem {
-                task: task.id,
-                owner: row.owner,
-                name: text.name.clone(),
-                description: text.description.clone(),
-                deadline: task.config.deadline,
-                seconds_left: task.config.deadline.map(|d| (d - now).num_seconds()),
-                overdue: is_overdue(task.config.deadline, row.status, now),
-                status: row.status,
-                completion: row.completion.clone(),
-                manual: task.condition().is_none(),
-                review: task.config.review,
-                rejection: row.rejection.clone(),
-                help: task.config.help.clone(),
-                assignee: row.assignee,
-                position: task.config.position,
-            }
-        };
-        let (mut done, mut total) = (0u32, 0u32);
-        for row in state.progress.values() {
-            let Some(task) = ctx.tasks.get(&row.task) else {
-                continue;
-            };
-            if is_visible(task, row) {
-                total += 1;
-                done += u32::from(row.is_done());
-                list.items.push(item(task, row));
-            }
-        }
-        let (mut assigned_done, mut assigned_total) = (0u32, 0u32);
-        for row in self.store.assigned_to(event, participant).await? {
-            let Some(task) = ctx.tasks.get(&row.task) else {
-                continue;
-            };
-            if row.owner != participant && is_visible(task, &row) {
-                assigned_total += 1;
-                assigned_done += u32::from(row.is_done());
-                list.items.push(item(task, &row));
-            }
-        }
-        list.assigned_to_me = ProgressSummary::new(assigned_done, assigned_total);
-        list.items.sort_by(|a, b| {
-            (
-                a.position,
-                a.deadline.is_none(),
-                a.deadline,
-                &a.name,
-                a.task,
-            )
-                .cmp(&(
-                    b.position,
-                    b.deadline.is_none(),
-                    b.deadline,
-                    &b.name,
-                    b.task,
-                ))
-        });
-        list.summary = ProgressSummary::new(done, total);
-        Ok(list)
+        Ok(TaskList::build(
+            &state.participant,
+            settings,
+            &ctx.tasks,
+            state.progress.values(),
+            &assigned,
+            self.now(),
+        ))
     }
 
     /// Marks a manual task done (P3), by its owner, the collaborator holding it, or an
