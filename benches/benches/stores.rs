@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use punchlist::*;
 use punchlist_benches::report::{median, show};
-use punchlist_benches::{World, build, ingest_batch, wanted};
+use punchlist_benches::{World, build, handwritten, ingest_batch, wanted};
 use punchlist_redb::RedbStore;
 use punchlist_sqlx::{PgStore, PoolConfig};
 use tokio::runtime::Runtime;
@@ -449,6 +449,7 @@ fn benches(c: &mut Criterion) {
         if wanted("memory") {
             let (world, small) = worlds(&rt, &MemoryStore::new(), n);
             library(c, &rt, "memory", &world, &small, n);
+            handwritten::run(c, &rt, "memory", &world, n, None);
             if n == memory_sizes[0] {
                 timeline(c, &rt, "memory", &small);
             }
@@ -458,6 +459,7 @@ fn benches(c: &mut Criterion) {
         if wanted("redb") {
             let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
             library(c, &rt, "redb", &world, &small, n);
+            handwritten::run(c, &rt, "redb", &world, n, None);
             if n == memory_sizes[0] {
                 timeline(c, &rt, "redb", &small);
             }
@@ -484,6 +486,7 @@ fn benches(c: &mut Criterion) {
                 ));
                 let (world, small) = worlds(&rt, &store, n);
                 library(c, &rt, "postgres", &world, &small, n);
+                handwritten::run(c, &rt, "postgres", &world, n, Some(store.pool()));
                 if n == pg_sizes[0] {
                     timeline(c, &rt, "postgres", &small);
                 }
@@ -536,6 +539,7 @@ fn print_ratios(memory_sizes: &[usize], pg_sizes: &[usize]) {
                 median(&group, "ingest 1000 events"),
                 median(&raw, "insert 1000 rows"),
             );
+            out.push_str(&handwritten::ratio_lines(&group));
             let raw_figures = if *store == "postgres" {
                 "figures by GROUP BY"
             } else {

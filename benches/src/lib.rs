@@ -12,6 +12,8 @@ use chrono::{Duration, TimeZone, Utc};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use punchlist::*;
 
+pub mod handwritten;
+
 /// A generated event on some store.
 pub struct World<S: Store> {
     /// The service.
