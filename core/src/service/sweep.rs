@@ -8,7 +8,7 @@ use crate::change::ChangeSet;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::ids::{EventId, SweepId, TaskId};
-use crate::notify::Notification;
+use crate::progress::publication_notice;
 use crate::store::Store;
 use crate::sweep::Sweep;
 use tracing::instrument;
@@ -38,32 +38,15 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
                 unit.settle();
                 if ctx.event.settings.tasks_enabled && !sweep.notify.is_empty() {
-                    // N1: every participant targeted by a task of the sweep who was not
-                    // sent its notice yet gets one, whoever created their row (another
-                    // operation may have reached them before the sweep did); the tasks of
-                    // one sweep are grouped into one notice (N7).
-                    let mut notices = Vec::new();
-                    for (pid, w) in unit.people_mut() {
-                        let mut tasks = Vec::new();
-                        for task in &sweep.notify {
-                            if let Some(row) = w.rows.get_mut(task)
-                                && row.targeted
-                                && !row.noticed
-                            {
-                                row.noticed = true;
-                                tasks.push(*task);
-                            }
-                        }
-                        if !tasks.is_empty() {
-                            notices.push((*pid, tasks));
-                        }
-                    }
-                    for (pid, tasks) in notices {
-                        unit.notify(
-                            pid,
-                            Notification::Publication { tasks },
-                            format!("publication:{}:{pid}", sweep.id),
-                        );
+                    // N1: one notice per participant for the tasks of the sweep (N7).
+                    let notices: Vec<_> = unit
+                        .people_mut()
+                        .filter_map(|(pid, w)| {
+                            publication_notice(&mut w.rows, &sweep.notify).map(|n| (*pid, n))
+                        })
+                        .collect();
+                    for (pid, notice) in notices {
+                        unit.notify(pid, notice, format!("publication:{}:{pid}", sweep.id));
                     }
                 }
                 let mut cs = unit.into_changes();

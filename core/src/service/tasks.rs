@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Subject};
 use crate::ids::{EventId, HistoryId, SegmentId, TaskId};
+use crate::progress::notified_on_publish;
 use crate::segment::Segment;
 use crate::store::Store;
 use crate::task::{HelpLink, Task, TaskConfig, TaskState, Template};
@@ -306,11 +307,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 );
                 tasks.push(task);
             }
-            let notify = tasks
-                .iter()
-                .filter(|t| t.config.notify_on_publish)
-                .map(|t| t.id)
-                .collect();
+            let notify = notified_on_publish(&tasks);
             let sweep = self.sweep(event, ids.to_vec(), notify);
             unit.bump_config();
             let mut cs = unit.into_changes();
