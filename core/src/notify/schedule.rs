@@ -1,10 +1,15 @@
-//! The reminder schedule (N3): the offsets an event or a task sets, and which reminder is
-//! due for a task and recipient at a time.
+//! The reminder schedule (N3, N7): the offsets an event or a task sets, which reminder is
+//! due for a task and recipient at a time, and how the reminders due together are grouped
+//! into one message per recipient.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::Notification;
 use crate::error::{Error, Result};
+use crate::ids::ParticipantId;
 
 /// How long before a deadline a reminder goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -144,6 +149,104 @@ pub fn due_reminder(
         .map(|o| ReminderSlot::Before(*o))
 }
 
+impl ReminderSlot {
+    /// The reminder to send `recipient` for an incomplete task with `deadline` (N3),
+    /// given the marks of the reminders already `sent` for the row: the slot
+    /// [`due_reminder`] gives at `now` unless it went to them for this deadline already
+    /// (`true`: due now), else the slot due by `soon`, the end of the grouping window,
+    /// unless it went already (`false`: it may only go with a reminder due now, N7).
+    /// `None` when neither is left to send.
+    pub(crate) fn next_for(
+        recipient: ParticipantId,
+        deadline: DateTime<Utc>,
+        offsets: &[ReminderOffset],
+        overdue: bool,
+        sent: &[ReminderMark],
+        now: DateTime<Utc>,
+        soon: DateTime<Utc>,
+    ) -> Option<(Self, bool)> {
+        let unsent = |slot: &ReminderSlot| {
+            !sent
+                .iter()
+                .any(|m| m.slot == *slot && m.recipient == recipient && m.deadline == deadline)
+        };
+        if let Some(slot) = due_reminder(deadline, offsets, overdue, now).filter(unsent) {
+            return Some((slot, true));
+        }
+        due_reminder(deadline, offsets, overdue, soon)
+            .filter(unsent)
+            .map(|slot| (slot, false))
+    }
+}
+
+impl ReminderItem {
+    /// The mark this reminder leaves on its row once sent to `recipient` (N3).
+    pub(crate) fn mark(&self, recipient: ParticipantId) -> ReminderMark {
+        ReminderMark {
+            slot: self.slot,
+            recipient,
+            deadline: self.deadline,
+        }
+    }
+
+    /// Groups reminders per recipient (N7), in recipient order, from (recipient,
+    /// reminder, due now) triples: a recipient gets nothing unless one of theirs is due
+    /// now, and then everything due within the window goes with it, by deadline then
+    /// task (reminders that tie keep the order they came in). No group is empty.
+    pub(crate) fn group(
+        candidates: impl IntoIterator<Item = (ParticipantId, ReminderItem, bool)>,
+    ) -> Vec<(ParticipantId, Vec<ReminderItem>)> {
+        let mut by_recipient: BTreeMap<ParticipantId, Vec<(ReminderItem, bool)>> = BTreeMap::new();
+        for (recipient, item, due_now) in candidates {
+            by_recipient
+                .entry(recipient)
+                .or_default()
+                .push((item, due_now));
+        }
+        by_recipient
+            .into_iter()
+            .filter(|(_, group)| group.iter().any(|(_, due_now)| *due_now))
+            .map(|(recipient, mut group)| {
+                group.sort_by_key(|(item, _)| (item.deadline, item.task));
+                (recipient, group.into_iter().map(|(item, _)| item).collect())
+            })
+            .collect()
+    }
+}
+
+impl Notification {
+    /// The message of the reminders going together to `recipient` (N7), and its
+    /// idempotency key: one reminder alone is a [`Notification::Reminder`] keyed by
+    /// [`Notification::reminder_key`]; several are one [`Notification::Reminders`] keyed
+    /// `reminders:` and the first one's key (unique: the first item is marked sent, so it
+    /// starts no other group). `items` is not empty.
+    pub(crate) fn reminders_to(recipient: ParticipantId, items: &[ReminderItem]) -> (Self, String) {
+        let first = items[0];
+        let first_key = Notification::reminder_key(
+            first.task,
+            first.owner,
+            recipient,
+            first.slot,
+            first.deadline,
+        );
+        if let [only] = items {
+            let message = Notification::Reminder {
+                task: only.task,
+                owner: only.owner,
+                slot: only.slot,
+                deadline: only.deadline,
+            };
+            (message, first_key)
+        } else {
+            let items = items.to_vec();
+            (
+                Notification::Reminders { items },
+                format!("reminders:{first_key}"),
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +282,153 @@ mod tests {
         let far = DateTime::<Utc>::MIN_UTC;
         assert_eq!(due_reminder(far, &offsets, false, far), None);
         assert_eq!(ReminderOffset::days(u32::MAX).as_seconds(), u32::MAX);
+    }
+
+    fn id(n: i64) -> ParticipantId {
+        ParticipantId::new_at(DateTime::<Utc>::from_timestamp(1_800_000_000 + n, 0).unwrap())
+    }
+
+    /// One row of the next-reminder table: how long before the deadline it is, the
+    /// grouping window, whether the overdue reminder is on, the marks already on the
+    /// row, and the reminder (its slot, and whether it is due now).
+    type NextRow = (
+        i64,
+        i64,
+        bool,
+        Vec<ReminderMark>,
+        Option<(ReminderSlot, bool)>,
+    );
+
+    /// The next-reminder cases in hours, one per line, for the offsets 7 days and 1 day
+    /// of a `deadline`, for the recipient `me` (`other` is someone else).
+    #[rustfmt::skip]
+    fn next_table(deadline: DateTime<Utc>, me: ParticipantId, other: ParticipantId) -> Vec<NextRow> {
+        use ReminderSlot::{Before, Overdue};
+        let (d7, d1) = (ReminderOffset::days(7), ReminderOffset::days(1));
+        let to = |slot, recipient| ReminderMark { slot, recipient, deadline };
+        let moved = ReminderMark { slot: Before(d7), recipient: me, deadline: deadline + Duration::days(3) };
+        vec![
+            (8 * 24, 1, true, vec![], None),
+            (8 * 24, 2 * 24, true, vec![], Some((Before(d7), false))),
+            (6 * 24, 1, true, vec![], Some((Before(d7), true))),
+            (6 * 24, 1, true, vec![to(Before(d7), me)], None),
+            (6 * 24, 140, true, vec![to(Before(d7), me)], Some((Before(d1), false))),
+            (6 * 24, 1, true, vec![to(Before(d7), other)], Some((Before(d7), true))),
+            (6 * 24, 1, true, vec![moved], Some((Before(d7), true))),
+            (2, 1, true, vec![], Some((Before(d1), true))),
+            (2, 3, true, vec![to(Before(d1), me)], Some((Overdue, false))),
+            (2, 3, false, vec![to(Before(d1), me)], None),
+            (-1, 1, true, vec![], Some((Overdue, true))),
+            (-1, 1, true, vec![to(Overdue, me)], None),
+            (-1, 1, false, vec![], None),
+        ]
+    }
+
+    /// N3: which slot goes out now, which only with a reminder due now (N7), and none
+    /// twice to the same recipient for the same deadline (a moved deadline arms them).
+    #[test]
+    fn n3_the_next_reminder_of_a_row() {
+        let deadline = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
+        let offsets = [ReminderOffset::days(7), ReminderOffset::days(1)];
+        let me = id(1);
+        for (before, window, overdue, sent, want) in next_table(deadline, me, id(2)) {
+            let now = deadline - Duration::hours(before);
+            let soon = now + Duration::hours(window);
+            let got = ReminderSlot::next_for(me, deadline, &offsets, overdue, &sent, now, soon);
+            let case = format!("{before}h before, window {window}h, overdue {overdue}, {sent:?}");
+            assert_eq!(got, want, "{case}");
+        }
+    }
+
+    /// N7: reminders go to each recipient as one message when one is due now, by
+    /// deadline then task, and not at all otherwise.
+    #[test]
+    fn n7_reminders_are_grouped_per_recipient() {
+        let deadline = |h| Utc.with_ymd_and_hms(2026, 6, 10, h, 0, 0).unwrap();
+        // Made once: an id is new at each call.
+        let ids: Vec<crate::ids::TaskId> = (0..5)
+            .map(|n| crate::ids::TaskId::new_at(deadline(0) + Duration::seconds(n)))
+            .collect();
+        let task = |n: usize| ids[n];
+        let (a, b, c, owner) = (id(1), id(2), id(3), id(9));
+        let item = |t, h| ReminderItem {
+            task: task(t),
+            owner,
+            slot: ReminderSlot::Overdue,
+            deadline: deadline(h),
+        };
+        let due = |recipient, t, h, due_now| (recipient, item(t, h), due_now);
+        // (what each row could get: recipient, task, deadline hour, due now; the groups)
+        type Candidates = Vec<(ParticipantId, ReminderItem, bool)>;
+        type Groups = Vec<(ParticipantId, Vec<ReminderItem>)>;
+        let table: Vec<(Candidates, Groups)> = vec![
+            (vec![], vec![]),
+            (vec![due(a, 1, 5, false)], vec![]),
+            (vec![due(a, 1, 5, true)], vec![(a, vec![item(1, 5)])]),
+            (
+                vec![due(a, 1, 9, false), due(a, 2, 5, true), due(a, 3, 5, false)],
+                vec![(a, vec![item(2, 5), item(3, 5), item(1, 9)])],
+            ),
+            (
+                vec![
+                    due(c, 1, 5, true),
+                    due(b, 2, 5, false),
+                    due(a, 3, 5, true),
+                    due(b, 4, 6, false),
+                ],
+                vec![(a, vec![item(3, 5)]), (c, vec![item(1, 5)])],
+            ),
+        ];
+        for (candidates, want) in table {
+            let case = format!("{candidates:?}");
+            assert_eq!(ReminderItem::group(candidates), want, "{case}");
+        }
+    }
+
+    /// N7: one reminder is a `Reminder` under its own key; several are one `Reminders`
+    /// under the first one's key. N3: each leaves its mark for its recipient.
+    #[test]
+    fn n7_the_message_of_a_group() {
+        let deadline = Utc.with_ymd_and_hms(2026, 6, 10, 12, 0, 0).unwrap();
+        let (recipient, owner) = (id(1), id(2));
+        let ids: Vec<crate::ids::TaskId> = (0..3)
+            .map(|n| crate::ids::TaskId::new_at(deadline + Duration::seconds(n)))
+            .collect();
+        let item = |n: usize| ReminderItem {
+            task: ids[n],
+            owner,
+            slot: ReminderSlot::Before(ReminderOffset::days(1)),
+            deadline,
+        };
+        let first = item(1);
+        let key = Notification::reminder_key(first.task, owner, recipient, first.slot, deadline);
+        let table: Vec<(Vec<ReminderItem>, Notification, String)> = vec![
+            (
+                vec![first],
+                Notification::Reminder {
+                    task: first.task,
+                    owner,
+                    slot: first.slot,
+                    deadline,
+                },
+                key.clone(),
+            ),
+            (
+                vec![first, item(2)],
+                Notification::Reminders {
+                    items: vec![first, item(2)],
+                },
+                format!("reminders:{key}"),
+            ),
+        ];
+        for (items, message, want_key) in table {
+            let got = Notification::reminders_to(recipient, &items);
+            assert_eq!(got, (message, want_key));
+        }
+        let mark = first.mark(recipient);
+        assert_eq!(
+            (mark.slot, mark.recipient, mark.deadline),
+            (first.slot, recipient, deadline)
+        );
     }
 }

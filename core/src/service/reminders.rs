@@ -7,10 +7,10 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 use crate::matrix::{MatrixCursor, MatrixQuery};
-use crate::notify::{Notification, ReminderItem, ReminderMark, due_reminder};
-use crate::progress::{ProgressStatus, is_visible};
+use crate::notify::Notification;
+use crate::progress::{ProgressStatus, due_reminders, is_visible, nudge_recipient};
 use crate::store::{ParticipantState, Store};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -78,16 +78,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let full = states.len() == self.config.batch_size;
             let now = self.now();
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
-            // X6: an erased participant is reminded of nothing.
-            for s in states.iter().filter(|s| s.participant.erased_at.is_none()) {
-                let Some(row) = s
+            for s in &states {
+                let Some(recipient) = s
                     .progress
                     .get(&task)
-                    .filter(|r| r.status == ProgressStatus::Todo)
+                    .and_then(|row| nudge_recipient(&s.participant, row))
                 else {
                     continue;
                 };
-                let recipient = row.reminder_recipient();
                 let key = format!("nudge:{task}:{recipient}:{}", OutboxId::new_at(now));
                 let owner = s.participant.id;
                 unit.notify(recipient, Notification::Nudge { task, owner }, key);
@@ -136,110 +134,28 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     ..ReminderTick::default()
                 };
                 let (page, last) = (states.len(), states.last().map(|s| s.participant.id));
-                let mut candidates = Vec::new();
-                if settings.tasks_enabled {
-                    // X6: an erased participant is reminded of nothing.
-                    for state in states.iter().filter(|s| s.participant.erased_at.is_none()) {
-                        for row in state.progress.values() {
-                            let Some(task) = ctx.tasks.get(&row.task) else {
-                                continue;
-                            };
-                            // Done, or submitted and waiting for the organizer: not reminded.
-                            let Some(deadline) = task.config.deadline.filter(|_| {
-                                is_visible(task, row) && row.status == ProgressStatus::Todo
-                            }) else {
-                                continue;
-                            };
-                            let offsets = task.reminder_offsets(&settings.reminders);
-                            let overdue = settings.reminders.overdue;
-                            let recipient = row.reminder_recipient();
-                            let sent = |slot| {
-                                row.reminded.iter().any(|m| {
-                                    m.slot == slot
-                                        && m.recipient == recipient
-                                        && m.deadline == deadline
-                                })
-                            };
-                            let (slot, due_now) =
-                                match due_reminder(deadline, offsets, overdue, now) {
-                                    Some(slot) if !sent(slot) => (slot, true),
-                                    _ => match due_reminder(deadline, offsets, overdue, soon) {
-                                        Some(slot) if !sent(slot) => (slot, false),
-                                        _ => continue,
-                                    },
-                                };
-                            candidates.push(Candidate {
-                                owner: row.owner,
-                                task: row.task,
-                                recipient,
-                                item: ReminderItem {
-                                    task: row.task,
-                                    owner: row.owner,
-                                    slot,
-                                    deadline,
-                                },
-                                due_now,
-                            });
-                        }
-                    }
-                }
-                // Per recipient: nothing unless one is due now; then everything due within
-                // the window goes with it (N7).
-                let mut by_recipient: BTreeMap<ParticipantId, Vec<Candidate>> = BTreeMap::new();
-                for c in candidates {
-                    by_recipient.entry(c.recipient).or_default().push(c);
-                }
+                let pairs = states
+                    .iter()
+                    .flat_map(|s| s.progress.values().map(move |row| (&s.participant, row)));
+                let groups = due_reminders(pairs, &ctx.tasks, settings, now, soon);
                 // The page's states by id, moved into the unit as their rows get marks.
                 let mut states: HashMap<ParticipantId, ParticipantState> =
                     states.into_iter().map(|s| (s.participant.id, s)).collect();
                 let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
-                for (recipient, mut group) in by_recipient {
-                    if !group.iter().any(|c| c.due_now) {
-                        continue;
-                    }
-                    group.sort_by_key(|c| (c.item.deadline, c.task));
-                    for c in &group {
-                        if let Some(state) = states.remove(&c.owner) {
+                for group in groups {
+                    for (item, mark) in group.marks() {
+                        if let Some(state) = states.remove(&item.owner) {
                             unit.add(state);
                         }
-                        let w = unit.get(c.owner).expect("added above");
-                        if let Some(row) = w.rows.get_mut(&c.task) {
-                            // Marks of other deadlines stay: a deadline moved back to
-                            // one already reminded of is not reminded again (N3).
-                            let extra = (row.reminded.len() + 1)
-                                .saturating_sub(crate::progress::Progress::MAX_REMINDER_MARKS);
-                            row.reminded.drain(..extra);
-                            row.reminded.push(ReminderMark {
-                                slot: c.item.slot,
-                                recipient,
-                                deadline: c.item.deadline,
-                            });
+                        let w = unit.get(item.owner).expect("added above");
+                        if let Some(row) = w.rows.get_mut(&item.task) {
+                            row.mark_reminded(mark);
                         }
                     }
-                    let first = group[0].item;
-                    let first_key = Notification::reminder_key(
-                        first.task,
-                        first.owner,
-                        recipient,
-                        first.slot,
-                        first.deadline,
-                    );
-                    tick.reminders += group.len() as u64;
+                    tick.reminders += group.items.len() as u64;
                     tick.messages += 1;
-                    if group.len() == 1 {
-                        let message = Notification::Reminder {
-                            task: first.task,
-                            owner: first.owner,
-                            slot: first.slot,
-                            deadline: first.deadline,
-                        };
-                        unit.notify(recipient, message, first_key);
-                    } else {
-                        // Unique: the first item is marked, so it starts no other group.
-                        let key = format!("reminders:{first_key}");
-                        let items = group.iter().map(|c| c.item).collect();
-                        unit.notify(recipient, Notification::Reminders { items }, key);
-                    }
+                    let (message, key) = group.message();
+                    unit.notify(group.recipient, message, key);
                 }
                 self.commit(unit.into_changes()).await?;
                 Ok((page, last, tick))
@@ -294,13 +210,4 @@ pub struct ReminderTick {
     pub reminders: u64,
     /// Messages queued (reminders grouped per recipient, N7).
     pub messages: u64,
-}
-
-/// A reminder a row could get: the slot due now, or only within the grouping window.
-pub(super) struct Candidate {
-    owner: ParticipantId,
-    task: TaskId,
-    recipient: ParticipantId,
-    item: ReminderItem,
-    due_now: bool,
 }
