@@ -1,8 +1,8 @@
 //! The `mock` feature: a host's tests fake the store and the clock with `mockall`.
 
 use chrono::{TimeZone, Utc};
-use punchlist::*;
 use punchlist::store::EventConfig;
+use punchlist::*;
 
 fn event_record(id: EventId) -> Event {
     Event {

@@ -112,9 +112,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// manual, gets its reminders, and is notified at once (N2, always). Assigning it to
     /// the one already holding it changes nothing.
     ///
-    /// Someone outside the owner's team is refused with [`Error::Invalid`] naming
-    /// `assignee`: it is a wrong choice in the assign form, shown next to that field,
-    /// rather than an attempt on someone else's object (which is `Forbidden`).
+    /// Someone outside the owner's team is refused with [`Error::Forbidden`]: an owner
+    /// may hand their tasks only to their own collaborators (teams one level deep).
     #[instrument(skip_all, fields(event = %event, owner = %owner, task = %task, assignee = %assignee))]
     pub async fn assign_task(
         &self,

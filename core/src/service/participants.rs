@@ -137,7 +137,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 
     /// Registers many participants (an import of registrants), each validated on its own
     /// with a result per item in order; the valid ones are written in transactions of at
-    /// most [`Config::batch_size`] participants. An `external_id` already used, in the
+    /// most [`Config::batch_size`](crate::Config::batch_size) participants. An `external_id` already used, in the
     /// event or earlier in the list, is an `Invalid` item. At most [`limits::IMPORT`](crate::limits::IMPORT) per call.
     #[instrument(skip_all, fields(event = %event, items = new.len()))]
     pub async fn register_participants(

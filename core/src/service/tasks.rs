@@ -260,7 +260,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// own transaction, and resumes after a crash ([`Punchlist::resume_sweeps`]).
     ///
     /// The call returns once every batch is done. If a batch fails (storage down, or
-    /// conflicts beyond [`Config::max_attempts`]), the error is returned but the tasks
+    /// conflicts beyond [`Config::max_attempts`](crate::Config::max_attempts)), the error is returned but the tasks
     /// stay published and the sweep stays recorded: `resume_sweeps` finishes it. The same
     /// holds for the re-evaluation after `update_task`, `update_segment` and
     /// `update_event`.
