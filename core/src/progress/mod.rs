@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use assign::{Handover, take_back_all};
 pub use list::{ProgressSummary, TaskItem, TaskList};
-pub(crate) use notices::{due_reminders, notified_on_publish, nudge_recipient, publication_notice};
+pub(crate) use notices::{
+    due_reminders, notified_on_publish, nudge_recipient, publication_notice,
+    tasks_due_for_reminders,
+};
 pub use transition::Decision;
 pub(crate) use transition::{Hand, Tick, not_published};
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{Progress, ProgressStatus, is_visible};
 use crate::event::EventSettings;
 use crate::ids::{ParticipantId, TaskId};
-use crate::notify::{Notification, ReminderItem, ReminderMark, ReminderSlot};
+use crate::notify::{Notification, ReminderItem, ReminderMark, ReminderSlot, due_reminder};
 use crate::participant::Participant;
 use crate::task::Task;
 
@@ -117,6 +117,38 @@ pub(crate) fn due_reminders<'a>(
         .collect()
 }
 
+/// The tasks whose reminders may be due at `now` (N3): published, with a deadline, and a
+/// slot of theirs (an offset before the deadline, or overdue when the event asks for it)
+/// already reached. Only rows of these tasks can be due now, and a recipient gets nothing
+/// unless one of theirs is due now (N7), so a tick reads nothing else: with every
+/// deadline far off, a tick costs the configuration alone. Empty while the event's Tasks
+/// feature is off.
+pub(crate) fn tasks_due_for_reminders(
+    tasks: &BTreeMap<TaskId, Task>,
+    settings: &EventSettings,
+    now: DateTime<Utc>,
+) -> Vec<TaskId> {
+    if !settings.tasks_enabled {
+        return Vec::new();
+    }
+    tasks
+        .values()
+        .filter(|t| t.is_published())
+        .filter(|t| {
+            t.config.deadline.is_some_and(|deadline| {
+                due_reminder(
+                    deadline,
+                    t.reminder_offsets(&settings.reminders),
+                    settings.reminders.overdue,
+                    now,
+                )
+                .is_some()
+            })
+        })
+        .map(|t| t.id)
+        .collect()
+}
+
 /// Who an organizer's "remind now" of a row reaches (B5): whoever holds the task, when
 /// it is still to do (not done, not waiting for review) and its owner was not erased
 /// (X6).
@@ -198,6 +230,63 @@ mod tests {
         Option<ParticipantId>,
         Option<ReminderSlot>,
     );
+
+    /// N3: which tasks a tick reads: published ones with a deadline whose first slot
+    /// (the task's offsets, else the event's, or overdue when asked) has been reached.
+    #[test]
+    fn n3_which_tasks_a_tick_reads() {
+        let mut settings = crate::event::EventSettings::new("Expo", Language::new("en").unwrap());
+        settings.reminders.offsets = vec![ReminderOffset::days(1)];
+        let now = at(0);
+        let mut own = task(6, Some(2 * DAY), TaskState::Published, false);
+        own.config.reminder_offsets = Some(vec![ReminderOffset::days(3)]);
+        // (task, overdue reminders on, read by the tick)
+        let cases = [
+            (
+                task(1, Some(DAY / 2), TaskState::Published, false),
+                false,
+                true,
+            ),
+            (
+                task(2, Some(2 * DAY), TaskState::Published, false),
+                false,
+                false,
+            ),
+            (task(3, None, TaskState::Published, false), true, false),
+            (
+                task(4, Some(DAY / 2), TaskState::Archived, false),
+                false,
+                false,
+            ),
+            (
+                task(5, Some(DAY / 2), TaskState::Draft, false),
+                false,
+                false,
+            ),
+            (own, false, true),
+            (
+                task(7, Some(-DAY), TaskState::Published, false),
+                false,
+                false,
+            ),
+            (task(8, Some(-DAY), TaskState::Published, false), true, true),
+        ];
+        for (t, overdue, read) in cases {
+            settings.reminders.overdue = overdue;
+            let tasks: BTreeMap<TaskId, Task> = [(t.id, t.clone())].into();
+            let got = tasks_due_for_reminders(&tasks, &settings, now);
+            assert_eq!(
+                got == vec![t.id],
+                read,
+                "{:?} {:?} overdue {overdue}",
+                t.state,
+                t.config.deadline
+            );
+        }
+        settings.tasks_enabled = false;
+        let t = task(1, Some(DAY / 2), TaskState::Published, false);
+        assert!(tasks_due_for_reminders(&[(t.id, t)].into(), &settings, now).is_empty());
+    }
 
     /// N3, N7, X6: which rows of a page are reminded, of what, and to whom.
     #[test]

@@ -6,11 +6,13 @@ use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
-use crate::matrix::{MatrixCursor, MatrixQuery};
+use crate::matrix::{MatrixCursor, MatrixQuery, MatrixSort};
 use crate::notify::Notification;
-use crate::progress::{ProgressStatus, due_reminders, is_visible, nudge_recipient};
+use crate::progress::{
+    ProgressStatus, due_reminders, is_visible, nudge_recipient, tasks_due_for_reminders,
+};
 use crate::store::{ParticipantState, Store};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -63,7 +65,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                         rule: None,
                         category: None,
                         search: None,
-                        sort: crate::matrix::MatrixSort::Registration,
+                        sort: MatrixSort::Registration,
                         descending: false,
                         after: after.take(),
                         limit: self.config.batch_size,
@@ -111,63 +113,103 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// [`Config::reminder_window`](super::Config::reminder_window) of one due now go out
     /// with it as one message (N7); the grouping is per batch of participants.
     ///
-    /// Pages through the event (each batch its own transaction). Run it periodically,
-    /// e.g. with [`Punchlist::run_reminders`]; nothing is queued while the event's Tasks
-    /// feature is off.
+    /// Reads only what can be due: for each task whose reminder time has come, the
+    /// participants whose row of it is still to do, through the store's index on a
+    /// task's statuses, a batch at a time (each batch its own transaction). With every
+    /// deadline far off, a tick reads the event's configuration alone. Run it
+    /// periodically, e.g. with [`Punchlist::run_reminders`]; nothing is queued while the
+    /// event's Tasks feature is off.
     #[instrument(skip_all, fields(event = %event))]
     pub async fn tick_reminders(&self, actor: &Actor, event: EventId) -> Result<ReminderTick> {
         actor::require_staff(actor, event, EventId::ENTITY, event)?;
+        let ctx = self.context(actor, event).await?;
+        let due = tasks_due_for_reminders(&ctx.tasks, &ctx.event.settings, self.now());
         let mut total = ReminderTick::default();
-        let mut after = None;
-        loop {
-            let (page, last, tick) = retry!(self, {
-                let ctx = self.context(actor, event).await?;
-                let states = self
-                    .store
-                    .participants(event, after, self.config.batch_size)
-                    .await?;
-                let now = self.now();
-                let soon = now + self.config.reminder_window;
-                let settings = &ctx.event.settings;
-                let mut tick = ReminderTick {
-                    participants: states.len() as u64,
-                    ..ReminderTick::default()
-                };
-                let (page, last) = (states.len(), states.last().map(|s| s.participant.id));
-                let pairs = states
-                    .iter()
-                    .flat_map(|s| s.progress.values().map(move |row| (&s.participant, row)));
-                let groups = due_reminders(pairs, &ctx.tasks, settings, now, soon);
-                // The page's states by id, moved into the unit as their rows get marks.
-                let mut states: HashMap<ParticipantId, ParticipantState> =
-                    states.into_iter().map(|s| (s.participant.id, s)).collect();
-                let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
-                for group in groups {
-                    for (item, mark) in group.marks() {
-                        if let Some(state) = states.remove(&item.owner) {
-                            unit.add(state);
-                        }
-                        let w = unit.get(item.owner).expect("added above");
-                        if let Some(row) = w.rows.get_mut(&item.task) {
-                            row.mark_reminded(mark);
-                        }
-                    }
-                    tick.reminders += group.items.len() as u64;
-                    tick.messages += 1;
-                    let (message, key) = group.message();
-                    unit.notify(group.recipient, message, key);
+        let mut looked_at = HashSet::new();
+        for task in due {
+            let mut after = None;
+            loop {
+                let (page, last, tick) = retry!(self, {
+                    let ctx = self.context(actor, event).await?;
+                    // Only the rows of this task still to do can be due now; their
+                    // owners' other rows come along, for grouping (N7).
+                    let query = MatrixQuery {
+                        progress: Some((task, vec![ProgressStatus::Todo])),
+                        rule: None,
+                        category: None,
+                        search: None,
+                        sort: MatrixSort::Registration,
+                        descending: false,
+                        after: after.clone(),
+                        limit: self.config.batch_size,
+                    };
+                    let states = self.store.matrix(event, &query).await?;
+                    let (page, last) = (
+                        states.len(),
+                        states.last().map(|s| MatrixCursor {
+                            key: String::new(),
+                            id: s.participant.id,
+                        }),
+                    );
+                    let ids: Vec<ParticipantId> = states.iter().map(|s| s.participant.id).collect();
+                    let tick = self.remind_page(&ctx, states).await?;
+                    Ok((page, last, (tick, ids)))
+                })?;
+                let (tick, ids) = tick;
+                looked_at.extend(ids);
+                total.reminders += tick.reminders;
+                total.messages += tick.messages;
+                if page < self.config.batch_size {
+                    break;
                 }
-                self.commit(unit.into_changes()).await?;
-                Ok((page, last, tick))
-            })?;
-            total.participants += tick.participants;
-            total.reminders += tick.reminders;
-            total.messages += tick.messages;
-            if page < self.config.batch_size {
-                return Ok(total);
+                after = last;
             }
-            after = last;
         }
+        total.participants = looked_at.len() as u64;
+        Ok(total)
+    }
+
+    /// Queues the reminders due now for one page of participants' states, grouped per
+    /// recipient (N7), and marks their rows, in one transaction.
+    async fn remind_page(
+        &self,
+        ctx: &super::Ctx,
+        states: Vec<ParticipantState>,
+    ) -> Result<ReminderTick> {
+        let now = self.now();
+        let soon = now + self.config.reminder_window;
+        let settings = &ctx.event.settings;
+        let mut tick = ReminderTick::default();
+        let pairs = states
+            .iter()
+            .flat_map(|s| s.progress.values().map(move |row| (&s.participant, row)));
+        let groups = due_reminders(pairs, &ctx.tasks, settings, now, soon);
+        if groups.is_empty() {
+            return Ok(tick);
+        }
+        // The page's states by id, moved into the unit as their rows get marks.
+        let mut states: HashMap<ParticipantId, ParticipantState> =
+            states.into_iter().map(|s| (s.participant.id, s)).collect();
+        let mut unit = UnitOfWork::new(ctx, now, Actor::System);
+        for group in groups {
+            for (item, mark) in group.marks() {
+                if let Some(state) = states.remove(&item.owner) {
+                    unit.add(state);
+                }
+                if let Some(row) = unit
+                    .get(item.owner)
+                    .and_then(|w| w.rows.get_mut(&item.task))
+                {
+                    row.mark_reminded(mark);
+                }
+            }
+            tick.reminders += group.items.len() as u64;
+            tick.messages += 1;
+            let (message, key) = group.message();
+            unit.notify(group.recipient, message, key);
+        }
+        self.commit(unit.into_changes()).await?;
+        Ok(tick)
     }
 
     /// Runs [`Punchlist::tick_reminders`] for each of `events` every `every`, until the
@@ -204,7 +246,8 @@ pub enum RemindTarget {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ReminderTick {
-    /// Participants looked at.
+    /// Participants looked at: those with a row still to do of a task whose reminder
+    /// time has come.
     pub participants: u64,
     /// Reminders queued (one per task and recipient).
     pub reminders: u64,

@@ -434,3 +434,49 @@ pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
         Some(&(ann.id, c.id, day, first + Duration::days(2)))
     );
 }
+
+/// N3: a tick looks only at what can be due. While every deadline is far off it looks at
+/// nobody; once a task's reminder time comes, at the participants whose row of that task
+/// is still to do (not those who did it, nor those it does not target).
+pub async fn n3_a_tick_reads_only_rows_that_can_be_due<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let start = f.clock.now();
+    let mut people = Vec::new();
+    for i in 0..5 {
+        people.push(f.participant(&format!("x{i}"), &["exhibitor"]).await);
+    }
+    let soon = task_due(&f, "Send your stand plan", start + Duration::days(10)).await;
+    let later = task_due(&f, "Book your hotel", start + Duration::days(30)).await;
+    let first = tick(&f).await;
+    assert_eq!(
+        (first.participants, first.reminders),
+        (0, 0),
+        "every deadline far off: nobody looked at"
+    );
+    for p in &people[..2] {
+        f.service
+            .complete_task(&f.as_participant(p), f.event, p.id, soon.id)
+            .await
+            .unwrap();
+    }
+    // A week before the first deadline: its rows still to do are reminded; the second
+    // task is three weeks off and its rows are not read for themselves.
+    f.clock.set(start + Duration::days(3));
+    let due = tick(&f).await;
+    assert_eq!(
+        (due.participants, due.reminders, due.messages),
+        (3, 3, 3),
+        "the three who have not done it: {due:?}"
+    );
+    let sent = reminders(&f).await;
+    assert!(sent.iter().all(|r| r.1 == soon.id), "{sent:?}");
+    let mut reminded: Vec<_> = sent.iter().map(|r| r.0).collect();
+    reminded.sort();
+    let mut expected: Vec<_> = people[2..].iter().map(|p| p.id).collect();
+    expected.sort();
+    assert_eq!(reminded, expected);
+    // Marked: the next tick looks at them again but sends nothing.
+    let again = tick(&f).await;
+    assert_eq!((again.participants, again.reminders), (3, 0));
+    assert_eq!(later.config.deadline, Some(start + Duration::days(30)));
+}
