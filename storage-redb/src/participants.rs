@@ -76,6 +76,27 @@ impl ParticipantStore for RedbStore {
         .await
     }
 
+    async fn participants_by_external_id(
+        &self,
+        event: EventId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<(ExternalId, ParticipantId)>> {
+        let wanted = external_ids.to_vec();
+        self.read(move |txn| {
+            let t = txn.open_table(EXTERNAL_IDS).map_err(be)?;
+            let mut found = Vec::with_capacity(wanted.len());
+            for x in wanted {
+                let k = key(&[&bytes_of!(event), x.as_str().as_bytes()]);
+                if let Some(v) = t.get(k.as_slice()).map_err(be)? {
+                    let id = ParticipantId::from_uuid(uuid_at(v.value(), 0)?);
+                    found.push((x, id));
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn participants(
         &self,
         event: EventId,

@@ -100,6 +100,26 @@ impl ParticipantStore for PgStore {
         Ok(id.map(ParticipantId::from_uuid))
     }
 
+    async fn participants_by_external_id(
+        &self,
+        event: EventId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<(ExternalId, ParticipantId)>> {
+        let wanted: Vec<&str> = external_ids.iter().map(ExternalId::as_str).collect();
+        let rows: Vec<(String, Uuid)> = sqlx::query_as(
+            "SELECT external_id, participant_id FROM participants \
+             WHERE event_id = $1 AND external_id = ANY($2)",
+        )
+        .bind(event.as_uuid())
+        .bind(&wanted)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        rows.into_iter()
+            .map(|(x, id)| Ok((ExternalId::new(x)?, ParticipantId::from_uuid(id))))
+            .collect()
+    }
+
     async fn participants(
         &self,
         event: EventId,

@@ -211,6 +211,19 @@ impl ParticipantStore for MemoryStore {
         self.read(event, None, |d| d.by_external_id.get(external_id).copied())
     }
 
+    async fn participants_by_external_id(
+        &self,
+        event: EventId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<(ExternalId, ParticipantId)>> {
+        self.read(event, Vec::new(), |d| {
+            external_ids
+                .iter()
+                .filter_map(|x| d.by_external_id.get(x).map(|id| (x.clone(), *id)))
+                .collect()
+        })
+    }
+
     async fn participants(
         &self,
         event: EventId,

@@ -119,13 +119,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .collect();
         wanted.sort();
         wanted.dedup();
-        let mut out = std::collections::HashMap::with_capacity(wanted.len());
-        for x in wanted {
-            if let Some(id) = self.store.participant_by_external_id(event, x).await? {
-                out.insert(x.clone(), id);
-            }
-        }
-        Ok(out)
+        let wanted: Vec<ExternalId> = wanted.into_iter().cloned().collect();
+        Ok(self
+            .store
+            .participants_by_external_id(event, &wanted)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// Loads one participant of `event`, or `NotFound`.

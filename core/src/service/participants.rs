@@ -6,7 +6,7 @@ use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::ids::{EventId, ParticipantId};
+use crate::ids::{EventId, ExternalId, ParticipantId};
 use crate::notify::PushSubscription;
 use crate::participant::team::{check_can_link, check_can_unlink, team_change};
 use crate::participant::{NewParticipant, Participant, ParticipantPatch};
@@ -159,30 +159,46 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 let ctx = self.context(actor, event).await?;
                 let now = self.now();
                 let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
+                // Each item is checked on its own, then the external ids of those that
+                // passed are looked up in one read.
                 let mut seen = std::collections::HashSet::new();
+                let checked: Vec<Result<bool>> = chunk
+                    .iter()
+                    .map(|item| {
+                        item.validate(&ctx.event.settings)
+                            .map(|()| seen.insert(item.external_id.clone()))
+                    })
+                    .collect();
+                let fresh: Vec<ExternalId> = chunk
+                    .iter()
+                    .zip(&checked)
+                    .filter(|(_, c)| matches!(c, Ok(true)))
+                    .map(|(item, _)| item.external_id.clone())
+                    .collect();
+                let stored: std::collections::HashSet<ExternalId> = self
+                    .store
+                    .participants_by_external_id(event, &fresh)
+                    .await?
+                    .into_iter()
+                    .map(|(x, _)| x)
+                    .collect();
                 let mut out = Vec::with_capacity(chunk.len());
-                for item in chunk {
-                    if let Err(e) = item.validate(&ctx.event.settings) {
-                        out.push(Err(e));
-                        continue;
+                for (item, checked) in chunk.iter().zip(checked) {
+                    match checked {
+                        Err(e) => out.push(Err(e)),
+                        Ok(first) if !first || stored.contains(&item.external_id) => {
+                            out.push(Err(Error::invalid(
+                                "external_id",
+                                format!("{} is already used in this event", item.external_id),
+                            )));
+                        }
+                        Ok(_) => {
+                            let record = new_record(item, event, now);
+                            unit.add_new(record.clone());
+                            unit.timeline(record.id, TimelineKind::Registered);
+                            out.push(Ok(record));
+                        }
                     }
-                    let taken = !seen.insert(item.external_id.clone())
-                        || self
-                            .store
-                            .participant_by_external_id(event, &item.external_id)
-                            .await?
-                            .is_some();
-                    if taken {
-                        out.push(Err(Error::invalid(
-                            "external_id",
-                            format!("{} is already used in this event", item.external_id),
-                        )));
-                        continue;
-                    }
-                    let record = new_record(item, event, now);
-                    unit.add_new(record.clone());
-                    unit.timeline(record.id, TimelineKind::Registered);
-                    out.push(Ok(record));
                 }
                 self.commit(unit.into_changes()).await?;
                 Ok(out)

@@ -108,6 +108,25 @@ pub trait ParticipantStore: Send + Sync + 'static {
         external_id: &ExternalId,
     ) -> Result<Option<ParticipantId>>;
 
+    /// The participants the host knows by these external ids, as (external id,
+    /// participant) pairs in any order; ids nobody holds are left out. An import or a
+    /// batch of host events resolves all its ids with it. The default asks
+    /// [`participant_by_external_id`](Self::participant_by_external_id) for each, which is
+    /// correct for any store; a store that can answer them in one read should.
+    async fn participants_by_external_id(
+        &self,
+        event: EventId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<(ExternalId, ParticipantId)>> {
+        let mut found = Vec::with_capacity(external_ids.len());
+        for x in external_ids {
+            if let Some(id) = self.participant_by_external_id(event, x).await? {
+                found.push((x.clone(), id));
+            }
+        }
+        Ok(found)
+    }
+
     /// Up to `limit` participants' states in id order, after `after` (keyset paging).
     async fn participants(
         &self,

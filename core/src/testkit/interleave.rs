@@ -119,6 +119,17 @@ impl<S: Store> ParticipantStore for Interleaving<S> {
             .await
     }
 
+    async fn participants_by_external_id(
+        &self,
+        event: EventId,
+        external_ids: &[ExternalId],
+    ) -> Result<Vec<(ExternalId, ParticipantId)>> {
+        self.pause().await;
+        self.inner
+            .participants_by_external_id(event, external_ids)
+            .await
+    }
+
     async fn participants(
         &self,
         event: EventId,

@@ -217,6 +217,7 @@ macro_rules! __checks {
                 x3_batch_results_per_item_and_one_transaction,
                 x3_collaborator_fact_and_link_are_one_fact,
                 x3_host_reports_name_participants_by_the_hosts_id,
+                x3_external_ids_resolve_together_within_their_event,
             ]
             consistency: [
                 x4_same_version_change_sets_one_conflict,

@@ -398,3 +398,59 @@ pub async fn x3_host_reports_name_participants_by_the_hosts_id<S: DumpStore>(sto
         "the action is on the participant's timeline"
     );
 }
+
+/// X3, X1: a store resolves many of the host's ids in one call, each to the participant
+/// of this event who holds it; ids nobody holds here (unknown, or held in another event
+/// only) are left out. An import resolves its ids this way, so a taken id is still
+/// refused item by item.
+pub async fn x3_external_ids_resolve_together_within_their_event<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let a = Fixture::with_store(store.clone()).await;
+    let b = Fixture::with_store(store.clone()).await;
+    let ann = a.participant("ann", &["exhibitor"]).await;
+    let bob = a.participant("bob", &["exhibitor"]).await;
+    b.participant("cid", &["exhibitor"]).await;
+    let x = |s: &str| ExternalId::new(s).unwrap();
+    let mut found = store
+        .participants_by_external_id(a.event, &[x("bob"), x("nobody"), x("cid"), x("ann")])
+        .await
+        .unwrap();
+    found.sort();
+    let mut expected = vec![(x("ann"), ann.id), (x("bob"), bob.id)];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert!(
+        store
+            .participants_by_external_id(a.event, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let imported = a
+        .service
+        .register_participants(
+            &a.organizer,
+            a.event,
+            vec![
+                NewParticipant::new(x("dan")),
+                NewParticipant::new(x("ann")),
+                NewParticipant::new(x("dan")),
+                NewParticipant::new(x("cid")),
+            ],
+        )
+        .await
+        .unwrap();
+    let fields: Vec<Option<&str>> = imported
+        .iter()
+        .map(|r| match r {
+            Ok(_) => None,
+            Err(Error::Invalid { field, .. }) => Some(field.as_ref()),
+            Err(e) => panic!("{e}"),
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        [None, Some("external_id"), Some("external_id"), None],
+        "a new id, one taken here, one repeated in the list, one taken in another event only"
+    );
+}
