@@ -43,6 +43,7 @@
 //! | `matrix.rs` | the matrix's walk over its indexes (B2) |
 //! | `record.rs` | `RecordStore`: timeline, history, messages |
 //! | `outbox.rs` | `OutboxStore`, and the outbox's indexes kept in step |
+//! | `check.rs` | what the shared conflict check reads (`StoredState`), over the write transaction |
 //! | `write.rs` | `EventStore`: the event's configuration, and `apply` (check, then write) |
 //! | `feed.rs` | the live feed's broadcast channels |
 //! | `dump.rs` | `DumpStore`, the conformance suite's dump (`testkit`) |
@@ -71,6 +72,7 @@
 //! (clone it, or wrap it in an `Arc`). A redb file is opened by one process at a time.
 #![deny(missing_docs)]
 
+mod check;
 #[cfg(feature = "testkit")]
 mod dump;
 mod error;

@@ -1,27 +1,24 @@
 //! The write path: [`EventStore`]. `apply` runs the shared change-set check over the write
-//! transaction ([`StoredState`]), then writes the change set table group by table group and
+//! transaction (`check.rs`), then writes the change set table group by table group and
 //! commits it as one; the event's configuration is read here too, in one read transaction.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use punchlist::store::{
-    ChangeSet, EventConfig, EventStore, ParticipantWrite, StoredState, check, event_config_from,
+    ChangeSet, EventConfig, EventStore, ParticipantWrite, check, event_config_from,
 };
-use punchlist::{
-    Error, EventId, ExternalId, HostEventId, ParticipantId, Progress, ProgressFeed, Result,
-    SegmentId, TaskCounters, TaskId,
-};
+use punchlist::{Error, EventId, ParticipantId, Progress, ProgressFeed, Result, TaskCounters};
 use redb::ReadableTable;
-use serde::Deserialize;
 
+use crate::check::Lookup;
 use crate::error::{be, json};
 use crate::outbox::OutboxTables;
 use crate::schema::{
     ASSIGNED, Bytes, COLLABORATORS, COUNTERS, EVENTS, EXTERNAL_IDS, HISTORY, HOST_EVENTS, MESSAGES,
     OUTBOX_KEYS, PARTICIPANTS, PROGRESS, PROGRESS_STATUS, SEGMENTS, SORT_KEYS, SORTS, SWEEPS,
     StoredParticipant, TASKS, TIMELINE, bytes_of, get, key, scan, sort_key, status_byte,
-    subject_key, uuid_at,
+    subject_key,
 };
 use crate::{RedbStore, feed};
 
@@ -64,61 +61,6 @@ impl EventStore for RedbStore {
 
     async fn progress_feed(&self, event: EventId) -> Result<ProgressFeed> {
         Ok(feed::progress_feed(self, event))
-    }
-}
-
-/// The stored state the shared change-set check reads, over a write transaction.
-struct Lookup<'a> {
-    event: EventId,
-    txn: &'a redb::WriteTransaction,
-}
-
-impl Lookup<'_> {
-    fn version(&self, table: Bytes, k: &[u8]) -> Result<Option<u64>> {
-        #[derive(Deserialize)]
-        struct Versioned {
-            version: u64,
-        }
-        let t = self.txn.open_table(table).map_err(be)?;
-        Ok(get::<Versioned>(&t, k)?.map(|v| v.version))
-    }
-
-    fn exists(&self, table: Bytes, k: &[u8]) -> Result<bool> {
-        let t = self.txn.open_table(table).map_err(be)?;
-        Ok(t.get(k).map_err(be)?.is_some())
-    }
-
-    fn ev(&self) -> [u8; 16] {
-        bytes_of!(self.event)
-    }
-}
-
-impl StoredState for Lookup<'_> {
-    fn event_version(&mut self) -> Result<Option<u64>> {
-        self.version(EVENTS, &self.ev())
-    }
-    fn segment_version(&mut self, id: SegmentId) -> Result<Option<u64>> {
-        self.version(SEGMENTS, &key(&[&self.ev(), &bytes_of!(id)]))
-    }
-    fn task_version(&mut self, id: TaskId) -> Result<Option<u64>> {
-        self.version(TASKS, &key(&[&self.ev(), &bytes_of!(id)]))
-    }
-    fn participant_version(&mut self, id: ParticipantId) -> Result<Option<u64>> {
-        self.version(PARTICIPANTS, &key(&[&self.ev(), &bytes_of!(id)]))
-    }
-    fn external_id_owner(&mut self, id: &ExternalId) -> Result<Option<ParticipantId>> {
-        let t = self.txn.open_table(EXTERNAL_IDS).map_err(be)?;
-        let k = key(&[&self.ev(), id.as_str().as_bytes()]);
-        let found = t.get(k.as_slice()).map_err(be)?;
-        found
-            .map(|v| uuid_at(v.value(), 0).map(ParticipantId::from_uuid))
-            .transpose()
-    }
-    fn host_event_seen(&mut self, id: &HostEventId) -> Result<bool> {
-        self.exists(HOST_EVENTS, &key(&[&self.ev(), id.as_str().as_bytes()]))
-    }
-    fn outbox_key_taken(&mut self, k: &str) -> Result<bool> {
-        self.exists(OUTBOX_KEYS, &key(&[&self.ev(), k.as_bytes()]))
     }
 }
 

@@ -73,6 +73,7 @@
 //! | `matrix.rs` | the matrix page (B2) in SQL |
 //! | `record.rs` | [`RecordStore`](punchlist::store::RecordStore): timeline, history, messages |
 //! | `outbox.rs` | [`OutboxStore`](punchlist::store::OutboxStore): the outbox, claims and leases; the outbox rows' writes |
+//! | `check.rs` | what the shared conflict check reads (`StoredState`), fetched and locked in the committing transaction |
 //! | `write.rs` | [`EventStore`](punchlist::store::EventStore): a change set's check and its write, in one transaction |
 //! | `feed.rs` | the live stream: its channel's name, `pg_notify` in the write, `LISTEN` in the feed |
 //! | `dump.rs` | an event read whole: its configuration, and the dump behind `testkit` |
@@ -96,6 +97,7 @@
 //! is in the name: stores in two schemas of one database never hear each other).
 #![deny(missing_docs)]
 
+mod check;
 mod dump;
 mod error;
 mod feed;

@@ -12,8 +12,8 @@ use sqlx::{Postgres, Row};
 use uuid::Uuid;
 
 use crate::PgStore;
+use crate::check::{HOST_EVENTS_TAKEN, taken};
 use crate::error::{column, from_json, map_error};
-use crate::write::{HOST_EVENTS_TAKEN, taken};
 
 /// Loads participants' states by id (any order), with their progress rows, in one
 /// statement, so a state and its rows come from the same snapshot.
