@@ -8,8 +8,8 @@ use punchlist::HistoryEntry;
 use punchlist::store::{ChangeSet, check};
 use punchlist::store::{EventConfig, EventStore, event_config_from};
 use punchlist::{
-    Error, EventId, Facts, Message, ParticipantId, Progress, ProgressFeed, Result, SegmentId,
-    TaskId, TimelineEntry,
+    Error, EventId, Facts, Message, Participant, ParticipantId, Progress, ProgressFeed, Result,
+    SegmentId, TaskId, TimelineEntry,
 };
 use sqlx::types::Json;
 use sqlx::{Postgres, Transaction};
@@ -148,6 +148,80 @@ struct ProgressColumns<'a> {
     body: Vec<Json<&'a Progress>>,
 }
 
+/// Participants' records with their computed columns, as columns for one `UNNEST` upsert.
+#[derive(Default)]
+struct RecordColumns<'a> {
+    id: Vec<Uuid>,
+    version: Vec<i64>,
+    external_id: Vec<&'a str>,
+    owner: Vec<Option<Uuid>>,
+    sort_name: Vec<String>,
+    sort_company: Vec<String>,
+    sort_email: Vec<String>,
+    search: Vec<String>,
+    categories: Vec<Json<Vec<String>>>,
+    record: Vec<Json<&'a Participant>>,
+    facts: Vec<Json<&'a Facts>>,
+}
+
+/// Upserts records in one statement, each only over its predecessor (`WHERE version =
+/// new - 1`, as for every versioned row): a row created concurrently or a stale version
+/// is left out of the `RETURNING`, and that is a conflict. `facts` says what a record
+/// update does to the stored facts (`EXCLUDED.facts` to write them, `participants.facts`
+/// to keep them); a new row is always written with its facts.
+async fn upsert_records(
+    tx: &mut Transaction<'_, Postgres>,
+    ev: Uuid,
+    cols: RecordColumns<'_>,
+    facts: &str,
+) -> Result<()> {
+    if cols.id.is_empty() {
+        return Ok(());
+    }
+    let written: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
+           sort_name, sort_company, sort_email, search, categories, record, facts) \
+         SELECT $1, u.id, u.version, u.external_id, u.owner_id, u.sort_name, u.sort_company, \
+           u.sort_email, u.search, ARRAY(SELECT jsonb_array_elements_text(u.categories)), \
+           u.record, u.facts \
+         FROM unnest($2::uuid[], $3::bigint[], $4::text[], $5::uuid[], $6::text[], $7::text[], \
+           $8::text[], $9::text[], $10::jsonb[], $11::jsonb[], $12::jsonb[]) \
+           AS u(id, version, external_id, owner_id, sort_name, sort_company, sort_email, search, \
+                categories, record, facts) \
+         ON CONFLICT (event_id, participant_id) DO UPDATE SET version = EXCLUDED.version, \
+           external_id = EXCLUDED.external_id, owner_id = EXCLUDED.owner_id, \
+           sort_name = EXCLUDED.sort_name, sort_company = EXCLUDED.sort_company, \
+           sort_email = EXCLUDED.sort_email, search = EXCLUDED.search, \
+           categories = EXCLUDED.categories, record = EXCLUDED.record, facts = {facts} \
+         WHERE participants.version = EXCLUDED.version - 1 \
+         RETURNING participant_id"
+    ))
+    .bind(ev)
+    .bind(&cols.id)
+    .bind(&cols.version)
+    .bind(&cols.external_id)
+    .bind(&cols.owner)
+    .bind(&cols.sort_name)
+    .bind(&cols.sort_company)
+    .bind(&cols.sort_email)
+    .bind(&cols.search)
+    .bind(&cols.categories)
+    .bind(&cols.record)
+    .bind(&cols.facts)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    if written.len() != cols.id.len() {
+        let written: std::collections::HashSet<Uuid> = written.into_iter().collect();
+        let lost = cols.id.iter().find(|id| !written.contains(id)).copied();
+        return Err(Error::conflict(
+            ParticipantId::ENTITY,
+            lost.map_or_else(|| "a participant".to_owned(), |id| id.to_string()),
+        ));
+    }
+    Ok(())
+}
+
 /// Participants (records with their computed columns, or facts only) and their progress
 /// rows.
 async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) -> Result<()> {
@@ -158,40 +232,31 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
     // Facts-only writes, as columns: ids, new versions, facts (when they changed).
     let mut bumps = (Vec::new(), Vec::new(), Vec::<Option<Json<&Facts>>>::new());
     let mut rows = ProgressColumns::default();
+    let (mut with_facts, mut without_facts) = (RecordColumns::default(), RecordColumns::default());
+    let no_facts = Facts::default();
     for w in writes {
         let pid = w.id.as_uuid();
         match &w.record {
             Some(r) => {
+                // Batched below: one statement for the records written with their
+                // facts (every new participant), one for those without.
                 let d = derived(r);
-                let facts = match &w.facts {
-                    Some(f) => to_json(f)?,
-                    None => to_json(&Facts::default())?,
+                let cols = if w.facts.is_some() || w.version == 1 {
+                    &mut with_facts
+                } else {
+                    &mut without_facts
                 };
-                exec_versioned!(tx, sqlx::query(
-                    "INSERT INTO participants (event_id, participant_id, version, external_id, owner_id, \
-                       sort_name, sort_company, sort_email, search, categories, record, facts) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                     ON CONFLICT (event_id, participant_id) DO UPDATE SET version = EXCLUDED.version, \
-                       external_id = EXCLUDED.external_id, owner_id = EXCLUDED.owner_id, \
-                       sort_name = EXCLUDED.sort_name, sort_company = EXCLUDED.sort_company, \
-                       sort_email = EXCLUDED.sort_email, search = EXCLUDED.search, \
-                       categories = EXCLUDED.categories, record = EXCLUDED.record, \
-                       facts = CASE WHEN $13 THEN EXCLUDED.facts ELSE participants.facts END \
-                     WHERE participants.version = EXCLUDED.version - 1"
-                )
-                .bind(ev)
-                .bind(pid)
-                .bind(version(w.version)?)
-                .bind(r.external_id.as_str())
-                .bind(r.owner.map(|o| o.as_uuid()))
-                .bind(d.sort_name)
-                .bind(d.sort_company)
-                .bind(d.sort_email)
-                .bind(d.search)
-                .bind(d.categories)
-                .bind(to_json(r)?)
-                .bind(facts)
-                .bind(w.facts.is_some()), ParticipantId::ENTITY, w.id);
+                cols.id.push(pid);
+                cols.version.push(version(w.version)?);
+                cols.external_id.push(r.external_id.as_str());
+                cols.owner.push(r.owner.map(|o| o.as_uuid()));
+                cols.sort_name.push(d.sort_name);
+                cols.sort_company.push(d.sort_company);
+                cols.sort_email.push(d.sort_email);
+                cols.search.push(d.search);
+                cols.categories.push(Json(d.categories));
+                cols.record.push(Json(r));
+                cols.facts.push(Json(w.facts.as_ref().unwrap_or(&no_facts)));
             }
             None => {
                 // Batched below: one statement for every facts-only write.
@@ -209,6 +274,8 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
             rows.body.push(Json(row));
         }
     }
+    upsert_records(tx, ev, with_facts, "EXCLUDED.facts").await?;
+    upsert_records(tx, ev, without_facts, "participants.facts").await?;
     if !bumps.0.is_empty() {
         let n = bumps.0.len() as u64;
         let (ids, versions, facts) = bumps;
