@@ -465,6 +465,7 @@ fn benches(c: &mut Criterion) {
             }
             raw_memory(c, n);
             publishing(c, &rt, "memory", &world, n);
+            handwritten::paged::run(c, &rt, "memory", &world, n, None);
         }
         if wanted("redb") {
             let (world, small) = worlds(&rt, &RedbStore::open_temporary().unwrap(), n);
@@ -476,6 +477,7 @@ fn benches(c: &mut Criterion) {
             }
             raw_redb(c, n);
             publishing(c, &rt, "redb", &world, n);
+            handwritten::paged::run(c, &rt, "redb", &world, n, None);
         }
     }
     let mut pg_sizes = Vec::new();
@@ -504,6 +506,7 @@ fn benches(c: &mut Criterion) {
                 }
                 raw_pg(c, &rt, &store, &world, n);
                 publishing(c, &rt, "postgres", &world, n);
+                handwritten::paged::run(c, &rt, "postgres", &world, n, Some(store.pool()));
             }
         }
     }
@@ -552,6 +555,7 @@ fn print_ratios(memory_sizes: &[usize], pg_sizes: &[usize]) {
                 median(&raw, "insert 1000 rows"),
             );
             out.push_str(&handwritten::ratio_lines(&group));
+            out.push_str(&handwritten::paged::ratio_lines(&group, n));
             let raw_figures = if *store == "postgres" {
                 "figures by GROUP BY"
             } else {

@@ -15,6 +15,7 @@
 //! facts other than counted facts and the logo, tasks decided by an organizer, tasks
 //! awaiting review, the host's own participant ids. The library handles all of them.
 
+pub mod paged;
 pub mod postgres;
 pub mod redb;
 
