@@ -7,15 +7,59 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
-use punchlist::{Event, EventId, MatrixQuery, Result, Sweep, TaskCounters, TaskId};
+use punchlist::{
+    Event, EventId, MatrixQuery, ParticipantId, Progress, ProgressStatus, Result, Sweep,
+    TaskCounters, TaskId,
+};
 
 use crate::RedbStore;
 use crate::error::{be, parse};
 use crate::matrix::matrix_page;
-use crate::schema::{COUNTERS, EVENTS, SWEEPS, bytes_of, get, prefix_end, scan, uuid_at};
+use crate::schema::{
+    COUNTERS, EVENTS, PROGRESS, PROGRESS_STATUS, SWEEPS, bytes_of, get, key, prefix_end, scan,
+    status_byte, uuid_at,
+};
 
 #[async_trait]
 impl TrackingStore for RedbStore {
+    async fn task_rows(
+        &self,
+        event: EventId,
+        task: TaskId,
+        status: ProgressStatus,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        self.read(move |txn| {
+            let ev = bytes_of!(event);
+            let index = txn.open_table(PROGRESS_STATUS).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            let prefix = key(&[&ev, &bytes_of!(task), &[status_byte(status)]]);
+            let upper = prefix_end(&prefix);
+            let lower = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
+            let range = index
+                .range::<&[u8]>((
+                    lower
+                        .as_deref()
+                        .map_or(Bound::Included(prefix.as_slice()), Bound::Excluded),
+                    upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+                ))
+                .map_err(be)?;
+            let mut rows = Vec::new();
+            for item in range.take(limit) {
+                let (k, _) = item.map_err(be)?;
+                let k = k.value();
+                let pid = &k[k.len() - 16..];
+                if let Some(row) = get::<Progress>(&progress, &key(&[&ev, pid, &bytes_of!(task)]))?
+                {
+                    rows.push(row);
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
         let query = query.clone();
         self.read(move |txn| {

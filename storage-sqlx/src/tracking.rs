@@ -6,14 +6,41 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
-use punchlist::{EventId, MatrixQuery, Result, Sweep, TaskCounters, TaskId};
+use punchlist::{
+    EventId, MatrixQuery, ParticipantId, Progress, ProgressStatus, Result, Sweep, TaskCounters,
+    TaskId,
+};
 use sqlx::Row;
+use sqlx::types::Json;
 
 use crate::error::map_error;
 use crate::{PgStore, matrix};
 
 #[async_trait]
 impl TrackingStore for PgStore {
+    async fn task_rows(
+        &self,
+        event: EventId,
+        task: TaskId,
+        status: ProgressStatus,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        let rows: Vec<Json<Progress>> = sqlx::query_scalar(
+            "SELECT body FROM progress WHERE event_id = $1 AND task_id = $2 AND targeted \
+             AND status = $3 AND participant_id > $4 ORDER BY participant_id LIMIT $5",
+        )
+        .bind(event.as_uuid())
+        .bind(task.as_uuid())
+        .bind(status.as_str())
+        .bind(after.map_or(uuid::Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|Json(row)| row).collect())
+    }
+
     async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>> {
         matrix::page(&self.pool, event, query).await
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 pub(crate) use assign::{Handover, take_back_all};
 pub use list::{ProgressSummary, TaskItem, TaskList};
 pub(crate) use notices::{
-    due_reminders, notified_on_publish, nudge_recipient, publication_notice,
+    due_reminders, notified_on_publish, nudge_recipient, publication_notice, reminder_due_now,
     tasks_due_for_reminders,
 };
 pub use transition::Decision;

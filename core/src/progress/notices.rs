@@ -149,6 +149,36 @@ pub(crate) fn tasks_due_for_reminders(
         .collect()
 }
 
+/// Whether `row` of `task` has a reminder due now (N3), as [`due_reminders`] decides it:
+/// visible, still to do, with a deadline, and the slot reached at `now` not yet sent to
+/// whoever holds it. The tick loads the states of these rows' owners only; the owner's
+/// erasure and the grouping (N7) are decided on those states.
+pub(crate) fn reminder_due_now(
+    task: &Task,
+    row: &Progress,
+    settings: &EventSettings,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some(deadline) = task
+        .config
+        .deadline
+        .filter(|_| settings.tasks_enabled && is_visible(task, row))
+        .filter(|_| row.status == ProgressStatus::Todo)
+    else {
+        return false;
+    };
+    ReminderSlot::next_for(
+        row.reminder_recipient(),
+        deadline,
+        task.reminder_offsets(&settings.reminders),
+        settings.reminders.overdue,
+        &row.reminded,
+        now,
+        now,
+    )
+    .is_some_and(|(_, due_now)| due_now)
+}
+
 /// Who an organizer's "remind now" of a row reaches (B5): whoever holds the task, when
 /// it is still to do (not done, not waiting for review) and its owner was not erased
 /// (X6).
@@ -286,6 +316,46 @@ mod tests {
         settings.tasks_enabled = false;
         let t = task(1, Some(DAY / 2), TaskState::Published, false);
         assert!(tasks_due_for_reminders(&[(t.id, t)].into(), &settings, now).is_empty());
+    }
+
+    /// N3: a row is due now while the slot reached is unsent to its holder, and not once
+    /// it is marked, done, untargeted, or waiting for review.
+    #[test]
+    fn n3_a_row_due_now() {
+        let mut settings = crate::event::EventSettings::new("Expo", Language::new("en").unwrap());
+        settings.reminders.offsets = vec![ReminderOffset::days(1)];
+        let now = at(0);
+        let t = task(1, Some(DAY / 2), TaskState::Published, false);
+        let owner = person(2, false).id;
+        let fresh = Progress::new(t.id, owner, at(0));
+        let mut marked = fresh.clone();
+        marked.mark_reminded(ReminderMark {
+            slot: ReminderSlot::Before(ReminderOffset::days(1)),
+            recipient: owner,
+            deadline: at(DAY / 2),
+        });
+        let mut done = fresh.clone();
+        done.status = ProgressStatus::Done;
+        let mut review = fresh.clone();
+        review.status = ProgressStatus::AwaitingReview;
+        let mut untargeted = fresh.clone();
+        untargeted.targeted = false;
+        for (row, due, case) in [
+            (&fresh, true, "unsent"),
+            (&marked, false, "marked"),
+            (&done, false, "done"),
+            (&review, false, "awaiting review"),
+            (&untargeted, false, "not targeted"),
+        ] {
+            assert_eq!(reminder_due_now(&t, row, &settings, now), due, "{case}");
+        }
+        let far = task(3, Some(3 * DAY), TaskState::Published, false);
+        assert!(!reminder_due_now(
+            &far,
+            &Progress::new(far.id, owner, at(0)),
+            &settings,
+            now
+        ));
     }
 
     /// N3, N7, X6: which rows of a page are reminded, of what, and to whom.

@@ -9,7 +9,8 @@ use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 use crate::matrix::{MatrixCursor, MatrixQuery, MatrixSort};
 use crate::notify::Notification;
 use crate::progress::{
-    ProgressStatus, due_reminders, is_visible, nudge_recipient, tasks_due_for_reminders,
+    ProgressStatus, due_reminders, is_visible, nudge_recipient, reminder_due_now,
+    tasks_due_for_reminders,
 };
 use crate::store::{ParticipantState, Store};
 use std::collections::{HashMap, HashSet};
@@ -113,10 +114,12 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// [`Config::reminder_window`](super::Config::reminder_window) of one due now go out
     /// with it as one message (N7); the grouping is per batch of participants.
     ///
-    /// Reads only what can be due: for each task whose reminder time has come, the
-    /// participants whose row of it is still to do, through the store's index on a
-    /// task's statuses, a batch at a time (each batch its own transaction). With every
-    /// deadline far off, a tick reads the event's configuration alone. Run it
+    /// Reads only what can be due: for each task whose reminder time has come, its rows
+    /// still to do ([`task_rows`](crate::store::TrackingStore::task_rows), the rows
+    /// alone), a batch at a time; only the owners of rows with a reminder due now are
+    /// loaded whole, and each such batch is its own transaction. With every deadline far
+    /// off, a tick reads the event's configuration alone; once everyone was reminded, it
+    /// reads the task's rows still to do and loads nobody. Run it
     /// periodically, e.g. with [`Punchlist::run_reminders`]; nothing is queued while the
     /// event's Tasks feature is off.
     #[instrument(skip_all, fields(event = %event))]
@@ -129,40 +132,42 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         for task in due {
             let mut after = None;
             loop {
-                let (page, last, tick) = retry!(self, {
-                    let ctx = self.context(actor, event).await?;
-                    // Only the rows of this task still to do can be due now; their
-                    // owners' other rows come along, for grouping (N7).
-                    let query = MatrixQuery {
-                        progress: Some((task, vec![ProgressStatus::Todo])),
-                        rule: None,
-                        category: None,
-                        search: None,
-                        sort: MatrixSort::Registration,
-                        descending: false,
-                        after: after.clone(),
-                        limit: self.config.batch_size,
-                    };
-                    let states = self.store.matrix(event, &query).await?;
-                    let (page, last) = (
-                        states.len(),
-                        states.last().map(|s| MatrixCursor {
-                            key: String::new(),
-                            id: s.participant.id,
-                        }),
-                    );
-                    let ids: Vec<ParticipantId> = states.iter().map(|s| s.participant.id).collect();
-                    let tick = self.remind_page(&ctx, states).await?;
-                    Ok((page, last, (tick, ids)))
-                })?;
-                let (tick, ids) = tick;
-                looked_at.extend(ids);
-                total.reminders += tick.reminders;
-                total.messages += tick.messages;
+                // The rows of this task still to do, without their owners' states; only
+                // the owners of rows due now are loaded, with all their rows (N7).
+                let rows = self
+                    .store
+                    .task_rows(
+                        event,
+                        task,
+                        ProgressStatus::Todo,
+                        after,
+                        self.config.batch_size,
+                    )
+                    .await?;
+                let page = rows.len();
+                after = rows.last().map(|r| r.owner);
+                looked_at.extend(rows.iter().map(|r| r.owner));
+                let now = self.now();
+                let owners: Vec<ParticipantId> = match ctx.tasks.get(&task) {
+                    Some(t) => rows
+                        .iter()
+                        .filter(|r| reminder_due_now(t, r, &ctx.event.settings, now))
+                        .map(|r| r.owner)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if !owners.is_empty() {
+                    let tick = retry!(self, {
+                        let ctx = self.context(actor, event).await?;
+                        let states = self.store.participants_by_id(event, &owners).await?;
+                        self.remind_page(&ctx, states).await
+                    })?;
+                    total.reminders += tick.reminders;
+                    total.messages += tick.messages;
+                }
                 if page < self.config.batch_size {
                     break;
                 }
-                after = last;
             }
         }
         total.participants = looked_at.len() as u64;

@@ -19,7 +19,7 @@ use crate::matrix::MatrixQuery;
 use crate::message::Message;
 use crate::notify::{OutboxEntry, OutboxFilter};
 use crate::participant::Participant;
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressStatus};
 use crate::state::{EventConfig, ParticipantState};
 use crate::sweep::Sweep;
 use crate::timeline::{TimelineEntry, TimelineFilter};
@@ -52,6 +52,7 @@ mockall::mock! {
         async fn matrix(&self, event: EventId, query: &MatrixQuery) -> Result<Vec<ParticipantState>>;
         async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
         async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
+        async fn task_rows(&self, event: EventId, task: TaskId, status: ProgressStatus, after: Option<ParticipantId>, limit: usize) -> Result<Vec<Progress>>;
     }
 
     #[async_trait]

@@ -58,7 +58,7 @@ use crate::matrix::MatrixQuery;
 use crate::message::Message;
 use crate::notify::{OutboxEntry, OutboxFilter};
 use crate::participant::Participant;
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressStatus};
 use crate::segment::Segment;
 use crate::sweep::Sweep;
 use crate::task::Task;
@@ -162,6 +162,36 @@ pub trait TrackingStore: Send + Sync + 'static {
 
     /// Paged work not yet finished.
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
+
+    /// Up to `limit` targeted progress rows of `task` with `status`, in participant order
+    /// strictly after `after`: the rows alone, without their owners' states, so work that
+    /// looks at one task (the reminder tick) reads what it needs. The default reads them
+    /// through [`matrix`](Self::matrix), which is correct for any store; a store with an
+    /// index on a task's statuses should answer from it.
+    async fn task_rows(
+        &self,
+        event: EventId,
+        task: TaskId,
+        status: ProgressStatus,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        let query = MatrixQuery {
+            progress: Some((task, vec![status])),
+            sort: crate::matrix::MatrixSort::Registration,
+            after: after.map(|id| crate::matrix::MatrixCursor {
+                key: String::new(),
+                id,
+            }),
+            ..MatrixQuery::new(limit)
+        };
+        Ok(self
+            .matrix(event, &query)
+            .await?
+            .into_iter()
+            .filter_map(|mut s| s.progress.remove(&task))
+            .collect())
+    }
 }
 
 /// The participant record's append-only logs, newest first, by keyset (R5, R7, R12).

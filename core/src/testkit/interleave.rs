@@ -13,9 +13,9 @@ use super::{DumpStore, EventDump};
 use crate::change::ChangeSet;
 use crate::error::{Error, Result};
 use crate::history::{HistoryEntry, Subject};
-use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId};
+use crate::ids::{EventId, ExternalId, HistoryId, HostEventId, OutboxId, ParticipantId, TaskId};
 use crate::notify::{OutboxEntry, OutboxFilter};
-use crate::progress::Progress;
+use crate::progress::{Progress, ProgressStatus};
 use crate::store::{
     EventStore, OutboxStore, ParticipantState, ParticipantStore, ProgressFeed, RecordStore, Store,
     TrackingStore,
@@ -182,6 +182,20 @@ impl<S: Store> TrackingStore for Interleaving<S> {
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         self.pause().await;
         self.inner.sweeps(event).await
+    }
+
+    async fn task_rows(
+        &self,
+        event: EventId,
+        task: TaskId,
+        status: ProgressStatus,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        self.pause().await;
+        self.inner
+            .task_rows(event, task, status, after, limit)
+            .await
     }
 }
 

@@ -170,6 +170,7 @@ macro_rules! __checks {
                 b1_live_stream_reports_commits,
                 b1_every_cause_appears_once_in_order,
                 b2_matrix_filters_sort_and_keyset_pages,
+                b2_task_rows_page_one_status_of_one_task,
                 b3_figures_from_counters,
                 b3_counters_equal_recount,
                 b4_formula_cells_neutralised,

@@ -1027,3 +1027,91 @@ pub async fn b5_remind_now_one_and_all_incomplete<S: DumpStore>(store: S) {
     assert!(matches!(e, Error::Forbidden { .. }));
     assert_eq!(f.dump().await, before);
 }
+
+/// B2: a store pages the targeted rows of one task with one status, in participant order
+/// by keyset, without the rows of other tasks, other statuses or other events, nor those
+/// the task does not target (what the reminder tick reads).
+pub async fn b2_task_rows_page_one_status_of_one_task<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store.clone()).await;
+    let mut people = Vec::new();
+    for i in 0..5 {
+        people.push(f.participant(&format!("x{i}"), &["exhibitor"]).await);
+    }
+    let visitor = f.participant("v", &["visitor"]).await;
+    other.participant("x0", &["exhibitor"]).await;
+    let task = f.manual_task("Hotel", None).await;
+    let other_task = f.manual_task("Logo", None).await;
+    other.manual_task("Hotel", None).await;
+    for p in &people[..2] {
+        f.service
+            .complete_task(&f.as_participant(p), f.event, p.id, task.id)
+            .await
+            .unwrap();
+    }
+    let mut todo: Vec<ParticipantId> = people[2..].iter().map(|p| p.id).collect();
+    todo.extend(
+        f.list(&visitor)
+            .await
+            .items
+            .iter()
+            .any(|i| i.task == task.id)
+            .then_some(visitor.id),
+    );
+    todo.sort();
+    let mut done: Vec<ParticipantId> = people[..2].iter().map(|p| p.id).collect();
+    done.sort();
+    let owners = |rows: Vec<Progress>| -> Vec<ParticipantId> {
+        assert!(
+            rows.iter().all(|r| r.task == task.id && r.targeted),
+            "{rows:?}"
+        );
+        rows.into_iter().map(|r| r.owner).collect()
+    };
+    let all = store
+        .task_rows(f.event, task.id, ProgressStatus::Todo, None, 100)
+        .await
+        .unwrap();
+    assert!(all.iter().all(|r| r.status == ProgressStatus::Todo));
+    assert_eq!(owners(all), todo);
+    let first = store
+        .task_rows(f.event, task.id, ProgressStatus::Todo, None, 2)
+        .await
+        .unwrap();
+    let rest = store
+        .task_rows(
+            f.event,
+            task.id,
+            ProgressStatus::Todo,
+            first.last().map(|r| r.owner),
+            100,
+        )
+        .await
+        .unwrap();
+    let mut paged = owners(first);
+    paged.extend(owners(rest));
+    assert_eq!(paged, todo, "keyset pages");
+    let finished = store
+        .task_rows(f.event, task.id, ProgressStatus::Done, None, 100)
+        .await
+        .unwrap();
+    assert_eq!(owners(finished), done);
+    assert!(
+        store
+            .task_rows(f.event, task.id, ProgressStatus::AwaitingReview, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .task_rows(other.event, task.id, ProgressStatus::Todo, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "another event's rows are its own"
+    );
+    assert_eq!(other_task.event, f.event);
+}
