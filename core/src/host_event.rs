@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::actor::Actor;
 use crate::error::{Error, Result};
 use crate::ids::{EventId, ExternalId, HostEventId, ParticipantId, ParticipantRef, TimelineId};
-use crate::participant::Facts;
+use crate::participant::{FactKind, Facts};
 use crate::text;
 use crate::timeline::{TimelineEntry, TimelineKind, to_millisecond};
 
@@ -101,6 +101,22 @@ impl HostEvent {
             }
             HostFact::FieldCleared { field } => text::key("fact.field", field),
             _ => Ok(()),
+        }
+    }
+
+    /// The kind of fact it changes.
+    pub(crate) fn kind(&self) -> FactKind {
+        match &self.fact {
+            HostFact::LogoUploaded | HostFact::LogoRemoved => FactKind::Logo,
+            HostFact::CollaboratorAdded { .. } | HostFact::CollaboratorRemoved { .. } => {
+                FactKind::Collaborators
+            }
+            HostFact::ProductAdded { .. } | HostFact::ProductRemoved { .. } => FactKind::Products,
+            HostFact::InvitationSent { .. } | HostFact::InvitationWithdrawn { .. } => {
+                FactKind::Invitations
+            }
+            HostFact::FormCompleted { .. } => FactKind::Forms,
+            HostFact::FieldSet { .. } | HostFact::FieldCleared { .. } => FactKind::Fields,
         }
     }
 

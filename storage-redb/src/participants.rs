@@ -1,12 +1,15 @@
 //! The participants' reads: [`ParticipantStore`] and the loading of a participant's state
 //! (record, facts and progress rows) that the matrix and the dump share.
 
+use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
 use punchlist::store::ParticipantState;
 use punchlist::store::ParticipantStore;
-use punchlist::{EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result};
+use punchlist::{
+    EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result, TaskId,
+};
 use redb::{ReadTransaction, ReadableTable};
 
 use crate::RedbStore;
@@ -32,6 +35,45 @@ impl ParticipantStore for RedbStore {
                 if let Some(s) = load_participant(&participants, &progress, event, id)? {
                     out.push(s);
                 }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn participant_slices(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+        tasks: &[TaskId],
+    ) -> Result<Vec<ParticipantState>> {
+        let ids = ids.to_vec();
+        let tasks = tasks.to_vec();
+        self.read(move |txn| {
+            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            let ev = bytes_of!(event);
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let pid = bytes_of!(id);
+                let Some(stored) = get::<StoredParticipant>(&participants, &key(&[&ev, &pid]))?
+                else {
+                    continue;
+                };
+                let mut rows = BTreeMap::new();
+                for task in &tasks {
+                    if let Some(row) =
+                        get::<Progress>(&progress, &key(&[&ev, &pid, &bytes_of!(*task)]))?
+                    {
+                        rows.insert(*task, row);
+                    }
+                }
+                out.push(ParticipantState {
+                    participant: stored.participant,
+                    facts: stored.facts,
+                    progress: rows,
+                    version: stored.version,
+                });
             }
             Ok(out)
         })

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use punchlist::store::ParticipantState;
 use punchlist::store::ParticipantStore;
 use punchlist::{
-    Error, EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result,
+    Error, EventId, ExternalId, HostEventId, Participant, ParticipantId, Progress, Result, TaskId,
 };
 use sqlx::types::Json;
 use sqlx::{Postgres, Row};
@@ -41,6 +41,43 @@ where
     .fetch_all(exec)
     .await
     .map_err(map_error)?;
+    states_of(rows)
+}
+
+/// Loads participants' states by id (any order) with only their progress rows of
+/// `tasks`, each row found by its key, in one statement.
+pub(crate) async fn load_slices<'c, E>(
+    exec: E,
+    event: EventId,
+    ids: &[Uuid],
+    tasks: &[Uuid],
+) -> Result<Vec<ParticipantState>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = sqlx::query(
+        "SELECT p.version, p.record, p.facts, \
+           COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
+                     WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id \
+                       AND g.task_id IN (SELECT unnest($3::uuid[]))), \
+                    '[]'::jsonb) AS progress \
+         FROM participants p \
+         WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))",
+    )
+    .bind(event.as_uuid())
+    .bind(ids)
+    .bind(tasks)
+    .fetch_all(exec)
+    .await
+    .map_err(map_error)?;
+    states_of(rows)
+}
+
+/// Decodes the rows of [`load_states`] and [`load_slices`].
+fn states_of(rows: Vec<sqlx::postgres::PgRow>) -> Result<Vec<ParticipantState>> {
     rows.into_iter()
         .map(|r| {
             let v: i64 = r.get("version");
@@ -64,6 +101,17 @@ impl ParticipantStore for PgStore {
     ) -> Result<Vec<ParticipantState>> {
         let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
         load_states(&self.pool, event, &ids).await
+    }
+
+    async fn participant_slices(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+        tasks: &[TaskId],
+    ) -> Result<Vec<ParticipantState>> {
+        let ids: Vec<Uuid> = ids.iter().map(|i| i.as_uuid()).collect();
+        let tasks: Vec<Uuid> = tasks.iter().map(|t| t.as_uuid()).collect();
+        load_slices(&self.pool, event, &ids, &tasks).await
     }
 
     async fn participant_records(

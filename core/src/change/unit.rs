@@ -20,6 +20,7 @@ use crate::progress::{
     Progress, ProgressChange, ProgressStatus, Reconciled, reconcile, take_back_all,
 };
 use crate::state::{EventConfig, ParticipantState};
+use crate::task::Task;
 use crate::timeline::{TimelineEntry, TimelineKind};
 
 /// One participant being changed.
@@ -38,6 +39,8 @@ pub(crate) struct UnitOfWork<'c> {
     cs: ChangeSet,
     /// Boxed: a working copy is large, and a map shifts its values on insert.
     people: BTreeMap<ParticipantId, Box<WorkingCopy>>,
+    /// The tasks whose rows the participants were loaded with, when not all of them.
+    slice: Option<Vec<TaskId>>,
     settled: bool,
 }
 
@@ -52,6 +55,7 @@ impl<'c> UnitOfWork<'c> {
                 ..ChangeSet::new(config.event.id)
             },
             people: BTreeMap::new(),
+            slice: None,
             settled: false,
         }
     }
@@ -65,6 +69,15 @@ impl<'c> UnitOfWork<'c> {
             event.version += 1;
             self.cs.event_record = Some(event);
         }
+    }
+
+    /// Restricts the unit to the rows of `tasks`: its participants are loaded with those
+    /// rows alone ([`participant_slices`](crate::store::ParticipantStore::participant_slices)),
+    /// so [`settle`](Self::settle) reconciles those tasks alone, and the rows it does not
+    /// hold are neither read nor written. Only for changes that leave the records as they
+    /// are (the host's facts): a record change can move targeting on any task.
+    pub(crate) fn restrict_to(&mut self, tasks: Vec<TaskId>) {
+        self.slice = Some(tasks);
     }
 
     /// Every participant of the unit, to adjust rows after [`UnitOfWork::settle`].
@@ -266,12 +279,19 @@ impl<'c> UnitOfWork<'c> {
         assert!(!self.settled, "a unit settles once");
         self.settled = true;
         let mut out = BTreeMap::new();
+        let tasks: Vec<&Task> = match &self.slice {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.config.tasks.get(id))
+                .collect(),
+            None => self.config.tasks.values().collect(),
+        };
         for (id, w) in &mut self.people {
             let mut reconciled = reconcile(
                 &w.record,
                 &w.facts,
                 &w.rows,
-                self.config.tasks.values(),
+                tasks.iter().copied(),
                 &self.config.segments,
                 &self.config.event.settings,
                 self.now,
@@ -336,6 +356,10 @@ impl<'c> UnitOfWork<'c> {
             self.timeline_by(id, kind, by);
         }
         let record_changed = before_record != Some(&w.record);
+        debug_assert!(
+            self.slice.is_none() || !record_changed || before_record.is_none(),
+            "a unit restricted to some tasks' rows changed a record"
+        );
         let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
             || (before_facts.is_none() && w.facts != Facts::default());
         if let Some(old) = before_record.filter(|_| record_changed) {

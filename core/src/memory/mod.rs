@@ -191,6 +191,28 @@ impl ParticipantStore for MemoryStore {
         })
     }
 
+    async fn participant_slices(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+        tasks: &[TaskId],
+    ) -> Result<Vec<ParticipantState>> {
+        self.read(event, Vec::new(), |d| {
+            ids.iter()
+                .filter_map(|id| d.participants.get(id))
+                .map(|s| ParticipantState {
+                    participant: s.participant.clone(),
+                    facts: s.facts.clone(),
+                    progress: tasks
+                        .iter()
+                        .filter_map(|t| s.progress.get(t).map(|r| (*t, r.clone())))
+                        .collect(),
+                    version: s.version,
+                })
+                .collect()
+        })
+    }
+
     async fn participant_records(
         &self,
         event: EventId,

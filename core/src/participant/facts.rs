@@ -100,6 +100,27 @@ impl CountedFact {
     }
 }
 
+/// A kind of fact: what a host fact changes and what a condition reads (T4). Ingest
+/// re-evaluates only the automatic tasks whose condition reads a kind its facts changed, and
+/// loads only those tasks' rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum FactKind {
+    /// [`Facts::logo`].
+    Logo,
+    /// [`Facts::collaborators`].
+    Collaborators,
+    /// [`Facts::products`].
+    Products,
+    /// [`Facts::invitations`].
+    Invitations,
+    /// [`Facts::sessions`].
+    Sessions,
+    /// [`Facts::forms`].
+    Forms,
+    /// [`Facts::fields`].
+    Fields,
+}
+
 /// Everything the host reported about one participant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub(crate) use facts::FactKind;
 pub use facts::{CountedFact, Facts, Stamped};
 pub use patch::{ParticipantPatch, ProfilePatch, StatusPatch, UtmPatch};
 

@@ -7,7 +7,7 @@ mod list;
 mod notices;
 mod transition;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ pub(crate) use transition::{Hand, Tick, not_published};
 use crate::actor::Actor;
 use crate::event::EventSettings;
 use crate::ids::{EventId, ParticipantId, SegmentId, TaskId};
-use crate::participant::{Facts, Participant};
+use crate::participant::{FactKind, Facts, Participant};
 use crate::segment::Segment;
 use crate::task::Task;
 
@@ -256,6 +256,24 @@ pub(crate) struct Reconciled {
     pub reopened: Vec<TaskId>,
     /// Tasks newly targeted at the participant (for publication notices).
     pub newly_targeted: Vec<TaskId>,
+}
+
+/// The published automatic tasks whose condition reads one of `kinds` (T4): the only ones
+/// a change of those facts can complete or reopen, and so the only rows ingest loads and
+/// reconciles. Targeting reads the record alone, so facts never move it. Pure.
+pub(crate) fn tasks_reading<'a>(
+    tasks: impl IntoIterator<Item = &'a Task>,
+    kinds: &BTreeSet<FactKind>,
+) -> Vec<TaskId> {
+    tasks
+        .into_iter()
+        .filter(|t| t.is_published())
+        .filter(|t| {
+            t.condition()
+                .is_some_and(|c| kinds.iter().any(|k| c.reads(*k)))
+        })
+        .map(|t| t.id)
+        .collect()
 }
 
 /// Brings a participant's rows in line with the published tasks (S2, T4): creates rows
@@ -506,5 +524,112 @@ mod tests {
         assert!(!is_overdue(past, ProgressStatus::Done, now));
         assert!(!is_overdue(None, ProgressStatus::Todo, now));
         assert!(!is_overdue(Some(now), ProgressStatus::Todo, now));
+    }
+
+    /// The condition a generated task has (`None`: manual).
+    fn condition_of(n: u8) -> Option<Condition> {
+        match n {
+            0 => None,
+            1 => Some(Condition::LogoUploaded),
+            2 => Some(Condition::Products { at_least: 2 }),
+            3 => Some(Condition::Invitations { at_least: 1 }),
+            4 => Some(Condition::FormCompleted { form: "f".into() }),
+            5 => Some(Condition::FieldFilled {
+                field: "bio".into(),
+                value: None,
+            }),
+            _ => Some(Condition::Any {
+                conditions: vec![Condition::LogoUploaded, Condition::Products { at_least: 1 }],
+            }),
+        }
+    }
+
+    /// A host fact of kind `kind` about object `object`.
+    fn host_fact(kind: u8, object: u8, present: bool, at_s: i64) -> crate::host_event::HostEvent {
+        use crate::host_event::{HostEvent, HostFact};
+        let x = ExternalId::new(format!("o{object}")).unwrap();
+        let fact = match (kind % 5, present) {
+            (0, true) => HostFact::LogoUploaded,
+            (0, false) => HostFact::LogoRemoved,
+            (1, true) => HostFact::ProductAdded { product: x },
+            (1, false) => HostFact::ProductRemoved { product: x },
+            (2, true) => HostFact::InvitationSent { invitation: x },
+            (2, false) => HostFact::InvitationWithdrawn { invitation: x },
+            (3, _) => HostFact::FormCompleted { form: "f".into() },
+            (_, true) => HostFact::FieldSet {
+                field: "bio".into(),
+                value: format!("v{object}"),
+            },
+            (_, false) => HostFact::FieldCleared {
+                field: "bio".into(),
+            },
+        };
+        HostEvent {
+            id: crate::ids::HostEventId::new(format!("h{kind}{object}{at_s}")).unwrap(),
+            participant: ParticipantId::new_at(at(0)).into(),
+            occurred_at: at(at_s),
+            fact,
+        }
+    }
+
+    proptest::proptest! {
+        /// T4: from any consistent state (manual and automatic tasks on every kind of fact,
+        /// in and out of the participant's segment, some decided by an organizer), a batch
+        /// of facts reconciled over only the tasks that read its kinds, holding only their
+        /// rows, writes exactly the rows that reconciling every task over every row writes.
+        #[test]
+        fn t4_a_slice_reconciles_to_the_whole(
+            spec in proptest::collection::vec((0u8..7, proptest::bool::ANY, proptest::bool::ANY), 1..8),
+            earlier in proptest::collection::vec((0u8..5, 0u8..3, proptest::bool::ANY, 1i64..50), 0..12),
+            batch in proptest::collection::vec((0u8..5, 0u8..3, proptest::bool::ANY, 1i64..100), 1..6),
+        ) {
+            let (settings, segments, seg, p) = world();
+            let tasks: Vec<Task> = spec
+                .iter()
+                .map(|(c, segmented, _)| {
+                    task(segmented.then_some(seg), condition_of(*c), TaskState::Published)
+                })
+                .collect();
+            let mut facts = Facts::default();
+            for (k, o, present, s) in &earlier {
+                host_fact(*k, *o, *present, *s).apply_to(&mut facts);
+            }
+            // A consistent starting state: every task reconciled over the earlier facts,
+            // then some rows decided by an organizer (done, whatever the facts say).
+            let mut rows: BTreeMap<TaskId, Progress> = BTreeMap::new();
+            let first = reconcile(&p, &facts, &rows, &tasks, &segments, &settings, at(60));
+            rows.extend(first.rows.into_iter().map(|r| (r.task, r)));
+            for ((_, _, by_organizer), t) in spec.iter().zip(&tasks) {
+                if let Some(row) = rows.get_mut(&t.id).filter(|_| *by_organizer) {
+                    row.decided_by_organizer = true;
+                    row.set_done(
+                        Some(Completion { at: at(61), by: Actor::System, how: CompletedHow::Organizer }),
+                        at(61),
+                    );
+                }
+            }
+            let batch: Vec<_> = batch
+                .iter()
+                .map(|(k, o, present, s)| host_fact(*k, *o, *present, 50 + *s))
+                .collect();
+            for e in &batch {
+                e.apply_to(&mut facts);
+            }
+            let now = at(200);
+            let whole = reconcile(&p, &facts, &rows, &tasks, &segments, &settings, now);
+            let kinds: BTreeSet<FactKind> = batch.iter().map(|e| e.kind()).collect();
+            let read = tasks_reading(&tasks, &kinds);
+            let sliced: BTreeMap<TaskId, Progress> = rows
+                .iter()
+                .filter(|(t, _)| read.contains(t))
+                .map(|(t, r)| (*t, r.clone()))
+                .collect();
+            let reading: Vec<&Task> = tasks.iter().filter(|t| read.contains(&t.id)).collect();
+            let slice = reconcile(&p, &facts, &sliced, reading, &segments, &settings, now);
+            let by_task = |r: Reconciled| -> BTreeMap<TaskId, Progress> {
+                r.rows.into_iter().map(|r| (r.task, r)).collect()
+            };
+            proptest::prop_assert_eq!(by_task(slice), by_task(whole));
+        }
     }
 }

@@ -8,10 +8,12 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::host_event::{HostAction, HostEvent, HostFact, IngestOutcome};
 use crate::ids::{EventId, ParticipantId};
+use crate::participant::FactKind;
 use crate::participant::team::{TeamChange, check_can_link, team_change};
+use crate::progress;
 use crate::store::{ParticipantState, Store, StoreExt};
 use crate::{actor, limits};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tracing::instrument;
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -71,15 +73,25 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 v.dedup();
                 v
             };
-            let mut states: HashMap<ParticipantId, ParticipantState> = self
-                .store
-                .participants_by_id(event, &wanted)
-                .await?
-                .into_iter()
-                .map(|s| (s.participant.id, s))
-                .collect();
+            // T4: a fact can only move the rows of the tasks whose condition reads its kind,
+            // so those rows alone are loaded and reconciled, unless a fact links a team
+            // (a record change, which can move targeting on any task).
+            let links = events.iter().any(|e| e.kind() == FactKind::Collaborators);
+            let slice = (!links).then(|| {
+                let kinds: BTreeSet<FactKind> = events.iter().map(HostEvent::kind).collect();
+                progress::tasks_reading(ctx.tasks.values(), &kinds)
+            });
+            let loaded = match &slice {
+                Some(tasks) => self.store.participant_slices(event, &wanted, tasks).await?,
+                None => self.store.participants_by_id(event, &wanted).await?,
+            };
+            let mut states: HashMap<ParticipantId, ParticipantState> =
+                loaded.into_iter().map(|s| (s.participant.id, s)).collect();
             let now = self.now();
             let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
+            if let Some(tasks) = slice {
+                unit.restrict_to(tasks);
+            }
             let mut results = Vec::with_capacity(events.len());
             for (e, owner) in events.iter().zip(&owners) {
                 if let Err(err) = e.validate(now) {

@@ -38,6 +38,7 @@ mockall::mock! {
     #[async_trait]
     impl ParticipantStore for Store {
         async fn participants_by_id(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<ParticipantState>>;
+        async fn participant_slices(&self, event: EventId, ids: &[ParticipantId], tasks: &[TaskId]) -> Result<Vec<ParticipantState>>;
         async fn participant_records(&self, event: EventId, ids: &[ParticipantId]) -> Result<Vec<Participant>>;
         async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>>;
         async fn participants_by_external_id(&self, event: EventId, external_ids: &[ExternalId]) -> Result<Vec<(ExternalId, ParticipantId)>>;

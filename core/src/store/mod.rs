@@ -93,6 +93,26 @@ pub trait ParticipantStore: Send + Sync + 'static {
         ids: &[ParticipantId],
     ) -> Result<Vec<ParticipantState>>;
 
+    /// The states of the participants among `ids` that exist in this event (any order),
+    /// with only their progress rows of `tasks` (record, facts and version whole): what
+    /// ingest needs, since a fact can only move the rows of the tasks whose condition reads
+    /// it. The default reads the whole states through
+    /// [`participants_by_id`](Self::participants_by_id) and drops the other rows, which is
+    /// correct for any store; a store that keys rows by (participant, task) should read
+    /// those rows alone.
+    async fn participant_slices(
+        &self,
+        event: EventId,
+        ids: &[ParticipantId],
+        tasks: &[TaskId],
+    ) -> Result<Vec<ParticipantState>> {
+        let mut states = self.participants_by_id(event, ids).await?;
+        for s in &mut states {
+            s.progress.retain(|task, _| tasks.contains(task));
+        }
+        Ok(states)
+    }
+
     /// The records of the participants among `ids` that exist in this event (any order),
     /// without their facts and progress: what rendering a notification needs.
     async fn participant_records(

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::participant::Facts;
+use crate::participant::{FactKind, Facts};
 use crate::text;
 
 /// What must hold for an automatic task to be done.
@@ -130,6 +130,25 @@ impl Condition {
             },
             Condition::All { conditions } => conditions.iter().all(|c| c.holds(facts)),
             Condition::Any { conditions } => conditions.iter().any(|c| c.holds(facts)),
+        }
+    }
+}
+
+impl Condition {
+    /// Whether the condition reads facts of `kind`: a change of any other kind cannot
+    /// change whether it holds.
+    pub(crate) fn reads(&self, kind: FactKind) -> bool {
+        match self {
+            Condition::LogoUploaded => kind == FactKind::Logo,
+            Condition::Collaborators { .. } => kind == FactKind::Collaborators,
+            Condition::Products { .. } => kind == FactKind::Products,
+            Condition::Invitations { .. } => kind == FactKind::Invitations,
+            Condition::Sessions { .. } => kind == FactKind::Sessions,
+            Condition::FormCompleted { .. } => kind == FactKind::Forms,
+            Condition::FieldFilled { .. } => kind == FactKind::Fields,
+            Condition::All { conditions } | Condition::Any { conditions } => {
+                conditions.iter().any(|c| c.reads(kind))
+            }
         }
     }
 }

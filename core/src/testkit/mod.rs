@@ -219,6 +219,8 @@ macro_rules! __checks {
                 x3_collaborator_fact_and_link_are_one_fact,
                 x3_host_reports_name_participants_by_the_hosts_id,
                 x3_external_ids_resolve_together_within_their_event,
+                t4_slices_hold_the_rows_of_the_tasks_asked,
+                t4_facts_move_only_the_tasks_that_read_them,
             ]
             consistency: [
                 x4_same_version_change_sets_one_conflict,

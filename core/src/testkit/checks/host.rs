@@ -8,7 +8,8 @@ use chrono::Duration;
 
 use super::common::{assert_quiet, host_id, next_change, state_in};
 use crate::testkit::assert::{Kind, assert_forbidden, assert_kind};
-use crate::testkit::{DumpStore, Fixture, Interleaving};
+use crate::store::ParticipantState;
+use crate::testkit::{DumpStore, EventDump, Fixture, Interleaving};
 use crate::*;
 
 /// X3: every item of a batch gets its own result, in order (applied, duplicate within the
@@ -452,5 +453,171 @@ pub async fn x3_external_ids_resolve_together_within_their_event<S: DumpStore>(s
         fields,
         [None, Some("external_id"), Some("external_id"), None],
         "a new id, one taken here, one repeated in the list, one taken in another event only"
+    );
+}
+
+/// T4: a store hands out participants' states with only the progress rows of the tasks
+/// asked for (record, facts and version whole), leaving out ids it does not hold and
+/// other events' rows: what ingest reads.
+pub async fn t4_slices_hold_the_rows_of_the_tasks_asked<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store.clone()).await;
+    let ann = f.participant("ann", &[]).await;
+    let bob = f.participant("bob", &[]).await;
+    let hotel = f.manual_task("Hotel", None).await;
+    let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
+    let products = f
+        .auto_task("Products", Condition::Products { at_least: 1 }, None)
+        .await;
+    f.fact("s-1", &ann, HostFact::LogoUploaded).await;
+    other.participant("ann", &[]).await;
+    let dump = f.dump().await;
+    let whole = |p: &Participant| state_in(&dump, p).clone();
+    let ghost = ParticipantId::new_at(f.clock.now());
+
+    let mut slices = store
+        .participant_slices(f.event, &[ann.id, ghost, bob.id], &[logo.id, products.id])
+        .await
+        .unwrap();
+    slices.sort_by_key(|s| s.participant.id);
+    let mut expected: Vec<ParticipantState> = [&ann, &bob]
+        .into_iter()
+        .map(|p| {
+            let mut s = whole(p);
+            s.progress.retain(|t, _| *t == logo.id || *t == products.id);
+            assert_eq!(s.progress.len(), 2, "{s:?}");
+            s
+        })
+        .collect();
+    expected.sort_by_key(|s| s.participant.id);
+    assert_eq!(slices, expected);
+
+    let bare = store
+        .participant_slices(f.event, &[ann.id], &[])
+        .await
+        .unwrap();
+    assert_eq!(bare.len(), 1);
+    assert!(bare[0].progress.is_empty());
+    assert_eq!(bare[0].facts, whole(&ann).facts);
+    assert_eq!(bare[0].version, whole(&ann).version);
+
+    let one = store
+        .participant_slices(f.event, &[bob.id], &[hotel.id])
+        .await
+        .unwrap();
+    assert_eq!(
+        one[0].progress.keys().copied().collect::<Vec<_>>(),
+        vec![hotel.id]
+    );
+    assert!(
+        store
+            .participant_slices(other.event, &[ann.id], &[logo.id])
+            .await
+            .unwrap()
+            .is_empty(),
+        "another event's participants are its own"
+    );
+}
+
+/// T4: a batch of facts moves the automatic tasks whose condition reads them, and leaves
+/// every other row of the participant as it was (manual rows, conditions on other
+/// facts, a condition that still holds), whatever mix of kinds the batch carries.
+pub async fn t4_facts_move_only_the_tasks_that_read_them<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let hotel = f.manual_task("Hotel", None).await;
+    let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
+    let products = f
+        .auto_task("Products", Condition::Products { at_least: 2 }, None)
+        .await;
+    let either = f
+        .auto_task(
+            "Logo or a product",
+            Condition::Any {
+                conditions: vec![Condition::LogoUploaded, Condition::Products { at_least: 1 }],
+            },
+            None,
+        )
+        .await;
+    let bio = f
+        .auto_task(
+            "Bio",
+            Condition::FieldFilled {
+                field: "bio".into(),
+                value: None,
+            },
+            None,
+        )
+        .await;
+    f.service
+        .complete_task(&f.as_participant(&ann), f.event, ann.id, hotel.id)
+        .await
+        .unwrap();
+    f.fact("m-1", &ann, HostFact::LogoUploaded).await;
+    assert_eq!(f.status(&ann, logo.id).await, Some(ProgressStatus::Done));
+    assert_eq!(f.status(&ann, either.id).await, Some(ProgressStatus::Done));
+    let sku = |s: &str| ExternalId::new(s).unwrap();
+    let rows = |d: &EventDump| state_in(d, &ann).progress.clone();
+
+    let before = f.dump().await;
+    f.fact("m-2", &ann, HostFact::ProductAdded { product: sku("a") })
+        .await;
+    let after = f.dump().await;
+    assert_eq!(rows(&after), rows(&before), "one product moves nothing");
+    assert_eq!(
+        state_in(&after, &ann).version,
+        state_in(&before, &ann).version + 1,
+        "the facts changed"
+    );
+
+    let results = f
+        .service
+        .ingest_batch(
+            &Actor::System,
+            f.event,
+            vec![
+                f.host_event("m-3", &ann, HostFact::ProductAdded { product: sku("b") }),
+                f.host_event("m-4", &ann, HostFact::LogoRemoved),
+                f.host_event(
+                    "m-5",
+                    &ann,
+                    HostFact::FieldSet {
+                        field: "bio".into(),
+                        value: "Makes lamps".into(),
+                    },
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert!(
+        results
+            .iter()
+            .all(|r| matches!(r, Ok(IngestOutcome::Applied)))
+    );
+    let mixed = f.dump().await;
+    let moved = rows(&mixed);
+    let was = rows(&after);
+    assert_eq!(
+        moved[&hotel.id], was[&hotel.id],
+        "a manual row is untouched"
+    );
+    assert_eq!(moved[&products.id].status, ProgressStatus::Done);
+    assert_eq!(moved[&bio.id].status, ProgressStatus::Done);
+    assert_eq!(moved[&logo.id].status, ProgressStatus::Todo, "logo removed");
+    assert_eq!(
+        moved[&either.id], was[&either.id],
+        "still holds through the products: unchanged"
+    );
+    assert_eq!(
+        f.service
+            .task_figures(&f.organizer, f.event)
+            .await
+            .unwrap()
+            .iter()
+            .find(|r| r.task == logo.id)
+            .map(|r| r.done),
+        Some(0)
     );
 }
