@@ -1,6 +1,8 @@
 //! [`ParticipantStore`]: participants' states (record, facts, progress rows) and the lookups
 //! by host id, owner, assignee and ingested host event.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 use punchlist::store::ParticipantState;
 use punchlist::store::ParticipantStore;
@@ -25,23 +27,7 @@ pub(crate) async fn load_states<'c, E>(
 where
     E: sqlx::Executor<'c, Database = Postgres>,
 {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query(
-        "SELECT p.version, p.record, p.facts, \
-           COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
-                     WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id), \
-                    '[]'::jsonb) AS progress \
-         FROM participants p \
-         WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))",
-    )
-    .bind(event.as_uuid())
-    .bind(ids)
-    .fetch_all(exec)
-    .await
-    .map_err(map_error)?;
-    states_of(rows)
+    load(exec, event, ids, None).await
 }
 
 /// Loads participants' states by id (any order) with only their progress rows of
@@ -55,24 +41,45 @@ pub(crate) async fn load_slices<'c, E>(
 where
     E: sqlx::Executor<'c, Database = Postgres>,
 {
+    load(exec, event, ids, Some(tasks)).await
+}
+
+/// The statement of [`load_states`] (every row) and [`load_slices`] (the rows of some
+/// tasks): two texts, so each is prepared once and keeps a plan of its own.
+async fn load<'c, E>(
+    exec: E,
+    event: EventId,
+    ids: &[Uuid],
+    tasks: Option<&[Uuid]>,
+) -> Result<Vec<ParticipantState>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = sqlx::query(
-        "SELECT p.version, p.record, p.facts, \
-           COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
-                     WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id \
-                       AND g.task_id IN (SELECT unnest($3::uuid[]))), \
-                    '[]'::jsonb) AS progress \
-         FROM participants p \
-         WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))",
-    )
-    .bind(event.as_uuid())
-    .bind(ids)
-    .bind(tasks)
-    .fetch_all(exec)
-    .await
-    .map_err(map_error)?;
+    /// The statement, with the condition on the rows' tasks (none, or `$3`).
+    fn statement(rows: &str) -> String {
+        format!(
+            "SELECT p.version, p.record, p.facts, \
+               COALESCE((SELECT jsonb_agg(g.body) FROM progress g \
+                         WHERE g.event_id = p.event_id AND g.participant_id = p.participant_id{rows}), \
+                        '[]'::jsonb) AS progress \
+             FROM participants p \
+             WHERE p.event_id = $1 AND p.participant_id IN (SELECT unnest($2::uuid[]))"
+        )
+    }
+    static WHOLE: LazyLock<String> = LazyLock::new(|| statement(""));
+    static SLICE: LazyLock<String> =
+        LazyLock::new(|| statement(" AND g.task_id IN (SELECT unnest($3::uuid[]))"));
+    let query = match tasks {
+        None => sqlx::query(WHOLE.as_str()).bind(event.as_uuid()).bind(ids),
+        Some(tasks) => sqlx::query(SLICE.as_str())
+            .bind(event.as_uuid())
+            .bind(ids)
+            .bind(tasks),
+    };
+    let rows = query.fetch_all(exec).await.map_err(map_error)?;
     states_of(rows)
 }
 
