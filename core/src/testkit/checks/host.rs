@@ -7,8 +7,8 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::common::{assert_quiet, host_id, next_change, state_in};
-use crate::testkit::assert::{Kind, assert_forbidden, assert_kind};
 use crate::store::ParticipantState;
+use crate::testkit::assert::{Kind, assert_forbidden, assert_kind};
 use crate::testkit::{DumpStore, EventDump, Fixture, Interleaving};
 use crate::*;
 
