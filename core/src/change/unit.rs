@@ -17,7 +17,8 @@ use crate::ids::{HistoryId, ParticipantId, TaskId, TimelineId};
 use crate::notify::{Notification, OutboxEntry};
 use crate::participant::{Facts, Networking, Participant};
 use crate::progress::{
-    Progress, ProgressChange, ProgressStatus, Reconciled, reconcile, take_back_all,
+    Progress, ProgressChange, ProgressStatus, Reconciled, next_reminder_at, reconcile,
+    take_back_all,
 };
 use crate::state::{EventConfig, ParticipantState};
 use crate::task::Task;
@@ -41,6 +42,9 @@ pub(crate) struct UnitOfWork<'c> {
     people: BTreeMap<ParticipantId, Box<WorkingCopy>>,
     /// The tasks whose rows the participants were loaded with, when not all of them.
     slice: Option<Vec<TaskId>>,
+    /// Whether every row held gets its next reminder computed again, not only the rows
+    /// that change.
+    refresh: bool,
     settled: bool,
 }
 
@@ -56,6 +60,7 @@ impl<'c> UnitOfWork<'c> {
             },
             people: BTreeMap::new(),
             slice: None,
+            refresh: false,
             settled: false,
         }
     }
@@ -78,6 +83,14 @@ impl<'c> UnitOfWork<'c> {
     /// are (the host's facts): a record change can move targeting on any task.
     pub(crate) fn restrict_to(&mut self, tasks: Vec<TaskId>) {
         self.slice = Some(tasks);
+    }
+
+    /// Computes every held row's next reminder again (N3), and writes the rows where it
+    /// moved: for work that follows a change of what it reads (a deadline, the offsets,
+    /// the event's policy), which changes no row by itself. Other units compute it for
+    /// the rows they change.
+    pub(crate) fn refresh_reminders(&mut self) {
+        self.refresh = true;
     }
 
     /// Every participant of the unit, to adjust rows after [`UnitOfWork::settle`].
@@ -320,8 +333,15 @@ impl<'c> UnitOfWork<'c> {
         let id = w.record.id;
         let mut changed_rows = Vec::new();
         let mut timeline = Vec::new();
-        for (task, row) in w.rows {
+        for (task, mut row) in w.rows {
             let old = before_rows.get(&task);
+            if old == Some(&row) && !self.refresh {
+                continue;
+            }
+            // N3: the row's next reminder, kept with it for the tick's index.
+            if let Some(t) = self.config.tasks.get(&task) {
+                row.next_reminder_at = next_reminder_at(t, &row, &self.config.event.settings);
+            }
             if old == Some(&row) {
                 continue;
             }

@@ -179,6 +179,49 @@ impl ReminderSlot {
     }
 }
 
+impl ReminderSlot {
+    /// The earliest instant a reminder of a row can fall due (N3): the start of the first
+    /// slot after the last one already sent to `recipient` for this deadline (slots in the
+    /// order time reaches them: the offsets from the largest, then overdue when the event
+    /// asks for it). `None` when no slot is left. It does not depend on the time it is
+    /// asked at, so a row keeps it until the row, its task's deadline or the offsets
+    /// change; and since a mark is only made while its slot is the one due, a reminder due
+    /// at any instant `t` has `next_due(…) <= t`: an index of rows by this instant finds
+    /// every row with a reminder due (and, past the last mark, only those).
+    pub(crate) fn next_due(
+        recipient: ParticipantId,
+        deadline: DateTime<Utc>,
+        offsets: &[ReminderOffset],
+        overdue: bool,
+        sent: &[ReminderMark],
+    ) -> Option<DateTime<Utc>> {
+        let mut slots: Vec<(DateTime<Utc>, ReminderSlot)> = offsets
+            .iter()
+            .map(|o| {
+                let at = deadline
+                    .checked_sub_signed(o.as_duration())
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC);
+                (at, ReminderSlot::Before(*o))
+            })
+            .collect();
+        // Equal instants (offsets reaching before the earliest date): the smaller offset
+        // is the one `due_reminder` gives, so it comes last.
+        slots.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        if overdue {
+            slots.push((deadline, ReminderSlot::Overdue));
+        }
+        let sent_to = |slot: ReminderSlot| {
+            sent.iter()
+                .any(|m| m.slot == slot && m.recipient == recipient && m.deadline == deadline)
+        };
+        let next = slots
+            .iter()
+            .rposition(|(_, slot)| sent_to(*slot))
+            .map_or(0, |last| last + 1);
+        slots.get(next).map(|(at, _)| *at)
+    }
+}
+
 impl ReminderItem {
     /// The mark this reminder leaves on its row once sent to `recipient` (N3).
     pub(crate) fn mark(&self, recipient: ParticipantId) -> ReminderMark {
@@ -430,5 +473,48 @@ mod tests {
             (mark.slot, mark.recipient, mark.deadline),
             (first.slot, recipient, deadline)
         );
+    }
+
+    proptest::proptest! {
+        /// N3: ticks at increasing instants, each sending the reminder due then (and
+        /// marking it), with the recipient and the deadline moving between them: at every
+        /// tick a reminder is due exactly when the row's `next_due` has come and a slot is
+        /// reached, so an index of rows by `next_due` misses no reminder and, past the last
+        /// mark, finds no row with nothing due.
+        #[test]
+        fn n3_next_due_has_come_exactly_when_a_reminder_is_due(
+            offsets in proptest::collection::btree_set(1u32..40, 0..4),
+            overdue in proptest::bool::ANY,
+            steps in proptest::collection::vec((1i64..15, 0u8..2, 0u8..2), 1..30),
+        ) {
+            let offsets: Vec<ReminderOffset> =
+                offsets.into_iter().map(ReminderOffset::hours).collect();
+            let start = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+            let people = [
+                ParticipantId::new_at(start),
+                ParticipantId::new_at(start + Duration::seconds(1)),
+            ];
+            let deadlines = [start + Duration::hours(30), start + Duration::hours(45)];
+            let mut sent: Vec<ReminderMark> = Vec::new();
+            let mut now = start;
+            for (hours, who, which) in steps {
+                now += Duration::hours(hours);
+                let (recipient, deadline) = (people[who as usize], deadlines[which as usize]);
+                let next = ReminderSlot::next_due(recipient, deadline, &offsets, overdue, &sent);
+                let due = ReminderSlot::next_for(recipient, deadline, &offsets, overdue, &sent, now, now)
+                    .filter(|(_, due_now)| *due_now);
+                let reached = due_reminder(deadline, &offsets, overdue, now).is_some();
+                proptest::prop_assert_eq!(
+                    due.is_some(),
+                    reached && next.is_some_and(|n| n <= now),
+                    "next {:?} at {} (deadline {})", next, now, deadline
+                );
+                if let Some((slot, _)) = due {
+                    sent.push(ReminderMark { slot, recipient, deadline });
+                    let after = ReminderSlot::next_due(recipient, deadline, &offsets, overdue, &sent);
+                    proptest::prop_assert!(after.is_none_or(|n| n > now), "sent: the next is later");
+                }
+            }
+        }
     }
 }

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 pub(crate) use assign::{Handover, take_back_all};
 pub use list::{ProgressSummary, TaskItem, TaskList};
 pub(crate) use notices::{
-    due_reminders, notified_on_publish, nudge_recipient, publication_notice, reminder_due_now,
-    tasks_due_for_reminders,
+    due_reminders, next_reminder_at, notified_on_publish, nudge_recipient, publication_notice,
+    reminder_due_now, tasks_due_for_reminders,
 };
 pub use transition::Decision;
 pub(crate) use transition::{Hand, Tick, not_published};
@@ -124,6 +124,14 @@ pub struct Progress {
     /// [`Progress::MAX_REMINDER_MARKS`], the oldest dropped first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reminded: Vec<crate::notify::ReminderMark>,
+    /// The earliest instant a reminder of this row can fall due (N3), kept by the library
+    /// each time it writes the row, from the task's deadline and reminder offsets, the
+    /// event's reminder policy, the holder and the marks; stores index it, so the reminder
+    /// tick reads the rows it has come for and no other. `None`: none is to come (done,
+    /// not visible, no deadline, every slot sent). A row stored before the library kept
+    /// it reads as due from the earliest instant, so the next tick looks at it once.
+    #[serde(default = "Progress::unknown_next_reminder")]
+    pub next_reminder_at: Option<DateTime<Utc>>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -147,8 +155,15 @@ impl Progress {
             submitted: None,
             rejection: None,
             reminded: Vec::new(),
+            next_reminder_at: None,
             updated_at: at,
         }
+    }
+
+    /// What a row stored without [`Progress::next_reminder_at`] reads as: due from the
+    /// earliest instant, so that the next tick looks at it (and the row gets its value).
+    fn unknown_next_reminder() -> Option<DateTime<Utc>> {
+        Some(DateTime::<Utc>::MIN_UTC)
     }
 
     /// Whether the row differs from `other` in what a tracker follows (everything but the
@@ -156,9 +171,10 @@ impl Progress {
     pub fn differs_for_tracking(&self, other: &Progress) -> bool {
         let strip = |p: &Progress| Progress {
             reminded: Vec::new(),
+            next_reminder_at: None,
             ..p.clone()
         };
-        if self.reminded == other.reminded {
+        if self.reminded == other.reminded && self.next_reminder_at == other.next_reminder_at {
             return self != other;
         }
         strip(self) != strip(other)

@@ -179,6 +179,28 @@ pub(crate) fn reminder_due_now(
     .is_some_and(|(_, due_now)| due_now)
 }
 
+/// When a reminder of `row` of `task` can next fall due (N3): what
+/// [`Progress::next_reminder_at`] keeps. `None` when the row is not visible, not to do,
+/// or its task has no deadline or no slot left for the holder; the event's Tasks switch is
+/// not looked at (the tick is, so switching it back on finds every row as it was).
+pub(crate) fn next_reminder_at(
+    task: &Task,
+    row: &Progress,
+    settings: &EventSettings,
+) -> Option<DateTime<Utc>> {
+    let deadline = task
+        .config
+        .deadline
+        .filter(|_| is_visible(task, row) && row.status == ProgressStatus::Todo)?;
+    ReminderSlot::next_due(
+        row.reminder_recipient(),
+        deadline,
+        task.reminder_offsets(&settings.reminders),
+        settings.reminders.overdue,
+        &row.reminded,
+    )
+}
+
 /// Who an organizer's "remind now" of a row reaches (B5): whoever holds the task, when
 /// it is still to do (not done, not waiting for review) and its owner was not erased
 /// (X6).

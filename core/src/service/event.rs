@@ -77,8 +77,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 })?;
             }
             let old = &ctx.event.settings;
+            // Segments read the language and the custom fields; every row's next reminder
+            // reads the reminder policy (N3): either way the sweep rewrites the rows.
             let moves_segments = old.default_language != settings.default_language
-                || old.custom_fields != settings.custom_fields;
+                || old.custom_fields != settings.custom_fields
+                || old.reminders != settings.reminders;
             let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.history(Subject::Event, old, &settings);
             let mut updated = ctx.event.clone();

@@ -9,7 +9,7 @@ use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 use crate::matrix::{MatrixCursor, MatrixQuery, MatrixSort};
 use crate::notify::Notification;
 use crate::progress::{
-    ProgressStatus, due_reminders, is_visible, nudge_recipient, reminder_due_now,
+    ProgressStatus, due_reminders, is_visible, next_reminder_at, nudge_recipient, reminder_due_now,
     tasks_due_for_reminders,
 };
 use crate::store::{ParticipantState, Store};
@@ -115,11 +115,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
     /// with it as one message (N7); the grouping is per batch of participants.
     ///
     /// Reads only what can be due: for each task whose reminder time has come, its rows
-    /// still to do ([`task_rows`](crate::store::TrackingStore::task_rows), the rows
-    /// alone), a batch at a time; only the owners of rows with a reminder due now are
-    /// loaded whole, and each such batch is its own transaction. With every deadline far
-    /// off, a tick reads the event's configuration alone; once everyone was reminded, it
-    /// reads the task's rows still to do and loads nobody. Run it
+    /// whose next reminder has come ([`rows_due`](crate::store::TrackingStore::rows_due),
+    /// the rows alone; every row keeps its next reminder, computed whenever it is
+    /// written and rewritten by the paged work that follows a change of a deadline, of
+    /// the offsets or of the event's policy), a batch at a time; only the owners of rows
+    /// with a reminder due now are loaded whole, and each such batch is its own
+    /// transaction. With every deadline far off, a tick reads the event's configuration
+    /// alone; once everyone was reminded, it reads no row until the next slot. Run it
     /// periodically, e.g. with [`Punchlist::run_reminders`]; nothing is queued while the
     /// event's Tasks feature is off.
     #[instrument(skip_all, fields(event = %event))]
@@ -132,30 +134,50 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         for task in due {
             let mut after = None;
             loop {
-                // The rows of this task still to do, without their owners' states; only
-                // the owners of rows due now are loaded, with all their rows (N7).
+                // The rows of this task whose next reminder has come, without their
+                // owners' states; only the owners of rows due now are loaded, with all
+                // their rows (N7).
+                let now = self.now();
                 let rows = self
                     .store
-                    .task_rows(
-                        event,
-                        task,
-                        ProgressStatus::Todo,
-                        after,
-                        self.config.batch_size,
-                    )
+                    .rows_due(event, task, now, after, self.config.batch_size)
                     .await?;
                 let page = rows.len();
                 after = rows.last().map(|r| r.owner);
                 looked_at.extend(rows.iter().map(|r| r.owner));
-                let now = self.now();
-                let owners: Vec<ParticipantId> = match ctx.tasks.get(&task) {
-                    Some(t) => rows
-                        .iter()
-                        .filter(|r| reminder_due_now(t, r, &ctx.event.settings, now))
-                        .map(|r| r.owner)
-                        .collect(),
-                    None => Vec::new(),
+                let Some(t) = ctx.tasks.get(&task) else {
+                    break;
                 };
+                let settings = &ctx.event.settings;
+                let owners: Vec<ParticipantId> = rows
+                    .iter()
+                    .filter(|r| reminder_due_now(t, r, settings, now))
+                    .map(|r| r.owner)
+                    .collect();
+                // A row found with nothing due whose stored next reminder is not its own
+                // (stored before the library kept it) gets it, so it is not read again.
+                let stale: Vec<ParticipantId> = rows
+                    .iter()
+                    .filter(|r| !reminder_due_now(t, r, settings, now))
+                    .filter(|r| r.next_reminder_at != next_reminder_at(t, r, settings))
+                    .map(|r| r.owner)
+                    .collect();
+                if !stale.is_empty() {
+                    retry!(self, {
+                        let ctx = self.context(actor, event).await?;
+                        let states = self
+                            .store
+                            .participant_slices(event, &stale, &[task])
+                            .await?;
+                        let mut unit = UnitOfWork::new(&ctx, self.now(), Actor::System);
+                        unit.restrict_to(vec![task]);
+                        unit.refresh_reminders();
+                        for s in states {
+                            unit.add(s);
+                        }
+                        self.commit(unit.into_changes()).await
+                    })?;
+                }
                 if !owners.is_empty() {
                     let tick = retry!(self, {
                         let ctx = self.context(actor, event).await?;

@@ -33,6 +33,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 };
                 let now = self.now();
                 let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
+                // A sweep follows a change of configuration: rows' next reminders too.
+                unit.refresh_reminders();
                 for state in page {
                     unit.add(state);
                 }

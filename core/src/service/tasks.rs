@@ -228,9 +228,13 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             task.version += 1;
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.history(Subject::Task(id), &old.config, &task.config);
+            // A new segment or condition moves rows; a new deadline or set of offsets
+            // moves every row's next reminder (N3): the sweep rewrites them.
             let reevaluate = task.is_published()
                 && (old.config.segment != task.config.segment
-                    || old.config.completion != task.config.completion);
+                    || old.config.completion != task.config.completion
+                    || old.config.deadline != task.config.deadline
+                    || old.config.reminder_offsets != task.config.reminder_offsets);
             let sweep = reevaluate.then(|| self.sweep(event, vec![id], Vec::new()));
             if task.is_published() {
                 unit.bump_config();

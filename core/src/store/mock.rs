@@ -54,6 +54,7 @@ mockall::mock! {
         async fn task_counters(&self, event: EventId) -> Result<BTreeMap<TaskId, TaskCounters>>;
         async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>>;
         async fn task_rows(&self, event: EventId, task: TaskId, status: ProgressStatus, after: Option<ParticipantId>, limit: usize) -> Result<Vec<Progress>>;
+        async fn rows_due(&self, event: EventId, task: TaskId, now: DateTime<Utc>, after: Option<ParticipantId>, limit: usize) -> Result<Vec<Progress>>;
     }
 
     #[async_trait]

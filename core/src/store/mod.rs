@@ -212,6 +212,39 @@ pub trait TrackingStore: Send + Sync + 'static {
             .filter_map(|mut s| s.progress.remove(&task))
             .collect())
     }
+
+    /// Up to `limit` targeted rows of `task` still to do whose
+    /// [`next_reminder_at`](Progress::next_reminder_at) has come at `now`, in participant
+    /// order strictly after `after`: what the reminder tick reads (N3), so a tick with
+    /// nothing due reads nothing. The default pages
+    /// [`task_rows`](Self::task_rows) and keeps those rows, which is correct for any store;
+    /// a store with an index on the rows' next reminder should answer from it.
+    async fn rows_due(
+        &self,
+        event: EventId,
+        task: TaskId,
+        now: DateTime<Utc>,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let page = self
+                .task_rows(event, task, ProgressStatus::Todo, cursor, limit)
+                .await?;
+            let full = page.len() == limit;
+            cursor = page.last().map(|r| r.owner);
+            out.extend(
+                page.into_iter()
+                    .filter(|r| r.next_reminder_at.is_some_and(|at| at <= now)),
+            );
+            if out.len() >= limit || !full {
+                out.truncate(limit);
+                return Ok(out);
+            }
+        }
+    }
 }
 
 /// The participant record's append-only logs, newest first, by keyset (R5, R7, R12).

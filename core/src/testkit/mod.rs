@@ -155,6 +155,7 @@ macro_rules! __checks {
                 n3_a_collaborator_holding_a_task_twice_is_reminded_of_each,
                 n7_reminders_close_together_are_grouped,
                 n3_a_tick_reads_only_rows_that_can_be_due,
+                n3_a_row_stored_without_its_next_reminder_gets_it_once,
             ]
             outbox: [
                 n5_claims_are_leased_and_come_back_after_the_lease,

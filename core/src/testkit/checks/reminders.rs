@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::common::tick;
+use super::common::{state_in, tick};
 use crate::testkit::{DumpStore, Fixture};
 use crate::*;
 
@@ -437,7 +437,8 @@ pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
 
 /// N3: a tick looks only at what can be due. While every deadline is far off it looks at
 /// nobody; once a task's reminder time comes, at the participants whose row of that task
-/// is still to do (not those who did it, nor those it does not target).
+/// is still to do (not those who did it, nor those it does not target); once they were
+/// reminded, at nobody until the next slot, as each row keeps its next reminder.
 pub async fn n3_a_tick_reads_only_rows_that_can_be_due<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
     let start = f.clock.now();
@@ -475,8 +476,80 @@ pub async fn n3_a_tick_reads_only_rows_that_can_be_due<S: DumpStore>(store: S) {
     let mut expected: Vec<_> = people[2..].iter().map(|p| p.id).collect();
     expected.sort();
     assert_eq!(reminded, expected);
-    // Marked: the next tick looks at them again but sends nothing.
+    // Marked: each row's next reminder is the day before the deadline, so the next tick
+    // reads none of them; the done rows have none.
+    let dump = f.dump().await;
+    for p in &people {
+        let row = &state_in(&dump, p).progress[&soon.id];
+        let expected = (!row.is_done()).then(|| start + Duration::days(9));
+        assert_eq!(row.next_reminder_at, expected, "{row:?}");
+    }
     let again = tick(&f).await;
-    assert_eq!((again.participants, again.reminders), (3, 0));
+    assert_eq!((again.participants, again.reminders), (0, 0), "{again:?}");
+    f.clock.set(start + Duration::days(9));
+    let last = tick(&f).await;
+    assert_eq!(
+        (last.participants, last.reminders),
+        (3, 3),
+        "the day before: {last:?}"
+    );
     assert_eq!(later.config.deadline, Some(start + Duration::days(30)));
+}
+
+/// N3: a row stored before the library kept each row's next reminder (it reads as due
+/// from the earliest instant) is read by the next tick whose reminder time has come, sent
+/// nothing if nothing is due, and given its next reminder, so the tick after reads it no
+/// more; a store's `rows_due` never returns a row whose next reminder is still to come.
+pub async fn n3_a_row_stored_without_its_next_reminder_gets_it_once<S: DumpStore>(store: S) {
+    let store = std::sync::Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let start = f.clock.now();
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let bob = f.participant("bob", &["exhibitor"]).await;
+    let task = task_due(&f, "Send your stand plan", start + Duration::days(10)).await;
+    f.clock.set(start + Duration::days(3));
+    assert_eq!(tick(&f).await.reminders, 2, "the week before");
+    // Ann's row as an older library stored it: no next reminder kept.
+    let dump = f.dump().await;
+    let state = state_in(&dump, &ann);
+    let mut row = state.progress[&task.id].clone();
+    assert_eq!(row.next_reminder_at, Some(start + Duration::days(9)));
+    row.next_reminder_at = Some(DateTime::<Utc>::MIN_UTC);
+    let mut cs = store::ChangeSet::new(f.event);
+    cs.participants.push(store::ParticipantWrite {
+        id: ann.id,
+        version: state.version + 1,
+        record: None,
+        facts: None,
+        progress: vec![row],
+    });
+    store.apply(cs).await.unwrap();
+    let now = f.clock.now();
+    let found = store
+        .rows_due(f.event, task.id, now, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|r| r.owner).collect::<Vec<_>>(),
+        vec![ann.id],
+        "only the row without its next reminder"
+    );
+    let t = tick(&f).await;
+    assert_eq!((t.participants, t.reminders), (1, 0), "{t:?}");
+    let dump = f.dump().await;
+    let kept = &state_in(&dump, &ann).progress[&task.id];
+    assert_eq!(kept.next_reminder_at, Some(start + Duration::days(9)));
+    let t = tick(&f).await;
+    assert_eq!((t.participants, t.reminders), (0, 0), "{t:?}");
+    f.clock.set(start + Duration::days(9));
+    let found = store
+        .rows_due(f.event, task.id, f.clock.now(), None, 10)
+        .await
+        .unwrap();
+    let mut owners: Vec<_> = found.iter().map(|r| r.owner).collect();
+    owners.sort();
+    let mut both = vec![ann.id, bob.id];
+    both.sort();
+    assert_eq!(owners, both, "the day before: both");
+    assert_eq!(tick(&f).await.reminders, 2);
 }
