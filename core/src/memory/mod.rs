@@ -78,6 +78,8 @@ struct EventData {
     /// Targeted rows by (task, status): the matrix's status filter (B2) skips the others
     /// without looking at them.
     by_status: HashMap<(TaskId, ProgressStatus), HashSet<ParticipantId>>,
+    /// Targeted rows still to do by their next reminder (N3): the tick's range.
+    reminders_due: HashMap<TaskId, BTreeSet<(DateTime<Utc>, ParticipantId)>>,
     /// The event's configuration as last committed, built by the first read after a write
     /// that changed the event, a task or a segment, then shared by every read.
     config: OnceLock<Arc<EventConfig>>,
@@ -371,6 +373,32 @@ impl TrackingStore for MemoryStore {
 
     async fn sweeps(&self, event: EventId) -> Result<Vec<Sweep>> {
         self.read(event, Vec::new(), |d| d.sweeps.values().cloned().collect())
+    }
+
+    async fn rows_due(
+        &self,
+        event: EventId,
+        task: TaskId,
+        now: DateTime<Utc>,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        self.read(event, Vec::new(), |d| {
+            let Some(due) = d.reminders_due.get(&task) else {
+                return Vec::new();
+            };
+            let mut owners: Vec<ParticipantId> = due
+                .range(..=(now, ParticipantId::from_uuid(uuid::Uuid::max())))
+                .map(|(_, p)| *p)
+                .filter(|p| after.is_none_or(|a| *p > a))
+                .collect();
+            owners.sort_unstable();
+            owners
+                .into_iter()
+                .filter_map(|p| d.participants.get(&p)?.progress.get(&task).cloned())
+                .take(limit)
+                .collect()
+        })
     }
 }
 

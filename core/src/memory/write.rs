@@ -91,6 +91,24 @@ impl EventData {
                             .insert(w.id);
                     }
                 }
+                let due_at = |r: &Progress| {
+                    r.next_reminder_at
+                        .filter(|_| r.targeted && r.status == ProgressStatus::Todo)
+                };
+                let (old_due, new_due) = (old.and_then(due_at), due_at(&row));
+                if old_due != new_due {
+                    if let Some(at) = old_due
+                        && let Some(set) = self.reminders_due.get_mut(&row.task)
+                    {
+                        set.remove(&(at, w.id));
+                    }
+                    if let Some(at) = new_due {
+                        self.reminders_due
+                            .entry(row.task)
+                            .or_default()
+                            .insert((at, w.id));
+                    }
+                }
                 let old_assignee = old.and_then(|r| r.assignee);
                 if old_assignee != row.assignee {
                     if let Some(a) = old_assignee {
