@@ -10,8 +10,8 @@ use redb::{Database, ReadableTable, TableHandle};
 
 use crate::error::{open_error, parse};
 use crate::schema::{
-    ALL, FORMAT, FORMAT_KEY, META, OUTBOX, OUTBOX_DUE, PROGRESS, PROGRESS_STATUS, due_key, key,
-    status_byte,
+    ALL, FORMAT, FORMAT_KEY, META, OUTBOX, OUTBOX_DUE, PROGRESS, PROGRESS_STATUS, REMINDERS_DUE,
+    due_key, key, reminder_key, status_byte,
 };
 use crate::{Inner, RedbStore};
 
@@ -205,6 +205,27 @@ impl RedbStore {
                                     &[status_byte(row.status)],
                                     &k[16..32],
                                 ]);
+                                index
+                                    .insert(ik.as_slice(), &[][..])
+                                    .map_err(Prepare::redb)?;
+                            }
+                        }
+                    }
+                    if v < 3 {
+                        // Version 3: the index of rows by their next reminder. A row of an
+                        // older file has none kept, so it reads as due since 1970: the next
+                        // tick looks at it once and writes its value.
+                        let progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
+                        let mut index = txn.open_table(REMINDERS_DUE).map_err(Prepare::redb)?;
+                        for item in progress.iter().map_err(Prepare::redb)? {
+                            let (k, v) = item.map_err(Prepare::redb)?;
+                            let row: Progress = parse(v.value()).map_err(|e| {
+                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
+                            })?;
+                            let k = k.value();
+                            if k.len() == 48
+                                && let Some(ik) = reminder_key(&k[..16], &k[16..32], &row)
+                            {
                                 index
                                     .insert(ik.as_slice(), &[][..])
                                     .map_err(Prepare::redb)?;

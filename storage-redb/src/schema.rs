@@ -61,6 +61,8 @@ pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
 pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
 pub(crate) const SORT_KEYS: Bytes = TableDefinition::new("sort_keys");
 pub(crate) const PROGRESS_STATUS: Bytes = TableDefinition::new("progress_status");
+/// Targeted rows still to do by their next reminder: (event, task, time, participant) → ().
+pub(crate) const REMINDERS_DUE: Bytes = TableDefinition::new("reminders_due");
 
 /// Every byte-keyed table, to create them all when a file is new.
 pub(crate) const ALL: &[Bytes] = &[
@@ -84,11 +86,13 @@ pub(crate) const ALL: &[Bytes] = &[
     COUNTERS,
     SORT_KEYS,
     PROGRESS_STATUS,
+    REMINDERS_DUE,
 ];
 
 /// The key format version this crate writes. Version 2 added the outbox's due and dead
-/// indexes and the progress status index (a version 1 file is migrated when opened).
-pub(crate) const FORMAT: u64 = 2;
+/// indexes and the progress status index; version 3 the index of rows by their next
+/// reminder (an older file is migrated when opened).
+pub(crate) const FORMAT: u64 = 3;
 /// The name of the format version in `meta`.
 pub(crate) const FORMAT_KEY: &str = "format";
 
@@ -110,6 +114,14 @@ pub(crate) fn status_byte(status: punchlist::ProgressStatus) -> u8 {
         punchlist::ProgressStatus::AwaitingReview => 2,
         _ => 255,
     }
+}
+
+/// The key of a progress row in [`REMINDERS_DUE`], when it is targeted, still to do and
+/// has a next reminder.
+pub(crate) fn reminder_key(ev: &[u8], pid: &[u8], row: &punchlist::Progress) -> Option<Vec<u8>> {
+    row.next_reminder_at
+        .filter(|_| row.targeted && row.status == punchlist::ProgressStatus::Todo)
+        .map(|at| key(&[ev, row.task.as_uuid().as_bytes(), &time_key(at), pid]))
 }
 
 /// Builds a key from its parts.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
 use punchlist::{
@@ -16,12 +17,51 @@ use crate::RedbStore;
 use crate::error::{be, parse};
 use crate::matrix::matrix_page;
 use crate::schema::{
-    COUNTERS, EVENTS, PROGRESS, PROGRESS_STATUS, SWEEPS, bytes_of, get, key, prefix_end, scan,
-    status_byte, uuid_at,
+    COUNTERS, EVENTS, PROGRESS, PROGRESS_STATUS, REMINDERS_DUE, SWEEPS, bytes_of, get, key,
+    prefix_end, scan, status_byte, time_key, uuid_at,
 };
 
 #[async_trait]
 impl TrackingStore for RedbStore {
+    async fn rows_due(
+        &self,
+        event: EventId,
+        task: TaskId,
+        now: DateTime<Utc>,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        self.read(move |txn| {
+            let ev = bytes_of!(event);
+            let index = txn.open_table(REMINDERS_DUE).map_err(be)?;
+            let progress = txn.open_table(PROGRESS).map_err(be)?;
+            let prefix = key(&[&ev, &bytes_of!(task)]);
+            let upper = key(&[&prefix, &time_key(now), &[0xff; 16]]);
+            let mut owners = Vec::new();
+            for item in index
+                .range::<&[u8]>(prefix.as_slice()..=upper.as_slice())
+                .map_err(be)?
+            {
+                let (k, _) = item.map_err(be)?;
+                let k = k.value();
+                let pid = ParticipantId::from_uuid(uuid_at(k, k.len() - 16)?);
+                if after.is_none_or(|a| pid > a) {
+                    owners.push(pid);
+                }
+            }
+            owners.sort_unstable();
+            let mut rows = Vec::new();
+            for pid in owners.into_iter().take(limit) {
+                let rk = key(&[&ev, &bytes_of!(pid), &bytes_of!(task)]);
+                if let Some(row) = get::<Progress>(&progress, &rk)? {
+                    rows.push(row);
+                }
+            }
+            Ok(rows)
+        })
+        .await
+    }
+
     async fn task_rows(
         &self,
         event: EventId,

@@ -16,9 +16,9 @@ use crate::error::{be, json};
 use crate::outbox::OutboxTables;
 use crate::schema::{
     ASSIGNED, Bytes, COLLABORATORS, COUNTERS, EVENTS, EXTERNAL_IDS, HISTORY, HOST_EVENTS, MESSAGES,
-    OUTBOX_KEYS, PARTICIPANTS, PROGRESS, PROGRESS_STATUS, SEGMENTS, SORT_KEYS, SORTS, SWEEPS,
-    StoredParticipant, TASKS, TIMELINE, bytes_of, get, key, scan, sort_key, status_byte,
-    subject_key,
+    OUTBOX_KEYS, PARTICIPANTS, PROGRESS, PROGRESS_STATUS, REMINDERS_DUE, SEGMENTS, SORT_KEYS,
+    SORTS, SWEEPS, StoredParticipant, TASKS, TIMELINE, bytes_of, get, key, reminder_key, scan,
+    sort_key, status_byte, subject_key,
 };
 use crate::{RedbStore, feed};
 
@@ -138,6 +138,7 @@ fn write_participants(
     let mut assigned = open(txn, ASSIGNED)?;
     let mut sort_keys = open(txn, SORT_KEYS)?;
     let mut by_status = open(txn, PROGRESS_STATUS)?;
+    let mut reminders_due = open(txn, REMINDERS_DUE)?;
     for w in writes {
         let pid = bytes_of!(w.id);
         let pk = key(&[&ev, &pid]);
@@ -202,6 +203,16 @@ fn write_participants(
                 }
                 if let Some(k) = new_status {
                     by_status.insert(k.as_slice(), &[][..]).map_err(be)?;
+                }
+            }
+            let old_due = old_row.as_ref().and_then(|r| reminder_key(&ev, &pid, r));
+            let new_due = reminder_key(&ev, &pid, row);
+            if old_due != new_due {
+                if let Some(k) = old_due {
+                    reminders_due.remove(k.as_slice()).map_err(be)?;
+                }
+                if let Some(k) = new_due {
+                    reminders_due.insert(k.as_slice(), &[][..]).map_err(be)?;
                 }
             }
             let old_assignee = old_row.and_then(|r| r.assignee);

@@ -67,7 +67,7 @@ fn x5_a_file_of_a_newer_format_is_refused_with_both_versions() {
     drop(store);
     match RedbStore::open(&path) {
         Err(OpenError::NewerFormat { found, supported }) => {
-            assert_eq!((found, supported), (99, 2));
+            assert_eq!((found, supported), (99, 3));
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -135,10 +135,107 @@ async fn x5_a_format_1_file_is_migrated_when_opened() {
         .await
         .unwrap();
     assert_eq!(page.rows.len(), 3, "the status index was rebuilt");
-    // Opened again, it is a format 2 file.
+    // Opened again, it is a file of the current format.
     drop(service);
     let again = RedbStore::open(&path);
     assert!(again.is_ok());
+}
+
+/// N3, X4: a file of format 2 (before each row kept its next reminder, and before the
+/// index of rows by it) is migrated when opened: it reads back the same dump, every row
+/// still to do reads as due since 1970, the next tick whose reminder time has come looks at
+/// each once and sends what is due, and the tick after reads no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n3_a_format_2_file_gets_its_reminder_index_when_opened() {
+    use chrono::Duration;
+    use punchlist::store::TrackingStore;
+    use punchlist::{Actor, Clock, ManualClock, Progress, Punchlist, TaskConfig};
+    use redb::ReadableTable;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("format2.redb");
+    let (event, task, start, before) = {
+        let f = Fixture::new(RedbStore::open_async(&path).await.unwrap()).await;
+        for name in ["ann", "bob", "cyd"] {
+            f.participant(name, &["exhibitor"]).await;
+        }
+        let start = f.clock.now();
+        let mut config =
+            TaskConfig::manual(f.en.clone(), "Stand plan", Fixture::<RedbStore>::web());
+        config.deadline = Some(start + Duration::days(10));
+        let t = f.publish(config).await;
+        (f.event, t.id, start, f.dump().await)
+    };
+    // Make it a format 2 file: no index of next reminders, rows without the field.
+    {
+        let store = RedbStore::open(&path).unwrap();
+        store.set_format_for_tests(2).unwrap();
+        drop(store);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let index: redb::TableDefinition<&[u8], &[u8]> =
+                redb::TableDefinition::new("reminders_due");
+            assert!(txn.delete_table(index).unwrap(), "the index existed");
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("progress");
+            let mut progress = txn.open_table(def).unwrap();
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = progress
+                .iter()
+                .unwrap()
+                .map(|item| {
+                    let (k, v) = item.unwrap();
+                    let mut body: serde_json::Value = serde_json::from_slice(v.value()).unwrap();
+                    assert!(
+                        body.as_object_mut()
+                            .unwrap()
+                            .remove("next_reminder_at")
+                            .is_some()
+                    );
+                    (k.value().to_vec(), serde_json::to_vec(&body).unwrap())
+                })
+                .collect();
+            assert_eq!(rows.len(), 3);
+            for (k, v) in rows {
+                progress.insert(k.as_slice(), v.as_slice()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open_async(&path).await.unwrap();
+    let unknown = |mut d: punchlist::store::EventDump| {
+        for s in &mut d.participants {
+            for row in s.progress.values_mut() {
+                assert_eq!(row.next_reminder_at, Some(Progress::UNKNOWN_NEXT_REMINDER));
+                row.next_reminder_at = None;
+            }
+        }
+        d
+    };
+    let mut expected = before.clone();
+    for s in &mut expected.participants {
+        for row in s.progress.values_mut() {
+            row.next_reminder_at = None;
+        }
+    }
+    assert_eq!(
+        unknown(store.dump(event).await.unwrap()),
+        expected,
+        "nothing lost"
+    );
+    assert_eq!(
+        store
+            .rows_due(event, task, start, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "every row still to do is looked at once"
+    );
+    let clock = ManualClock::new(start + Duration::days(3));
+    let service = Punchlist::new(store, clock.clone());
+    let tick = service.tick_reminders(&Actor::System, event).await.unwrap();
+    assert_eq!((tick.participants, tick.reminders), (3, 3), "{tick:?}");
+    let again = service.tick_reminders(&Actor::System, event).await.unwrap();
+    assert_eq!((again.participants, again.reminders), (0, 0), "{again:?}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use punchlist::store::ParticipantState;
 use punchlist::store::TrackingStore;
 use punchlist::{
@@ -33,6 +34,32 @@ impl TrackingStore for PgStore {
         .bind(event.as_uuid())
         .bind(task.as_uuid())
         .bind(status.as_str())
+        .bind(after.map_or(uuid::Uuid::nil(), |a| a.as_uuid()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_error)?;
+        Ok(rows.into_iter().map(|Json(row)| row).collect())
+    }
+
+    async fn rows_due(
+        &self,
+        event: EventId,
+        task: TaskId,
+        now: DateTime<Utc>,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<Progress>> {
+        // The partial index on (event, task, next reminder) holds the targeted rows still
+        // to do; the few whose time has come are then put in participant order.
+        let rows: Vec<Json<Progress>> = sqlx::query_scalar(
+            "SELECT body FROM progress WHERE event_id = $1 AND task_id = $2 AND targeted \
+             AND status = 'todo' AND next_reminder_at IS NOT NULL AND next_reminder_at <= $3 \
+             AND participant_id > $4 ORDER BY participant_id LIMIT $5",
+        )
+        .bind(event.as_uuid())
+        .bind(task.as_uuid())
+        .bind(now)
         .bind(after.map_or(uuid::Uuid::nil(), |a| a.as_uuid()))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)

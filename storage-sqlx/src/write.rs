@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use punchlist::HistoryEntry;
 use punchlist::store::{ChangeSet, check};
 use punchlist::store::{EventConfig, EventStore, event_config_from};
@@ -145,6 +146,7 @@ struct ProgressColumns<'a> {
     targeted: Vec<bool>,
     status: Vec<&'static str>,
     assignee: Vec<Option<Uuid>>,
+    next_reminder: Vec<Option<DateTime<Utc>>>,
     body: Vec<Json<&'a Progress>>,
 }
 
@@ -271,6 +273,7 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
             rows.targeted.push(row.targeted);
             rows.status.push(row.status.as_str());
             rows.assignee.push(row.assignee.map(|a| a.as_uuid()));
+            rows.next_reminder.push(row.next_reminder_at);
             rows.body.push(Json(row));
         }
     }
@@ -301,10 +304,13 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
     }
     if !rows.task.is_empty() {
         exec!(tx, sqlx::query(
-            "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, body) \
-             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], $7::jsonb[]) \
+            "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, \
+               next_reminder_at, body) \
+             SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], \
+               $7::timestamptz[], $8::jsonb[]) \
              ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
-               status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, body = EXCLUDED.body"
+               status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, \
+               next_reminder_at = EXCLUDED.next_reminder_at, body = EXCLUDED.body"
         )
         .bind(ev)
         .bind(&rows.participant)
@@ -312,6 +318,7 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
         .bind(&rows.targeted)
         .bind(&rows.status)
         .bind(&rows.assignee)
+        .bind(&rows.next_reminder)
         .bind(&rows.body));
     }
     Ok(())

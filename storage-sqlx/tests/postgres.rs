@@ -558,3 +558,72 @@ async fn x4_store_in_a_schema_of_the_hosts_choosing() {
         "b heard a change made in another schema"
     );
 }
+
+/// N3, X4: a database of the previous schema (before each row kept its next reminder: no
+/// column, no index, bodies without the field) migrates: it reads back the same dump, every
+/// row still to do reads as due since 1970, the next tick whose reminder time has come
+/// looks at each once and sends what is due, and the tick after reads no row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n3_a_database_of_the_previous_schema_gets_its_reminder_column() {
+    use punchlist::store::{DumpStore, TrackingStore};
+    let Some(url) = database_url("n3_a_database_of_the_previous_schema_gets_its_reminder_column")
+    else {
+        return;
+    };
+    let store = isolated_store(&url, PoolConfig::default()).await;
+    let f = Fixture::with_store(Arc::new(store.clone())).await;
+    for name in ["ann", "bob", "cyd"] {
+        f.participant(name, &["exhibitor"]).await;
+    }
+    let start = f.clock.now();
+    let mut config = TaskConfig::manual(f.en.clone(), "Stand plan", Fixture::<PgStore>::web());
+    config.deadline = Some(start + chrono::Duration::days(10));
+    let task = f.publish(config).await.id;
+    let before = f.dump().await;
+    // The schema as it was before migration 5.
+    for statement in [
+        "DROP INDEX progress_reminders_due",
+        "ALTER TABLE progress DROP COLUMN next_reminder_at",
+        "UPDATE progress SET body = body - 'next_reminder_at'",
+        "DELETE FROM _sqlx_migrations WHERE version = 5",
+    ] {
+        sqlx::query(statement).execute(store.pool()).await.unwrap();
+    }
+    store.migrate().await.expect("migration 5 applies");
+    let mut dump = store.dump(f.event).await.unwrap();
+    let mut expected = before.clone();
+    for (d, e) in dump
+        .participants
+        .iter_mut()
+        .zip(expected.participants.iter_mut())
+    {
+        for (row, want) in d.progress.values_mut().zip(e.progress.values_mut()) {
+            assert_eq!(row.next_reminder_at, Some(Progress::UNKNOWN_NEXT_REMINDER));
+            row.next_reminder_at = None;
+            want.next_reminder_at = None;
+        }
+    }
+    assert_eq!(dump, expected, "nothing lost");
+    assert_eq!(
+        store
+            .rows_due(f.event, task, start, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        3,
+        "every row still to do is looked at once"
+    );
+    f.clock.set(start + chrono::Duration::days(3));
+    let tick = f
+        .service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .unwrap();
+    assert_eq!((tick.participants, tick.reminders), (3, 3), "{tick:?}");
+    let again = f
+        .service
+        .tick_reminders(&Actor::System, f.event)
+        .await
+        .unwrap();
+    assert_eq!((again.participants, again.reminders), (0, 0), "{again:?}");
+}

@@ -129,7 +129,7 @@ pub struct Progress {
     /// event's reminder policy, the holder and the marks; stores index it, so the reminder
     /// tick reads the rows it has come for and no other. `None`: none is to come (done,
     /// not visible, no deadline, every slot sent). A row stored before the library kept
-    /// it reads as due from the earliest instant, so the next tick looks at it once.
+    /// it reads as due since 1970, so the next tick looks at it once.
     #[serde(default = "Progress::unknown_next_reminder")]
     pub next_reminder_at: Option<DateTime<Utc>>,
     /// When the row last changed.
@@ -160,10 +160,13 @@ impl Progress {
         }
     }
 
-    /// What a row stored without [`Progress::next_reminder_at`] reads as: due from the
-    /// earliest instant, so that the next tick looks at it (and the row gets its value).
+    /// What a row stored without [`Progress::next_reminder_at`] reads as: due since 1970
+    /// (no date the library accepts is earlier), so that the next tick looks at it and the
+    /// row gets its value.
+    pub const UNKNOWN_NEXT_REMINDER: DateTime<Utc> = DateTime::<Utc>::UNIX_EPOCH;
+
     fn unknown_next_reminder() -> Option<DateTime<Utc>> {
-        Some(DateTime::<Utc>::MIN_UTC)
+        Some(Self::UNKNOWN_NEXT_REMINDER)
     }
 
     /// Whether the row differs from `other` in what a tracker follows (everything but the

@@ -497,7 +497,7 @@ pub async fn n3_a_tick_reads_only_rows_that_can_be_due<S: DumpStore>(store: S) {
 }
 
 /// N3: a row stored before the library kept each row's next reminder (it reads as due
-/// from the earliest instant) is read by the next tick whose reminder time has come, sent
+/// since 1970) is read by the next tick whose reminder time has come, sent
 /// nothing if nothing is due, and given its next reminder, so the tick after reads it no
 /// more; a store's `rows_due` never returns a row whose next reminder is still to come.
 pub async fn n3_a_row_stored_without_its_next_reminder_gets_it_once<S: DumpStore>(store: S) {
@@ -514,7 +514,7 @@ pub async fn n3_a_row_stored_without_its_next_reminder_gets_it_once<S: DumpStore
     let state = state_in(&dump, &ann);
     let mut row = state.progress[&task.id].clone();
     assert_eq!(row.next_reminder_at, Some(start + Duration::days(9)));
-    row.next_reminder_at = Some(DateTime::<Utc>::MIN_UTC);
+    row.next_reminder_at = Some(Progress::UNKNOWN_NEXT_REMINDER);
     let mut cs = store::ChangeSet::new(f.event);
     cs.participants.push(store::ParticipantWrite {
         id: ann.id,
