@@ -16,7 +16,7 @@ use crate::RedbStore;
 use crate::error::be;
 use crate::schema::{
     ASSIGNED, COLLABORATORS, EXTERNAL_IDS, HOST_EVENTS, PARTICIPANTS, PROGRESS, StoredParticipant,
-    bytes_of, get, key, scan, scan_from, scan_keys, uuid_at,
+    bytes_of, get, key, prefix_end, scan, scan_from, scan_keys, uuid_at,
 };
 
 #[async_trait]
@@ -135,6 +135,35 @@ impl ParticipantStore for RedbStore {
                 }
             }
             Ok(found)
+        })
+        .await
+    }
+
+    async fn participant_ids(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantId>> {
+        self.read(move |txn| {
+            let participants = txn.open_table(PARTICIPANTS).map_err(be)?;
+            let prefix = bytes_of!(event);
+            let start_key = after.map(|a| key(&[&prefix, &bytes_of!(a)]));
+            let start = start_key
+                .as_deref()
+                .map_or(Bound::Included(&prefix[..]), Bound::Excluded);
+            let end = prefix_end(&prefix);
+            let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut ids = Vec::with_capacity(limit.min(4096));
+            for item in participants
+                .range::<&[u8]>((start, upper))
+                .map_err(be)?
+                .take(limit)
+            {
+                let (k, _) = item.map_err(be)?;
+                ids.push(ParticipantId::from_uuid(uuid_at(k.value(), 16)?));
+            }
+            Ok(ids)
         })
         .await
     }

@@ -83,6 +83,25 @@ where
     states_of(rows)
 }
 
+/// A keyset page of the event's participant ids, in id order after `after`.
+async fn page_ids(
+    pool: &sqlx::PgPool,
+    event: EventId,
+    after: Option<ParticipantId>,
+    limit: usize,
+) -> Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "SELECT participant_id FROM participants WHERE event_id = $1 AND participant_id > $2 \
+         ORDER BY participant_id LIMIT $3",
+    )
+    .bind(event.as_uuid())
+    .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await
+    .map_err(map_error)
+}
+
 /// Decodes the rows of [`load_states`] and [`load_slices`].
 fn states_of(rows: Vec<sqlx::postgres::PgRow>) -> Result<Vec<ParticipantState>> {
     rows.into_iter()
@@ -175,22 +194,26 @@ impl ParticipantStore for PgStore {
             .collect()
     }
 
+    async fn participant_ids(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantId>> {
+        Ok(page_ids(&self.pool, event, after, limit)
+            .await?
+            .into_iter()
+            .map(ParticipantId::from_uuid)
+            .collect())
+    }
+
     async fn participants(
         &self,
         event: EventId,
         after: Option<ParticipantId>,
         limit: usize,
     ) -> Result<Vec<ParticipantState>> {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT participant_id FROM participants WHERE event_id = $1 AND participant_id > $2 \
-             ORDER BY participant_id LIMIT $3",
-        )
-        .bind(event.as_uuid())
-        .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_error)?;
+        let ids = page_ids(&self.pool, event, after, limit).await?;
         let mut states = load_states(&self.pool, event, &ids).await?;
         states.sort_by_key(|s| s.participant.id);
         Ok(states)

@@ -248,6 +248,23 @@ impl ParticipantStore for MemoryStore {
         })
     }
 
+    async fn participant_ids(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantId>> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let lower = after.map_or(Unbounded, Excluded);
+        self.read(event, Vec::new(), |d| {
+            d.participants
+                .range((lower, Unbounded))
+                .take(limit)
+                .map(|(id, _)| *id)
+                .collect()
+        })
+    }
+
     async fn participants(
         &self,
         event: EventId,

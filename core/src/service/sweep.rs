@@ -21,18 +21,25 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         loop {
             let done = retry!(self, {
                 let ctx = self.context(&Actor::System, event).await?;
-                let page = self
+                // The page's participants with only the rows of the sweep's tasks: a
+                // sweep changes no record, and brings those tasks alone up to date.
+                let ids = self
                     .store
-                    .participants(event, sweep.after, self.config.batch_size)
+                    .participant_ids(event, sweep.after, self.config.batch_size)
                     .await?;
                 let mut cs = ChangeSet::new(event);
-                let Some(last) = page.last().map(|s| s.participant.id) else {
+                let Some(last) = ids.last().copied() else {
                     cs.finished_sweeps.push(sweep.id);
                     self.commit(cs).await?;
                     return Ok(true);
                 };
+                let page = self
+                    .store
+                    .participant_slices(event, &ids, &sweep.tasks)
+                    .await?;
                 let now = self.now();
                 let mut unit = UnitOfWork::new(&ctx, now, Actor::System);
+                unit.restrict_to(sweep.tasks.clone());
                 // A sweep follows a change of configuration: rows' next reminders too.
                 unit.refresh_reminders();
                 for state in page {

@@ -43,6 +43,7 @@ mockall::mock! {
         async fn participant_by_external_id(&self, event: EventId, external_id: &ExternalId) -> Result<Option<ParticipantId>>;
         async fn participants_by_external_id(&self, event: EventId, external_ids: &[ExternalId]) -> Result<Vec<(ExternalId, ParticipantId)>>;
         async fn participants(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantState>>;
+        async fn participant_ids(&self, event: EventId, after: Option<ParticipantId>, limit: usize) -> Result<Vec<ParticipantId>>;
         async fn collaborators(&self, event: EventId, owner: ParticipantId) -> Result<Vec<ParticipantId>>;
         async fn assigned_to(&self, event: EventId, assignee: ParticipantId) -> Result<Vec<Progress>>;
         async fn ingested(&self, event: EventId, ids: &[HostEventId]) -> Result<Vec<HostEventId>>;

@@ -155,6 +155,24 @@ pub trait ParticipantStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<ParticipantState>>;
 
+    /// Up to `limit` participants' ids in id order, after `after` (keyset paging): what
+    /// paged work reads before it loads each page's slice of rows. The default takes them
+    /// from [`participants`](Self::participants), which is correct for any store; a store
+    /// should read the keys alone.
+    async fn participant_ids(
+        &self,
+        event: EventId,
+        after: Option<ParticipantId>,
+        limit: usize,
+    ) -> Result<Vec<ParticipantId>> {
+        Ok(self
+            .participants(event, after, limit)
+            .await?
+            .into_iter()
+            .map(|s| s.participant.id)
+            .collect())
+    }
+
     /// The collaborators of `owner` (participants whose `owner` is them), in id order.
     async fn collaborators(
         &self,

@@ -227,6 +227,7 @@ macro_rules! __checks {
                 x4_same_version_change_sets_one_conflict,
                 x4_concurrent_completions_lose_nothing,
                 x4_sweep_resumes_after_interruption,
+                x4_participant_ids_page_the_event_in_id_order,
                 x4_event_config_follows_every_configuration_change,
             ]
             input: [

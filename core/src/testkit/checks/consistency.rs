@@ -339,3 +339,48 @@ pub async fn x4_event_config_follows_every_configuration_change<S: DumpStore>(st
     let unknown = EventId::new_at(f.clock.now());
     assert!(store.event_config(unknown).await.unwrap().is_none());
 }
+
+/// X4: a store pages an event's participant ids in id order by keyset, the same ids as
+/// its pages of states, without another event's: what paged work reads before it loads
+/// each page's slice of rows.
+pub async fn x4_participant_ids_page_the_event_in_id_order<S: DumpStore>(store: S) {
+    let store = Arc::new(store);
+    let f = Fixture::with_store(store.clone()).await;
+    let other = Fixture::with_store(store.clone()).await;
+    for i in 0..5 {
+        f.participant(&format!("p{i}"), &[]).await;
+    }
+    other.participant("p0", &[]).await;
+    let mut all: Vec<ParticipantId> = store
+        .participants(f.event, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.participant.id)
+        .collect();
+    all.sort();
+    assert_eq!(all.len(), 5);
+    let first = store.participant_ids(f.event, None, 2).await.unwrap();
+    assert_eq!(first, all[..2]);
+    let rest = store
+        .participant_ids(f.event, first.last().copied(), 100)
+        .await
+        .unwrap();
+    assert_eq!(rest, all[2..]);
+    assert!(
+        store
+            .participant_ids(f.event, all.last().copied(), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .participant_ids(other.event, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "another event's participants are its own"
+    );
+}
