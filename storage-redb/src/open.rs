@@ -189,46 +189,38 @@ impl RedbStore {
                                 due.insert(k.as_slice(), &[][..]).map_err(Prepare::redb)?;
                             }
                         }
-                        // And the progress status index, from every targeted row.
+                    }
+                    if v < 3 {
+                        // One pass over the rows builds the indexes an older file lacks:
+                        // the status index of every targeted row (version 2), and the
+                        // index of rows by their next reminder (version 3; a row of an
+                        // older file has none kept, so it reads as due since 1970: the
+                        // next tick looks at it once and writes its value).
                         let progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
-                        let mut index = txn.open_table(PROGRESS_STATUS).map_err(Prepare::redb)?;
+                        let mut status = txn.open_table(PROGRESS_STATUS).map_err(Prepare::redb)?;
+                        let mut due = txn.open_table(REMINDERS_DUE).map_err(Prepare::redb)?;
                         for item in progress.iter().map_err(Prepare::redb)? {
-                            let (k, v) = item.map_err(Prepare::redb)?;
-                            let row: Progress = parse(v.value()).map_err(|e| {
+                            let (k, value) = item.map_err(Prepare::redb)?;
+                            let row: Progress = parse(value.value()).map_err(|e| {
                                 Prepare::Redb(redb::Error::Corrupted(e.to_string()))
                             })?;
                             let k = k.value();
-                            if row.targeted && k.len() == 48 {
+                            if k.len() != 48 {
+                                continue;
+                            }
+                            if v < 2 && row.targeted {
                                 let ik = key(&[
                                     &k[..16],
                                     &k[32..],
                                     &[status_byte(row.status)],
                                     &k[16..32],
                                 ]);
-                                index
+                                status
                                     .insert(ik.as_slice(), &[][..])
                                     .map_err(Prepare::redb)?;
                             }
-                        }
-                    }
-                    if v < 3 {
-                        // Version 3: the index of rows by their next reminder. A row of an
-                        // older file has none kept, so it reads as due since 1970: the next
-                        // tick looks at it once and writes its value.
-                        let progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
-                        let mut index = txn.open_table(REMINDERS_DUE).map_err(Prepare::redb)?;
-                        for item in progress.iter().map_err(Prepare::redb)? {
-                            let (k, v) = item.map_err(Prepare::redb)?;
-                            let row: Progress = parse(v.value()).map_err(|e| {
-                                Prepare::Redb(redb::Error::Corrupted(e.to_string()))
-                            })?;
-                            let k = k.value();
-                            if k.len() == 48
-                                && let Some(ik) = reminder_key(&k[..16], &k[16..32], &row)
-                            {
-                                index
-                                    .insert(ik.as_slice(), &[][..])
-                                    .map_err(Prepare::redb)?;
+                            if let Some(ik) = reminder_key(&k[..16], &k[16..32], &row) {
+                                due.insert(ik.as_slice(), &[][..]).map_err(Prepare::redb)?;
                             }
                         }
                     }
