@@ -181,8 +181,19 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 if !owners.is_empty() {
                     let tick = retry!(self, {
                         let ctx = self.context(actor, event).await?;
-                        let states = self.store.participants_by_id(event, &owners).await?;
-                        self.remind_page(&ctx, states).await
+                        // Only rows of tasks with a deadline can have a reminder, due now
+                        // or grouped with one (N7): the owners are loaded with those alone.
+                        let reminded: Vec<TaskId> = ctx
+                            .tasks
+                            .values()
+                            .filter(|t| t.is_published() && t.config.deadline.is_some())
+                            .map(|t| t.id)
+                            .collect();
+                        let states = self
+                            .store
+                            .participant_slices(event, &owners, &reminded)
+                            .await?;
+                        self.remind_page(&ctx, states, reminded).await
                     })?;
                     total.reminders += tick.reminders;
                     total.messages += tick.messages;
@@ -196,12 +207,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         Ok(total)
     }
 
-    /// Queues the reminders due now for one page of participants' states, grouped per
-    /// recipient (N7), and marks their rows, in one transaction.
+    /// Queues the reminders due now for one page of participants' states holding the rows
+    /// of `tasks` (those with a deadline), grouped per recipient (N7), and marks their
+    /// rows, in one transaction.
     async fn remind_page(
         &self,
         ctx: &super::Ctx,
         states: Vec<ParticipantState>,
+        tasks: Vec<TaskId>,
     ) -> Result<ReminderTick> {
         let now = self.now();
         let soon = now + self.config.reminder_window;
@@ -218,6 +231,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let mut states: HashMap<ParticipantId, ParticipantState> =
             states.into_iter().map(|s| (s.participant.id, s)).collect();
         let mut unit = UnitOfWork::new(ctx, now, Actor::System);
+        // The states hold the rows of `tasks` alone.
+        unit.restrict_to(tasks);
         for group in groups {
             for (item, mark) in group.marks() {
                 if let Some(state) = states.remove(&item.owner) {
