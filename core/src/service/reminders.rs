@@ -149,16 +149,14 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     break;
                 };
                 let settings = &ctx.event.settings;
-                let owners: Vec<ParticipantId> = rows
+                let (due_rows, idle): (Vec<_>, Vec<_>) = rows
                     .iter()
-                    .filter(|r| reminder_due_now(t, r, settings, now))
-                    .map(|r| r.owner)
-                    .collect();
+                    .partition(|r| reminder_due_now(t, r, settings, now));
+                let owners: Vec<ParticipantId> = due_rows.iter().map(|r| r.owner).collect();
                 // A row found with nothing due whose stored next reminder is not its own
                 // (stored before the library kept it) gets it, so it is not read again.
-                let stale: Vec<ParticipantId> = rows
+                let stale: Vec<ParticipantId> = idle
                     .iter()
-                    .filter(|r| !reminder_due_now(t, r, settings, now))
                     .filter(|r| r.next_reminder_at != next_reminder_at(t, r, settings))
                     .map(|r| r.owner)
                     .collect();
