@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use punchlist::{OutboxEntry, Progress};
+use punchlist::{OutboxEntry, Progress, Task};
 use redb::{Database, ReadableTable, TableHandle};
 
-use crate::error::{open_error, parse};
+use crate::error::{json, open_error, parse};
 use crate::schema::{
     ALL, FORMAT, FORMAT_KEY, META, OUTBOX, OUTBOX_DUE, PROGRESS, PROGRESS_STATUS, REMINDERS_DUE,
-    due_key, key, reminder_key, status_byte,
+    TASKS, due_key, key, reminder_key, status_byte,
 };
 use crate::{Inner, RedbStore};
 
@@ -224,6 +224,12 @@ impl RedbStore {
                             }
                         }
                     }
+                    if v < 4 {
+                        // Version 4: every row keeps its resolved deadline (`due_at`); a
+                        // row of an older file takes its task's, as the library would
+                        // have written it.
+                        fill_due_at(&txn, FILL_PASS)?;
+                    }
                     if v < FORMAT {
                         meta.insert(FORMAT_KEY, FORMAT).map_err(Prepare::redb)?;
                     }
@@ -237,6 +243,71 @@ impl RedbStore {
     }
 }
 
+/// Rows rewritten per pass of [`fill_due_at`]: the pass holds their new values in memory.
+const FILL_PASS: usize = 10_000;
+
+/// Gives every progress row of the file whose task has a deadline that deadline as its
+/// resolved one, in passes of `pass` rows (a range read cannot write its table).
+fn fill_due_at(txn: &redb::WriteTransaction, pass: usize) -> std::result::Result<(), Prepare> {
+    let corrupted = |e: punchlist::Error| Prepare::Redb(redb::Error::Corrupted(e.to_string()));
+    let mut deadlines: HashMap<Vec<u8>, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    {
+        let tasks = txn.open_table(TASKS).map_err(Prepare::redb)?;
+        for item in tasks.iter().map_err(Prepare::redb)? {
+            let (k, v) = item.map_err(Prepare::redb)?;
+            let task: Task = parse(v.value()).map_err(corrupted)?;
+            if let Some(d) = task.config.deadline {
+                deadlines.insert(k.value().to_vec(), d);
+            }
+        }
+    }
+    if deadlines.is_empty() {
+        return Ok(());
+    }
+    let mut progress = txn.open_table(PROGRESS).map_err(Prepare::redb)?;
+    let mut from: Option<Vec<u8>> = None;
+    loop {
+        let mut batch = Vec::new();
+        let mut last = None;
+        {
+            let range = match &from {
+                Some(k) => progress.range::<&[u8]>((
+                    std::ops::Bound::Excluded(k.as_slice()),
+                    std::ops::Bound::Unbounded,
+                )),
+                None => progress.range::<&[u8]>(..),
+            }
+            .map_err(Prepare::redb)?;
+            for item in range.take(pass.max(1)) {
+                let (k, value) = item.map_err(Prepare::redb)?;
+                let k = k.value();
+                last = Some(k.to_vec());
+                if k.len() != 48 {
+                    continue;
+                }
+                let task_key = key(&[&k[..16], &k[32..]]);
+                let Some(deadline) = deadlines.get(&task_key) else {
+                    continue;
+                };
+                let mut row: Progress = parse(value.value()).map_err(corrupted)?;
+                if row.due_at.is_none() {
+                    row.due_at = Some(*deadline);
+                    batch.push((k.to_vec(), json(&row).map_err(corrupted)?));
+                }
+            }
+        }
+        for (k, v) in &batch {
+            progress
+                .insert(k.as_slice(), v.as_slice())
+                .map_err(Prepare::redb)?;
+        }
+        match last {
+            Some(k) => from = Some(k),
+            None => return Ok(()),
+        }
+    }
+}
+
 /// Why preparing a file failed: a file this crate does not open, or redb's error.
 enum Prepare {
     Open(OpenError),
@@ -246,5 +317,54 @@ enum Prepare {
 impl Prepare {
     fn redb(e: impl Into<redb::Error>) -> Self {
         Self::Redb(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use punchlist::store::DumpStore;
+    use punchlist::testkit::Fixture;
+    use punchlist::{Clock, TaskConfig};
+    use redb::ReadableTable;
+
+    use super::*;
+
+    /// T2: the format 4 step gives every row its task's deadline whatever the number of
+    /// passes it takes (here one row a pass), and leaves rows of tasks without one as they
+    /// were.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn t2_rows_get_their_deadline_in_passes() {
+        let store = RedbStore::open_temporary().unwrap();
+        let f = Fixture::new(store.clone()).await;
+        for name in ["ann", "bob", "cyd"] {
+            f.participant(name, &["exhibitor"]).await;
+        }
+        let mut config =
+            TaskConfig::manual(f.en.clone(), "Stand plan", Fixture::<RedbStore>::web());
+        config.deadline = Some(f.clock.now() + chrono::Duration::days(10));
+        f.publish(config).await;
+        f.manual_task("Hotel", None).await;
+        let before = store.dump(f.event).await.unwrap();
+        let txn = store.inner.db.begin_write().unwrap();
+        {
+            let mut progress = txn.open_table(PROGRESS).unwrap();
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = progress
+                .iter()
+                .unwrap()
+                .map(|item| {
+                    let (k, v) = item.unwrap();
+                    let mut row: Progress = parse(v.value()).unwrap();
+                    row.due_at = None;
+                    (k.value().to_vec(), json(&row).unwrap())
+                })
+                .collect();
+            assert_eq!(rows.len(), 6);
+            for (k, v) in rows {
+                progress.insert(k.as_slice(), v.as_slice()).unwrap();
+            }
+        }
+        assert!(fill_due_at(&txn, 1).is_ok());
+        txn.commit().unwrap();
+        assert_eq!(store.dump(f.event).await.unwrap(), before);
     }
 }

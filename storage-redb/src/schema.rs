@@ -91,8 +91,9 @@ pub(crate) const ALL: &[Bytes] = &[
 
 /// The key format version this crate writes. Version 2 added the outbox's due and dead
 /// indexes and the progress status index; version 3 the index of rows by their next
-/// reminder (an older file is migrated when opened).
-pub(crate) const FORMAT: u64 = 3;
+/// reminder; version 4 every progress row's resolved deadline (an older file is migrated
+/// when opened).
+pub(crate) const FORMAT: u64 = 4;
 /// The name of the format version in `meta`.
 pub(crate) const FORMAT_KEY: &str = "format";
 

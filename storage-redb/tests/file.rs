@@ -67,7 +67,7 @@ fn x5_a_file_of_a_newer_format_is_refused_with_both_versions() {
     drop(store);
     match RedbStore::open(&path) {
         Err(OpenError::NewerFormat { found, supported }) => {
-            assert_eq!((found, supported), (99, 3));
+            assert_eq!((found, supported), (99, 4));
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -236,6 +236,77 @@ async fn n3_a_format_2_file_gets_its_reminder_index_when_opened() {
     assert_eq!((tick.participants, tick.reminders), (3, 3), "{tick:?}");
     let again = service.tick_reminders(&Actor::System, event).await.unwrap();
     assert_eq!((again.participants, again.reminders), (0, 0), "{again:?}");
+}
+
+/// T2, X4: a file of format 3 (before each row kept its resolved deadline) is migrated
+/// when opened: it reads back the same dump as the library wrote it now, every row of a
+/// task with a deadline holding that deadline, the rows of a task without one none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t2_a_format_3_file_gets_every_rows_deadline_when_opened() {
+    use chrono::Duration;
+    use punchlist::{Clock, TaskConfig};
+    use redb::ReadableTable;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("format3.redb");
+    let (event, due, before) = {
+        let f = Fixture::new(RedbStore::open_async(&path).await.unwrap()).await;
+        for name in ["ann", "bob", "cyd"] {
+            f.participant(name, &["exhibitor"]).await;
+        }
+        let deadline = f.clock.now() + Duration::days(10);
+        let mut config =
+            TaskConfig::manual(f.en.clone(), "Stand plan", Fixture::<RedbStore>::web());
+        config.deadline = Some(deadline);
+        let t = f.publish(config).await;
+        f.manual_task("Hotel", None).await;
+        (f.event, (t.id, deadline), f.dump().await)
+    };
+    for s in &before.participants {
+        for row in s.progress.values() {
+            let expected = (row.task == due.0).then_some(due.1);
+            assert_eq!(row.due_at, expected, "{row:?}");
+        }
+    }
+    // Make it a format 3 file: rows without the field.
+    {
+        let store = RedbStore::open(&path).unwrap();
+        store.set_format_for_tests(3).unwrap();
+        drop(store);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("progress");
+            let mut progress = txn.open_table(def).unwrap();
+            let rows: Vec<(Vec<u8>, Vec<u8>)> = progress
+                .iter()
+                .unwrap()
+                .map(|item| {
+                    let (k, v) = item.unwrap();
+                    let mut body: serde_json::Value = serde_json::from_slice(v.value()).unwrap();
+                    body.as_object_mut().unwrap().remove("due_at");
+                    (k.value().to_vec(), serde_json::to_vec(&body).unwrap())
+                })
+                .collect();
+            assert_eq!(rows.len(), 6);
+            for (k, v) in rows {
+                progress.insert(k.as_slice(), v.as_slice()).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open_async(&path).await.unwrap();
+    assert_eq!(
+        store.dump(event).await.unwrap(),
+        before,
+        "nothing lost, deadlines kept"
+    );
+    drop(store);
+    let again = RedbStore::open(&path).unwrap();
+    assert_eq!(
+        again.dump(event).await.unwrap(),
+        before,
+        "opened again: the same"
+    );
 }
 
 #[test]

@@ -24,8 +24,8 @@ impl OutboxStore for PgStore {
         after: Option<OutboxId>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
-        // The state is a literal, so a filter on dead letters uses their partial index;
-        // recipient and kind are read from the body.
+        // The state is a literal, so a filter on dead letters uses their partial index; a
+        // filter on the recipient reads their index.
         let state = match filter.state {
             None => "",
             Some(OutboxState::Pending) => "AND state = 'pending' ",
@@ -35,14 +35,14 @@ impl OutboxStore for PgStore {
         };
         let sql = format!(
             "SELECT body FROM outbox WHERE event_id = $1 AND outbox_id > $2 {state}\
-             AND ($3::text IS NULL OR body->>'recipient' = $3) \
-             AND ($4::text IS NULL OR body->'message'->>'kind' = $4) \
+             AND ($3::uuid IS NULL OR recipient_id = $3) \
+             AND ($4::text IS NULL OR kind = $4) \
              ORDER BY outbox_id LIMIT $5"
         );
         let rows: Vec<serde_json::Value> = sqlx::query_scalar(&sql)
             .bind(event.as_uuid())
             .bind(after.map_or(Uuid::nil(), |a| a.as_uuid()))
-            .bind(filter.recipient.map(|r| r.to_string()))
+            .bind(filter.recipient.map(|r| r.as_uuid()))
             .bind(filter.kind.map(|k| k.as_str()))
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -123,7 +123,18 @@ impl OutboxStore for PgStore {
     }
 }
 
-/// Rewrites outbox entries (body, state, due time) in the transaction.
+/// The channels an entry was delivered on, as the `delivered_channels` column holds them
+/// (a Postgres array literal: names need no quoting).
+fn channels(entry: &OutboxEntry) -> String {
+    let names: Vec<&str> = entry
+        .delivered_channels()
+        .into_iter()
+        .map(|c| c.as_str())
+        .collect();
+    format!("{{{}}}", names.join(","))
+}
+
+/// Rewrites outbox entries (body, state, due time, channels delivered) in the transaction.
 async fn put_outbox(tx: &mut Transaction<'_, Postgres>, entries: &[OutboxEntry]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
@@ -133,10 +144,12 @@ async fn put_outbox(tx: &mut Transaction<'_, Postgres>, entries: &[OutboxEntry])
     let bodies: Vec<Json<&OutboxEntry>> = entries.iter().map(Json).collect();
     let states: Vec<&str> = entries.iter().map(|o| o.state.as_str()).collect();
     let due: Vec<Option<DateTime<Utc>>> = entries.iter().map(|o| o.due_at()).collect();
+    let delivered: Vec<String> = entries.iter().map(channels).collect();
     sqlx::query(
-        "UPDATE outbox o SET body = u.body, state = u.state, due_at = u.due_at \
-         FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[]) \
-           AS u(event_id, outbox_id, body, state, due_at) \
+        "UPDATE outbox o SET body = u.body, state = u.state, due_at = u.due_at, \
+           delivered_channels = u.delivered::text[] \
+         FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::text[], $5::timestamptz[], $6::text[]) \
+           AS u(event_id, outbox_id, body, state, due_at, delivered) \
          WHERE o.event_id = u.event_id AND o.outbox_id = u.outbox_id",
     )
     .bind(&events)
@@ -144,6 +157,7 @@ async fn put_outbox(tx: &mut Transaction<'_, Postgres>, entries: &[OutboxEntry])
     .bind(&bodies)
     .bind(&states)
     .bind(&due)
+    .bind(&delivered)
     .execute(&mut **tx)
     .await
     .map_err(map_error)?;
@@ -185,9 +199,16 @@ pub(crate) async fn insert_outbox(
     let bodies: Vec<Json<&OutboxEntry>> = entries.iter().map(Json).collect();
     let states: Vec<&str> = entries.iter().map(|o| o.state.as_str()).collect();
     let due: Vec<Option<DateTime<Utc>>> = entries.iter().map(|o| o.due_at()).collect();
+    let recipients: Vec<Uuid> = entries.iter().map(|o| o.recipient.as_uuid()).collect();
+    let kinds: Vec<&str> = entries.iter().map(|o| o.message.kind().as_str()).collect();
+    let delivered: Vec<String> = entries.iter().map(channels).collect();
     sqlx::query(
-        "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body, state, due_at) \
-         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[])",
+        "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body, state, due_at, \
+           recipient_id, kind, delivered_channels) \
+         SELECT $1, u.id, u.key, u.body, u.state, u.due_at, u.recipient, u.kind, u.delivered::text[] \
+         FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], \
+           $7::uuid[], $8::text[], $9::text[]) \
+           AS u(id, key, body, state, due_at, recipient, kind, delivered)",
     )
     .bind(event.as_uuid())
     .bind(&ids)
@@ -195,6 +216,9 @@ pub(crate) async fn insert_outbox(
     .bind(&bodies)
     .bind(&states)
     .bind(&due)
+    .bind(&recipients)
+    .bind(&kinds)
+    .bind(&delivered)
     .execute(&mut **tx)
     .await
     .map_err(map_error)?;

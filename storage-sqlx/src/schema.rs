@@ -5,7 +5,9 @@
 //! rows, one participant's rows or one subject's history are each one range of a primary
 //! key. Ids are UUID v7, so they sort by time and new rows land at the end of their range.
 //! Documents are JSONB; the columns beside them are the ones queries filter, join or sort
-//! on.
+//! on, and the ones hosts' reports read (a progress row's completion and deadline, an
+//! outbox entry's recipient, kind and channels), kept in step with the body by every
+//! statement that writes it.
 //!
 //! | table | key | what it holds |
 //! |---|---|---|
@@ -13,12 +15,12 @@
 //! | `segments` | event · segment | JSON `Segment`, version |
 //! | `tasks` | event · task | JSON `Task`, version |
 //! | `participants` | event · participant | JSON record and facts, version, the host's id (unique in the event), the owner, and the derived columns below (indexed by owner and by each sort key) |
-//! | `progress` | event · participant · task | JSON `Progress`, with targeted, status and assignee beside it (indexed by task and status for targeted rows, and by assignee) |
+//! | `progress` | event · participant · task | JSON `Progress`, with targeted, status, assignee, next reminder, completion (at, by participant or administrator, how) and resolved deadline (`due_at`) beside it (indexed by task and status for targeted rows, by assignee, by next reminder and by deadline for rows still to do) |
 //! | `host_events` | event · host event id | — (the host events already ingested) |
 //! | `timeline` | event · participant · entry | JSON `TimelineEntry`, its kind beside it |
 //! | `history` | event · subject kind · subject · line | JSON `HistoryEntry` (subject kinds: `subject_parts`) |
 //! | `messages` | event · participant · message | JSON `Message` |
-//! | `outbox` | event · entry | JSON `OutboxEntry`, its idempotency key (unique in the event), state and due time (indexed by due time, and dead letters by event) |
+//! | `outbox` | event · entry | JSON `OutboxEntry`, its idempotency key (unique in the event), state, due time, recipient, kind and the channels it was delivered on (indexed by due time, by recipient, and dead letters by event) |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
 //! | `counters` | event · task | targeted, done, awaiting review (`TaskCounters`) |
 //! | `_sqlx_migrations` | version | the migrations applied (sqlx's ledger) |

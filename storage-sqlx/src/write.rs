@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use punchlist::HistoryEntry;
 use punchlist::store::{ChangeSet, check};
 use punchlist::store::{EventConfig, EventStore, event_config_from};
+use punchlist::{Actor, HistoryEntry};
 use punchlist::{
     Error, EventId, Facts, Message, Participant, ParticipantId, Progress, ProgressFeed, Result,
     SegmentId, TaskId, TimelineEntry,
@@ -147,7 +147,38 @@ struct ProgressColumns<'a> {
     status: Vec<&'static str>,
     assignee: Vec<Option<Uuid>>,
     next_reminder: Vec<Option<DateTime<Utc>>>,
+    completed_at: Vec<Option<DateTime<Utc>>>,
+    completed_by_participant: Vec<Option<Uuid>>,
+    completed_by_admin: Vec<Option<&'a str>>,
+    completed_how: Vec<Option<&'static str>>,
+    due_at: Vec<Option<DateTime<Utc>>>,
     body: Vec<Json<&'a Progress>>,
+}
+
+impl<'a> ProgressColumns<'a> {
+    /// Adds `row` of participant `pid`, with the columns read beside its body.
+    fn push(&mut self, pid: Uuid, row: &'a Progress) {
+        let completion = row.completion.as_ref();
+        let by = completion.map(|c| &c.by);
+        self.participant.push(pid);
+        self.task.push(row.task.as_uuid());
+        self.targeted.push(row.targeted);
+        self.status.push(row.status.as_str());
+        self.assignee.push(row.assignee.map(|a| a.as_uuid()));
+        self.next_reminder.push(row.next_reminder_at);
+        self.completed_at.push(completion.map(|c| c.at));
+        self.completed_by_participant.push(match by {
+            Some(Actor::Participant { id, .. }) => Some(id.as_uuid()),
+            _ => None,
+        });
+        self.completed_by_admin.push(match by {
+            Some(Actor::Organizer { admin, .. }) => Some(admin.as_str()),
+            _ => None,
+        });
+        self.completed_how.push(completion.map(|c| c.how.as_str()));
+        self.due_at.push(row.due_at);
+        self.body.push(Json(row));
+    }
 }
 
 /// Participants' records with their computed columns, as columns for one `UNNEST` upsert.
@@ -268,13 +299,7 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
             }
         }
         for row in &w.progress {
-            rows.participant.push(pid);
-            rows.task.push(row.task.as_uuid());
-            rows.targeted.push(row.targeted);
-            rows.status.push(row.status.as_str());
-            rows.assignee.push(row.assignee.map(|a| a.as_uuid()));
-            rows.next_reminder.push(row.next_reminder_at);
-            rows.body.push(Json(row));
+            rows.push(pid, row);
         }
     }
     upsert_records(tx, ev, with_facts, "EXCLUDED.facts").await?;
@@ -305,12 +330,17 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
     if !rows.task.is_empty() {
         exec!(tx, sqlx::query(
             "INSERT INTO progress (event_id, participant_id, task_id, targeted, status, assignee_id, \
-               next_reminder_at, body) \
+               next_reminder_at, completed_at, completed_by_participant, completed_by_admin, \
+               completed_how, due_at, body) \
              SELECT $1, * FROM unnest($2::uuid[], $3::uuid[], $4::bool[], $5::text[], $6::uuid[], \
-               $7::timestamptz[], $8::jsonb[]) \
+               $7::timestamptz[], $8::timestamptz[], $9::uuid[], $10::text[], $11::text[], \
+               $12::timestamptz[], $13::jsonb[]) \
              ON CONFLICT (event_id, participant_id, task_id) DO UPDATE SET targeted = EXCLUDED.targeted, \
                status = EXCLUDED.status, assignee_id = EXCLUDED.assignee_id, \
-               next_reminder_at = EXCLUDED.next_reminder_at, body = EXCLUDED.body"
+               next_reminder_at = EXCLUDED.next_reminder_at, completed_at = EXCLUDED.completed_at, \
+               completed_by_participant = EXCLUDED.completed_by_participant, \
+               completed_by_admin = EXCLUDED.completed_by_admin, \
+               completed_how = EXCLUDED.completed_how, due_at = EXCLUDED.due_at, body = EXCLUDED.body"
         )
         .bind(ev)
         .bind(&rows.participant)
@@ -319,6 +349,11 @@ async fn write_participants(tx: &mut Transaction<'_, Postgres>, cs: &ChangeSet) 
         .bind(&rows.status)
         .bind(&rows.assignee)
         .bind(&rows.next_reminder)
+        .bind(&rows.completed_at)
+        .bind(&rows.completed_by_participant)
+        .bind(&rows.completed_by_admin)
+        .bind(&rows.completed_how)
+        .bind(&rows.due_at)
         .bind(&rows.body));
     }
     Ok(())

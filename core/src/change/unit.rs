@@ -18,7 +18,7 @@ use crate::notify::{Notification, OutboxEntry};
 use crate::participant::{Facts, Networking, Participant};
 use crate::progress::{
     Progress, ProgressChange, ProgressStatus, Reconciled, next_reminder_at, reconcile,
-    take_back_all,
+    resolved_deadline, take_back_all,
 };
 use crate::state::{EventConfig, ParticipantState};
 use crate::task::Task;
@@ -85,9 +85,9 @@ impl<'c> UnitOfWork<'c> {
         self.slice = Some(tasks);
     }
 
-    /// Computes every held row's next reminder again (N3), and writes the rows where it
-    /// moved: for work that follows a change of what it reads (a deadline, the offsets,
-    /// the event's policy), which changes no row by itself. Other units compute it for
+    /// Computes every held row's next reminder (N3) and resolved deadline again, and
+    /// writes the rows where one moved: for work that follows a change of what they read
+    /// (a deadline, the offsets, the event's policy), which changes no row by itself. Other units compute it for
     /// the rows they change.
     pub(crate) fn refresh_reminders(&mut self) {
         self.refresh = true;
@@ -338,9 +338,11 @@ impl<'c> UnitOfWork<'c> {
             if old == Some(&row) && !self.refresh {
                 continue;
             }
-            // N3: the row's next reminder, kept with it for the tick's index.
+            // N3: the row's next reminder, kept with it for the tick's index, and its
+            // resolved deadline, kept for indexes and reports.
             if let Some(t) = self.config.tasks.get(&task) {
                 row.next_reminder_at = next_reminder_at(t, &row, &self.config.event.settings);
+                row.due_at = resolved_deadline(t, &row);
             }
             if old == Some(&row) {
                 continue;
@@ -435,5 +437,132 @@ impl<'c> UnitOfWork<'c> {
             self.write(*w);
         }
         self.cs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::event::Event;
+    use crate::progress::tests::{at, condition_of, host_fact, task, world};
+    use crate::progress::{CompletedHow, Completion};
+    use crate::task::TaskState;
+
+    /// A participant's write applied to what was stored before it, as a store applies it.
+    fn applied(before: Option<&ParticipantState>, w: &ParticipantWrite) -> ParticipantState {
+        let mut state = match before {
+            Some(b) => b.clone(),
+            None => ParticipantState {
+                participant: w.record.clone().expect("a new participant's record"),
+                facts: Facts::default(),
+                progress: BTreeMap::new(),
+                version: 0,
+            },
+        };
+        if let Some(r) = &w.record {
+            state.participant = r.clone();
+        }
+        if let Some(f) = &w.facts {
+            state.facts = f.clone();
+        }
+        for row in &w.progress {
+            state.progress.insert(row.task, row.clone());
+        }
+        state.version = w.version;
+        state
+    }
+
+    proptest::proptest! {
+        /// X4: from any consistent stored state (manual and automatic tasks, some with a
+        /// deadline, in and out of the segment, some decided by an organizer), after a
+        /// batch of facts and maybe a move out of or into the segment, the write a unit
+        /// of work makes (the record if it changed, the facts if they changed, the rows
+        /// that changed) applied over the stored state equals the whole state written
+        /// anew: every field of the record, every fact, every row with its bookkeeping.
+        #[test]
+        fn x4_a_delta_applied_equals_the_whole_write(
+            spec in proptest::collection::vec((0u8..7, proptest::bool::ANY, proptest::bool::ANY, proptest::option::of(1i64..400)), 1..8),
+            earlier in proptest::collection::vec((0u8..5, 0u8..3, proptest::bool::ANY, 1i64..50), 0..12),
+            batch in proptest::collection::vec((0u8..5, 0u8..3, proptest::bool::ANY, 1i64..100), 0..6),
+            leave in proptest::bool::ANY,
+            ticks in 0i64..500,
+        ) {
+            let (settings, segments, seg, p) = world();
+            let mut tasks = BTreeMap::new();
+            for (c, segmented, _, deadline) in &spec {
+                let mut t = task(segmented.then_some(seg), condition_of(*c), TaskState::Published);
+                t.config.deadline = deadline.map(|d| at(3600 * d));
+                tasks.insert(t.id, t);
+            }
+            let config = EventConfig {
+                event: Event { id: p.event, settings, created_at: at(0), version: 3 },
+                tasks,
+                segments,
+            };
+            // The stored state: the participant written anew with the earlier facts, then
+            // some rows decided by an organizer (written as a second delta).
+            let mut first = UnitOfWork::new(&config, at(60), Actor::System);
+            let w = first.add_new(p.clone());
+            for (k, o, present, s) in &earlier {
+                host_fact(*k, *o, *present, *s).apply_to(&mut w.facts);
+            }
+            let cs = first.into_changes();
+            let mut stored = applied(None, &cs.participants[0]);
+            let mut decide = UnitOfWork::new(&config, at(61), Actor::System);
+            decide.add(stored.clone());
+            let w = decide.get(p.id).unwrap();
+            for ((_, _, by_organizer, _), t) in spec.iter().zip(config.tasks.keys()) {
+                if let Some(row) = w.rows.get_mut(t).filter(|_| *by_organizer) {
+                    row.decided_by_organizer = true;
+                    row.set_done(
+                        Some(Completion { at: at(61), by: Actor::System, how: CompletedHow::Organizer }),
+                        at(61),
+                    );
+                }
+            }
+            if let Some(d) = decide.into_changes().participants.first() {
+                stored = applied(Some(&stored), d);
+            }
+            // The change: a batch of facts, maybe a move out of the segment.
+            let now = at(100 + 3600 * ticks);
+            let change = |w: &mut WorkingCopy| {
+                for (k, o, present, s) in &batch {
+                    host_fact(*k, *o, *present, 50 + *s).apply_to(&mut w.facts);
+                }
+                if leave {
+                    w.record.status.categories = ["visitor".to_owned()].into();
+                }
+            };
+            let mut delta_unit = UnitOfWork::new(&config, now, Actor::System);
+            change(delta_unit.add(stored.clone()));
+            let delta = delta_unit.into_changes().participants;
+            // The whole state written anew: the same change on a unit that holds the
+            // stored state as new, so it writes every field and every row.
+            let mut whole_unit = UnitOfWork::new(&config, now, Actor::System);
+            let w = whole_unit.add_new(stored.participant.clone());
+            w.facts = stored.facts.clone();
+            w.rows = stored.progress.clone();
+            change(w);
+            let whole = whole_unit.into_changes().participants;
+            proptest::prop_assert_eq!(whole.len(), 1);
+            let mut expected = applied(None, &whole[0]);
+            expected.version = stored.version + 1;
+            if expected.participant.record_differs(&stored.participant) {
+                expected.participant.record_version = stored.participant.record_version + 1;
+            }
+            match delta.as_slice() {
+                [] => {
+                    expected.version = stored.version;
+                    proptest::prop_assert_eq!(&stored, &expected, "nothing written, nothing changed");
+                }
+                [d] => {
+                    proptest::prop_assert!(d.progress.len() <= stored.progress.len() + config.tasks.len());
+                    proptest::prop_assert_eq!(applied(Some(&stored), d), expected);
+                }
+                more => proptest::prop_assert!(false, "one participant, {} writes", more.len()),
+            }
+        }
     }
 }

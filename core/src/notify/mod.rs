@@ -129,6 +129,18 @@ impl OutboxEntry {
         self.finished_at = None;
     }
 
+    /// The channels it was delivered on so far, from [`OutboxEntry::delivered`]: what a
+    /// report of "sent by email" reads (a store may keep it in a column of its own).
+    pub fn delivered_channels(&self) -> BTreeSet<Channel> {
+        self.delivered
+            .iter()
+            .filter_map(|key| {
+                let name = key.split_once(':').map_or(key.as_str(), |(c, _)| c);
+                Channel::ALL.into_iter().find(|c| c.as_str() == name)
+            })
+            .collect()
+    }
+
     /// The stable key of an address in [`OutboxEntry::delivered`]: the channel, and for
     /// web push the subscription's endpoint.
     pub fn address_key(address: &Address) -> String {

@@ -16,7 +16,7 @@ pub(crate) use assign::{Handover, take_back_all};
 pub use list::{ProgressSummary, TaskItem, TaskList};
 pub(crate) use notices::{
     due_reminders, next_reminder_at, notified_on_publish, nudge_recipient, publication_notice,
-    reminder_due_now, tasks_due_for_reminders,
+    reminder_due_now, resolved_deadline, tasks_due_for_reminders,
 };
 pub use transition::Decision;
 pub(crate) use transition::{Hand, Tick, not_published};
@@ -64,6 +64,18 @@ pub enum CompletedHow {
     Organizer,
     /// Submitted by the participant and accepted by an organizer in review (T3).
     Reviewed,
+}
+
+impl CompletedHow {
+    /// As it is serialized: `manual`, `condition`, `organizer` or `reviewed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Condition => "condition",
+            Self::Organizer => "organizer",
+            Self::Reviewed => "reviewed",
+        }
+    }
 }
 
 /// The organizer's last refusal of a submission (T3): the participant is told why and can
@@ -132,6 +144,14 @@ pub struct Progress {
     /// it reads as due since 1970, so the next tick looks at it once.
     #[serde(default = "Progress::unknown_next_reminder")]
     pub next_reminder_at: Option<DateTime<Utc>>,
+    /// The row's deadline, as resolved for this participant (today the task's deadline),
+    /// kept by the library each time it writes the row and by the sweep that follows a
+    /// change of the deadline, so that stores can index and hosts' reports can read "due
+    /// before" without the task. `None`: no deadline. Bookkeeping, like the reminder
+    /// fields: not a change a tracker follows. A row stored before the library kept it
+    /// reads as `None` until it is written again (the stores fill it when they migrate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
     /// When the row last changed.
     pub updated_at: DateTime<Utc>,
 }
@@ -156,6 +176,7 @@ impl Progress {
             rejection: None,
             reminded: Vec::new(),
             next_reminder_at: None,
+            due_at: None,
             updated_at: at,
         }
     }
@@ -170,14 +191,18 @@ impl Progress {
     }
 
     /// Whether the row differs from `other` in what a tracker follows (everything but the
-    /// reminder bookkeeping): a change of bookkeeping alone is not a progress change (B1).
+    /// reminder bookkeeping and the resolved deadline): a change of bookkeeping alone is not a progress change (B1).
     pub fn differs_for_tracking(&self, other: &Progress) -> bool {
         let strip = |p: &Progress| Progress {
             reminded: Vec::new(),
             next_reminder_at: None,
+            due_at: None,
             ..p.clone()
         };
-        if self.reminded == other.reminded && self.next_reminder_at == other.next_reminder_at {
+        if self.reminded == other.reminded
+            && self.next_reminder_at == other.next_reminder_at
+            && self.due_at == other.due_at
+        {
             return self != other;
         }
         strip(self) != strip(other)
@@ -382,7 +407,7 @@ pub(crate) fn reconcile<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::event::EventSettings;
     use crate::ids::ExternalId;
@@ -391,11 +416,11 @@ mod tests {
     use crate::task::{Condition, HelpLink, TaskConfig, TaskState};
     use crate::text::Language;
 
-    fn at(s: i64) -> DateTime<Utc> {
+    pub(crate) fn at(s: i64) -> DateTime<Utc> {
         DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap()
     }
 
-    fn world() -> (
+    pub(crate) fn world() -> (
         EventSettings,
         BTreeMap<SegmentId, Segment>,
         SegmentId,
@@ -432,7 +457,11 @@ mod tests {
         (settings, [(seg.id, seg.clone())].into(), seg.id, p)
     }
 
-    fn task(segment: Option<SegmentId>, condition: Option<Condition>, state: TaskState) -> Task {
+    pub(crate) fn task(
+        segment: Option<SegmentId>,
+        condition: Option<Condition>,
+        state: TaskState,
+    ) -> Task {
         let help = HelpLink::WebPage {
             url: "https://x.org".into(),
         };
@@ -546,7 +575,7 @@ mod tests {
     }
 
     /// The condition a generated task has (`None`: manual).
-    fn condition_of(n: u8) -> Option<Condition> {
+    pub(crate) fn condition_of(n: u8) -> Option<Condition> {
         match n {
             0 => None,
             1 => Some(Condition::LogoUploaded),
@@ -564,7 +593,12 @@ mod tests {
     }
 
     /// A host fact of kind `kind` about object `object`.
-    fn host_fact(kind: u8, object: u8, present: bool, at_s: i64) -> crate::host_event::HostEvent {
+    pub(crate) fn host_fact(
+        kind: u8,
+        object: u8,
+        present: bool,
+        at_s: i64,
+    ) -> crate::host_event::HostEvent {
         use crate::host_event::{HostEvent, HostFact};
         let x = ExternalId::new(format!("o{object}")).unwrap();
         let fact = match (kind % 5, present) {

@@ -179,6 +179,13 @@ pub(crate) fn reminder_due_now(
     .is_some_and(|(_, due_now)| due_now)
 }
 
+/// The deadline of `row` of `task` as resolved for its participant: what
+/// [`Progress::due_at`] keeps. Today every participant has the task's deadline; a rule
+/// that resolves another per participant changes this function, not the stores.
+pub(crate) fn resolved_deadline(task: &Task, _row: &Progress) -> Option<DateTime<Utc>> {
+    task.config.deadline
+}
+
 /// When a reminder of `row` of `task` can next fall due (N3): what
 /// [`Progress::next_reminder_at`] keeps. `None` when the row is not visible, not to do,
 /// or its task has no deadline or no slot left for the holder; the event's Tasks switch is

@@ -229,7 +229,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             unit.history(Subject::Task(id), &old.config, &task.config);
             // A new segment or condition moves rows; a new deadline or set of offsets
-            // moves every row's next reminder (N3): the sweep rewrites them.
+            // moves every row's next reminder (N3) and resolved deadline: the sweep rewrites them.
             let reevaluate = task.is_published()
                 && (old.config.segment != task.config.segment
                     || old.config.completion != task.config.completion

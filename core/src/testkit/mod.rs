@@ -116,6 +116,7 @@ macro_rules! __checks {
                 t2_tasks_switch_off_hides_section_and_sends_nothing,
                 t2_copy_tasks_from_last_edition,
                 t5_templates_give_ready_drafts,
+                t2_every_row_keeps_its_resolved_deadline,
             ]
             completion: [
                 t3_manual_complete_and_undo,
@@ -229,6 +230,7 @@ macro_rules! __checks {
                 x4_sweep_resumes_after_interruption,
                 x4_participant_ids_page_the_event_in_id_order,
                 x4_event_config_follows_every_configuration_change,
+                x4_a_delta_applied_equals_the_whole_write,
             ]
             input: [
                 x5_unknown_ids_are_not_found_and_write_nothing,

@@ -384,3 +384,114 @@ pub async fn x4_participant_ids_page_the_event_in_id_order<S: DumpStore>(store: 
         "another event's participants are its own"
     );
 }
+
+/// X4: a participant's write holds what changed, and a store applies it as a delta: the
+/// state read back equals the previous one with exactly that applied (facts absent: the
+/// stored facts kept; record absent: the stored record kept; rows absent: the stored rows
+/// kept), the same state as a write of everything would leave. Checked through writes of
+/// each shape: facts and one row, the whole state, the record alone, rows alone.
+pub async fn x4_a_delta_applied_equals_the_whole_write<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let manual = f.manual_task("Hotel", None).await;
+    let logo = f.auto_task("Logo", Condition::LogoUploaded, None).await;
+    let store = f.service.store().clone();
+    let read = || async {
+        store
+            .participant(f.event, ann.id)
+            .await
+            .unwrap()
+            .expect("ann is stored")
+    };
+    let apply = |w: ParticipantWrite| {
+        let store = store.clone();
+        let event = f.event;
+        async move {
+            let mut cs = ChangeSet::new(event);
+            cs.participants.push(w);
+            store.apply(cs).await.expect("the write applies");
+        }
+    };
+    let now = f.clock.now();
+    let s0 = read().await;
+    assert_eq!(s0.progress.len(), 2, "{s0:?}");
+
+    // Facts and one row: the other row and the record stay as stored.
+    let mut s1 = s0.clone();
+    s1.version += 1;
+    s1.facts.record_logo(true, now);
+    let row = s1.progress.get_mut(&logo.id).unwrap();
+    row.set_done(
+        Some(Completion {
+            at: now,
+            by: Actor::System,
+            how: CompletedHow::Condition,
+        }),
+        now,
+    );
+    apply(ParticipantWrite {
+        id: ann.id,
+        version: s1.version,
+        record: None,
+        facts: Some(s1.facts.clone()),
+        progress: vec![s1.progress[&logo.id].clone()],
+    })
+    .await;
+    assert_eq!(read().await, s1, "facts and one row");
+
+    // The whole state, one field of the record changed: the same as its delta would be.
+    let mut s2 = s1.clone();
+    s2.version += 1;
+    s2.participant.profile.company = "Acme Rides".to_owned();
+    apply(ParticipantWrite {
+        id: ann.id,
+        version: s2.version,
+        record: Some(s2.participant.clone()),
+        facts: Some(s2.facts.clone()),
+        progress: s2.progress.values().cloned().collect(),
+    })
+    .await;
+    assert_eq!(read().await, s2, "the whole state");
+
+    // The record alone: facts and rows as stored.
+    let mut s3 = s2.clone();
+    s3.version += 1;
+    s3.participant.profile.company = "Acme".to_owned();
+    apply(ParticipantWrite {
+        id: ann.id,
+        version: s3.version,
+        record: Some(s3.participant.clone()),
+        facts: None,
+        progress: Vec::new(),
+    })
+    .await;
+    assert_eq!(read().await, s3, "the record alone");
+
+    // Rows alone (one changed, one new bookkeeping value): record and facts as stored.
+    let mut s4 = s3.clone();
+    s4.version += 1;
+    s4.progress.get_mut(&manual.id).unwrap().noticed = true;
+    s4.progress.get_mut(&logo.id).unwrap().due_at = Some(now + chrono::Duration::days(3));
+    apply(ParticipantWrite {
+        id: ann.id,
+        version: s4.version,
+        record: None,
+        facts: None,
+        progress: s4.progress.values().cloned().collect(),
+    })
+    .await;
+    assert_eq!(read().await, s4, "rows alone");
+
+    // A version bump alone: nothing but the version moves.
+    let mut s5 = s4.clone();
+    s5.version += 1;
+    apply(ParticipantWrite {
+        id: ann.id,
+        version: s5.version,
+        record: None,
+        facts: None,
+        progress: Vec::new(),
+    })
+    .await;
+    assert_eq!(read().await, s5, "a version bump alone");
+}

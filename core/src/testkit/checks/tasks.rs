@@ -621,3 +621,56 @@ pub async fn t5_templates_give_ready_drafts<S: DumpStore>(store: S) {
     assert_eq!(e.field(), Some("condition.at_least"));
     assert_eq!(f.dump().await, before);
 }
+
+/// T2: every row keeps its resolved deadline (`Progress::due_at`, today the task's):
+/// written with the row at publication and for a participant registered later, moved on
+/// every row when an organizer moves the deadline, cleared when it is removed, and none
+/// for a task without one. Moving a deadline is not a progress change: the live stream
+/// says nothing of it.
+pub async fn t2_every_row_keeps_its_resolved_deadline<S: DumpStore>(store: S) {
+    use super::common::{assert_quiet, state_in};
+    let f = Fixture::new(store).await;
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let bob = f.participant("bob", &["exhibitor"]).await;
+    let first = f.clock.now() + Duration::days(10);
+    let mut config = TaskConfig::manual(f.en.clone(), "Send your stand plan", Fixture::<S>::web());
+    config.deadline = Some(first);
+    let task = f.publish(config.clone()).await;
+    let open = f.manual_task("Book your hotel", None).await;
+    let cyd = f.participant("cyd", &["exhibitor"]).await;
+    let people = [&ann, &bob, &cyd];
+    let due = |dump: &crate::testkit::EventDump, p: &Participant, t: TaskId| {
+        state_in(dump, p).progress[&t].due_at
+    };
+    let dump = f.dump().await;
+    for p in people {
+        assert_eq!(due(&dump, p, task.id), Some(first), "{}", p.external_id);
+        assert_eq!(due(&dump, p, open.id), None, "{}", p.external_id);
+    }
+    let mut feed = f
+        .service
+        .progress_feed(&f.organizer, f.event)
+        .await
+        .expect("subscribe");
+    let moved = first + Duration::days(5);
+    config.deadline = Some(moved);
+    f.clock.advance(Duration::minutes(1));
+    f.service
+        .update_task(&f.organizer, f.event, task.id, config.clone())
+        .await
+        .unwrap();
+    let dump = f.dump().await;
+    for p in people {
+        assert_eq!(due(&dump, p, task.id), Some(moved), "{}", p.external_id);
+    }
+    assert_quiet(&mut feed, "a deadline moved changes no status").await;
+    config.deadline = None;
+    f.service
+        .update_task(&f.organizer, f.event, task.id, config)
+        .await
+        .unwrap();
+    let dump = f.dump().await;
+    for p in people {
+        assert_eq!(due(&dump, p, task.id), None, "{}", p.external_id);
+    }
+}
