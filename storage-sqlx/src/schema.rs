@@ -15,7 +15,7 @@
 //! | `segments` | event · segment | JSON `Segment`, version |
 //! | `tasks` | event · task | JSON `Task`, version |
 //! | `participants` | event · participant | JSON record and facts, version, the host's id (unique in the event), the owner, and the derived columns below (indexed by owner and by each sort key) |
-//! | `progress` | event · participant · task | JSON `Progress`, with targeted, status, assignee, next reminder, completion (at, by participant or administrator, how) and resolved deadline (`due_at`) beside it (indexed by task and status for targeted rows, by assignee, by next reminder and by deadline for rows still to do) |
+//! | `progress` | event · participant · task | JSON `Progress`, with targeted, status, assignee, next reminder, completion (at, by participant or administrator, how) and resolved deadline (`due_at`) beside it (indexed by task and status for targeted rows, by assignee, and by next reminder for rows still to do) |
 //! | `host_events` | event · host event id | — (the host events already ingested) |
 //! | `timeline` | event · participant · entry | JSON `TimelineEntry`, its kind beside it |
 //! | `history` | event · subject kind · subject · line | JSON `HistoryEntry` (subject kinds: `subject_parts`) |

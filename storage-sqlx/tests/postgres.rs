@@ -681,7 +681,6 @@ async fn t2_a_database_of_the_previous_schema_gets_its_report_columns() {
     );
     // The schema as it was before migration 6.
     for statement in [
-        "DROP INDEX progress_by_due",
         "DROP INDEX outbox_by_recipient",
         "ALTER TABLE progress DROP COLUMN completed_at, DROP COLUMN completed_by_participant, \
          DROP COLUMN completed_by_admin, DROP COLUMN completed_how, DROP COLUMN due_at",
