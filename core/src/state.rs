@@ -2,6 +2,7 @@
 //! Plain values, read by the rules and written back through a change set.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::event::Event;
 use crate::ids::{SegmentId, TaskId};
@@ -25,12 +26,17 @@ pub struct EventConfig {
 
 /// Everything the library keeps about one participant that an operation may change
 /// together: record, facts and progress, under one version.
+///
+/// The record and the facts are shared ([`Arc`]): most operations read them and change
+/// neither (ingest changes facts, never the record), so a store that keeps them in memory
+/// hands out the same values instead of copying them, and an operation copies one only
+/// when it changes it ([`Arc::make_mut`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParticipantState {
     /// The record.
-    pub participant: Participant,
+    pub participant: Arc<Participant>,
     /// The facts reported by the host.
-    pub facts: Facts,
+    pub facts: Arc<Facts>,
     /// Progress rows, by task.
     pub progress: BTreeMap<TaskId, Progress>,
     /// Bumped by every write; the version check of concurrent writers.

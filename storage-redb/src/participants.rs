@@ -1,6 +1,8 @@
 //! The participants' reads: [`ParticipantStore`] and the loading of a participant's state
 //! (record, facts and progress rows) that the matrix and the dump share.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -69,8 +71,8 @@ impl ParticipantStore for RedbStore {
                     }
                 }
                 out.push(ParticipantState {
-                    participant: stored.participant,
-                    facts: stored.facts,
+                    participant: Arc::new(stored.participant),
+                    facts: Arc::new(stored.facts),
                     progress: rows,
                     version: stored.version,
                 });
@@ -245,8 +247,8 @@ pub(crate) fn load_participant(
     };
     let rows: Vec<Progress> = scan(progress, &k)?;
     Ok(Some(ParticipantState {
-        participant: stored.participant,
-        facts: stored.facts,
+        participant: Arc::new(stored.participant),
+        facts: Arc::new(stored.facts),
         progress: rows.into_iter().map(|r| (r.task, r)).collect(),
         version: stored.version,
     }))
@@ -273,8 +275,8 @@ pub(crate) fn load_participants(
             let k = key(&[&prefix, &bytes_of!(s.participant.id)]);
             let rows: Vec<Progress> = scan(&progress, &k)?;
             Ok(ParticipantState {
-                participant: s.participant,
-                facts: s.facts,
+                participant: Arc::new(s.participant),
+                facts: Arc::new(s.facts),
                 progress: rows.into_iter().map(|r| (r.task, r)).collect(),
                 version: s.version,
             })

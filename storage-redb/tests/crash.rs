@@ -155,7 +155,7 @@ fn check_consistent(dump: &EventDump, setup: &Setup) -> usize {
     for p in &dump.participants {
         let want = expected.remove(&p.participant.id).unwrap_or_default();
         assert_eq!(
-            p.facts, want,
+            *p.facts, want,
             "facts of {} are exactly the ingested events'",
             p.participant.external_id
         );

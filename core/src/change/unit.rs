@@ -5,6 +5,7 @@
 //! live-stream changes, and the version of every write.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -24,13 +25,34 @@ use crate::state::{EventConfig, ParticipantState};
 use crate::task::Task;
 use crate::timeline::{TimelineEntry, TimelineKind};
 
-/// One participant being changed.
+/// One participant being changed. The record and the facts are shared with the state
+/// loaded (and, in memory, with the store) until changed: change them through
+/// [`record_mut`](Self::record_mut) and [`facts_mut`](Self::facts_mut), which copy on
+/// the first write.
 #[derive(Debug)]
 pub(crate) struct WorkingCopy {
     before: Option<ParticipantState>,
-    pub record: Participant,
-    pub facts: Facts,
+    pub record: Arc<Participant>,
+    pub facts: Arc<Facts>,
     pub rows: BTreeMap<TaskId, Progress>,
+}
+
+impl WorkingCopy {
+    /// The record, to change (copied first if still shared).
+    pub(crate) fn record_mut(&mut self) -> &mut Participant {
+        Arc::make_mut(&mut self.record)
+    }
+
+    /// The facts, to change (copied first if still shared).
+    pub(crate) fn facts_mut(&mut self) -> &mut Facts {
+        Arc::make_mut(&mut self.facts)
+    }
+}
+
+/// Whether a shared value differs from what was loaded: the same allocation is the same
+/// value, without comparing it.
+fn differs<T: PartialEq>(before: &Arc<T>, now: &Arc<T>) -> bool {
+    !Arc::ptr_eq(before, now) && **before != **now
 }
 
 pub(crate) struct UnitOfWork<'c> {
@@ -126,8 +148,8 @@ impl<'c> UnitOfWork<'c> {
     pub(crate) fn add(&mut self, state: ParticipantState) -> &mut WorkingCopy {
         self.people.entry(state.participant.id).or_insert_with(|| {
             Box::new(WorkingCopy {
-                record: state.participant.clone(),
-                facts: state.facts.clone(),
+                record: Arc::clone(&state.participant),
+                facts: Arc::clone(&state.facts),
                 rows: state.progress.clone(),
                 before: Some(state),
             })
@@ -138,8 +160,8 @@ impl<'c> UnitOfWork<'c> {
     pub(crate) fn add_new(&mut self, record: Participant) -> &mut WorkingCopy {
         self.people.entry(record.id).or_insert_with(|| {
             Box::new(WorkingCopy {
-                record,
-                facts: Facts::default(),
+                record: Arc::new(record),
+                facts: Arc::default(),
                 rows: BTreeMap::new(),
                 before: None,
             })
@@ -161,7 +183,7 @@ impl<'c> UnitOfWork<'c> {
     /// may join is `participant::team::check_can_link`, asked before.
     pub(crate) fn link(&mut self, owner: ParticipantId, collaborator: ParticipantId) {
         if let Some(c) = self.get(collaborator) {
-            c.record.owner = Some(owner);
+            c.record_mut().owner = Some(owner);
             self.timeline(collaborator, TimelineKind::CollaboratorLinked { owner });
         }
     }
@@ -176,7 +198,7 @@ impl<'c> UnitOfWork<'c> {
             None => Vec::new(),
         };
         if let Some(c) = self.get(collaborator) {
-            c.record.owner = None;
+            c.record_mut().owner = None;
         }
         for task in taken_back {
             self.timeline(
@@ -377,13 +399,15 @@ impl<'c> UnitOfWork<'c> {
         for (kind, by) in timeline {
             self.timeline_by(id, kind, by);
         }
-        let record_changed = before_record != Some(&w.record);
+        let record_changed = before_record.is_none_or(|b| differs(b, &w.record));
         debug_assert!(
             self.slice.is_none() || !record_changed || before_record.is_none(),
             "a unit restricted to some tasks' rows changed a record"
         );
-        let facts_changed = before_facts.is_some_and(|f| *f != w.facts)
-            || (before_facts.is_none() && w.facts != Facts::default());
+        let facts_changed = match before_facts {
+            Some(f) => differs(f, &w.facts),
+            None => *w.facts != Facts::default(),
+        };
         if let Some(old) = before_record.filter(|_| record_changed) {
             // R2 / R11: switching networking is also an action on the timeline.
             let on = |p: &Participant| p.status.networking == Networking::Allowed;
@@ -409,19 +433,24 @@ impl<'c> UnitOfWork<'c> {
         if !record_changed && !facts_changed && changed_rows.is_empty() {
             return;
         }
-        let mut record = w.record;
-        // X8: the record's own version moves with what a record form edits, after the
-        // history is taken (the version is not a field anyone changed).
-        if let Some(old) = before_record
-            && old.record_differs(&record)
-        {
-            record.record_version = old.record_version + 1;
-        }
+        // Taken out of the share only when written: a record or facts left as loaded are
+        // not copied.
+        let record = record_changed.then(|| {
+            let mut record = Arc::unwrap_or_clone(w.record);
+            // X8: the record's own version moves with what a record form edits, after the
+            // history is taken (the version is not a field anyone changed).
+            if let Some(old) = before_record
+                && old.record_differs(&record)
+            {
+                record.record_version = old.record_version + 1;
+            }
+            record
+        });
         self.cs.participants.push(ParticipantWrite {
             id,
             version: version + 1,
-            record: record_changed.then_some(record),
-            facts: facts_changed.then_some(w.facts),
+            record,
+            facts: facts_changed.then(|| Arc::unwrap_or_clone(w.facts)),
             progress: changed_rows,
         });
     }
@@ -455,17 +484,17 @@ mod tests {
         let mut state = match before {
             Some(b) => b.clone(),
             None => ParticipantState {
-                participant: w.record.clone().expect("a new participant's record"),
-                facts: Facts::default(),
+                participant: Arc::new(w.record.clone().expect("a new participant's record")),
+                facts: Arc::default(),
                 progress: BTreeMap::new(),
                 version: 0,
             },
         };
         if let Some(r) = &w.record {
-            state.participant = r.clone();
+            state.participant = Arc::new(r.clone());
         }
         if let Some(f) = &w.facts {
-            state.facts = f.clone();
+            state.facts = Arc::new(f.clone());
         }
         for row in &w.progress {
             state.progress.insert(row.task, row.clone());
@@ -506,7 +535,7 @@ mod tests {
             let mut first = UnitOfWork::new(&config, at(60), Actor::System);
             let w = first.add_new(p.clone());
             for (k, o, present, s) in &earlier {
-                host_fact(*k, *o, *present, *s).apply_to(&mut w.facts);
+                host_fact(*k, *o, *present, *s).apply_to(w.facts_mut());
             }
             let cs = first.into_changes();
             let mut stored = applied(None, &cs.participants[0]);
@@ -529,10 +558,10 @@ mod tests {
             let now = at(100 + 3600 * ticks);
             let change = |w: &mut WorkingCopy| {
                 for (k, o, present, s) in &batch {
-                    host_fact(*k, *o, *present, 50 + *s).apply_to(&mut w.facts);
+                    host_fact(*k, *o, *present, 50 + *s).apply_to(w.facts_mut());
                 }
                 if leave {
-                    w.record.status.categories = ["visitor".to_owned()].into();
+                    w.record_mut().status.categories = ["visitor".to_owned()].into();
                 }
             };
             let mut delta_unit = UnitOfWork::new(&config, now, Actor::System);
@@ -541,7 +570,7 @@ mod tests {
             // The whole state written anew: the same change on a unit that holds the
             // stored state as new, so it writes every field and every row.
             let mut whole_unit = UnitOfWork::new(&config, now, Actor::System);
-            let w = whole_unit.add_new(stored.participant.clone());
+            let w = whole_unit.add_new(Participant::clone(&stored.participant));
             w.facts = stored.facts.clone();
             w.rows = stored.progress.clone();
             change(w);
@@ -550,7 +579,7 @@ mod tests {
             let mut expected = applied(None, &whole[0]);
             expected.version = stored.version + 1;
             if expected.participant.record_differs(&stored.participant) {
-                expected.participant.record_version = stored.participant.record_version + 1;
+                Arc::make_mut(&mut expected.participant).record_version = stored.participant.record_version + 1;
             }
             match delta.as_slice() {
                 [] => {

@@ -203,8 +203,8 @@ impl ParticipantStore for MemoryStore {
             ids.iter()
                 .filter_map(|id| d.participants.get(id))
                 .map(|s| ParticipantState {
-                    participant: s.participant.clone(),
-                    facts: s.facts.clone(),
+                    participant: Arc::clone(&s.participant),
+                    facts: Arc::clone(&s.facts),
                     progress: tasks
                         .iter()
                         .filter_map(|t| s.progress.get(t).map(|r| (*t, r.clone())))
@@ -222,7 +222,11 @@ impl ParticipantStore for MemoryStore {
     ) -> Result<Vec<Participant>> {
         self.read(event, Vec::new(), |d| {
             ids.iter()
-                .filter_map(|id| d.participants.get(id).map(|s| s.participant.clone()))
+                .filter_map(|id| {
+                    d.participants
+                        .get(id)
+                        .map(|s| Participant::clone(&s.participant))
+                })
                 .collect()
         })
     }

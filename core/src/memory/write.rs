@@ -48,17 +48,19 @@ impl EventData {
                         for (i, sort) in SORTS.iter().enumerate() {
                             self.sorted[i].remove(&(sort.key(&s.participant), w.id));
                         }
-                        s.participant = r;
+                        s.participant = Arc::new(r);
                     }
                     if let Some(f) = w.facts {
-                        s.facts = f;
+                        s.facts = Arc::new(f);
                     }
                     s.version = w.version;
                     s
                 }
                 btree_map::Entry::Vacant(v) => v.insert(ParticipantState {
-                    participant: w.record.expect("checked: a new participant has a record"),
-                    facts: w.facts.unwrap_or_default(),
+                    participant: Arc::new(
+                        w.record.expect("checked: a new participant has a record"),
+                    ),
+                    facts: Arc::new(w.facts.unwrap_or_default()),
                     progress: BTreeMap::new(),
                     version: w.version,
                 }),

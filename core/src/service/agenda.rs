@@ -1,5 +1,7 @@
 //! The agenda (R6, R8, R9): sessions registered and attended, and meetings.
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -141,7 +143,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         let state = self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let mut out: Vec<_> = state.facts.sessions.into_values().collect();
+        let mut out: Vec<_> = Arc::unwrap_or_clone(state.facts)
+            .sessions
+            .into_values()
+            .collect();
         out.sort_by(|a, b| {
             (a.session.starts_at, &a.session.id).cmp(&(b.session.starts_at, &b.session.id))
         });
@@ -161,7 +166,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let ctx = self.context(actor, event).await?;
         let state = self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let facts = state.facts;
+        let facts = Arc::unwrap_or_clone(state.facts);
         let mut items: Vec<AgendaItem> = facts
             .sessions
             .into_values()
@@ -236,7 +241,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             for state in states.drain(..) {
                 let id = state.participant.id;
                 unit.add(state)
-                    .facts
+                    .facts_mut()
                     .meetings
                     .insert(booked.id, booked.clone());
                 meeting_history(&mut unit, id, booked.id, None, Some(booked.status));
@@ -293,7 +298,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             for s in [state.clone(), other] {
                 let id = s.participant.id;
-                unit.add(s).facts.meetings.insert(meeting, updated.clone());
+                unit.add(s)
+                    .facts_mut()
+                    .meetings
+                    .insert(meeting, updated.clone());
                 meeting_history(&mut unit, id, meeting, Some(found.status), Some(status));
                 unit.timeline(id, TimelineKind::MeetingStatusChanged { meeting, status });
             }
@@ -314,7 +322,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, participant)?;
         let state = self.participant_state(event, participant).await?;
         actor::require_self_or_staff(actor, event, participant)?;
-        let mut out: Vec<_> = state.facts.meetings.into_values().collect();
+        let mut out: Vec<_> = Arc::unwrap_or_clone(state.facts)
+            .meetings
+            .into_values()
+            .collect();
         out.sort_by_key(|m| (m.starts_at, m.id));
         Ok(out)
     }
@@ -360,8 +371,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let w = unit.add(state);
             match &after {
-                Some(r) => w.facts.sessions.insert(session.clone(), r.clone()),
-                None => w.facts.sessions.remove(session),
+                Some(r) => w.facts_mut().sessions.insert(session.clone(), r.clone()),
+                None => w.facts_mut().sessions.remove(session),
             };
             let line = |r: &Option<SessionRegistration>| {
                 serde_json::json!({ "sessions": { session.as_str(): r.as_ref().map(|r| {

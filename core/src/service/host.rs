@@ -125,7 +125,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 }
                 seen.insert(e.id.clone());
                 let w = unit.get(owner).expect("added above");
-                e.apply_to(&mut w.facts);
+                e.apply_to(w.facts_mut());
                 self.link_from_fact(&mut unit, owner, e).await?;
                 unit.changes().host_events.push(e.id.clone());
                 results.push(Ok(IngestOutcome::Applied));

@@ -45,7 +45,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 body: body.clone(),
             };
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
-            let unread = &mut unit.add(state).facts.unread;
+            let unread = &mut unit.add(state).facts_mut().unread;
             if message.from_participant() {
                 unread.by_organizers = unread.by_organizers.saturating_add(1);
             } else {
@@ -112,7 +112,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 return Ok(());
             }
             let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
-            let unread = &mut unit.add(state).facts.unread;
+            let unread = &mut unit.add(state).facts_mut().unread;
             if staff {
                 unread.by_organizers = 0;
             } else {

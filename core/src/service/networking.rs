@@ -1,5 +1,7 @@
 //! Networking (R10, R11): the participant's choice, and partners.
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -31,11 +33,11 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let state = self.participant_state(event, participant).await?;
             actor::require_self_or_staff(actor, event, participant)?;
             super::not_erased(&state)?;
-            let mut record = state.participant.clone();
+            let mut record = Participant::clone(&state.participant);
             if record.status.networking != networking {
                 record.status.networking = networking;
                 let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
-                unit.add(state).record = record.clone();
+                unit.add(state).record = Arc::new(record.clone());
                 self.commit(unit.into_changes()).await?;
             }
             Ok(record.read_by(actor))

@@ -1,6 +1,8 @@
 //! Participants (R1–R4): registering them (one or many), changing their record, reading
 //! it, their team (collaborators) and their browsers' push subscriptions.
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -35,7 +37,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             super::not_erased(&state)?;
             let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             let w = unit.add(state);
-            let subs = &mut w.record.push_subscriptions;
+            let subs = &mut w.record_mut().push_subscriptions;
             subs.retain(|s| s.endpoint != subscription.endpoint);
             subs.push(subscription.clone());
             let excess = subs
@@ -92,7 +94,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
             unit.add(state)
-                .record
+                .record_mut()
                 .push_subscriptions
                 .retain(|s| s.endpoint != endpoint);
             self.commit(unit.into_changes()).await?;
@@ -234,7 +236,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                     "a participant may change their profile and networking only",
                 ));
             }
-            let mut record = state.participant.clone();
+            let mut record = Participant::clone(&state.participant);
             if let Some(read) = patch.if_version
                 && read != record.record_version
             {
@@ -242,7 +244,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             patch.apply_to(&mut record, &ctx.event.settings)?;
             let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
-            unit.add(state).record = record.clone();
+            unit.add(state).record = Arc::new(record.clone());
             let changes = unit.into_changes();
             // The record as written, with its version moved if anything changed.
             let written = changes
@@ -285,7 +287,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let external = c.participant.external_id.clone();
-            unit.add(o).facts.collaborators.record(external, true, now);
+            unit.add(o)
+                .facts_mut()
+                .collaborators
+                .record(external, true, now);
             unit.add(c);
             unit.link(owner, collaborator);
             self.commit(unit.into_changes()).await
@@ -311,7 +316,10 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let now = self.now();
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let external = c.participant.external_id.clone();
-            unit.add(o).facts.collaborators.record(external, false, now);
+            unit.add(o)
+                .facts_mut()
+                .collaborators
+                .record(external, false, now);
             unit.add(c);
             unit.unlink(owner, collaborator);
             self.commit(unit.into_changes()).await
@@ -338,7 +346,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .await?
             .into_iter()
             .map(|s| {
-                let mut p = s.participant.read_by(actor);
+                let mut p = Arc::unwrap_or_clone(s.participant).read_by(actor);
                 if !actor.is_staff_of(event) {
                     p.utm = Default::default();
                     p.status.discount_code = None;
@@ -363,7 +371,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         actor::require_same_event(actor, event, ParticipantId::ENTITY, id)?;
         let state = self.participant_state(event, id).await?;
         actor::require_self_or_staff(actor, event, id)?;
-        Ok(state.participant.read_by(actor))
+        Ok(Arc::unwrap_or_clone(state.participant).read_by(actor))
     }
 
     /// The participant the host knows as `external_id`, for the event's staff.
@@ -380,7 +388,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .participant_by_external_id(event, external_id)
             .await?
             .ok_or_else(|| Error::not_found(ParticipantId::ENTITY, external_id))?;
-        Ok(self.participant_state(event, id).await?.participant)
+        Ok(Arc::unwrap_or_clone(
+            self.participant_state(event, id).await?.participant,
+        ))
     }
 }
 

@@ -1,5 +1,7 @@
 //! Online status (R13): pings, one participant's status, the registrants list.
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -47,7 +49,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             let ctx = self.context(&Actor::System, event).await?;
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
-            unit.add(state).facts.last_seen = Some(stored.map_or(now, |s| s.max(now)));
+            unit.add(state).facts_mut().last_seen = Some(stored.map_or(now, |s| s.max(now)));
             // The first ping is the first login, unless the host reported one already.
             let reported = stored.is_none()
                 && !self
@@ -118,7 +120,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 let presence = self.presence_of(state.participant.id, state.facts.last_seen);
                 if status.is_none_or(|s| s == presence.status) {
                     rows.push(Registrant {
-                        participant: state.participant,
+                        participant: Arc::unwrap_or_clone(state.participant),
                         presence,
                     });
                     if rows.len() == limit {

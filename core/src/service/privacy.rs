@@ -1,5 +1,7 @@
 //! A participant's data on request (X6): export and erasure. See [`ParticipantExport`](crate::ParticipantExport).
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -67,8 +69,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         self.commit(cs).await?;
         Ok(ParticipantExport {
             exported_at: now,
-            participant: state.participant.read_by(actor),
-            facts: state.facts,
+            participant: Arc::unwrap_or_clone(state.participant).read_by(actor),
+            facts: Arc::unwrap_or_clone(state.facts),
             progress: state.progress.into_values().collect(),
             assigned_to_them,
             timeline,
@@ -133,8 +135,8 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
 
             let mut unit = UnitOfWork::new(&ctx, now, actor.clone());
             let w = unit.add(state);
-            w.record.erase(now);
-            w.facts.erase();
+            w.record_mut().erase(now);
+            w.facts_mut().erase();
             // The organizers' words about them (rejection reasons) are free text too.
             for row in w.rows.values_mut() {
                 if let Some(r) = &mut row.rejection {
@@ -147,7 +149,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             for m in &meetings {
                 if let Some(o) = unit.get(m.other(participant))
-                    && let Some(copy) = o.facts.meetings.get_mut(&m.id)
+                    && let Some(copy) = o.facts_mut().meetings.get_mut(&m.id)
                 {
                     copy.place = None;
                 }
@@ -171,7 +173,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             }
             // Their team owner counts them under their new external id.
             if let Some(o) = owner.and_then(|o| unit.get(o)) {
-                o.facts.collaborators.rename(&old_external, new_external);
+                o.facts_mut()
+                    .collaborators
+                    .rename(&old_external, new_external);
             }
             let mut cs = unit.into_changes();
             // The unit's own lines for this change carry the old values: erase them too.

@@ -220,7 +220,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         let mut tick = ReminderTick::default();
         let pairs = states
             .iter()
-            .flat_map(|s| s.progress.values().map(move |row| (&s.participant, row)));
+            .flat_map(|s| s.progress.values().map(move |row| (&*s.participant, row)));
         let groups = due_reminders(pairs, &ctx.tasks, settings, now, soon);
         if groups.is_empty() {
             return Ok(tick);

@@ -1,5 +1,7 @@
 //! Segments (S1–S3): defining, redefining, deleting and previewing them.
 
+use std::sync::Arc;
+
 use super::{Punchlist, UnitOfWork, retry};
 use crate::actor;
 use crate::actor::Actor;
@@ -163,7 +165,9 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
                 if rule.matches(&state.participant, &ctx.event.settings) {
                     preview.count += 1;
                     if preview.members.len() < limit {
-                        preview.members.push(state.participant);
+                        preview
+                            .members
+                            .push(Arc::unwrap_or_clone(state.participant));
                     }
                 }
             }

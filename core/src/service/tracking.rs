@@ -1,6 +1,8 @@
 //! Back-office tracking (B1–B4): the live stream, the figures, the matrix and their
 //! CSV exports.
 
+use std::sync::Arc;
+
 use super::{Ctx, Punchlist};
 use crate::actor;
 use crate::actor::Actor;
@@ -115,7 +117,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             .map(|s| {
                 let (cells, summary) = matrix::cells(&columns, &s.progress, now);
                 MatrixRow {
-                    participant: s.participant,
+                    participant: Arc::unwrap_or_clone(s.participant),
                     summary,
                     cells,
                 }

@@ -16,7 +16,7 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
     let store = f.service.store().clone();
     let state = store.participant(f.event, ann.id).await.unwrap().unwrap();
     let change = |product: &str| {
-        let mut facts = state.facts.clone();
+        let mut facts = Facts::clone(&state.facts);
         facts
             .products
             .record(ExternalId::new(product).unwrap(), true, f.clock.now());
@@ -85,11 +85,11 @@ pub async fn x4_same_version_change_sets_one_conflict<S: DumpStore>(store: S) {
     assert!(matches!(store.apply(cs).await, Err(Error::Conflict { .. })));
     let mut cs = ChangeSet::new(f.event);
     let mut dup = store.participant(f.event, ann.id).await.unwrap().unwrap();
-    dup.participant.id = ParticipantId::new_at(f.clock.now());
+    Arc::make_mut(&mut dup.participant).id = ParticipantId::new_at(f.clock.now());
     cs.participants.push(ParticipantWrite {
         id: dup.participant.id,
         version: 1,
-        record: Some(dup.participant),
+        record: Some(Arc::unwrap_or_clone(dup.participant)),
         facts: None,
         progress: Vec::new(),
     });
@@ -419,7 +419,7 @@ pub async fn x4_a_delta_applied_equals_the_whole_write<S: DumpStore>(store: S) {
     // Facts and one row: the other row and the record stay as stored.
     let mut s1 = s0.clone();
     s1.version += 1;
-    s1.facts.record_logo(true, now);
+    Arc::make_mut(&mut s1.facts).record_logo(true, now);
     let row = s1.progress.get_mut(&logo.id).unwrap();
     row.set_done(
         Some(Completion {
@@ -433,7 +433,7 @@ pub async fn x4_a_delta_applied_equals_the_whole_write<S: DumpStore>(store: S) {
         id: ann.id,
         version: s1.version,
         record: None,
-        facts: Some(s1.facts.clone()),
+        facts: Some(Facts::clone(&s1.facts)),
         progress: vec![s1.progress[&logo.id].clone()],
     })
     .await;
@@ -442,12 +442,12 @@ pub async fn x4_a_delta_applied_equals_the_whole_write<S: DumpStore>(store: S) {
     // The whole state, one field of the record changed: the same as its delta would be.
     let mut s2 = s1.clone();
     s2.version += 1;
-    s2.participant.profile.company = "Acme Rides".to_owned();
+    Arc::make_mut(&mut s2.participant).profile.company = "Acme Rides".to_owned();
     apply(ParticipantWrite {
         id: ann.id,
         version: s2.version,
-        record: Some(s2.participant.clone()),
-        facts: Some(s2.facts.clone()),
+        record: Some(Participant::clone(&s2.participant)),
+        facts: Some(Facts::clone(&s2.facts)),
         progress: s2.progress.values().cloned().collect(),
     })
     .await;
@@ -456,11 +456,11 @@ pub async fn x4_a_delta_applied_equals_the_whole_write<S: DumpStore>(store: S) {
     // The record alone: facts and rows as stored.
     let mut s3 = s2.clone();
     s3.version += 1;
-    s3.participant.profile.company = "Acme".to_owned();
+    Arc::make_mut(&mut s3.participant).profile.company = "Acme".to_owned();
     apply(ParticipantWrite {
         id: ann.id,
         version: s3.version,
-        record: Some(s3.participant.clone()),
+        record: Some(Participant::clone(&s3.participant)),
         facts: None,
         progress: Vec::new(),
     })
