@@ -2,8 +2,8 @@
 //!
 //! ```sh
 //! cargo build --release -p punchlist-benches --example profile_ingest
-//! # memory (default), under callgrind or perf:
-//! valgrind --tool=callgrind --toggle-collect='*ingest_batch*' target/release/examples/profile_ingest
+//! # memory (default), under perf (keep the samples whose stack holds `ingest_batch`):
+//! perf record -g --call-graph dwarf target/release/examples/profile_ingest
 //! # another store and size; prints the time of each batch:
 //! PROFILE_STORE=postgres PROFILE_PARTICIPANTS=10000 \
 //!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres target/release/examples/profile_ingest
