@@ -45,14 +45,85 @@ pub struct EventSettings {
     pub tasks_enabled: bool,
     /// The organizer's custom fields (R4), by key. Never shown to participants.
     pub custom_fields: BTreeMap<String, CustomFieldDef>,
-    /// The organizer's own message templates (N6), replacing the shipped ones, by
+    /// The organizer's own message templates (N6, N12), replacing the shipped ones, by
     /// `kind.language.part`: kind `publication`, `assignment`, `reminder`, `reminders`,
-    /// `nudge` or `review_rejected`; a language of the event; part `subject` or `body`
-    /// (e.g. `reminder.fr.subject`). Jinja syntax (minijinja); the variables are listed in
-    /// the dispatcher. A template that does not compile is refused when set,
-    /// with its line and the reason.
+    /// `nudge` or `review_rejected`; a language of the event; part `subject`, `intro` (the
+    /// message's own sentences, shown in the text and the HTML email alike), `body` (the
+    /// whole text part), `html` (the whole HTML part), `title` or `summary` (a push
+    /// notification's two lines), e.g. `reminder.fr.intro`. Jinja syntax (minijinja); the
+    /// variables are listed in the dispatcher's documentation. A template that does not
+    /// compile is refused when set, with its line and the reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub templates: BTreeMap<String, String>,
+    /// How its messages look and who they come from (N12).
+    #[serde(default, skip_serializing_if = "Branding::is_unset")]
+    pub branding: Branding,
+}
+
+/// How an event's messages look and who they come from (N12): the HTML email shows the
+/// logo above the event's name and uses the colour for its header line and its button.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Branding {
+    /// The logo's address (`https`, at most 2,048 characters), shown at most 200 pixels
+    /// wide; the image stays on the host's server.
+    pub logo_url: Option<String>,
+    /// The accent colour, `#rrggbb`.
+    pub colour: Option<String>,
+    /// The sender's display name (at most 200 characters); `None`: the adapter's.
+    pub sender_name: Option<String>,
+    /// The sender's address (`From`); `None`: the adapter's. The host's mail server must
+    /// be allowed to send for its domain.
+    pub sender_address: Option<String>,
+    /// Where replies go (`Reply-To`).
+    pub reply_to: Option<String>,
+}
+
+impl Branding {
+    /// The accent colour when the event sets none.
+    pub const DEFAULT_COLOUR: &'static str = "#1f5fbf";
+
+    /// Whether nothing is set.
+    pub fn is_unset(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks it; the error names the field (`branding.logo_url`, …).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(url) = &self.logo_url {
+            text::web_url("branding.logo_url", url)?;
+            if !url.starts_with("https://") {
+                return Err(Error::invalid(
+                    "branding.logo_url",
+                    "must be an https:// address (mail clients block images over http)",
+                ));
+            }
+        }
+        if let Some(c) = &self.colour {
+            let hex = c.strip_prefix('#').unwrap_or_default();
+            if hex.len() != 6 || !hex.chars().all(|d| d.is_ascii_hexdigit()) {
+                return Err(Error::invalid(
+                    "branding.colour",
+                    format!("{c:?} is not a colour written #rrggbb"),
+                ));
+            }
+        }
+        if let Some(name) = &self.sender_name {
+            text::required_text("branding.sender_name", name, 200)?;
+        }
+        if let Some(a) = &self.sender_address {
+            text::email_address("branding.sender_address", a)?;
+        }
+        if let Some(a) = &self.reply_to {
+            text::email_address("branding.reply_to", a)?;
+        }
+        Ok(())
+    }
+
+    /// The accent colour: the event's, or [`Branding::DEFAULT_COLOUR`].
+    pub fn colour(&self) -> &str {
+        self.colour.as_deref().unwrap_or(Self::DEFAULT_COLOUR)
+    }
 }
 
 impl EventSettings {
@@ -76,6 +147,7 @@ impl EventSettings {
             tasks_enabled: true,
             custom_fields: BTreeMap::new(),
             templates: BTreeMap::new(),
+            branding: Branding::default(),
         }
     }
 
@@ -125,19 +197,21 @@ impl EventSettings {
             let known = matches!(parts.as_slice(), [kind, language, part]
                 if crate::notify::template::MessageKind::ALL.iter().any(|k| k.as_str() == *kind)
                     && self.languages.iter().any(|l| l.as_str() == *language)
-                    && matches!(*part, "subject" | "body"));
+                    && crate::notify::template::PARTS.contains(part));
             if !known {
                 return Err(Error::invalid(
                     field,
-                    "the key is kind.language.part: a message kind, a language of the event, and subject or body",
+                    "the key is kind.language.part: a message kind, a language of the event, and subject, intro, body, html, title or summary",
                 ));
             }
             if source.len() > 20_000 {
                 return Err(Error::invalid(field, "at most 20,000 characters"));
             }
-            text::no_controls(&field, source, parts.last() == Some(&"body"))?;
+            let multiline = matches!(parts.last(), Some(&("body" | "html" | "intro")));
+            text::no_controls(&field, source, multiline)?;
             crate::notify::template::check_template(&field, source)?;
         }
+        self.branding.validate()?;
         crate::limits::encoded("settings", self, crate::limits::SETTINGS_BYTES)
     }
 

@@ -270,7 +270,7 @@ pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
 pub use error::{BoxError, Error, Result};
-pub use event::{Channels, CustomFieldDef, Event, EventSettings};
+pub use event::{Branding, Channels, CustomFieldDef, Event, EventSettings};
 pub use export::neutralise_formula;
 pub use figures::{TaskCounters, TaskFigures};
 pub use history::{HistoryEntry, HistoryFilter, Subject};
@@ -288,7 +288,7 @@ pub use message::{Message, MessagePage, Unread};
 pub use notify::{
     Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxFilter, OutboxState,
     OutgoingMessage, PushSubscription, ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy,
-    ReminderSlot, SendError, Urgency, due_reminder,
+    ReminderSlot, RetryAfter, SendError, Sender, Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,

@@ -157,6 +157,28 @@ pub(crate) fn web_url(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks an email address: at most 254 characters, a local part, `@` and a domain with
+/// a dot, no white space.
+pub(crate) fn email_address(field: &str, email: &str) -> Result<()> {
+    bounded_text(field, email, 254)?;
+    let (local, domain) = email
+        .rsplit_once('@')
+        .ok_or_else(|| Error::invalid(field.to_owned(), "must contain '@'"))?;
+    if local.is_empty()
+        || domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || email.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(Error::invalid(
+            field.to_owned(),
+            format!("{email:?} is not an email address"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a key chosen by the organizer or the host (a custom field, a form, a field):
 /// 1 to 100 characters among letters, digits, `_`, `-` and `.`.
 pub(crate) fn key(field: &str, value: &str) -> Result<()> {

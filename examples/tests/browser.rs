@@ -184,6 +184,16 @@ async fn screenshot(c: &Client, name: &str) {
     }
 }
 
+/// Saves a text beside the screenshots (`PUNCHLIST_SCREENSHOTS`), as the README shows it.
+fn save_text(name: &str, text: &str) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-journeys");
+    std::fs::create_dir_all(&dir).expect("the screenshot directory");
+    std::fs::write(dir.join(name), text).expect("the text is saved");
+    if let Some(extra) = std::env::var_os("PUNCHLIST_SCREENSHOTS") {
+        std::fs::write(PathBuf::from(extra).join(name), text).expect("the text is saved");
+    }
+}
+
 /// Signs in with the demo chooser: `organizer`, or a participant's id.
 async fn sign_in(c: &Client, run: &Running, who: &str) {
     c.goto(&run.url("/")).await.expect("the chooser");
@@ -628,4 +638,144 @@ async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_part
             .contains("Your badge is ready at desk 3.")
     );
     c.close().await.expect("the browser closes");
+}
+
+/// N12: the email a French exhibitor and an English one get, as a mail client shows its
+/// HTML part: in a real browser, at a desktop width and at a phone's (390 px: nothing is
+/// wider than the screen), in the recipient's language, the deadline in words, one button
+/// to the task, the unsubscribe link in the footer when there is one; the text part reads
+/// on its own, the link once.
+#[tokio::test]
+async fn n12_html_email_reads_in_french_and_english_on_a_desktop_and_a_phone() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let run = Running::start().await;
+    let org = run.portal.organizer();
+    let service = run.service.clone();
+    let mut settings = service
+        .event(&org, run.event())
+        .get()
+        .await
+        .expect("the event")
+        .settings;
+    settings.branding = punchlist::Branding {
+        colour: Some("#0b6e4f".into()),
+        sender_name: Some("Salon Expo Paris".into()),
+        ..punchlist::Branding::default()
+    };
+    service
+        .update_event(&org, run.event(), settings)
+        .await
+        .expect("branded");
+    let logo = run.task("Upload your logo").await;
+    let amelie = run.participant(seed::ACME).await;
+    let nina = run.participant("crm-1003").await;
+    for who in [amelie, nina] {
+        service
+            .remind_now(
+                &org,
+                run.event(),
+                logo,
+                punchlist::RemindTarget::Participant(who),
+            )
+            .await
+            .expect("a reminder");
+    }
+    let email = punchlist::testkit::RecordingNotifier::new(punchlist::Channel::Email);
+    let dispatcher = punchlist::Dispatcher::new(service.clone())
+        .with_notifier(email.clone())
+        .with_config(
+            punchlist::DispatchConfig::default()
+                .with_batch(500)
+                .with_tasks_page(run.url("/tasks")),
+        );
+    while dispatcher
+        .dispatch_once()
+        .await
+        .expect("dispatched")
+        .claimed
+        > 0
+    {}
+    let nudge = |who| {
+        email
+            .received()
+            .into_iter()
+            .map(|r| r.message)
+            .find(|m| m.recipient == who && m.idempotency_key.starts_with("nudge"))
+            .expect("the reminder was sent")
+    };
+
+    let mut driver = Driver::start(chromium, chromedriver).await;
+    let c = driver.browser().await;
+    let dir = tempfile::tempdir().expect("a directory");
+    for (lang, who, words, button) in [
+        ("fr", amelie, "Bonjour Amélie", "Ouvrir la tâche"),
+        ("en", nina, "Hello Nina", "Open the task"),
+    ] {
+        let m = nudge(who);
+        let html = m.html.clone().expect("an HTML part");
+        let path = dir.path().join(format!("email-{lang}.html"));
+        std::fs::write(&path, &html).expect("written");
+        c.set_window_size(1280, 1000)
+            .await
+            .expect("a desktop window");
+        c.goto(&format!("file://{}", path.display()))
+            .await
+            .expect("the email opens");
+        let body = text(&c, "body").await;
+        assert!(body.contains(words), "{body}");
+        assert!(body.contains("Salon Expo Paris 2027"), "{body}");
+        assert!(
+            body.contains(if lang == "fr" {
+                "Téléversez votre logo"
+            } else {
+                "Upload your logo"
+            }),
+            "{body}"
+        );
+        assert!(
+            body.contains(if lang == "fr" { " à " } else { " at " }),
+            "the deadline in words: {body}"
+        );
+        let link = find(&c, "a[style*='display:inline-block']").await;
+        assert_eq!(link.text().await.expect("the button").trim(), button);
+        assert_eq!(
+            link.attr("href").await.expect("href").as_deref(),
+            Some("https://expo.example/exhibitor/logo")
+        );
+        assert_eq!(
+            c.execute("return document.documentElement.lang;", vec![])
+                .await
+                .expect("lang"),
+            serde_json::json!(lang)
+        );
+        screenshot(&c, &format!("email-{lang}")).await;
+        c.set_window_size(390, 844).await.expect("a phone window");
+        until(
+            &c,
+            "no horizontal scroll at 390 px",
+            "document.documentElement.scrollWidth <= window.innerWidth",
+        )
+        .await;
+        if lang == "fr" {
+            screenshot(&c, "email-fr-phone").await;
+        }
+        // The text part on its own: the greeting, the task, the link once, a signature.
+        assert!(m.body.starts_with(&format!("{words},")), "{}", m.body);
+        assert_eq!(
+            m.body
+                .matches("https://expo.example/exhibitor/logo")
+                .count(),
+            1,
+            "{}",
+            m.body
+        );
+        assert!(m.body.contains("\n-- \n"), "{}", m.body);
+        save_text(
+            &format!("email-{lang}.txt"),
+            &format!("Subject: {}\n\n{}", m.subject, m.body),
+        );
+    }
 }

@@ -20,8 +20,9 @@
 //! the same message may come twice, always with the same key). There is no timestamp in
 //! the signature: a replayed request carries an already-seen key and is dropped.
 //!
-//! Answers: any 2xx is success; 408, 429, 5xx, a timeout or a connection failure is
-//! [`SendError::Transient`]; any other status is [`SendError::Permanent`]. An event with no
+//! Answers: any 2xx is success; 429, or a 5xx with `Retry-After`, is
+//! [`SendError::Throttled`] (with the time asked for); 408, 5xx, a timeout or a connection
+//! failure is [`SendError::Transient`]; any other status is [`SendError::Permanent`]. An event with no
 //! webhook, or an address that is not a chat handle, is [`SendError::Permanent`].
 //!
 //! [`ChatFormat::SlackSharedChannel`] is an opt-in for hosts whose chat only offers a
@@ -315,7 +316,13 @@ impl Notifier for ChatNotifier {
             tracing::debug!(outbox = %message.outbox, %status, "chat webhook accepted the message");
             return Ok(());
         }
+        let retry_after = crate::http::retry_after(response.headers());
         let text = crate::http::error_body(response).await;
-        Err(crate::http::status_error("the chat webhook", status, &text))
+        Err(crate::http::status_error(
+            "the chat webhook",
+            status,
+            retry_after,
+            &text,
+        ))
     }
 }

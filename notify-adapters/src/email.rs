@@ -1,23 +1,36 @@
 //! Email over SMTP ([`SmtpNotifier`]).
 //!
-//! One plain-text email per message: the subject is [`OutgoingMessage::subject`], the body
-//! is [`OutgoingMessage::body`] followed by the link when there is one, `Content-Language`
-//! is the language the message was rendered in, and the `Message-ID` is derived from the
-//! idempotency key (see [`message_id`]), so that a repeat after a crash carries the same
-//! `Message-ID` and mail clients show it once.
+//! One email per message (N12): `multipart/alternative` with the plain-text part
+//! ([`OutgoingMessage::body`], which reads well on its own) and the HTML part
+//! ([`OutgoingMessage::html`]), or the text alone when there is no HTML. Headers:
+//! - `From`: the event's sender ([`OutgoingMessage::sender`]) where it sets one, else the
+//!   adapter's; the envelope sender (where bounces go) is always the adapter's address;
+//!   `Reply-To` when the event sets one;
+//! - `Message-ID`: derived from the idempotency key (see [`message_id`]), so that a repeat
+//!   after a crash carries the same `Message-ID` and mail clients show it once;
+//! - `MIME-Version`, `Date`, `Content-Language` (the language it was rendered in);
+//! - `List-Id` (RFC 2919), one list per event: `"Event name" <e-{event id}.{domain}>`;
+//! - `List-Unsubscribe` and `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC
+//!   8058) when the message has an unsubscribe link, as bulk senders must;
+//! - `Auto-Submitted: auto-generated` (RFC 3834), so that vacation responders stay quiet.
+//!
+//! The greeting (`EHLO`) names [`SmtpConfig::hello_name`], by default the sender's domain:
+//! relays refuse a greeting that is not a fully qualified name (`504 5.5.2 Helo command
+//! rejected`), and a machine's own host name rarely is one.
 //!
 //! Errors: an SMTP permanent refusal (5xx, e.g. `550 no such mailbox`) is
-//! [`SendError::Permanent`]; a temporary one (4xx), a connection failure or a timeout is
-//! [`SendError::Transient`]; an address that does not parse, or that is not an email
-//! address, is [`SendError::Permanent`].
+//! [`SendError::Permanent`]; `421`, `451` and `454` (the server is busy or limits the
+//! rate) are [`SendError::Throttled`]; another temporary refusal (4xx), a connection
+//! failure or a timeout is [`SendError::Transient`]; an address that does not parse, or
+//! that is not an email address, is [`SendError::Permanent`].
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::Message;
-use lettre::message::Mailbox;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -91,6 +104,9 @@ pub struct SmtpConfig {
     /// Certificates (PEM) trusted as roots in addition to the Mozilla roots: the host's
     /// private CA, when its SMTP server's certificate is not publicly trusted.
     pub extra_root_certificates: Vec<String>,
+    /// The name this client greets the server with (`EHLO`): a fully qualified domain
+    /// name, or an address literal (`[192.0.2.1]`). `None`: the sender's domain.
+    pub hello_name: Option<String>,
 }
 
 impl SmtpConfig {
@@ -111,7 +127,15 @@ impl SmtpConfig {
             from_name: String::new(),
             timeout: Duration::from_secs(30),
             extra_root_certificates: Vec::new(),
+            hello_name: None,
         }
+    }
+
+    /// Sets the name this client greets the server with (`EHLO`), e.g. the host's mail
+    /// name `mail.expo.example`.
+    pub fn with_hello_name(mut self, name: impl Into<String>) -> Self {
+        self.hello_name = Some(name.into());
+        self
     }
 
     /// Sets the credentials for `AUTH`.
@@ -159,6 +183,34 @@ pub struct SmtpNotifier {
     id_domain: String,
 }
 
+/// The greeting name: a domain name of at least two labels (letters, digits, hyphens), or
+/// an address literal in brackets.
+fn hello_name(name: &str) -> Result<ClientId, ConfigError> {
+    let name = name.trim();
+    let bad = |why: &str| ConfigError::invalid("hello_name", format!("{name:?} {why}"));
+    if let Some(literal) = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+        return match literal.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(a)) => Ok(ClientId::Ipv4(a)),
+            Ok(std::net::IpAddr::V6(a)) => Ok(ClientId::Ipv6(a)),
+            Err(_) => Err(bad("is not an address literal")),
+        };
+    }
+    let labels: Vec<&str> = name.trim_end_matches('.').split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if name.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
+        return Err(bad(
+            "is not a fully qualified domain name (e.g. mail.expo.example) or an address literal ([192.0.2.1])",
+        ));
+    }
+    Ok(ClientId::Domain(name.trim_end_matches('.').to_owned()))
+}
+
 impl fmt::Debug for SmtpNotifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SmtpNotifier")
@@ -188,6 +240,10 @@ impl SmtpNotifier {
             )
         })?;
         let id_domain = email.domain().trim_matches(['[', ']']).to_owned();
+        let hello = match &config.hello_name {
+            Some(name) => hello_name(name)?,
+            None => hello_name(email.domain()).unwrap_or_default(),
+        };
         let name = one_line(&config.from_name);
         let from = Mailbox::new((!name.is_empty()).then_some(name), email);
         let tls = match config.tls {
@@ -223,7 +279,7 @@ impl SmtpNotifier {
                 .credentials
                 .map(|c| Credentials::new(c.username, c.password)),
             timeout: config.timeout,
-            hello: ClientId::default(),
+            hello,
             from,
             id_domain,
         })
@@ -273,25 +329,79 @@ impl SmtpNotifier {
         let name = one_line(name);
         let recipient = Mailbox::new((!name.is_empty()).then_some(name), email);
 
-        let mut text = message.body.clone();
-        if let Some(link) = message.link.as_deref().filter(|l| !l.trim().is_empty()) {
-            if !text.is_empty() && !text.ends_with('\n') {
-                text.push('\n');
+        let from = match &message.sender {
+            Some(sender) => {
+                let address = match &sender.address {
+                    Some(a) => a.trim().parse().map_err(|e| {
+                        SendError::Permanent(format!(
+                            "the event's sender {a:?} is not an email address: {e}"
+                        ))
+                    })?,
+                    None => self.from.email.clone(),
+                };
+                let name = one_line(&sender.name);
+                let name = if name.is_empty() {
+                    self.from.name.clone()
+                } else {
+                    Some(name)
+                };
+                Mailbox::new(name, address)
             }
-            text.push('\n');
-            text.push_str(link.trim());
-            text.push('\n');
-        }
+            None => self.from.clone(),
+        };
+        let envelope = lettre::address::Envelope::new(
+            Some(self.from.email.clone()),
+            vec![recipient.email.clone()],
+        )
+        .map_err(|e| SendError::Permanent(format!("could not build the envelope: {e}")))?;
 
-        Message::builder()
-            .from(self.from.clone())
+        let mut builder = Message::builder()
+            .from(from)
             .to(recipient)
+            .envelope(envelope)
             .subject(one_line(&message.subject))
             .message_id(Some(message_id(&message.idempotency_key, &self.id_domain)))
-            .header(ContentLanguage(message.language.as_str().to_owned()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(text)
-            .map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))
+            .header(TextHeader::<ContentLanguage>::new(
+                message.language.as_str(),
+            ))
+            .header(TextHeader::<ListId>::new(list_id(
+                &message.event_name,
+                &message.event.to_string(),
+                &self.id_domain,
+            )))
+            .header(TextHeader::<AutoSubmitted>::new("auto-generated"));
+        if let Some(reply_to) = message.sender.as_ref().and_then(|s| s.reply_to.as_ref()) {
+            let reply_to: lettre::Address = reply_to.trim().parse().map_err(|e| {
+                SendError::Permanent(format!(
+                    "the event's reply-to {reply_to:?} is not an email address: {e}"
+                ))
+            })?;
+            builder = builder.reply_to(Mailbox::new(None, reply_to));
+        }
+        if let Some(url) = message
+            .unsubscribe_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
+            builder = builder
+                .header(TextHeader::<ListUnsubscribe>::new(format!(
+                    "<{}>",
+                    url.trim()
+                )))
+                .header(TextHeader::<ListUnsubscribePost>::new(
+                    "List-Unsubscribe=One-Click",
+                ));
+        }
+        let text = SinglePart::plain(message.body.clone());
+        let built = match message.html.as_deref().filter(|h| !h.trim().is_empty()) {
+            Some(html) => builder.multipart(
+                MultiPart::alternative()
+                    .singlepart(text)
+                    .singlepart(SinglePart::html(html.to_owned())),
+            ),
+            None => builder.singlepart(text),
+        };
+        built.map_err(|e| SendError::Permanent(format!("could not build the email: {e}")))
     }
 }
 
@@ -325,15 +435,46 @@ impl Notifier for SmtpNotifier {
     }
 }
 
-/// A permanent SMTP refusal (5xx) is permanent; everything else (a 4xx, a connection, TLS
-/// or authentication failure, a server without STARTTLS) is worth another try, and the
+/// A permanent SMTP refusal (5xx) is permanent; `421` (the service closes the channel),
+/// `451` (local error, often greylisting or a rate limit) and `454` (temporarily unable)
+/// are the server asking to slow down; everything else (another 4xx, a connection, TLS or
+/// authentication failure, a server without STARTTLS) is worth another try, and the
 /// dispatcher's attempt limit ends what never recovers.
 fn smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
     let text = format!("SMTP: {e}");
     if e.is_permanent() {
-        SendError::Permanent(text)
+        return SendError::Permanent(text);
+    }
+    let throttling = e
+        .status()
+        .is_some_and(|code| matches!(code.to_string().as_str(), "421" | "451" | "454"));
+    if throttling {
+        SendError::Throttled {
+            reason: text,
+            retry_after: None,
+        }
     } else {
         SendError::Transient(text)
+    }
+}
+
+/// The `List-Id` of an event's messages (RFC 2919): the event's name as the phrase, and
+/// `e-{event id}.{domain}` as the identifier (its own list per event).
+pub fn list_id(event_name: &str, event_id: &str, domain: &str) -> String {
+    let label: String = event_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let domain = if domain.is_empty() {
+        "punchlist.invalid"
+    } else {
+        domain
+    };
+    let phrase = one_line(event_name).replace(['"', '\\'], "");
+    if phrase.is_empty() {
+        format!("<e-{label}.{domain}>")
+    } else {
+        format!("\"{phrase}\" <e-{label}.{domain}>")
     }
 }
 
@@ -392,18 +533,47 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// The `Content-Language` header (RFC 3282). The value is a validated
-/// [`punchlist::Language`] tag: letters, digits and hyphens only.
+/// A header whose value the library makes (always ASCII or a validated tag, never the
+/// recipient's input), one type per header name as `lettre` wants.
 #[derive(Debug, Clone)]
-struct ContentLanguage(String);
+struct TextHeader<N>(String, std::marker::PhantomData<N>);
 
-impl Header for ContentLanguage {
+impl<N> TextHeader<N> {
+    fn new(value: impl Into<String>) -> Self {
+        Self(value.into(), std::marker::PhantomData)
+    }
+}
+
+/// The name of a [`TextHeader`].
+trait Named: Clone + Send + Sync + 'static {
+    const NAME: &'static str;
+}
+
+macro_rules! named {
+    ($($ty:ident = $name:literal),* $(,)?) => {$(
+        #[derive(Debug, Clone)]
+        struct $ty;
+        impl Named for $ty {
+            const NAME: &'static str = $name;
+        }
+    )*};
+}
+
+named! {
+    ContentLanguage = "Content-Language",
+    ListId = "List-Id",
+    ListUnsubscribe = "List-Unsubscribe",
+    ListUnsubscribePost = "List-Unsubscribe-Post",
+    AutoSubmitted = "Auto-Submitted",
+}
+
+impl<N: Named> Header for TextHeader<N> {
     fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("Content-Language")
+        HeaderName::new_from_ascii_str(N::NAME)
     }
 
     fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.trim().to_owned()))
+        Ok(Self::new(s.trim()))
     }
 
     fn display(&self) -> HeaderValue {

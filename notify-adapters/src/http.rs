@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use punchlist::SendError;
+use punchlist::{RetryAfter, SendError};
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::ConfigError;
 
@@ -43,20 +44,48 @@ pub(crate) fn request_error(what: &str, e: reqwest::Error) -> SendError {
     }
 }
 
-/// Maps an answer that is not a success: 408, 429 and 5xx are worth another try; any other
-/// status (4xx, an unexpected redirect or 1xx) is permanent.
-pub(crate) fn status_error(what: &str, status: StatusCode, body: &str) -> SendError {
+/// Maps an answer that is not a success: 429, and a 503 or another temporary failure that
+/// says when to come back (`Retry-After`), is the peer throttling; 408 and 5xx are worth
+/// another try; any other status (4xx, an unexpected redirect or 1xx) is permanent.
+pub(crate) fn status_error(
+    what: &str,
+    status: StatusCode,
+    retry_after: Option<RetryAfter>,
+    body: &str,
+) -> SendError {
     let detail = snippet(body);
     let text = if detail.is_empty() {
         format!("{what} answered {status}")
     } else {
         format!("{what} answered {status}: {detail}")
     };
-    if is_transient(status) {
+    if status == StatusCode::TOO_MANY_REQUESTS || is_transient(status) && retry_after.is_some() {
+        SendError::Throttled {
+            reason: text,
+            retry_after,
+        }
+    } else if is_transient(status) {
         SendError::Transient(text)
     } else {
         SendError::Permanent(text)
     }
+}
+
+/// The longest wait a `Retry-After` is taken at its word for (a larger one is cut to it).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The answer's `Retry-After` (RFC 9110 §10.2.3): a number of seconds, or an HTTP date;
+/// `None` when absent or unreadable.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<RetryAfter> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(RetryAfter::Delay(
+            Duration::from_secs(seconds).min(MAX_RETRY_AFTER),
+        ));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(RetryAfter::At(chrono::DateTime::<chrono::Utc>::from(at)))
 }
 
 /// 408 Request Timeout, 429 Too Many Requests and every 5xx.

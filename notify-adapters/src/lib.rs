@@ -10,8 +10,10 @@
 //! | [`ChatNotifier`] | [`Channel::Chat`] | [`Address::Chat`] | `Idempotency-Key` header |
 //! | [`WebPushNotifier`] | [`Channel::WebPush`] | [`Address::WebPush`] | `Topic` header ([`webpush::topic`]) |
 //!
-//! Every failure is a [`SendError`]: [`Transient`](SendError::Transient) when another try
-//! may work (a timeout, a connection failure, an SMTP 4xx, an HTTP 408, 429 or 5xx),
+//! Every failure is a [`SendError`]: [`Throttled`](SendError::Throttled) when the peer
+//! asks to slow down (HTTP 429, or a 5xx with `Retry-After`, whose time it carries; SMTP
+//! 421, 451, 454), [`Transient`](SendError::Transient) when another try may work (a
+//! timeout, a connection failure, another SMTP 4xx, an HTTP 408 or 5xx),
 //! [`Permanent`](SendError::Permanent) when it will not (an SMTP 5xx, another HTTP 4xx, an
 //! address that does not parse or belongs to another channel), and
 //! [`Gone`](SendError::Gone) when a push service says the subscription no longer exists

@@ -2,8 +2,11 @@
 //! browser (RFC 8291, `aes128gcm`) and the sender identified by VAPID (RFC 8292).
 //!
 //! The browser's service worker receives, decrypted, the JSON
-//! `{"title": subject, "body": text, "link": link or null, "key": idempotency key}` and
-//! shows it (`self.registration.showNotification(title, {body, data: {link}, tag: key})`).
+//! `{"title": title, "body": summary, "link": link or null, "key": idempotency key}` and
+//! shows it (`self.registration.showNotification(title, {body, data: {link}, tag: key})`):
+//! a phone shows the task's name (or "3 tasks due") and one short line ("Due tomorrow at
+//! 18:00"), [`OutgoingMessage::title`] and [`OutgoingMessage::summary`] (N12), falling back
+//! to the subject and the text when a message has none.
 //!
 //! Each request carries:
 //! - `TTL`: [`OutgoingMessage::ttl_seconds`], how long the push service may keep the
@@ -16,9 +19,10 @@
 //!   of the endpoint, `sub` the host's contact, and `exp` 12 hours from the send.
 //!
 //! Answers: 2xx (usually 201) is success; 404 or 410 is [`SendError::Gone`] (the browser
-//! unsubscribed: the dispatcher removes the subscription); 408, 429, 5xx, a timeout or a
-//! connection failure is [`SendError::Transient`]; any other status, and a subscription
-//! whose keys or endpoint do not parse, is [`SendError::Permanent`].
+//! unsubscribed: the dispatcher removes the subscription); 429, or a 5xx with
+//! `Retry-After`, is [`SendError::Throttled`] (with the time asked for); 408, 5xx, a
+//! timeout or a connection failure is [`SendError::Transient`]; any other status, and a
+//! subscription whose keys or endpoint do not parse, is [`SendError::Permanent`].
 
 use std::fmt;
 use std::sync::Arc;
@@ -320,13 +324,19 @@ impl Notifier for WebPushNotifier {
             tracing::debug!(outbox = %message.outbox, %status, "push service accepted the message");
             return Ok(());
         }
+        let retry_after = crate::http::retry_after(response.headers());
         let text = crate::http::error_body(response).await;
         if status == StatusCode::NOT_FOUND || status == StatusCode::GONE {
             return Err(SendError::Gone(format!(
                 "the push service answered {status}: the subscription has expired or was withdrawn"
             )));
         }
-        Err(crate::http::status_error("the push service", status, &text))
+        Err(crate::http::status_error(
+            "the push service",
+            status,
+            retry_after,
+            &text,
+        ))
     }
 }
 
@@ -349,22 +359,32 @@ struct Payload<'a> {
 /// The JSON the service worker gets, the body shortened (with `…`) if the whole would not
 /// fit [`MAX_PAYLOAD`].
 fn payload(message: &OutgoingMessage) -> Result<Vec<u8>, SendError> {
+    let title = if message.title.trim().is_empty() {
+        &message.subject
+    } else {
+        &message.title
+    };
+    let text = if message.summary.trim().is_empty() {
+        &message.body
+    } else {
+        &message.summary
+    };
     let encode = |body: &str| {
         serde_json::to_vec(&Payload {
-            title: &message.subject,
+            title,
             body,
             link: message.link.as_deref(),
             key: &message.idempotency_key,
         })
         .map_err(|e| permanent(format!("could not encode the push message: {e}")))
     };
-    let full = encode(&message.body)?;
+    let full = encode(text)?;
     if full.len() <= MAX_PAYLOAD {
         return Ok(full);
     }
     // The longest prefix of the body that fits with an ellipsis, by binary search (escaping
     // makes a character take 1 to 6 bytes, so measure rather than compute).
-    let chars: Vec<char> = message.body.chars().collect();
+    let chars: Vec<char> = text.chars().collect();
     let with_ellipsis = |n: usize| -> String { chars[..n].iter().chain(['…'].iter()).collect() };
     let (mut low, mut high) = (0, chars.len());
     while low < high {

@@ -121,7 +121,7 @@ async fn n4_chat_status_codes_map_to_send_errors() {
         (401, "permanent"),
         (404, "permanent"),
         (408, "transient"),
-        (429, "transient"),
+        (429, "throttled"),
         (503, "transient"),
         (201, "ok"),
         (204, "ok"),
@@ -132,6 +132,9 @@ async fn n4_chat_status_codes_map_to_send_errors() {
         let got = match result {
             Ok(()) => "ok",
             Err(SendError::Transient(_)) => "transient",
+            Err(SendError::Throttled {
+                retry_after: None, ..
+            }) => "throttled",
             Err(SendError::Permanent(_)) => "permanent",
             Err(other) => panic!("{code}: unexpected {other:?}"),
         };
@@ -261,4 +264,46 @@ fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
         .finalize();
     let hex: String = outer.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256={hex}")
+}
+
+/// N11: a peer that says when to come back is taken at its word: seconds or an HTTP date,
+/// on a 429 or a 503; a 503 that says nothing stays an ordinary temporary failure.
+#[tokio::test]
+async fn n11_chat_retry_after_is_read_from_the_answer() {
+    use punchlist::RetryAfter;
+    let cases = [
+        (
+            Reply::RetryAfter(429, "120"),
+            Some(RetryAfter::Delay(Duration::from_secs(120))),
+        ),
+        (
+            Reply::RetryAfter(503, "Wed, 21 Oct 2026 07:28:00 GMT"),
+            Some(RetryAfter::At(
+                chrono::DateTime::parse_from_rfc3339("2026-10-21T07:28:00Z")
+                    .expect("date")
+                    .to_utc(),
+            )),
+        ),
+        // Absurdly long waits are cut to 30 days; unreadable ones are ignored.
+        (
+            Reply::RetryAfter(429, "99999999999999999999"),
+            Some(RetryAfter::Delay(Duration::from_secs(30 * 24 * 3600))),
+        ),
+        (Reply::RetryAfter(429, "soon"), None),
+    ];
+    for (reply, expected) in cases {
+        let peer = HttpPeer::start(vec![reply]).await;
+        let chat = notifier(&peer, Duration::from_secs(5));
+        let result = chat.send(&to("marie"), &message("k", "en", "s", "b")).await;
+        match result {
+            Err(SendError::Throttled { retry_after, .. }) => {
+                assert_eq!(retry_after, expected, "{reply:?}");
+            }
+            other => panic!("{reply:?}: {other:?}"),
+        }
+    }
+    let peer = HttpPeer::start(vec![Reply::Status(503)]).await;
+    let chat = notifier(&peer, Duration::from_secs(5));
+    let result = chat.send(&to("marie"), &message("k", "en", "s", "b")).await;
+    assert!(matches!(result, Err(SendError::Transient(_))), "{result:?}");
 }

@@ -307,3 +307,95 @@ async fn n5_end_to_end_once_per_channel_on_postgres() {
         punchlist_sqlx::testing::isolated_store(&url, punchlist_sqlx::PoolConfig::default()).await;
     scenario(store).await;
 }
+
+/// N11 end to end: a chat webhook that answers `429` with `Retry-After: 120` is tried again
+/// when it asked, not after the dispatcher's 30-second backoff, and the wait spends no
+/// attempt (even with a single attempt allowed); the channels that took the message are
+/// not sent it twice.
+async fn throttled<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut peers = peers(f.event).await;
+    peers.chat = HttpPeer::start(vec![
+        Reply::RetryAfter(429, "120"),
+        Reply::RetryAfter(429, "120"),
+        Reply::Status(200),
+    ])
+    .await;
+    let mut hooks = HashMap::new();
+    hooks.insert(
+        f.event,
+        ChatWebhook::new(peers.chat.url("/hooks/punchlist"), "webhook secret"),
+    );
+    peers.chat_adapter = Arc::new(ChatNotifier::new(hooks).expect("chat"));
+    event_with_people(&f, &peers, 1).await;
+    let task = f.manual_task("Send your plan", None).await;
+    f.service
+        .remind_now(
+            &f.organizer,
+            f.event,
+            task.id,
+            punchlist::RemindTarget::AllIncomplete,
+        )
+        .await
+        .unwrap();
+    let d = dispatcher(&f, peers.email.clone(), &peers).with_config(
+        DispatchConfig::default()
+            .with_max_attempts(1)
+            .with_backoff(Duration::seconds(30), Duration::seconds(30)),
+    );
+    for round in 0..2 {
+        let start = f.clock.now();
+        assert_eq!(d.dispatch_once().await.unwrap().claimed, 1, "round {round}");
+        let [entry] = f.outbox().await.try_into().expect("one entry");
+        assert_eq!(entry.state, punchlist::OutboxState::Pending, "{entry:?}");
+        assert_eq!(entry.attempts, 0, "a throttle spends no attempt");
+        assert_eq!(entry.not_before, Some(start + Duration::seconds(120)));
+        assert!(entry.last_error.as_deref().unwrap().contains("throttled"));
+        f.clock.advance(Duration::seconds(60));
+        assert_eq!(
+            d.dispatch_once().await.unwrap().claimed,
+            0,
+            "not before 120 s"
+        );
+        f.clock.advance(Duration::seconds(60));
+    }
+    assert_eq!(d.dispatch_once().await.unwrap().sent, 1);
+    let [entry] = f.outbox().await.try_into().expect("one entry");
+    assert_eq!(entry.state, punchlist::OutboxState::Sent);
+    assert_eq!(entry.attempts, 1);
+    let [email, chat, push] = counts(&peers);
+    assert_eq!(
+        chat.values().sum::<usize>(),
+        3,
+        "two throttled tries, then sent"
+    );
+    assert_eq!(email.values().sum::<usize>(), 1, "email once");
+    assert_eq!(push.values().sum::<usize>(), 1, "push once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n11_retry_after_is_honoured_on_memory() {
+    throttled(punchlist::MemoryStore::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n11_retry_after_is_honoured_on_redb() {
+    throttled(
+        punchlist_redb::RedbStore::open_async_temporary()
+            .await
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n11_retry_after_is_honoured_on_postgres() {
+    let Some(url) =
+        punchlist_sqlx::testing::database_url("n11_retry_after_is_honoured_on_postgres")
+    else {
+        return;
+    };
+    let store =
+        punchlist_sqlx::testing::isolated_store(&url, punchlist_sqlx::PoolConfig::default()).await;
+    throttled(store).await;
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::message;
 use common::smtp::{fixture, smtp_server, smtp_server_with_tls};
-use mail_parser::MessageParser;
+use mail_parser::{MessageParser, MimeHeaders};
 use punchlist::{Address, Channel, Notifier, SendError};
 use punchlist_notify::email::message_id;
 use punchlist_notify::{SmtpConfig, SmtpCredentials, SmtpNotifier, SmtpTls};
@@ -42,7 +42,7 @@ async fn n4_email_delivers_subject_text_link_and_language() {
         "publication:0190a:0190b",
         "fr",
         "Nouvelle tâche : déposez votre logo",
-        "Bonjour Marie,\nDéposez votre logo avant le 12 mai. Merci !",
+        "Bonjour Marie,\nDéposez votre logo avant le 12 mai. Merci !\n\nhttps://expo.example/tasks/logo\n",
     );
     smtp.send(&to("marie@exposant.example", "Marie Curie"), &fr)
         .await
@@ -86,7 +86,17 @@ async fn n4_email_delivers_subject_text_link_and_language() {
         text.contains("Bonjour Marie,\nDéposez votre logo avant le 12 mai. Merci !"),
         "{text}"
     );
-    assert!(text.contains("https://expo.example/tasks/logo"), "{text}");
+    // The text part is the rendered text, the link once (the adapter adds nothing).
+    assert_eq!(
+        text.matches("https://expo.example/tasks/logo").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        parsed.header_raw("MIME-Version").map(str::trim),
+        Some("1.0")
+    );
+    assert!(parsed.date().is_some(), "a Date header");
     assert_eq!(
         parsed.message_id(),
         Some("pl.publication=3A0190a=3A0190b@expo.example")
@@ -249,8 +259,10 @@ async fn n4_email_refused_recipient_is_permanent() {
     assert_eq!(mails.lock().expect("lock").len(), 1);
 }
 
+/// N11: `451` is the server asking to slow down: throttled, with no time given (the
+/// dispatcher's backoff decides).
 #[tokio::test]
-async fn n4_email_temporary_refusal_is_transient() {
+async fn n11_email_busy_server_is_throttled() {
     let (port, _mails) = smtp_server();
     let smtp = notifier(port);
     let result = smtp
@@ -259,7 +271,177 @@ async fn n4_email_temporary_refusal_is_transient() {
             &message("k", "en", "s", "b"),
         )
         .await;
-    assert!(matches!(result, Err(SendError::Transient(_))), "{result:?}");
+    assert!(
+        matches!(
+            result,
+            Err(SendError::Throttled {
+                retry_after: None,
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+}
+
+/// N12: a message with an HTML part goes as `multipart/alternative`, text first, with the
+/// event's sender, its list and the one-click unsubscribe headers; bounces still go to
+/// the adapter's address.
+#[tokio::test]
+async fn n12_email_is_text_and_html_with_list_headers() {
+    let (port, mails) = smtp_server();
+    let smtp = notifier(port);
+    let mut msg = message(
+        "publication:0190a:0190b",
+        "fr",
+        "Nouvelle tâche pour Salon Bois & Habitat : logo",
+        "Bonjour Amélie,\n\nUne nouvelle tâche vous attend.\n\nOuvrir la tâche : https://expo.example/tasks/logo\n",
+    );
+    msg.event_name = "Salon Bois & Habitat".into();
+    msg.html = Some(
+        "<!DOCTYPE html><html lang=\"fr\"><body><p>Bonjour Amélie,</p><a href=\"https://expo.example/tasks/logo\">Ouvrir la tâche</a></body></html>".into(),
+    );
+    msg.unsubscribe_url = Some("https://expo.example/unsubscribe?token=abc.def".into());
+    msg.sender = Some(punchlist::Sender {
+        name: "Salon Bois & Habitat".into(),
+        address: Some("salon@bois.example".into()),
+        reply_to: Some("exposants@bois.example".into()),
+    });
+    smtp.send(&to("amelie@exposant.example", "Amélie Poulain"), &msg)
+        .await
+        .expect("sent");
+
+    let mail = mails.lock().expect("lock")[0].clone();
+    assert_eq!(
+        mail.from, "tasks@expo.example",
+        "the envelope sender is the adapter's"
+    );
+    assert_eq!(
+        mail.hello, "expo.example",
+        "greets with the sender's domain by default"
+    );
+    let parsed = MessageParser::default()
+        .parse(&mail.raw)
+        .expect("a parseable email");
+    let ct = parsed.content_type().expect("a content type");
+    assert_eq!(
+        (ct.ctype(), ct.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    assert_eq!(
+        parsed.header_raw("MIME-Version").map(str::trim),
+        Some("1.0")
+    );
+    assert!(parsed.date().is_some(), "a Date header");
+    let from = parsed.from().and_then(|a| a.first()).expect("From");
+    assert_eq!(from.address(), Some("salon@bois.example"));
+    assert_eq!(from.name(), Some("Salon Bois & Habitat"));
+    let reply = parsed.reply_to().and_then(|a| a.first()).expect("Reply-To");
+    assert_eq!(reply.address(), Some("exposants@bois.example"));
+    assert_eq!(
+        parsed.header_raw("List-Unsubscribe").map(str::trim),
+        Some("<https://expo.example/unsubscribe?token=abc.def>")
+    );
+    assert_eq!(
+        parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert_eq!(
+        parsed.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
+    // The list: the event's name as the phrase, its own identifier.
+    let list = parsed
+        .header("List-Id")
+        .and_then(|h| h.as_address())
+        .and_then(|a| a.first())
+        .expect("List-Id");
+    assert_eq!(list.name(), Some("Salon Bois & Habitat"), "{list:?}");
+    assert_eq!(
+        list.address(),
+        Some(format!("e-{}.expo.example", common::event()).as_str())
+    );
+    // Text first, then HTML: mail clients show the last part they can.
+    assert_eq!(parsed.text_body_count(), 1);
+    assert_eq!(parsed.html_body_count(), 1);
+    let text = normalize(&parsed.body_text(0).expect("text"));
+    assert_eq!(text, msg.body);
+    let html = parsed.body_html(0).expect("html");
+    assert!(html.contains("<p>Bonjour Amélie,</p>"), "{html}");
+    let parts: Vec<_> = parsed
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type())
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .collect();
+    assert_eq!(parts, ["multipart/alternative", "text/plain", "text/html"]);
+
+    // Without an unsubscribe link, no list-unsubscribe headers; without HTML, text only.
+    let plain = message("k-2", "en", "Reminder", "Due tomorrow.\n");
+    smtp.send(&to("amelie@exposant.example", ""), &plain)
+        .await
+        .expect("sent");
+    let mail = mails.lock().expect("lock")[1].clone();
+    let parsed = MessageParser::default().parse(&mail.raw).expect("parse");
+    assert!(parsed.header_raw("List-Unsubscribe").is_none());
+    assert_eq!(parsed.content_type().map(|c| c.ctype()), Some("text"));
+    assert_eq!(
+        parsed.header_raw("MIME-Version").map(str::trim),
+        Some("1.0")
+    );
+    let from = parsed.from().and_then(|a| a.first()).expect("From");
+    assert_eq!(from.address(), Some("tasks@expo.example"));
+    assert_eq!(from.name(), Some("Expo 2026"));
+}
+
+/// N12: a relay that refuses a greeting that is not fully qualified (504) takes the
+/// configured name; a name that could never be accepted is refused when configured.
+#[tokio::test]
+async fn n12_email_greeting_name_is_configurable() {
+    let (port, mails) = smtp_server();
+    let smtp = SmtpNotifier::new(
+        SmtpConfig::new("127.0.0.1", port, SmtpTls::None, "tasks@expo.example")
+            .with_hello_name("mail.expo.example")
+            .with_timeout(Duration::from_secs(5)),
+    )
+    .expect("notifier");
+    smtp.send(
+        &to("marie@exposant.example", ""),
+        &message("k", "en", "s", "b"),
+    )
+    .await
+    .expect("sent");
+    assert_eq!(mails.lock().expect("lock")[0].hello, "mail.expo.example");
+
+    let literal = SmtpNotifier::new(
+        SmtpConfig::new("127.0.0.1", port, SmtpTls::None, "tasks@expo.example")
+            .with_hello_name("[127.0.0.1]")
+            .with_timeout(Duration::from_secs(5)),
+    )
+    .expect("an address literal");
+    literal
+        .send(
+            &to("marie@exposant.example", ""),
+            &message("k2", "en", "s", "b"),
+        )
+        .await
+        .expect("sent");
+    assert_eq!(mails.lock().expect("lock")[1].hello, "[127.0.0.1]");
+
+    for bad in [
+        "localhost",
+        "",
+        "mail..example",
+        "-mail.example",
+        "[300.1.1.1]",
+        "mail example.org",
+    ] {
+        let e = SmtpNotifier::new(
+            SmtpConfig::new("127.0.0.1", port, SmtpTls::None, "tasks@expo.example")
+                .with_hello_name(bad),
+        )
+        .expect_err(bad);
+        assert!(e.to_string().contains("hello_name"), "{bad}: {e}");
+    }
 }
 
 #[tokio::test]

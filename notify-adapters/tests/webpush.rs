@@ -174,6 +174,8 @@ async fn n4_web_push_encrypted_payload_and_vapid_headers() {
     );
     msg.urgency = Urgency::High;
     msg.ttl_seconds = 3600;
+    msg.title = "Déposez votre logo".into();
+    msg.summary = "À faire avant demain à 18 h 00".into();
 
     push.send(&to, &msg).await.expect("sent");
 
@@ -198,14 +200,15 @@ async fn n4_web_push_encrypted_payload_and_vapid_headers() {
     assert_eq!(topic_header, topic("reminders:0190-k"));
     assert_ne!(topic_header, topic("reminders:0190-l"));
 
-    // The payload, decrypted with the browser's keys.
+    // The payload, decrypted with the browser's keys: what a phone shows, the task and
+    // one short line (N12), not the email's text.
     let plain = browser.decrypt(&req.body);
     let json: serde_json::Value = serde_json::from_slice(&plain).expect("json payload");
     assert_eq!(
         json,
         serde_json::json!({
-            "title": "Rappel : votre logo",
-            "body": "Il reste un jour pour déposer votre logo.",
+            "title": "Déposez votre logo",
+            "body": "À faire avant demain à 18 h 00",
             "link": "https://expo.example/tasks/logo",
             "key": "reminders:0190-k",
         })
@@ -272,7 +275,7 @@ async fn n4_web_push_status_codes_map_to_send_errors() {
         (410, "gone"),
         (404, "gone"),
         (500, "transient"),
-        (429, "transient"),
+        (429, "throttled"),
         (400, "permanent"),
         (413, "permanent"),
         (201, "ok"),
@@ -284,6 +287,9 @@ async fn n4_web_push_status_codes_map_to_send_errors() {
             Ok(()) => "ok",
             Err(SendError::Gone(_)) => "gone",
             Err(SendError::Transient(_)) => "transient",
+            Err(SendError::Throttled {
+                retry_after: None, ..
+            }) => "throttled",
             Err(SendError::Permanent(_)) => "permanent",
             Err(other) => panic!("{code}: unexpected {other:?}"),
         };
@@ -373,10 +379,9 @@ async fn n4_web_push_long_text_is_shortened_to_fit() {
     let browser = Browser::new();
     let to = Address::WebPush(browser.subscription(peer.url("/p")));
     let long = "é\"".repeat(3000);
-    notifier()
-        .send(&to, &message("k", "fr", "Titre", &long))
-        .await
-        .expect("sent");
+    let mut msg = message("k", "fr", "Titre", "Texte");
+    msg.summary = long.clone();
+    notifier().send(&to, &msg).await.expect("sent");
     let got = peer.received();
     assert!(got[0].body.len() <= 4096, "{}", got[0].body.len());
     let json: serde_json::Value =

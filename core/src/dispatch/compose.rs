@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::notify::Sender;
+use crate::notify::words::Words;
 
 /// What the entries of one event need to be rendered.
 pub(super) struct Context {
@@ -22,13 +24,15 @@ pub(super) struct Compose<'a> {
 }
 
 impl Compose<'_> {
-    /// Renders an entry for its recipient.
+    /// Renders an entry for its recipient, at `now` (what "tomorrow" means, and how long a
+    /// push service may keep it).
     pub(super) fn render(
         &self,
         ctx: &Context,
         event: &Event,
         recipient: &Participant,
         entry: &OutboxEntry,
+        now: DateTime<Utc>,
     ) -> Result<OutgoingMessage> {
         let settings = &event.settings;
         let wanted = recipient
@@ -38,21 +42,24 @@ impl Compose<'_> {
             .unwrap_or_else(|| settings.default_language.clone());
         let language = self.renderer.language(&wanted, &settings.default_language);
         let lang = crate::text::Language::new(&language)?;
-        let tz = settings.time_zone;
-        let when = |d: DateTime<Utc>| {
-            format!(
-                "{} ({})",
-                d.with_timezone(&tz).format("%Y-%m-%d %H:%M"),
-                tz.name()
-            )
-        };
-        let task_view = |id: TaskId, slot: Option<ReminderSlot>| -> Option<TaskView> {
+        let zone = recipient.status.time_zone.unwrap_or(settings.time_zone);
+        let words = Words::of(&language);
+        let mut deadlines = Vec::new();
+        let mut task_view = |id: TaskId, slot: Option<ReminderSlot>| -> Option<TaskView> {
             let t: &Task = ctx.tasks.get(&id)?;
             let text = t.text(&lang, settings);
+            let deadline = t.config.deadline;
+            deadlines.extend(deadline);
             Some(TaskView {
                 name: text.name.clone(),
                 description: text.description.clone(),
-                deadline: t.config.deadline.map(when).unwrap_or_default(),
+                excerpt: excerpt(&text.description),
+                deadline: deadline.map(|d| words.long(d, zone)).unwrap_or_default(),
+                deadline_short: deadline
+                    .map(|d| words.short(d, now, zone))
+                    .unwrap_or_default(),
+                deadline_iso: deadline.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                overdue: slot == Some(ReminderSlot::Overdue) || deadline.is_some_and(|d| d <= now),
                 link: self.link(&t.config.help),
                 when: slot.map(slot_name).unwrap_or_default(),
             })
@@ -125,12 +132,19 @@ impl Compose<'_> {
                         .unwrap_or(Urgency::Normal),
                 ),
             };
-        let link = tasks
+        // One task: act on it where it is. Several: the Tasks page lists them all (each
+        // task's own link is in the list).
+        let first_link = tasks
             .first()
             .map(|t| t.link.clone())
-            .filter(|l| !l.is_empty())
-            .or_else(|| self.tasks_page.map(str::to_owned))
-            .unwrap_or_default();
+            .filter(|l| !l.is_empty());
+        let link = if tasks.len() > 1 {
+            self.tasks_page.map(str::to_owned).or(first_link)
+        } else {
+            first_link.or_else(|| self.tasks_page.map(str::to_owned))
+        }
+        .unwrap_or_default();
+        let branding = &settings.branding;
         let view = View {
             event: settings.name.clone(),
             recipient: recipient.profile.first_name.clone(),
@@ -139,21 +153,35 @@ impl Compose<'_> {
             tasks,
             reason,
             link: link.clone(),
+            logo_url: branding.logo_url.clone().unwrap_or_default(),
+            colour: branding.colour().to_owned(),
+            ..View::default()
         };
-        let (subject, body) = self
+        let rendered = self
             .renderer
             .render(kind, &language, &view, &settings.templates)?;
+        let sender = (!branding.is_unset()).then(|| Sender {
+            name: branding.sender_name.clone().unwrap_or_default(),
+            address: branding.sender_address.clone(),
+            reply_to: branding.reply_to.clone(),
+        });
         Ok(OutgoingMessage {
             event: entry.event,
+            event_name: settings.name.clone(),
             outbox: entry.id,
             recipient: entry.recipient,
             idempotency_key: entry.idempotency_key.clone(),
             language: lang,
-            subject,
-            body,
+            subject: rendered.subject,
+            body: rendered.body,
+            html: Some(rendered.html).filter(|h| !h.trim().is_empty()),
+            title: rendered.title,
+            summary: rendered.summary,
             link: Some(link).filter(|l| !l.is_empty()),
+            unsubscribe_url: None,
+            sender,
             urgency,
-            ttl_seconds: 7 * 24 * 3600,
+            ttl_seconds: ttl_seconds(&deadlines, now),
         })
     }
 
@@ -197,6 +225,58 @@ pub(super) fn addresses(
     out
 }
 
+/// How long a push service may keep a message for a browser that is offline: a week at
+/// most, and no longer than the time left until the earliest deadline still ahead (a
+/// reminder for tomorrow evening is worthless the day after). A message about deadlines
+/// that have all passed (an overdue task) keeps a day; one with no deadline, a week.
+pub(super) fn ttl_seconds(deadlines: &[DateTime<Utc>], now: DateTime<Utc>) -> u32 {
+    const WEEK: i64 = 7 * 24 * 3600;
+    const DAY: i64 = 24 * 3600;
+    let ahead = deadlines
+        .iter()
+        .map(|d| (*d - now).num_seconds())
+        .filter(|s| *s > 0)
+        .min();
+    let seconds = match (ahead, deadlines.is_empty()) {
+        (Some(s), _) => s.clamp(60, WEEK),
+        (None, true) => WEEK,
+        (None, false) => DAY,
+    };
+    u32::try_from(seconds).unwrap_or(u32::MAX)
+}
+
+/// The first lines of a task's description, as a message shows it under the name: at most
+/// three lines and 280 characters, cut at a word with an ellipsis.
+pub(super) fn excerpt(description: &str) -> String {
+    const LINES: usize = 3;
+    const CHARS: usize = 280;
+    let lines: Vec<&str> = description
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut out = lines
+        .iter()
+        .take(LINES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut cut = lines.len() > LINES;
+    if out.chars().count() > CHARS {
+        let end = out.char_indices().nth(CHARS).map_or(out.len(), |(i, _)| i);
+        let at = out[..end].rfind(char::is_whitespace).unwrap_or(end);
+        out.truncate(at);
+        cut = true;
+    }
+    if cut {
+        out = out
+            .trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == '.')
+            .to_owned();
+        out.push('…');
+    }
+    out
+}
+
 /// The `when` of a reminder in templates: `before-<seconds>` or `overdue`, and the friendly
 /// `week` and `day` for the usual offsets.
 pub(super) fn slot_name(slot: ReminderSlot) -> String {
@@ -220,6 +300,34 @@ pub(super) fn urgency_of(slot: ReminderSlot) -> Urgency {
 mod tests {
     use super::*;
     use crate::notify::ReminderOffset;
+
+    /// N12: a push message lives no longer than its deadline is ahead, a week at most.
+    #[test]
+    fn n12_push_ttl_is_bounded_by_the_deadline() {
+        use chrono::TimeZone;
+        let now = Utc.with_ymd_and_hms(2027, 1, 20, 9, 0, 0).unwrap();
+        let h = chrono::Duration::hours;
+        assert_eq!(ttl_seconds(&[], now), 7 * 86_400);
+        assert_eq!(ttl_seconds(&[now + h(33)], now), 33 * 3600);
+        assert_eq!(ttl_seconds(&[now + h(24 * 30)], now), 7 * 86_400);
+        assert_eq!(
+            ttl_seconds(&[now - h(2), now + h(5), now + h(50)], now),
+            5 * 3600
+        );
+        assert_eq!(ttl_seconds(&[now - h(2)], now), 86_400);
+        assert_eq!(ttl_seconds(&[now + chrono::Duration::seconds(5)], now), 60);
+    }
+
+    /// N12: a message shows the description's first lines, cut at a word.
+    #[test]
+    fn n12_excerpt_keeps_the_first_lines() {
+        assert_eq!(excerpt(""), "");
+        assert_eq!(excerpt("One line."), "One line.");
+        assert_eq!(excerpt("a\n\nb\nc\nd"), "a\nb\nc…");
+        let long = "word ".repeat(100);
+        let e = excerpt(&long);
+        assert!(e.chars().count() <= 281 && e.ends_with("word…"), "{e}");
+    }
 
     /// N3, N12: the reminder's name in templates and its push urgency follow its slot.
     #[test]

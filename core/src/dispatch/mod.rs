@@ -6,7 +6,7 @@ mod delivery;
 use std::collections::BTreeMap;
 
 use compose::{Compose, Context, addresses};
-use delivery::{give_up, settle};
+use delivery::{Outcome, give_up, settle};
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -20,7 +20,7 @@ use crate::event::Event;
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::{
     Address, Channel, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
-    ReminderSlot, SendError, Urgency,
+    ReminderSlot, RetryAfter, SendError, Urgency,
 };
 use crate::participant::Participant;
 use crate::service::Punchlist;
@@ -36,6 +36,7 @@ pub struct DispatchConfig {
     backoff_base: Duration,
     backoff_cap: Duration,
     send_timeout: std::time::Duration,
+    throttle_limit: Duration,
     tasks_page: Option<String>,
 }
 
@@ -48,6 +49,7 @@ impl Default for DispatchConfig {
             backoff_base: Duration::seconds(30),
             backoff_cap: Duration::hours(6),
             send_timeout: std::time::Duration::from_secs(30),
+            throttle_limit: Duration::days(3),
             tasks_page: None,
         }
     }
@@ -85,6 +87,20 @@ impl DispatchConfig {
     pub fn with_send_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.send_timeout = timeout;
         self
+    }
+
+    /// How long after it was queued an entry may still wait for a peer that asked to slow
+    /// down (N11): a peer that names a time (`Retry-After`) is tried again then, without
+    /// spending one of [`DispatchConfig::max_attempts`]; a wait that would end later than
+    /// this makes the entry a dead letter. Between 1 minute and 30 days; default 3 days.
+    pub fn with_throttle_limit(mut self, limit: Duration) -> Self {
+        self.throttle_limit = limit.clamp(Duration::minutes(1), Duration::days(30));
+        self
+    }
+
+    /// How long after it was queued an entry may still wait for a throttling peer.
+    pub fn throttle_limit(&self) -> Duration {
+        self.throttle_limit
     }
 
     /// The host's Tasks page, linked from messages whose task has no web page of its own.
@@ -368,12 +384,11 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 "no enabled channel with an adapter reaches the recipient",
             );
         }
-        let message = match self.compose().render(ctx, event, recipient, entry) {
+        let message = match self.compose().render(ctx, event, recipient, entry, now) {
             Ok(m) => m,
             Err(e) => return give_up(entry, now, &format!("rendering failed: {e}")),
         };
-        let mut transient = None;
-        let mut permanent = None;
+        let mut outcome = Outcome::default();
         for address in addresses {
             let key = OutboxEntry::address_key(&address);
             if entry.delivered.contains(&key) {
@@ -398,12 +413,30 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                     entry.delivered.insert(key);
                 }
                 Err(SendError::Permanent(why)) => {
-                    permanent = Some(format!("{}: {why}", address.channel()));
+                    outcome.permanent = Some(format!("{}: {why}", address.channel()));
                 }
-                Err(e) => transient = Some(format!("{}: {e}", address.channel())),
+                Err(SendError::Throttled {
+                    reason,
+                    retry_after: Some(after),
+                }) => {
+                    let at = match after {
+                        RetryAfter::At(at) => at,
+                        // Bounded: a wait beyond the limit gives up anyway.
+                        RetryAfter::Delay(d) => {
+                            let cap = self.config.throttle_limit + Duration::days(1);
+                            now + Duration::from_std(d).unwrap_or(cap).min(cap)
+                        }
+                    };
+                    let why = format!("{}: throttled: {reason}", address.channel());
+                    outcome.throttled = Some(match outcome.throttled.take() {
+                        Some((other, t)) if t >= at => (other, t),
+                        _ => (why, at),
+                    });
+                }
+                Err(e) => outcome.transient = Some(format!("{}: {e}", address.channel())),
             }
         }
-        settle(entry, transient, permanent, &self.config, now);
+        settle(entry, outcome, &self.config, now);
     }
 
     /// Removes a web push subscription the push service said is gone.

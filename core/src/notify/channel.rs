@@ -161,10 +161,16 @@ impl Urgency {
 }
 
 /// A rendered message, ready for one address.
+///
+/// One message has every form a channel needs: the email's subject, text and HTML parts,
+/// the short title and line a phone shows, the link, and what the list headers of a bulk
+/// email carry (N12).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
     /// The event.
     pub event: EventId,
+    /// The event's name (the `List-Id` phrase, the sender's name by default).
+    pub event_name: String,
     /// The outbox entry it comes from.
     pub outbox: OutboxId,
     /// Who gets it.
@@ -174,16 +180,50 @@ pub struct OutgoingMessage {
     pub idempotency_key: String,
     /// The language it was rendered in.
     pub language: Language,
-    /// The subject (email subject, push title).
+    /// The email's subject.
     pub subject: String,
-    /// The text.
+    /// The whole text: the email's plain-text part, which reads well on its own (the link
+    /// and the footer are in it).
     pub body: String,
+    /// The email's HTML part, rendered from the same texts (`None`: text only).
+    pub html: Option<String>,
+    /// A short title: the task's name, or "3 tasks due" (a push notification's title).
+    pub title: String,
+    /// One short line under the title ("due tomorrow at 18:00").
+    pub summary: String,
     /// Where to go to act on it (the task's help link, or the host's Tasks page).
     pub link: Option<String>,
+    /// Where the recipient stops this kind of message in one click (RFC 8058), when the
+    /// dispatcher can sign such links.
+    pub unsubscribe_url: Option<String>,
+    /// Who the message comes from, as the event sets it (`None`: the adapter's own).
+    pub sender: Option<Sender>,
     /// How soon it matters.
     pub urgency: Urgency,
-    /// How long a push service may keep it for an offline browser, in seconds.
+    /// How long a push service may keep it for an offline browser, in seconds: never
+    /// longer than the time left until the deadline it is about.
     pub ttl_seconds: u32,
+}
+
+/// Who a message comes from, as an event sets it (N12).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sender {
+    /// The display name (e.g. "Salon Bois & Habitat"); empty: the adapter's.
+    pub name: String,
+    /// The address (`From`); `None`: the adapter's. The host's mail server must be allowed
+    /// to send for its domain (SPF, DKIM).
+    pub address: Option<String>,
+    /// Where replies go (`Reply-To`).
+    pub reply_to: Option<String>,
+}
+
+/// When a peer that asked to slow down wants the next try (HTTP `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// After this long.
+    Delay(std::time::Duration),
+    /// At this time.
+    At(chrono::DateTime<chrono::Utc>),
 }
 
 /// Why a send failed.
@@ -193,6 +233,16 @@ pub enum SendError {
     /// Worth trying again later (a timeout, a 5xx, a temporary SMTP refusal).
     #[error("temporary failure: {0}")]
     Transient(String),
+    /// The peer asked to slow down (HTTP 429, or a 503 with `Retry-After`; SMTP 421, 451,
+    /// 454). With a time, the dispatcher tries again then, and the wait does not spend an
+    /// attempt (N11); without one it counts as a temporary failure.
+    #[error("throttled: {reason}")]
+    Throttled {
+        /// What the peer said.
+        reason: String,
+        /// When it wants the next try, if it said.
+        retry_after: Option<RetryAfter>,
+    },
     /// Trying again will not help (a refused address, a 4xx other than gone).
     #[error("permanent failure: {0}")]
     Permanent(String),

@@ -5,6 +5,7 @@
 mod channel;
 mod schedule;
 pub(crate) mod template;
+pub(crate) mod words;
 
 use std::collections::BTreeSet;
 
@@ -14,7 +15,8 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "mock")]
 pub use channel::MockNotifier;
 pub use channel::{
-    Address, Channel, Notifier, OutgoingMessage, PushSubscription, SendError, Urgency,
+    Address, Channel, Notifier, OutgoingMessage, PushSubscription, RetryAfter, SendError, Sender,
+    Urgency,
 };
 pub use schedule::{
     ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy, ReminderSlot, due_reminder,

@@ -1,18 +1,31 @@
-//! Rendering notifications from templates (N6), with `minijinja`.
+//! Rendering notifications from templates (N6, N12), with `minijinja`.
 //!
-//! Each kind of notification has a subject and a body template per language; French and
-//! English ship with the library. The recipient's language is used when it has templates,
-//! else the event's default language, else English. A template sees:
+//! Each kind of notification has its own subject and opening sentences (`intro`) per
+//! language, French and English shipped; the text part, the HTML part and a push
+//! notification's two lines are laid out around them by layouts shared by every kind,
+//! whose words come from the language's phrases (`say`). The recipient's language is
+//! used when it has templates, else the event's default language, else English. An event
+//! may override any part, per kind and language (`reminder.fr.intro`, `publication.en.html`).
+//! A template sees:
 //!
 //! | variable | what |
 //! |---|---|
+//! | `kind` | the message kind (`publication`, `assignment`, `reminder`, `reminders`, `nudge`, `review_rejected`) |
+//! | `lang` | the language it is rendered in |
 //! | `event` | the event's name |
 //! | `recipient` | the recipient's first name (may be empty) |
 //! | `owner` | the task owner's full name (assignments, rejections, reminders of a teammate's task) |
-//! | `tasks` | the tasks concerned, each with `name`, `description`, `deadline` (in the event's time zone, or empty), `link` and `when` (for reminders: `week`, `day`, `overdue`…) |
+//! | `tasks` | the tasks concerned, each with `name`, `description`, `excerpt` (the description's first lines), `deadline` (in words, in the recipient's time zone and language: "jeudi 21 janvier 2027 à 18 h 00"), `deadline_short` ("demain à 18 h 00"), `deadline_iso` (RFC 3339), `overdue`, `link` and `when` (for reminders: `week`, `day`, `overdue`…) |
 //! | `task` | the first of `tasks` |
 //! | `reason` | the organizer's reason (a rejection) |
-//! | `link` | where to act (the first task's link, else the host's Tasks page) |
+//! | `link` | where to act: the task's link for one task, else the host's Tasks page |
+//! | `unsubscribe_url` | the one-click unsubscribe link, or empty |
+//! | `logo_url`, `colour` | the event's branding (`colour` always set) |
+//! | `intro` | the rendered `intro` (in `subject`, `body`, `html`, `title`, `summary`) |
+//! | `subject`, `title`, `summary` | the rendered parts (in `body` and `html`) |
+//! | `say` | the layouts' words in the language (`say.hello`, `say.due`, …) |
+//!
+//! The `html` part is rendered with HTML escaping on; every other part is plain text.
 
 use std::collections::BTreeMap;
 
@@ -67,19 +80,28 @@ impl MessageKind {
     }
 }
 
+/// The parts of a message an event may override.
+pub(crate) const PARTS: [&str; 6] = ["subject", "intro", "body", "html", "title", "summary"];
+
 /// One task as a template sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct TaskView {
     pub name: String,
     pub description: String,
+    pub excerpt: String,
     pub deadline: String,
+    pub deadline_short: String,
+    pub deadline_iso: String,
+    pub overdue: bool,
     pub link: String,
     pub when: String,
 }
 
 /// What a template sees.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct View {
+    pub kind: &'static str,
+    pub lang: String,
     pub event: String,
     pub recipient: String,
     pub owner: String,
@@ -87,85 +109,275 @@ pub(crate) struct View {
     pub task: Option<TaskView>,
     pub reason: String,
     pub link: String,
+    pub unsubscribe_url: String,
+    pub logo_url: String,
+    pub colour: String,
+    pub intro: String,
+    pub subject: String,
+    pub title: String,
+    pub summary: String,
+    pub say: BTreeMap<&'static str, &'static str>,
 }
 
+/// A message rendered in every form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub subject: String,
+    pub body: String,
+    pub html: String,
+    pub title: String,
+    pub summary: String,
+}
+
+/// Subject and intro, per kind, in English.
 const EN: &[(MessageKind, &str, &str)] = &[
     (
         MessageKind::Publication,
         "{% if tasks|length == 1 %}New task for {{ event }}: {{ task.name }}{% else %}{{ tasks|length }} new tasks for {{ event }}{% endif %}",
-        "Hello {{ recipient }},\n\n{% if tasks|length == 1 %}A new task awaits you{% else %}New tasks await you{% endif %} for {{ event }}:\n{% for t in tasks %}\n- {{ t.name }}{% if t.deadline %} (before {{ t.deadline }}){% endif %}{% if t.link %}: {{ t.link }}{% endif %}{% endfor %}\n",
+        "{% if tasks|length == 1 %}A new task awaits you for {{ event }}.{% else %}{{ tasks|length }} new tasks await you for {{ event }}.{% endif %}",
     ),
     (
         MessageKind::Assignment,
         "{{ owner }} handed you a task: {{ task.name }}",
-        "Hello {{ recipient }},\n\n{{ owner }} handed you the task \"{{ task.name }}\" for {{ event }}.{% if task.deadline %}\nDeadline: {{ task.deadline }}.{% endif %}\n{% if link %}\n{{ link }}\n{% endif %}",
+        "{{ owner }} handed you the task “{{ task.name }}” for {{ event }}.",
     ),
     (
         MessageKind::Reminder,
-        "{% if task.when == 'overdue' %}Overdue: {{ task.name }}{% else %}Reminder: {{ task.name }} is due {{ task.deadline }}{% endif %}",
-        "Hello {{ recipient }},\n\n{% if task.when == 'overdue' %}The deadline of \"{{ task.name }}\" ({{ task.deadline }}) has passed and it is not done yet.{% else %}\"{{ task.name }}\" is due {{ task.deadline }}.{% endif %}{% if owner %} (a task of {{ owner }}){% endif %}\n{% if link %}\n{{ link }}\n{% endif %}",
+        "{% if task.overdue %}Overdue: {{ task.name }}{% else %}Reminder: {{ task.name }} is due {{ task.deadline_short }}{% endif %}",
+        "{% if task.overdue %}The deadline of “{{ task.name }}” has passed and it is not done yet.{% else %}“{{ task.name }}” is due {{ task.deadline }}.{% endif %}{% if owner %} It is a task of {{ owner }}.{% endif %}",
     ),
     (
         MessageKind::Reminders,
         "Reminder: {{ tasks|length }} tasks due soon for {{ event }}",
-        "Hello {{ recipient }},\n\nThese tasks for {{ event }} are due soon:\n{% for t in tasks %}\n- {{ t.name }}: {% if t.when == 'overdue' %}overdue since {{ t.deadline }}{% else %}due {{ t.deadline }}{% endif %}{% if t.link %} ({{ t.link }}){% endif %}{% endfor %}\n",
+        "These tasks for {{ event }} are due soon.",
     ),
     (
         MessageKind::Nudge,
         "A reminder from the organizers: {{ task.name }}",
-        "Hello {{ recipient }},\n\nThe organizers of {{ event }} remind you of the task \"{{ task.name }}\"{% if task.deadline %}, due {{ task.deadline }}{% endif %}.\n{% if link %}\n{{ link }}\n{% endif %}",
+        "The organizers of {{ event }} remind you of the task “{{ task.name }}”.",
     ),
     (
         MessageKind::ReviewRejected,
         "Your submission needs another look: {{ task.name }}",
-        "Hello {{ recipient }},\n\nThe organizers of {{ event }} could not accept \"{{ task.name }}\" yet:\n\n{{ reason }}\n\nYou can submit it again.\n{% if link %}\n{{ link }}\n{% endif %}",
+        "The organizers of {{ event }} could not accept “{{ task.name }}” yet. Their comment:",
     ),
 ];
 
+/// Subject and intro, per kind, in French.
 const FR: &[(MessageKind, &str, &str)] = &[
     (
         MessageKind::Publication,
         "{% if tasks|length == 1 %}Nouvelle tâche pour {{ event }} : {{ task.name }}{% else %}{{ tasks|length }} nouvelles tâches pour {{ event }}{% endif %}",
-        "Bonjour {{ recipient }},\n\n{% if tasks|length == 1 %}Une nouvelle tâche vous attend{% else %}De nouvelles tâches vous attendent{% endif %} pour {{ event }} :\n{% for t in tasks %}\n- {{ t.name }}{% if t.deadline %} (avant le {{ t.deadline }}){% endif %}{% if t.link %} : {{ t.link }}{% endif %}{% endfor %}\n",
+        "{% if tasks|length == 1 %}Une nouvelle tâche vous attend pour {{ event }}.{% else %}{{ tasks|length }} nouvelles tâches vous attendent pour {{ event }}.{% endif %}",
     ),
     (
         MessageKind::Assignment,
         "{{ owner }} vous a confié une tâche : {{ task.name }}",
-        "Bonjour {{ recipient }},\n\n{{ owner }} vous a confié la tâche « {{ task.name }} » pour {{ event }}.{% if task.deadline %}\nÉchéance : {{ task.deadline }}.{% endif %}\n{% if link %}\n{{ link }}\n{% endif %}",
+        "{{ owner }} vous a confié la tâche « {{ task.name }} » pour {{ event }}.",
     ),
     (
         MessageKind::Reminder,
-        "{% if task.when == 'overdue' %}En retard : {{ task.name }}{% else %}Rappel : {{ task.name }} à faire avant le {{ task.deadline }}{% endif %}",
-        "Bonjour {{ recipient }},\n\n{% if task.when == 'overdue' %}L'échéance de « {{ task.name }} » ({{ task.deadline }}) est passée et la tâche n'est pas encore faite.{% else %}« {{ task.name }} » est à faire avant le {{ task.deadline }}.{% endif %}{% if owner %} (une tâche de {{ owner }}){% endif %}\n{% if link %}\n{{ link }}\n{% endif %}",
+        "{% if task.overdue %}En retard : {{ task.name }}{% else %}Rappel : {{ task.name }} à faire avant {{ task.deadline_short }}{% endif %}",
+        "{% if task.overdue %}L'échéance de « {{ task.name }} » est passée et la tâche n'est pas encore faite.{% else %}« {{ task.name }} » est à faire avant le {{ task.deadline }}.{% endif %}{% if owner %} C'est une tâche de {{ owner }}.{% endif %}",
     ),
     (
         MessageKind::Reminders,
         "Rappel : {{ tasks|length }} tâches à faire bientôt pour {{ event }}",
-        "Bonjour {{ recipient }},\n\nCes tâches pour {{ event }} arrivent à échéance :\n{% for t in tasks %}\n- {{ t.name }} : {% if t.when == 'overdue' %}en retard depuis le {{ t.deadline }}{% else %}avant le {{ t.deadline }}{% endif %}{% if t.link %} ({{ t.link }}){% endif %}{% endfor %}\n",
+        "Ces tâches pour {{ event }} arrivent à échéance.",
     ),
     (
         MessageKind::Nudge,
         "Un rappel des organisateurs : {{ task.name }}",
-        "Bonjour {{ recipient }},\n\nLes organisateurs de {{ event }} vous rappellent la tâche « {{ task.name }} »{% if task.deadline %}, à faire avant le {{ task.deadline }}{% endif %}.\n{% if link %}\n{{ link }}\n{% endif %}",
+        "Les organisateurs de {{ event }} vous rappellent la tâche « {{ task.name }} ».",
     ),
     (
         MessageKind::ReviewRejected,
         "Votre envoi est à reprendre : {{ task.name }}",
-        "Bonjour {{ recipient }},\n\nLes organisateurs de {{ event }} n'ont pas encore pu accepter « {{ task.name }} » :\n\n{{ reason }}\n\nVous pouvez l'envoyer à nouveau.\n{% if link %}\n{{ link }}\n{% endif %}",
+        "Les organisateurs de {{ event }} n'ont pas encore pu accepter « {{ task.name }} ». Leur commentaire :",
     ),
 ];
+
+/// The layouts' words, per language.
+const SAY: &[(&str, &[(&str, &str)])] = &[
+    (
+        "en",
+        &[
+            ("hello", "Hello"),
+            ("colon", ":"),
+            ("due", "Due"),
+            ("due_short", "Due"),
+            ("overdue", "Overdue since"),
+            ("overdue_short", "Overdue since"),
+            ("handed_by", "Handed to you by"),
+            ("from_organizers", "A reminder from the organizers"),
+            ("submit_again", "You can submit it again."),
+            ("changes_needed", "Changes needed: submit it again"),
+            ("open_task", "Open the task"),
+            ("see_tasks", "See my tasks"),
+            ("submit_action", "Submit again"),
+            ("new_tasks", "new tasks"),
+            ("tasks_due", "tasks due"),
+            ("footer", "You receive this email as a participant of"),
+            ("unsubscribe", "Unsubscribe"),
+            ("unsubscribe_text", "Stop these emails:"),
+        ],
+    ),
+    (
+        "fr",
+        &[
+            ("hello", "Bonjour"),
+            ("colon", " :"),
+            ("due", "À faire avant le"),
+            ("due_short", "À faire avant"),
+            ("overdue", "En retard depuis le"),
+            ("overdue_short", "En retard depuis"),
+            ("handed_by", "Confiée par"),
+            ("from_organizers", "Un rappel des organisateurs"),
+            ("submit_again", "Vous pouvez l'envoyer à nouveau."),
+            ("changes_needed", "À reprendre : envoyez-la à nouveau"),
+            ("open_task", "Ouvrir la tâche"),
+            ("see_tasks", "Voir mes tâches"),
+            ("submit_action", "Envoyer à nouveau"),
+            ("new_tasks", "nouvelles tâches"),
+            ("tasks_due", "tâches à faire"),
+            (
+                "footer",
+                "Vous recevez ce message en tant que participant de",
+            ),
+            ("unsubscribe", "Se désabonner"),
+            ("unsubscribe_text", "Ne plus recevoir ces messages :"),
+        ],
+    ),
+];
+
+/// A push notification's title: the task, or how many.
+const TITLE: &str = "{% if tasks|length > 1 %}{{ tasks|length }} {% if kind == 'publication' %}{{ say.new_tasks }}{% else %}{{ say.tasks_due }}{% endif %}{% elif task %}{{ task.name }}{% else %}{{ event }}{% endif %}";
+
+/// A push notification's line: when it is due, or who handed it over.
+const SUMMARY: &str = "{% if kind == 'review_rejected' %}{{ say.changes_needed }}{% elif kind == 'assignment' and owner %}{{ say.handed_by }} {{ owner }}{% elif task and task.deadline_short %}{% if task.overdue %}{{ say.overdue_short }}{% else %}{{ say.due_short }}{% endif %} {{ task.deadline_short }}{% elif kind == 'nudge' %}{{ say.from_organizers }}{% else %}{{ event }}{% endif %}";
+
+/// The text part: reads well on its own, prints each link once.
+const BODY: &str = "{% set action = say.submit_action if kind == 'review_rejected' else (say.open_task if tasks|length == 1 else say.see_tasks) %}\
+{{ say.hello }}{% if recipient %} {{ recipient }}{% endif %},
+
+{{ intro }}
+{% if reason %}
+    {{ reason|replace('\\n', '\\n    ') }}
+
+{{ say.submit_again }}
+{% endif %}
+{% for t in tasks %}
+{% if tasks|length > 1 %}- {{ t.name }}{% if t.deadline %}{{ say.colon }} {% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}{% endif %}{% if t.link and t.link != link %}
+  {{ t.link }}{% endif %}{% else %}{{ t.name }}{% if t.excerpt %}
+{{ t.excerpt }}{% endif %}{% if t.deadline %}
+{% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}{% endif %}{% endif %}{% endfor %}
+
+{% if link %}{{ action }}{{ say.colon }} {{ link }}{% endif %}
+
+-- 
+{{ say.footer }} {{ event }}.
+{% if unsubscribe_url %}{{ say.unsubscribe_text }} {{ unsubscribe_url }}{% endif %}
+";
+
+/// The HTML part: one column at most 600 px wide, inline styles (mail clients drop style
+/// sheets), the event's logo and colour, one button.
+const HTML: &str = r#"{% set action = say.submit_action if kind == 'review_rejected' else (say.open_task if tasks|length == 1 else say.see_tasks) %}<!DOCTYPE html>
+<html lang="{{ lang }}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light">
+<title>{{ subject }}</title>
+</head>
+<body style="margin:0;padding:0;background:#f3f4f6;">
+<div style="display:none;max-height:0;overflow:hidden;">{{ summary }}</div>
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f3f4f6;">
+<tr><td align="center" style="padding:24px 12px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:600px;background:#ffffff;border-radius:8px;border-top:4px solid {{ colour }};font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;color:#1f2937;">
+<tr><td style="padding:24px 32px 8px;">
+{% if logo_url %}<img src="{{ logo_url }}" alt="{{ event }}" width="160" style="display:block;max-width:200px;height:auto;border:0;margin:0 0 12px;">
+{% endif %}<div style="font-size:13px;font-weight:600;color:#6b7280;letter-spacing:.04em;text-transform:uppercase;">{{ event }}</div>
+</td></tr>
+<tr><td style="padding:8px 32px 0;">
+<p style="margin:0 0 16px;font-size:16px;line-height:1.5;">{{ say.hello }}{% if recipient %} {{ recipient }}{% endif %},</p>
+<p style="margin:0 0 16px;font-size:16px;line-height:1.5;">{{ intro }}</p>
+{% if reason %}<blockquote style="margin:0 0 16px;padding:12px 16px;background:#fff7e6;border-left:4px solid #d97706;font-size:15px;line-height:1.5;white-space:pre-line;">{{ reason }}</blockquote>
+<p style="margin:0 0 16px;font-size:16px;line-height:1.5;">{{ say.submit_again }}</p>
+{% endif %}{% for t in tasks %}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="margin:0 0 12px;border:1px solid #e5e7eb;border-radius:6px;">
+<tr><td style="padding:12px 16px;">
+<div style="font-size:16px;font-weight:600;line-height:1.4;">{% if t.link and tasks|length > 1 %}<a href="{{ t.link }}" style="color:{{ colour }};text-decoration:none;">{{ t.name }}</a>{% else %}{{ t.name }}{% endif %}</div>
+{% if t.excerpt %}<div style="margin-top:4px;font-size:14px;line-height:1.5;color:#4b5563;white-space:pre-line;">{{ t.excerpt }}</div>
+{% endif %}{% if t.deadline %}<div style="margin-top:6px;font-size:14px;line-height:1.5;color:{% if t.overdue %}#b91c1c{% else %}#374151{% endif %};">{% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}</div>
+{% endif %}</td></tr>
+</table>
+{% endfor %}{% if link %}<table role="presentation" cellpadding="0" cellspacing="0" style="margin:20px 0 24px;">
+<tr><td style="border-radius:6px;background:{{ colour }};"><a href="{{ link }}" style="display:inline-block;padding:12px 24px;font-size:16px;font-weight:600;color:#ffffff;text-decoration:none;">{{ action }}</a></td></tr>
+</table>
+{% endif %}</td></tr>
+<tr><td style="padding:16px 32px 24px;border-top:1px solid #e5e7eb;font-size:12px;line-height:1.5;color:#6b7280;">
+{{ say.footer }} {{ event }}.{% if unsubscribe_url %} <a href="{{ unsubscribe_url }}" style="color:#6b7280;">{{ say.unsubscribe }}</a>{% endif %}
+</td></tr>
+</table>
+</td></tr>
+</table>
+</body>
+</html>
+"#;
 
 /// The work one render of an organizer's template may do (minijinja's fuel: about one
 /// unit per instruction and per 64 bytes of data made), so that a template that compiles
 /// but would loop for hours or build gigabytes (`{% for a in range(100000) %}{% for b in
 /// range(100000) %}…`) fails to render — a dead letter the organizer can list — instead of
 /// stalling or exhausting the dispatcher of every event (X5). The shipped templates need a
-/// few hundred units; this leaves room for grouped messages of hundreds of tasks.
+/// few thousand units; this leaves room for grouped messages of hundreds of tasks.
 const TEMPLATE_FUEL: u64 = 200_000;
 
-/// A template's name: `kind.language.part`, `part` being `subject` or `body`.
+/// A template's name: `kind.language.part`.
 fn name(kind: MessageKind, language: &str, part: &str) -> String {
     format!("{}.{language}.{part}", kind.as_str())
+}
+
+/// HTML escaping for the `html` part, none for the others.
+fn escape(name: &str) -> minijinja::AutoEscape {
+    if name.ends_with(".html") {
+        minijinja::AutoEscape::Html
+    } else {
+        minijinja::AutoEscape::None
+    }
+}
+
+/// Writes a value into a template's output: in HTML, escaping `&`, `<`, `>`, `"` and `'`
+/// only (minijinja's own escaping also writes `/` as `&#x2f;`, which makes every link of an
+/// email unreadable in its source and to the filters that read it); elsewhere as
+/// minijinja does.
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &mut minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+) -> std::result::Result<(), minijinja::Error> {
+    use std::fmt::Write;
+    if matches!(state.auto_escape(), minijinja::AutoEscape::Html)
+        && !value.is_safe()
+        && !value.is_undefined()
+        && !value.is_none()
+    {
+        let text = value.to_string();
+        for c in text.chars() {
+            let written = match c {
+                '&' => out.write_str("&amp;"),
+                '<' => out.write_str("&lt;"),
+                '>' => out.write_str("&gt;"),
+                '"' => out.write_str("&quot;"),
+                '\'' => out.write_str("&#39;"),
+                c => out.write_char(c),
+            };
+            written.map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "could not write")
+            })?;
+        }
+        return Ok(());
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// Checks a template's syntax; the error names the field and gives the line and reason.
@@ -188,24 +400,35 @@ pub(crate) fn check_template(field: &str, source: &str) -> Result<()> {
 /// The shipped templates, and any overrides, compiled once.
 pub(crate) struct Renderer {
     env: Environment<'static>,
-    languages: BTreeMap<String, ()>,
+    say: BTreeMap<&'static str, BTreeMap<&'static str, &'static str>>,
 }
 
 impl Renderer {
     /// The shipped French and English templates.
     pub(crate) fn new() -> Self {
         let mut env = Environment::new();
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-        let mut languages = BTreeMap::new();
+        env.set_auto_escape_callback(escape);
+        env.set_formatter(format_value);
         for (language, set) in [("en", EN), ("fr", FR)] {
-            languages.insert(language.to_owned(), ());
-            for (kind, subject, body) in set {
+            for (kind, subject, intro) in set {
                 // The shipped templates are tested to compile (see the tests below).
                 let _ = env.add_template_owned(name(*kind, language, "subject"), *subject);
-                let _ = env.add_template_owned(name(*kind, language, "body"), *body);
+                let _ = env.add_template_owned(name(*kind, language, "intro"), *intro);
             }
         }
-        Self { env, languages }
+        for (part, source) in [
+            ("body", BODY),
+            ("html", HTML),
+            ("title", TITLE),
+            ("summary", SUMMARY),
+        ] {
+            let _ = env.add_template_owned(format!("layout.{part}"), source);
+        }
+        let say = SAY
+            .iter()
+            .map(|(l, words)| (*l, words.iter().copied().collect()))
+            .collect();
+        Self { env, say }
     }
 
     /// The language to render in: the recipient's if it has templates, else the event's
@@ -213,21 +436,26 @@ impl Renderer {
     pub(crate) fn language<'a>(&self, wanted: &'a Language, default: &'a Language) -> String {
         [wanted.as_str(), default.as_str()]
             .into_iter()
-            .find(|l| self.languages.contains_key(*l))
+            .find(|l| self.say.contains_key(*l))
             .unwrap_or("en")
             .to_owned()
     }
 
-    /// Renders the subject and body of `kind` in `language`, with the event's own
-    /// templates (`overrides`, by `kind.language.part`) where it has them.
+    /// Renders every part of `kind` in `language`, with the event's own templates
+    /// (`overrides`, by `kind.language.part`) where it has them: the intro first, then
+    /// the subject, the push title and line, then the text and HTML parts that show them.
     pub(crate) fn render(
         &self,
         kind: MessageKind,
         language: &str,
         view: &View,
         overrides: &BTreeMap<String, String>,
-    ) -> Result<(String, String)> {
-        let render = |part: &str| -> Result<String> {
+    ) -> Result<Rendered> {
+        let mut view = view.clone();
+        view.kind = kind.as_str();
+        view.lang = language.to_owned();
+        view.say = self.say.get(language).cloned().unwrap_or_default();
+        let part = |view: &View, part: &str| -> Result<String> {
             let key = name(kind, language, part);
             let context = minijinja::value::Serde(view);
             match overrides.get(&key) {
@@ -237,23 +465,76 @@ impl Renderer {
                         Error::invalid(format!("templates.{key}"), format!("does not render: {e}"))
                     };
                     let mut env = Environment::new();
-                    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+                    env.set_auto_escape_callback(escape);
+                    env.set_formatter(format_value);
                     env.set_fuel(Some(TEMPLATE_FUEL));
                     env.add_template_owned(key.clone(), source.clone())
                         .map_err(bad)?;
                     let t = env.get_template(&key).map_err(bad)?;
                     t.render(context).map_err(bad)
                 }
-                None => self
-                    .env
-                    .get_template(&key)
-                    .map_err(Error::backend)?
-                    .render(context)
-                    .map_err(Error::backend),
+                None => {
+                    let shipped = if matches!(part, "subject" | "intro") {
+                        key
+                    } else {
+                        format!("layout.{part}")
+                    };
+                    self.env
+                        .get_template(&shipped)
+                        .map_err(Error::backend)?
+                        .render(context)
+                        .map_err(Error::backend)
+                }
             }
         };
-        Ok((render("subject")?.trim().to_owned(), render("body")?))
+        view.intro = part(&view, "intro")?.trim().to_owned();
+        view.subject = one_line(&part(&view, "subject")?);
+        view.title = one_line(&part(&view, "title")?);
+        view.summary = one_line(&part(&view, "summary")?);
+        let body = tidy(&part(&view, "body")?);
+        let html = part(&view, "html")?;
+        Ok(Rendered {
+            subject: view.subject,
+            body,
+            html,
+            title: view.title,
+            summary: view.summary,
+        })
     }
+}
+
+/// A text on one line: its lines joined by spaces.
+fn one_line(s: &str) -> String {
+    s.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A text part as a mail client shows it best: no trailing spaces (but the signature
+/// line `-- `), at most one blank line in a row, none at the start, one line break at the
+/// end.
+fn tidy(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = true;
+    for line in s.lines() {
+        let line = if line == "-- " { line } else { line.trim_end() };
+        if line.is_empty() {
+            if !blank {
+                out.push('\n');
+            }
+            blank = true;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        blank = false;
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -263,8 +544,12 @@ mod tests {
     fn view(n: usize) -> View {
         let task = |i: usize| TaskView {
             name: format!("Task {i}"),
-            description: String::new(),
-            deadline: "2026-03-11 13:00 (Europe/Paris)".into(),
+            description: "Upload it.\nIn colour.".into(),
+            excerpt: "Upload it.\nIn colour.".into(),
+            deadline: "Wednesday 11 March 2026 at 13:00".into(),
+            deadline_short: "tomorrow at 13:00".into(),
+            deadline_iso: "2026-03-11T12:00:00Z".into(),
+            overdue: i == 1,
             link: format!("https://expo.example/help/{i}"),
             when: if i == 1 {
                 "overdue".into()
@@ -274,49 +559,171 @@ mod tests {
         };
         let tasks: Vec<_> = (0..n).map(task).collect();
         View {
-            event: "Expo 2026".into(),
+            event: "Expo <2026>".into(),
             recipient: "Ann".into(),
             owner: "Bob Martin".into(),
             task: tasks.first().cloned(),
             tasks,
             reason: "The logo is blurred".into(),
             link: "https://expo.example/help/0".into(),
+            colour: "#1f5fbf".into(),
+            ..View::default()
         }
     }
 
     #[test]
-    fn n6_every_shipped_template_compiles_and_renders_in_both_languages() {
+    fn n12_every_shipped_template_renders_every_part_in_both_languages() {
         let r = Renderer::new();
         for language in ["en", "fr"] {
             for kind in MessageKind::ALL {
-                let (subject, body) = r
-                    .render(kind, language, &view(2), &BTreeMap::new())
-                    .unwrap();
-                assert!(
-                    !subject.is_empty() && !subject.contains('\n'),
-                    "{kind:?} {language}"
-                );
-                assert!(body.contains("Ann"), "{kind:?} {language}: {body}");
-                assert!(
-                    body.contains("Task 0")
-                        || subject.contains("Task 0")
-                        || kind == MessageKind::Reminders && body.contains("Task 0"),
-                    "{kind:?} {language}: {body}"
-                );
+                for n in [1, 2] {
+                    let m = r
+                        .render(kind, language, &view(n), &BTreeMap::new())
+                        .unwrap();
+                    let case = format!("{kind:?} {language} {n}");
+                    for line in [&m.subject, &m.title, &m.summary] {
+                        assert!(!line.is_empty() && !line.contains('\n'), "{case}: {line:?}");
+                    }
+                    assert!(m.body.contains("Ann,"), "{case}: {}", m.body);
+                    assert!(m.body.contains("Task 0"), "{case}: {}", m.body);
+                    assert!(m.body.contains("\n-- \n"), "{case}: a signature");
+                    assert!(!m.body.contains("\n\n\n"), "{case}: {}", m.body);
+                    // The action link is printed once; a second task's link once too.
+                    assert_eq!(
+                        m.body.matches("https://expo.example/help/0").count(),
+                        1,
+                        "{case}: {}",
+                        m.body
+                    );
+                    assert!(m.html.starts_with("<!DOCTYPE html>"), "{case}");
+                    assert!(
+                        m.html.contains(&format!("<html lang=\"{language}\">")),
+                        "{case}"
+                    );
+                    // The event's name is escaped in HTML, and only there.
+                    assert!(m.html.contains("Expo &lt;2026&gt;"), "{case}");
+                    assert!(!m.html.contains("Expo <2026>"), "{case}");
+                    assert!(m.body.contains("Expo <2026>"), "{case}");
+                    assert!(
+                        m.html.contains("href=\"https://expo.example/help/0\""),
+                        "{case}"
+                    );
+                }
             }
         }
-        let (subject, body) = r
-            .render(MessageKind::Reminder, "fr", &view(1), &BTreeMap::new())
+    }
+
+    #[test]
+    fn n12_subject_title_and_summary_read_as_people_write() {
+        let r = Renderer::new();
+        let render = |kind, language, n| {
+            r.render(kind, language, &view(n), &BTreeMap::new())
+                .unwrap()
+        };
+        let m = render(MessageKind::Reminder, "fr", 1);
+        assert_eq!(m.subject, "Rappel : Task 0 à faire avant tomorrow at 13:00");
+        assert_eq!(m.title, "Task 0");
+        assert_eq!(m.summary, "À faire avant tomorrow at 13:00");
+        assert!(
+            m.body
+                .starts_with("Bonjour Ann,\n\n«\u{a0}Task 0\u{a0}» est à faire avant le Wednesday"),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.body
+                .contains("Ouvrir la tâche : https://expo.example/help/0"),
+            "{}",
+            m.body
+        );
+        let m = render(MessageKind::Publication, "en", 3);
+        assert_eq!(m.subject, "3 new tasks for Expo <2026>");
+        assert_eq!(m.title, "3 new tasks");
+        assert!(
+            m.body.contains("- Task 1: Overdue since Wednesday"),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.body.contains("  https://expo.example/help/2"),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.body.contains("See my tasks: https://expo.example/help/0"),
+            "{}",
+            m.body
+        );
+        let m = render(MessageKind::Reminders, "en", 2);
+        assert_eq!(m.title, "2 tasks due");
+        let m = render(MessageKind::Assignment, "en", 1);
+        assert_eq!(m.summary, "Handed to you by Bob Martin");
+        let m = render(MessageKind::ReviewRejected, "en", 1);
+        assert!(m.body.contains("\n    The logo is blurred\n"), "{}", m.body);
+        assert!(
+            m.body.contains("Submit again: https://expo.example/help/0"),
+            "{}",
+            m.body
+        );
+    }
+
+    #[test]
+    fn n12_the_unsubscribe_link_shows_in_both_parts_when_given() {
+        let r = Renderer::new();
+        let mut v = view(1);
+        let m = r
+            .render(MessageKind::Nudge, "en", &v, &BTreeMap::new())
+            .unwrap();
+        assert!(!m.body.contains("Stop these emails"), "{}", m.body);
+        assert!(!m.html.contains("Unsubscribe"));
+        v.unsubscribe_url = "https://expo.example/u?t=a&b".into();
+        let m = r
+            .render(MessageKind::Nudge, "en", &v, &BTreeMap::new())
+            .unwrap();
+        assert!(
+            m.body
+                .contains("Stop these emails: https://expo.example/u?t=a&b"),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.html.contains("href=\"https://expo.example/u?t=a&amp;b\""),
+            "{}",
+            m.html
+        );
+    }
+
+    #[test]
+    fn n12_an_intro_override_shows_in_the_text_and_the_html() {
+        let r = Renderer::new();
+        let overrides = BTreeMap::from([(
+            "nudge.en.intro".to_owned(),
+            "Please finish {{ task.name }} <today>.".to_owned(),
+        )]);
+        let m = r
+            .render(MessageKind::Nudge, "en", &view(1), &overrides)
+            .unwrap();
+        assert!(
+            m.body.contains("Please finish Task 0 <today>."),
+            "{}",
+            m.body
+        );
+        assert!(
+            m.html.contains("Please finish Task 0 &lt;today&gt;."),
+            "{}",
+            m.html
+        );
+        let overrides = BTreeMap::from([(
+            "nudge.en.html".to_owned(),
+            "<p>{{ intro }} {{ '<b>' }}</p>".to_owned(),
+        )]);
+        let m = r
+            .render(MessageKind::Nudge, "en", &view(1), &overrides)
             .unwrap();
         assert_eq!(
-            subject,
-            "Rappel : Task 0 à faire avant le 2026-03-11 13:00 (Europe/Paris)"
+            m.html,
+            "<p>The organizers of Expo &lt;2026&gt; remind you of the task “Task 0”. &lt;b&gt;</p>"
         );
-        assert!(body.contains("https://expo.example/help/0"), "{body}");
-        let (subject, _) = r
-            .render(MessageKind::Publication, "en", &view(3), &BTreeMap::new())
-            .unwrap();
-        assert_eq!(subject, "3 new tasks for Expo 2026");
     }
 
     #[test]
@@ -340,5 +747,13 @@ mod tests {
         let text = e.to_string();
         assert!(text.contains("line"), "{text}");
         assert!(check_template("t", "Hello {{ recipient }}").is_ok());
+    }
+
+    #[test]
+    fn n12_tidy_keeps_the_signature_and_one_blank_line() {
+        assert_eq!(
+            tidy("\n\nHello,  \n\n\n\nText\n-- \nEnd\n\n\n"),
+            "Hello,\n\nText\n-- \nEnd\n"
+        );
     }
 }

@@ -219,24 +219,7 @@ impl Profile {
 }
 
 fn validate_email(email: &str) -> Result<()> {
-    const FIELD: &str = "profile.email";
-    text::bounded_text(FIELD, email, 254)?;
-    let (local, domain) = email
-        .rsplit_once('@')
-        .ok_or_else(|| Error::invalid(FIELD, "must contain '@'"))?;
-    if local.is_empty()
-        || domain.is_empty()
-        || !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || email.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        return Err(Error::invalid(
-            FIELD,
-            format!("{email:?} is not an email address"),
-        ));
-    }
-    Ok(())
+    text::email_address("profile.email", email)
 }
 
 /// Registration status (R2).
@@ -309,6 +292,10 @@ pub struct Status {
     pub categories: BTreeSet<String>,
     /// Their language; `None` uses the event's default.
     pub language: Option<Language>,
+    /// Their time zone, in which their messages show deadlines (N9); `None` uses the
+    /// event's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<chrono_tz::Tz>,
     /// Registration status.
     pub registration: RegistrationStatus,
     /// Participation mode.

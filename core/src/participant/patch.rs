@@ -181,6 +181,8 @@ patch! {
         categories: BTreeSet<String> => ;
         /// Language (`Some(None)`: the event's default).
         language: Option<Language> => serde(deserialize_with = "double_option");
+        /// Time zone (`Some(None)`: the event's).
+        time_zone: Option<chrono_tz::Tz> => serde(deserialize_with = "double_option");
         /// Registration status.
         registration: RegistrationStatus => ;
         /// Participation mode.

@@ -11,6 +11,8 @@ use punchlist_examples::portal::{Portal, Service, seed};
 /// A portal serving the seeded demo on a loopback port, on the default (redb) store.
 pub struct Running {
     pub portal: Portal,
+    /// The service the portal serves, shared (what a dispatcher beside it takes).
+    pub service: Arc<Service>,
     pub base: String,
     _dir: tempfile::TempDir,
 }
@@ -29,7 +31,7 @@ impl Running {
     pub async fn on(store: Arc<dyn punchlist::Store>, dir: tempfile::TempDir) -> Running {
         let service: Arc<Service> = Arc::new(Punchlist::new(store, SystemClock));
         let event = seed::seed(&service).await.expect("the demo seeds");
-        let portal = Portal::new(service, event);
+        let portal = Portal::new(service.clone(), event);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
@@ -37,6 +39,7 @@ impl Running {
         tokio::spawn(portal.clone().serve(listener));
         Running {
             portal,
+            service,
             base,
             _dir: dir,
         }

@@ -25,13 +25,19 @@ pub fn recipient() -> ParticipantId {
 pub fn message(key: &str, language: &str, subject: &str, body: &str) -> OutgoingMessage {
     OutgoingMessage {
         event: event(),
+        event_name: "Expo 2026".to_owned(),
         outbox: OutboxId::from_uuid(Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0003)),
         recipient: recipient(),
         idempotency_key: key.to_owned(),
         language: Language::new(language).expect("valid language"),
         subject: subject.to_owned(),
         body: body.to_owned(),
+        html: None,
+        title: subject.to_owned(),
+        summary: "due tomorrow at 18:00".to_owned(),
         link: Some("https://expo.example/tasks/logo".to_owned()),
+        unsubscribe_url: None,
+        sender: None,
         urgency: Urgency::High,
         ttl_seconds: 86_400,
     }
@@ -44,6 +50,8 @@ pub enum Reply {
     Status(u16),
     /// Nothing, ever (the connection stays open).
     Hang,
+    /// This status, with this `Retry-After` header.
+    RetryAfter(u16, &'static str),
 }
 
 /// One request the peer received.
@@ -175,10 +183,14 @@ async fn serve(
                 tokio::time::sleep(Duration::from_secs(120)).await;
                 return;
             }
-            Reply::Status(code) => {
+            Reply::Status(code) | Reply::RetryAfter(code, _) => {
                 let text = format!("status {code}");
+                let extra = match reply {
+                    Reply::RetryAfter(_, after) => format!("retry-after: {after}\r\n"),
+                    _ => String::new(),
+                };
                 let response = format!(
-                    "HTTP/1.1 {code} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{text}",
+                    "HTTP/1.1 {code} {}\r\ncontent-type: text/plain\r\n{extra}content-length: {}\r\n\r\n{text}",
                     reason(code),
                     text.len()
                 );

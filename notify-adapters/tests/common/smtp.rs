@@ -9,21 +9,37 @@ use mailin_embedded::{AuthMechanism, Handler, Response, Server, SslConfig};
 /// One email the server accepted.
 #[derive(Debug, Clone)]
 pub struct Mail {
+    /// The name the client greeted with (`EHLO`).
+    pub hello: String,
     pub from: String,
     pub to: Vec<String>,
     pub raw: Vec<u8>,
 }
 
-/// Captures accepted mail; refuses `nobody@…` for good (550) and `busy@…` for now (451).
+/// Captures accepted mail; refuses `nobody@…` for good (550) and `busy@…` for now (451),
+/// and, as relays do, a greeting that is not a fully qualified name (504).
 #[derive(Clone)]
 struct Capture {
     mails: Arc<Mutex<Vec<Mail>>>,
+    hello: String,
     from: String,
     to: Vec<String>,
     buf: Vec<u8>,
 }
 
 impl Handler for Capture {
+    fn helo(&mut self, _ip: std::net::IpAddr, domain: &str) -> Response {
+        self.hello = domain.to_owned();
+        if domain.contains('.') || domain.starts_with('[') {
+            OK
+        } else {
+            Response::custom(
+                504,
+                "5.5.2 Helo command rejected: need fully-qualified hostname".to_owned(),
+            )
+        }
+    }
+
     fn rcpt(&mut self, to: &str) -> Response {
         if to.starts_with("nobody@") {
             NO_MAILBOX
@@ -61,6 +77,7 @@ impl Handler for Capture {
 
     fn data_end(&mut self) -> Response {
         self.mails.lock().expect("lock").push(Mail {
+            hello: self.hello.clone(),
             from: self.from.clone(),
             to: self.to.clone(),
             raw: std::mem::take(&mut self.buf),
@@ -90,6 +107,7 @@ fn start_server(tls: bool) -> (u16, Arc<Mutex<Vec<Mail>>>) {
     let mails = Arc::new(Mutex::new(Vec::new()));
     let handler = Capture {
         mails: Arc::clone(&mails),
+        hello: String::new(),
         from: String::new(),
         to: Vec::new(),
         buf: Vec::new(),
