@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::EventId;
-use crate::notify::{ReminderOffset, ReminderPolicy};
+use crate::notify::{NotificationDefaults, ReminderOffset, ReminderPolicy};
 use crate::text::{self, Language};
 
 /// An event: the scope of every other object (X1).
@@ -58,6 +58,10 @@ pub struct EventSettings {
     /// How its messages look and who they come from (N12).
     #[serde(default, skip_serializing_if = "Branding::is_unset")]
     pub branding: Branding,
+    /// Which channels each kind of message goes out on by default, and the kinds nobody
+    /// may turn off (N8).
+    #[serde(default, skip_serializing_if = "NotificationDefaults::is_unset")]
+    pub notifications: NotificationDefaults,
 }
 
 /// How an event's messages look and who they come from (N12): the HTML email shows the
@@ -148,6 +152,7 @@ impl EventSettings {
             custom_fields: BTreeMap::new(),
             templates: BTreeMap::new(),
             branding: Branding::default(),
+            notifications: NotificationDefaults::default(),
         }
     }
 
@@ -212,6 +217,7 @@ impl EventSettings {
             crate::notify::template::check_template(&field, source)?;
         }
         self.branding.validate()?;
+        self.notifications.validate()?;
         crate::limits::encoded("settings", self, crate::limits::SETTINGS_BYTES)
     }
 

@@ -268,7 +268,7 @@ pub use actor::Actor;
 /// The time zone database events use (re-exported so hosts match its version).
 pub use chrono_tz;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind};
+pub use dispatch::{DispatchConfig, DispatchReport, Dispatcher, MessageKind, UnsubscribeLinks};
 pub use error::{BoxError, Error, Result};
 pub use event::{Branding, Channels, CustomFieldDef, Event, EventSettings};
 pub use export::neutralise_formula;
@@ -286,9 +286,11 @@ pub use matrix::{
 pub use memory::MemoryStore;
 pub use message::{Message, MessagePage, Unread};
 pub use notify::{
-    Address, Channel, Lease, Notification, Notifier, OutboxEntry, OutboxFilter, OutboxState,
-    OutgoingMessage, PushSubscription, ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy,
-    ReminderSlot, RetryAfter, SendError, Sender, Urgency, due_reminder,
+    Address, Channel, Lease, Notification, NotificationDefaults, Notifier, OutboxEntry,
+    OutboxFilter, OutboxState, OutgoingMessage, PREFERENCE_KINDS, PreferenceCell, PreferenceChange,
+    PreferenceRow, Preferences, PreferencesUpdate, PushSubscription, ReminderItem, ReminderMark,
+    ReminderOffset, ReminderPolicy, ReminderSlot, RetryAfter, SendError, Sender, UnsubscribeKey,
+    UnsubscribeToken, Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,
@@ -302,7 +304,7 @@ pub use progress::{
     Rejection, TaskItem, TaskList,
 };
 pub use segment::{Rule, Segment, SegmentDraft, SegmentPreview};
-pub use service::{Config, EventScope, Punchlist, RemindTarget, ReminderTick};
+pub use service::{Config, EventScope, Punchlist, RemindTarget, ReminderTick, Unsubscribed};
 pub use session::{
     Agenda, AgendaItem, Meeting, MeetingStatus, NewMeeting, Session, SessionRegistration,
 };

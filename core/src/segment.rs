@@ -303,6 +303,7 @@ mod tests {
             custom_fields: [("stand".to_owned(), "B12".to_owned())].into(),
             owner: None,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             networking: Default::default(),
             registered_at: t,
             erased_at: None,

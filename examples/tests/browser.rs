@@ -643,8 +643,8 @@ async fn r5_organizer_reads_a_record_filters_the_timeline_and_writes_to_the_part
 /// N12: the email a French exhibitor and an English one get, as a mail client shows its
 /// HTML part: in a real browser, at a desktop width and at a phone's (390 px: nothing is
 /// wider than the screen), in the recipient's language, the deadline in words, one button
-/// to the task, the unsubscribe link in the footer when there is one; the text part reads
-/// on its own, the link once.
+/// to the task, the unsubscribe link in the footer (N8: it opens the portal's page, whose
+/// button stops these messages); the text part reads on its own, the link once.
 #[tokio::test]
 async fn n12_html_email_reads_in_french_and_english_on_a_desktop_and_a_phone() {
     let Some((chromium, chromedriver)) = browser() else {
@@ -689,7 +689,14 @@ async fn n12_html_email_reads_in_french_and_english_on_a_desktop_and_a_phone() {
         .with_config(
             punchlist::DispatchConfig::default()
                 .with_batch(500)
-                .with_tasks_page(run.url("/tasks")),
+                .with_tasks_page(run.url("/tasks"))
+                .with_unsubscribe_links(
+                    punchlist::UnsubscribeLinks::new(
+                        run.portal.unsubscribe_key().clone(),
+                        run.url("/unsubscribe"),
+                    )
+                    .expect("the portal's route"),
+                ),
         );
     while dispatcher
         .dispatch_once()
@@ -773,9 +780,35 @@ async fn n12_html_email_reads_in_french_and_english_on_a_desktop_and_a_phone() {
             m.body
         );
         assert!(m.body.contains("\n-- \n"), "{}", m.body);
+        assert!(
+            m.body.contains(&run.url("/unsubscribe?token=")),
+            "{}",
+            m.body
+        );
+        // The README shows it with the host's address rather than the test's port.
         save_text(
             &format!("email-{lang}.txt"),
-            &format!("Subject: {}\n\n{}", m.subject, m.body),
+            &format!("Subject: {}\n\n{}", m.subject, m.body)
+                .replace(&run.base, "https://expo.example"),
         );
+        if lang == "fr" {
+            // N8: the footer's link stops these messages, after one more click.
+            c.set_window_size(1280, 1000)
+                .await
+                .expect("a desktop window");
+            click(&c, "a[href*='/unsubscribe?token=']", "the unsubscribe link").await;
+            click(&c, "#unsubscribe", "the confirmation").await;
+            find(&c, "#unsubscribed").await;
+            let rows = service
+                .notification_preferences(&org, run.event(), amelie)
+                .await
+                .expect("preferences");
+            let nudges = rows
+                .iter()
+                .find(|r| r.kind == punchlist::MessageKind::Nudge)
+                .expect("nudges");
+            assert!(nudges.channels.iter().all(|c| !c.on), "{nudges:?}");
+        }
     }
+    c.close().await.expect("the browser closes");
 }

@@ -641,3 +641,70 @@ async fn p4_a_refused_assignment_is_shown_next_to_the_task() {
     assert!(error_at > task_at, "the error is inside the task's item");
     assert!(!body.contains("id=\"flash-error\""), "not above the list");
 }
+
+/// N8: the link of a message opens a page that says what it stops and changes nothing; a
+/// mail client's one-click `POST` (RFC 8058) stops it, once; a forged or expired link is a
+/// 400 that writes nothing.
+#[tokio::test]
+async fn n8_one_click_unsubscribe_through_the_portal() {
+    let run = Running::start().await;
+    let amelie = run.participant(seed::ACME).await;
+    let now = run.portal.service().clock().now();
+    let token = run
+        .portal
+        .unsubscribe_key()
+        .sign(&punchlist::UnsubscribeToken {
+            event: run.event(),
+            participant: amelie,
+            kind: Some(punchlist::MessageKind::Reminder),
+            expires_at: now + chrono::Duration::days(30),
+        });
+    let path = format!("/unsubscribe?token={token}");
+    async fn reminders_on(run: &Running, who: punchlist::ParticipantId) -> bool {
+        run.portal
+            .service()
+            .notification_preferences(&Actor::System, run.event(), who)
+            .await
+            .expect("preferences")
+            .into_iter()
+            .find(|r| r.kind == punchlist::MessageKind::Reminder)
+            .expect("reminders")
+            .channels
+            .iter()
+            .all(|c| c.on)
+    }
+    let (status, page) = get(&run, "", &path).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Stop reminders of your tasks?"), "{page}");
+    assert!(reminders_on(&run, amelie).await, "a GET changes nothing");
+
+    let (status, page) = post(&run, "", &path, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("You will no longer receive reminders of your tasks"),
+        "{page}"
+    );
+    assert!(!reminders_on(&run, amelie).await);
+    let (status, page) = post(&run, "", &path, &[("List-Unsubscribe", "One-Click")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("You had already stopped"), "{page}");
+
+    let other = punchlist::UnsubscribeKey::new([9u8; 32]).expect("a key");
+    let forged = other.sign(&punchlist::UnsubscribeToken {
+        event: run.event(),
+        participant: amelie,
+        kind: None,
+        expires_at: now + chrono::Duration::days(30),
+    });
+    for bad in [forged.as_str(), "nonsense", ""] {
+        let (status, page) = post(
+            &run,
+            "",
+            &format!("/unsubscribe?token={bad}"),
+            &[("List-Unsubscribe", "One-Click")],
+        )
+        .await;
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("token"), "{page}");
+    }
+}

@@ -31,6 +31,7 @@ impl OutboxStore for PgStore {
             Some(OutboxState::Pending) => "AND state = 'pending' ",
             Some(OutboxState::Sent) => "AND state = 'sent' ",
             Some(OutboxState::Dead) => "AND state = 'dead' ",
+            Some(OutboxState::Skipped) => "AND state = 'skipped' ",
             Some(_) => return Ok(Vec::new()),
         };
         let sql = format!(

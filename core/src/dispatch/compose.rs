@@ -21,6 +21,7 @@ pub(super) struct Context {
 pub(super) struct Compose<'a> {
     pub(super) renderer: &'a Renderer,
     pub(super) tasks_page: Option<&'a str>,
+    pub(super) unsubscribe: Option<&'a super::UnsubscribeLinks>,
 }
 
 impl Compose<'_> {
@@ -145,6 +146,11 @@ impl Compose<'_> {
         }
         .unwrap_or_default();
         let branding = &settings.branding;
+        // N8: every message its recipient may stop carries the link that stops it.
+        let unsubscribe_url = self
+            .unsubscribe
+            .filter(|_| !settings.notifications.is_locked(kind))
+            .map(|links| links.link(entry.event, entry.recipient, kind, now));
         let view = View {
             event: settings.name.clone(),
             recipient: recipient.profile.first_name.clone(),
@@ -155,6 +161,7 @@ impl Compose<'_> {
             link: link.clone(),
             logo_url: branding.logo_url.clone().unwrap_or_default(),
             colour: branding.colour().to_owned(),
+            unsubscribe_url: unsubscribe_url.clone().unwrap_or_default(),
             ..View::default()
         };
         let rendered = self
@@ -178,7 +185,7 @@ impl Compose<'_> {
             title: rendered.title,
             summary: rendered.summary,
             link: Some(link).filter(|l| !l.is_empty()),
-            unsubscribe_url: None,
+            unsubscribe_url,
             sender,
             urgency,
             ttl_seconds: ttl_seconds(&deadlines, now),

@@ -38,6 +38,55 @@ pub struct DispatchConfig {
     send_timeout: std::time::Duration,
     throttle_limit: Duration,
     tasks_page: Option<String>,
+    unsubscribe: Option<UnsubscribeLinks>,
+}
+
+/// How the dispatcher signs one-click unsubscribe links (N8): the host's key, the host's
+/// route that hands the token to [`Punchlist::unsubscribe`], and how long a link works.
+#[derive(Debug, Clone)]
+pub struct UnsubscribeLinks {
+    key: crate::notify::UnsubscribeKey,
+    url: String,
+    valid_for: Duration,
+}
+
+impl UnsubscribeLinks {
+    /// Links to `url` (the host's route, e.g. `https://expo.example/unsubscribe`; the token
+    /// is added as the `token` query parameter), signed with `key`, working for 90 days.
+    /// The error names `url` when it is not an absolute `http(s)` address.
+    pub fn new(key: crate::notify::UnsubscribeKey, url: impl Into<String>) -> Result<Self> {
+        let url = url.into();
+        crate::text::web_url("url", &url)?;
+        Ok(Self {
+            key,
+            url,
+            valid_for: Duration::days(90),
+        })
+    }
+
+    /// How long a link works (between 1 day and 2 years).
+    pub fn valid_for(mut self, valid_for: Duration) -> Self {
+        self.valid_for = valid_for.clamp(Duration::days(1), Duration::days(730));
+        self
+    }
+
+    /// The link that stops `kind` for `recipient` of `event`, signed at `now`.
+    pub(crate) fn link(
+        &self,
+        event: EventId,
+        recipient: ParticipantId,
+        kind: MessageKind,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let token = self.key.sign(&crate::notify::UnsubscribeToken {
+            event,
+            participant: recipient,
+            kind: Some(kind.preference_kind()),
+            expires_at: now + self.valid_for,
+        });
+        let join = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{join}token={token}", self.url)
+    }
 }
 
 impl Default for DispatchConfig {
@@ -51,6 +100,7 @@ impl Default for DispatchConfig {
             send_timeout: std::time::Duration::from_secs(30),
             throttle_limit: Duration::days(3),
             tasks_page: None,
+            unsubscribe: None,
         }
     }
 }
@@ -101,6 +151,13 @@ impl DispatchConfig {
     /// How long after it was queued an entry may still wait for a throttling peer.
     pub fn throttle_limit(&self) -> Duration {
         self.throttle_limit
+    }
+
+    /// Puts a one-click unsubscribe link in every message its recipient may stop (N8):
+    /// `List-Unsubscribe` and the footer's link.
+    pub fn with_unsubscribe_links(mut self, links: UnsubscribeLinks) -> Self {
+        self.unsubscribe = Some(links);
+        self
     }
 
     /// The host's Tasks page, linked from messages whose task has no web page of its own.
@@ -162,6 +219,8 @@ pub struct DispatchReport {
     pub retrying: usize,
     /// Entries given up (dead letters).
     pub dead: usize,
+    /// Entries sent to nobody: the recipient's preferences held back every address (N8).
+    pub skipped: usize,
     /// Entries whose lease another dispatcher had taken meanwhile (not written back).
     pub lost: usize,
     /// Web push subscriptions removed because the push service said they are gone.
@@ -247,6 +306,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         Compose {
             renderer: &self.renderer,
             tasks_page: self.config.tasks_page.as_deref(),
+            unsubscribe: self.config.unsubscribe.as_ref(),
         }
     }
 
@@ -283,6 +343,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 match entry.state {
                     OutboxState::Sent => report.sent += 1,
                     OutboxState::Dead => report.dead += 1,
+                    OutboxState::Skipped => report.skipped += 1,
                     _ => report.retrying += 1,
                 }
                 done.push(entry);
@@ -376,13 +437,48 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let (Some(event), Some(recipient)) = (&ctx.event, ctx.people.get(&entry.recipient)) else {
             return give_up(entry, now, "the event or the recipient no longer exists");
         };
-        let addresses = addresses(event, recipient, |c| self.notifiers.contains_key(&c));
-        if addresses.is_empty() {
+        let reachable = addresses(event, recipient, |c| self.notifiers.contains_key(&c));
+        if reachable.is_empty() {
             return give_up(
                 entry,
                 now,
                 "no enabled channel with an adapter reaches the recipient",
             );
+        }
+        // N8: the recipient's preferences as they are now, so that a choice made after the
+        // entry was queued still wins; what they hold back is recorded, not dropped.
+        let kind = entry.message.kind();
+        let defaults = &event.settings.notifications;
+        entry.skipped.clear();
+        let mut addresses = Vec::with_capacity(reachable.len());
+        for address in reachable {
+            let key = OutboxEntry::address_key(&address);
+            if entry.delivered.contains(&key) {
+                continue;
+            }
+            if recipient
+                .notifications
+                .allows(defaults, kind, address.channel())
+            {
+                addresses.push(address);
+            } else {
+                let why = format!(
+                    "{} messages are off on {} for the recipient",
+                    kind.preference_kind().as_str(),
+                    address.channel()
+                );
+                entry.skipped.insert(key, why);
+            }
+        }
+        if addresses.is_empty() {
+            entry.finished_at = Some(now);
+            entry.not_before = None;
+            entry.state = if entry.delivered.is_empty() {
+                OutboxState::Skipped
+            } else {
+                OutboxState::Sent
+            };
+            return;
         }
         let message = match self.compose().render(ctx, event, recipient, entry, now) {
             Ok(m) => m,
@@ -391,9 +487,6 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let mut outcome = Outcome::default();
         for address in addresses {
             let key = OutboxEntry::address_key(&address);
-            if entry.delivered.contains(&key) {
-                continue;
-            }
             let Some(notifier) = self.notifiers.get(&address.channel()) else {
                 continue;
             };

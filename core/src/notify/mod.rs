@@ -3,11 +3,13 @@
 //! Sending is the dispatcher's job; here the library only decides.
 
 mod channel;
+mod preferences;
 mod schedule;
 pub(crate) mod template;
+mod unsubscribe;
 pub(crate) mod words;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,9 +20,15 @@ pub use channel::{
     Address, Channel, Notifier, OutgoingMessage, PushSubscription, RetryAfter, SendError, Sender,
     Urgency,
 };
+pub use preferences::{
+    NotificationDefaults, PREFERENCE_KINDS, PreferenceCell, PreferenceChange, PreferenceRow,
+    Preferences, PreferencesUpdate,
+};
 pub use schedule::{
     ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy, ReminderSlot, due_reminder,
 };
+pub(crate) use template::MessageKind;
+pub use unsubscribe::{UnsubscribeKey, UnsubscribeToken};
 
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 
@@ -57,6 +65,10 @@ pub struct OutboxEntry {
     /// channel failing neither blocks nor repeats the others (N4).
     #[serde(default)]
     pub delivered: BTreeSet<String>,
+    /// The addresses it was held back from ([`OutboxEntry::address_key`] → why: the
+    /// recipient's preference, a suppressed address), decided when it was sent (N8).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub skipped: BTreeMap<String, String>,
     /// The last failure, as the adapter told it.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -88,6 +100,7 @@ impl OutboxEntry {
             not_before: None,
             lease: None,
             delivered: Default::default(),
+            skipped: BTreeMap::new(),
             last_error: None,
             finished_at: None,
         }
@@ -201,15 +214,19 @@ pub enum OutboxState {
     /// Given up after the configured number of attempts; the organizer can list it and
     /// send it again (N5).
     Dead,
+    /// Not sent to anyone: every address was held back by the recipient's preferences or
+    /// a suppression (N8), as [`OutboxEntry::skipped`] says.
+    Skipped,
 }
 
 impl OutboxState {
-    /// A short stable name (`pending`, `sent`, `dead`).
+    /// A short stable name (`pending`, `sent`, `dead`, `skipped`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Dead => "dead",
+            Self::Skipped => "skipped",
         }
     }
 }

@@ -47,6 +47,9 @@ pub struct Participant {
     /// service; kept out of the history (an endpoint is a capability).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub push_subscriptions: Vec<crate::notify::PushSubscription>,
+    /// Their own choices about the messages they get (N8).
+    #[serde(default, skip_serializing_if = "crate::notify::Preferences::is_unset")]
+    pub notifications: crate::notify::Preferences,
     /// When the library first recorded them.
     pub registered_at: DateTime<Utc>,
     /// When their personal data was erased (X6), if it was: their progress is then frozen
@@ -479,6 +482,7 @@ mod tests {
             networking: NetworkingProfile::default(),
             owner: None,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             registered_at: at,
             erased_at: None,
             record_version: 0,

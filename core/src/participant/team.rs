@@ -111,6 +111,7 @@ mod tests {
             networking: Default::default(),
             owner,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             registered_at: at,
             erased_at: None,
             record_version: 0,

@@ -217,6 +217,7 @@ mod tests {
             networking: Default::default(),
             owner: None,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             registered_at: at(n),
             erased_at: None,
             record_version: 0,

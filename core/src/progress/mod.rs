@@ -449,6 +449,7 @@ pub(crate) mod tests {
             custom_fields: BTreeMap::new(),
             owner: None,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             networking: Default::default(),
             registered_at: at(0),
             erased_at: None,

@@ -251,6 +251,7 @@ mod tests {
             networking: Default::default(),
             owner: None,
             push_subscriptions: Vec::new(),
+            notifications: Default::default(),
             registered_at: at(n),
             erased_at: erased.then(|| at(n)),
             record_version: 0,

@@ -21,6 +21,7 @@ mod my_tasks;
 mod networking;
 mod outbox;
 mod participants;
+mod preferences;
 mod presence;
 mod privacy;
 mod reminders;
@@ -47,6 +48,7 @@ use crate::task::Task;
 
 pub(crate) use crate::change::unit::UnitOfWork;
 pub use config::Config;
+pub use preferences::Unsubscribed;
 pub use reminders::{RemindTarget, ReminderTick};
 pub(crate) use retry::retry;
 pub use scope::EventScope;

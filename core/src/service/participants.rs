@@ -410,6 +410,7 @@ pub(super) fn new_record(
         custom_fields: new.custom_fields.clone(),
         owner: None,
         push_subscriptions: Vec::new(),
+        notifications: Default::default(),
         networking: Default::default(),
         registered_at: now,
         erased_at: None,

@@ -77,6 +77,7 @@ mod checks {
     pub(super) mod notices;
     pub(super) mod outbox;
     pub(super) mod participants;
+    pub(super) mod preferences;
     pub(super) mod presence;
     pub(super) mod privacy;
     pub(super) mod reminders;
@@ -89,8 +90,8 @@ mod checks {
 pub use checks::{
     access::*, agenda::*, authorization::*, bounds::*, completion::*, consistency::*, history::*,
     host::*, input::*, messages::*, my_tasks::*, networking::*, notices::*, outbox::*,
-    participants::*, presence::*, privacy::*, reminders::*, segments::*, tasks::*, timeline::*,
-    tracking::*,
+    participants::*, preferences::*, presence::*, privacy::*, reminders::*, segments::*, tasks::*,
+    timeline::*, tracking::*,
 };
 pub use fixture::Fixture;
 pub use interleave::Interleaving;
@@ -167,6 +168,10 @@ macro_rules! __checks {
                 n5_a_dead_dispatchers_claims_are_sent_after_its_lease,
                 n6_messages_in_the_recipients_language,
                 n6_event_templates_override_and_are_checked_when_set,
+            ]
+            preferences: [
+                n8_nothing_a_preference_forbids_is_ever_sent,
+                n8_preferences_are_the_participants_and_in_their_history,
             ]
             tracking: [
                 b1_live_stream_reports_commits,

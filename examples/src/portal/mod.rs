@@ -32,6 +32,7 @@ mod participant;
 mod platform;
 mod record;
 pub mod seed;
+mod unsubscribe;
 mod view;
 
 use std::sync::{Arc, OnceLock};
@@ -45,6 +46,7 @@ use axum::routing::{get, post};
 use minijinja::{Environment, Value, context};
 use punchlist::{
     Actor, AdminId, Error, EventId, EventScope, ParticipantId, Punchlist, Store, SystemClock,
+    UnsubscribeKey,
 };
 
 /// The library's facade as the portal holds it: any store, the system clock.
@@ -65,14 +67,38 @@ pub struct Portal {
 struct Inner {
     service: Arc<Service>,
     event: EventId,
+    unsubscribe: UnsubscribeKey,
 }
 
 impl Portal {
-    /// A portal for `event` over `service`.
+    /// A portal for `event` over `service`, checking unsubscribe links (N8) with a key
+    /// made at start (links die with the process: give the host's own with
+    /// [`Portal::with_unsubscribe_key`]).
     pub fn new(service: Arc<Service>, event: EventId) -> Self {
         Self {
-            inner: Arc::new(Inner { service, event }),
+            inner: Arc::new(Inner {
+                service,
+                event,
+                unsubscribe: unsubscribe::process_key(),
+            }),
         }
+    }
+
+    /// The same portal, checking unsubscribe links with `key`: the key the host's
+    /// dispatcher signs them with ([`punchlist::UnsubscribeLinks`]).
+    pub fn with_unsubscribe_key(self, key: UnsubscribeKey) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                service: self.inner.service.clone(),
+                event: self.inner.event,
+                unsubscribe: key,
+            }),
+        }
+    }
+
+    /// The key unsubscribe links are checked with.
+    pub fn unsubscribe_key(&self) -> &UnsubscribeKey {
+        &self.inner.unsubscribe
     }
 
     /// The event it serves.
@@ -111,6 +137,7 @@ impl Portal {
             .merge(platform::routes())
             .merge(backoffice::routes())
             .merge(record::routes())
+            .merge(unsubscribe::routes())
             .fallback(not_found)
             .with_state(self.clone())
     }
@@ -267,6 +294,10 @@ pub(crate) fn templates() -> &'static Environment<'static> {
         for (name, source) in [
             ("base.html", include_str!("templates/base.html")),
             ("error.html", include_str!("templates/error.html")),
+            (
+                "unsubscribe.html",
+                include_str!("templates/unsubscribe.html"),
+            ),
             ("sign_in.html", include_str!("templates/sign_in.html")),
             ("tasks.html", include_str!("templates/tasks.html")),
             ("form_step.html", include_str!("templates/form_step.html")),

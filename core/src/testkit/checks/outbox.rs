@@ -288,7 +288,7 @@ fn subscription(n: u8) -> PushSubscription {
 }
 
 /// Every channel on, and a recording adapter for each.
-async fn all_channels<S: DumpStore>(
+pub(super) async fn all_channels<S: DumpStore>(
     f: &Fixture<S>,
 ) -> (RecordingNotifier, RecordingNotifier, RecordingNotifier) {
     f.channels(Channels {
@@ -305,7 +305,7 @@ async fn all_channels<S: DumpStore>(
 }
 
 /// Gives `p` a chat handle and a web push subscription.
-async fn reachable<S: DumpStore>(f: &Fixture<S>, p: &Participant, n: u8) {
+pub(super) async fn reachable<S: DumpStore>(f: &Fixture<S>, p: &Participant, n: u8) {
     f.chat_handle(p, &format!("@{}", p.external_id)).await;
     f.service
         .add_push_subscription(&f.as_participant(p), f.event, p.id, subscription(n))
@@ -313,7 +313,7 @@ async fn reachable<S: DumpStore>(f: &Fixture<S>, p: &Participant, n: u8) {
         .unwrap();
 }
 
-fn dispatcher<S: DumpStore>(
+pub(super) fn dispatcher<S: DumpStore>(
     f: &Fixture<S>,
     notifiers: &(RecordingNotifier, RecordingNotifier, RecordingNotifier),
 ) -> Dispatcher<S, ManualClock> {
