@@ -116,10 +116,10 @@ impl Branding {
             text::required_text("branding.sender_name", name, 200)?;
         }
         if let Some(a) = &self.sender_address {
-            text::email_address("branding.sender_address", a)?;
+            text::sender_address("branding.sender_address", a)?;
         }
         if let Some(a) = &self.reply_to {
-            text::email_address("branding.reply_to", a)?;
+            text::sender_address("branding.reply_to", a)?;
         }
         Ok(())
     }

@@ -179,6 +179,30 @@ pub(crate) fn email_address(field: &str, email: &str) -> Result<()> {
     Ok(())
 }
 
+/// Checks an address a message is sent from or replied to: as [`email_address`], and
+/// written the plain way every mail library reads (RFC 5322 `dot-atom`: ASCII letters,
+/// digits and ``!#$%&'*+-/=?^_`{|}~`` in dot-separated runs before the `@`, a domain of
+/// letters, digits and hyphens), so that a sender the event sets never fails at send time.
+pub(crate) fn sender_address(field: &str, email: &str) -> Result<()> {
+    email_address(field, email)?;
+    let (local, domain) = email.rsplit_once('@').unwrap_or_default();
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = |s: &str, ok: &dyn Fn(char) -> bool| {
+        s.split('.')
+            .all(|part| !part.is_empty() && part.chars().all(ok))
+    };
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
+    if !dot_atom(local, &atext) || !dot_atom(domain, &label) {
+        return Err(Error::invalid(
+            field.to_owned(),
+            format!(
+                "{email:?} is not a plain address (letters, digits and . _ + - before the @, a domain name after it)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a key chosen by the organizer or the host (a custom field, a form, a field):
 /// 1 to 100 characters among letters, digits, `_`, `-` and `.`.
 pub(crate) fn key(field: &str, value: &str) -> Result<()> {

@@ -10,7 +10,7 @@
 //! Idempotency-Key: {message.idempotency_key}
 //! X-Punchlist-Signature: sha256={hex HMAC-SHA256(secret, body)}
 //!
-//! {"handle": "…", "subject": "…", "text": "…", "link": "…" or null,
+//! {"handle": "…", "subject": "…", "text": "one short line", "link": "…" or null,
 //!  "event": "…", "recipient": "…", "idempotency_key": "…"}
 //! ```
 //!
@@ -174,22 +174,33 @@ impl ChatNotifier {
     }
 
     /// The body posted for one message, as bytes (what the signature covers).
+    ///
+    /// The text is the message's short line ([`OutgoingMessage::summary`]), not the email's
+    /// text part: a chat message needs no greeting or footer, and the footer's unsubscribe
+    /// link is a personal credential that must not land in a shared channel. A message
+    /// without a short line falls back to its text.
     fn body(&self, handle: &str, message: &OutgoingMessage) -> Result<Vec<u8>, SendError> {
+        let text = if message.summary.trim().is_empty() {
+            message.body.as_str()
+        } else {
+            message.summary.as_str()
+        };
         let result = match self.format {
             ChatFormat::Direct => serde_json::to_vec(&DirectBody {
                 handle,
                 subject: &message.subject,
-                text: &message.body,
+                text,
                 link: message.link.as_deref(),
                 event: message.event,
                 recipient: message.recipient,
                 idempotency_key: &message.idempotency_key,
             }),
             ChatFormat::SlackSharedChannel => {
+                let short = text;
                 let mut text = format!("@{}: {}", handle.trim_start_matches('@'), message.subject);
-                if !message.body.is_empty() {
+                if !short.is_empty() {
                     text.push('\n');
-                    text.push_str(&message.body);
+                    text.push_str(short);
                 }
                 if let Some(link) = &message.link {
                     text.push('\n');

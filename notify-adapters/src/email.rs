@@ -242,7 +242,15 @@ impl SmtpNotifier {
         let id_domain = email.domain().trim_matches(['[', ']']).to_owned();
         let hello = match &config.hello_name {
             Some(name) => hello_name(name)?,
-            None => hello_name(email.domain()).unwrap_or_default(),
+            None => hello_name(email.domain()).map_err(|_| {
+                ConfigError::invalid(
+                    "hello_name",
+                    format!(
+                        "the sender's domain {:?} is not a fully qualified name to greet the server with: set hello_name",
+                        email.domain()
+                    ),
+                )
+            })?,
         };
         let name = one_line(&config.from_name);
         let from = Mailbox::new((!name.is_empty()).then_some(name), email);
@@ -458,8 +466,8 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> SendError {
     }
 }
 
-/// The `List-Id` of an event's messages (RFC 2919): the event's name as the phrase, and
-/// `e-{event id}.{domain}` as the identifier (its own list per event).
+/// The `List-Id` of an event's messages (RFC 2919): the event's name as the phrase when it
+/// is plain ASCII, and `e-{event id}.{domain}` as the identifier (its own list per event).
 pub fn list_id(event_name: &str, event_id: &str, domain: &str) -> String {
     let label: String = event_id
         .chars()
@@ -470,8 +478,15 @@ pub fn list_id(event_name: &str, event_id: &str, domain: &str) -> String {
     } else {
         domain
     };
+    // The phrase as a quoted string, when it is plain ASCII: a name with other letters
+    // would need encoded-words, which RFC 2047 forbids inside quotes, so it is left out
+    // (the identifier alone is a valid List-Id).
     let phrase = one_line(event_name).replace(['"', '\\'], "");
-    if phrase.is_empty() {
+    if phrase.is_empty()
+        || !phrase
+            .chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control())
+    {
         format!("<e-{label}.{domain}>")
     } else {
         format!("\"{phrase}\" <e-{label}.{domain}>")

@@ -274,8 +274,9 @@ impl WebPushNotifier {
             .ok_or_else(|| permanent("the subscription's auth secret is not 16 bytes"))?;
 
         let payload = payload(message)?;
-        let body = web_push_native::encrypt(payload, &ua_public, &ua_auth)
+        let mut body = web_push_native::encrypt(payload, &ua_public, &ua_auth)
             .map_err(|e| permanent(format!("could not encrypt the push message: {e}")))?;
+        record_size(&mut body)?;
 
         let audience = endpoint.origin().ascii_serialization();
         let expires = self
@@ -337,6 +338,30 @@ impl Notifier for WebPushNotifier {
             retry_after,
             &text,
         ))
+    }
+}
+
+/// The record size written in the `aes128gcm` header (RFC 8188 §2.1): the largest body a
+/// push service takes (RFC 8291 §4 wants it larger than the one record; web-push-native
+/// 0.5 writes the record's own length, which strict receivers refuse).
+pub const RECORD_SIZE: u32 = 4096;
+
+/// Sets the header's record size (bytes 16..20, after the 16-byte salt) to
+/// [`RECORD_SIZE`]. The size is not an input of the key or nonce derivation, so the record
+/// decrypts as before; a receiver sees one record shorter than `rs`, the last.
+fn record_size(body: &mut [u8]) -> Result<(), SendError> {
+    const HEADER: usize = 16 + 4 + 1;
+    let record = body
+        .get(HEADER)
+        .map(|_| body.len() - HEADER - usize::from(body[HEADER - 1]));
+    match (body.get_mut(16..20), record) {
+        (Some(rs), Some(record)) if record < RECORD_SIZE as usize => {
+            rs.copy_from_slice(&RECORD_SIZE.to_be_bytes());
+            Ok(())
+        }
+        _ => Err(permanent(
+            "the encrypted push message does not fit one record of 4,096 bytes",
+        )),
     }
 }
 

@@ -33,12 +33,13 @@ async fn n4_chat_posts_signed_json_for_one_person() {
     let peer = HttpPeer::start(vec![Reply::Status(200)]).await;
     let chat = notifier(&peer, Duration::from_secs(5));
     assert_eq!(chat.channel(), Channel::Chat);
-    let msg = message(
+    let mut msg = message(
         "publication:a:b",
         "fr",
         "Nouvelle tâche : votre logo",
-        "Déposez votre logo avant vendredi.",
+        "Bonjour Marie,\n\n…\n-- \nNe plus recevoir ces messages : https://expo.example/unsubscribe?token=personal",
     );
+    msg.summary = "Déposez votre logo avant vendredi.".into();
 
     chat.send(&to("@marie"), &msg).await.expect("sent");
 
@@ -212,7 +213,14 @@ async fn n4_chat_bad_input_is_permanent_not_a_panic() {
 async fn n4_chat_slack_shared_channel_format_is_opt_in() {
     let peer = HttpPeer::start(vec![Reply::Status(200)]).await;
     let chat = notifier(&peer, Duration::from_secs(5)).with_format(ChatFormat::SlackSharedChannel);
-    let msg = message("k", "en", "Upload your logo", "Due Friday.");
+    // The short line, never the email's text with its personal unsubscribe link.
+    let mut msg = message(
+        "k",
+        "en",
+        "Upload your logo",
+        "Hello Marie,\n-- \nStop these emails: https://expo.example/unsubscribe?token=personal",
+    );
+    msg.summary = "Due Friday.".into();
     chat.send(&to("@marie"), &msg).await.expect("sent");
     let got = peer.received();
     let json: serde_json::Value = serde_json::from_slice(&got[0].body).expect("json");

@@ -375,6 +375,16 @@ async fn n12_email_is_text_and_html_with_list_headers() {
         .collect();
     assert_eq!(parts, ["multipart/alternative", "text/plain", "text/html"]);
 
+    // A name with accents: the identifier alone (no encoded-word inside quotes).
+    assert_eq!(
+        punchlist_notify::email::list_id("Salon Équip'Hôtel", "abc", "expo.example"),
+        "<e-abc.expo.example>"
+    );
+    assert_eq!(
+        punchlist_notify::email::list_id("Expo \"2026\"", "abc", "expo.example"),
+        "\"Expo 2026\" <e-abc.expo.example>"
+    );
+
     // Without an unsubscribe link, no list-unsubscribe headers; without HTML, text only.
     let plain = message("k-2", "en", "Reminder", "Due tomorrow.\n");
     smtp.send(&to("amelie@exposant.example", ""), &plain)

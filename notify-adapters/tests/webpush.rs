@@ -71,7 +71,12 @@ impl Browser {
         assert_eq!(idlen, 65, "keyid is the sender's uncompressed public key");
         let as_public_bytes = &body[21..21 + idlen];
         let ciphertext = &body[21 + idlen..];
-        assert!(ciphertext.len() <= rs, "one record");
+        // RFC 8291 §4: one record, and the record size strictly larger than it (N12).
+        assert!(
+            ciphertext.len() < rs,
+            "the record size {rs} must be larger than the record ({} bytes)",
+            ciphertext.len()
+        );
         let as_public = PublicKey::from_sec1_bytes(as_public_bytes).expect("sender key");
 
         let shared =
@@ -185,6 +190,9 @@ async fn n4_web_push_encrypted_payload_and_vapid_headers() {
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, "/push/v2/abc123");
     assert_eq!(req.header("content-encoding"), Some("aes128gcm"));
+    // RFC 8291 §4: the header's record size is larger than the one record.
+    let rs = u32::from_be_bytes([req.body[16], req.body[17], req.body[18], req.body[19]]);
+    assert_eq!(rs, punchlist_notify::webpush::RECORD_SIZE);
     assert_eq!(req.header("ttl"), Some("3600"));
     assert_eq!(req.header("urgency"), Some("high"));
 

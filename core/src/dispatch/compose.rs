@@ -234,7 +234,8 @@ pub(super) fn addresses(
 
 /// How long a push service may keep a message for a browser that is offline: a week at
 /// most, and no longer than the time left until the earliest deadline still ahead (a
-/// reminder for tomorrow evening is worthless the day after). A message about deadlines
+/// reminder for tomorrow evening is worthless the day after; seconds before the deadline,
+/// a browser that is not online now should not get it late). A message about deadlines
 /// that have all passed (an overdue task) keeps a day; one with no deadline, a week.
 pub(super) fn ttl_seconds(deadlines: &[DateTime<Utc>], now: DateTime<Utc>) -> u32 {
     const WEEK: i64 = 7 * 24 * 3600;
@@ -245,7 +246,7 @@ pub(super) fn ttl_seconds(deadlines: &[DateTime<Utc>], now: DateTime<Utc>) -> u3
         .filter(|s| *s > 0)
         .min();
     let seconds = match (ahead, deadlines.is_empty()) {
-        (Some(s), _) => s.clamp(60, WEEK),
+        (Some(s), _) => s.min(WEEK),
         (None, true) => WEEK,
         (None, false) => DAY,
     };
@@ -322,7 +323,7 @@ mod tests {
             5 * 3600
         );
         assert_eq!(ttl_seconds(&[now - h(2)], now), 86_400);
-        assert_eq!(ttl_seconds(&[now + chrono::Duration::seconds(5)], now), 60);
+        assert_eq!(ttl_seconds(&[now + chrono::Duration::seconds(5)], now), 5);
     }
 
     /// N12: a message shows the description's first lines, cut at a word.
@@ -334,6 +335,49 @@ mod tests {
         let long = "word ".repeat(100);
         let e = excerpt(&long);
         assert!(e.chars().count() <= 281 && e.ends_with("word…"), "{e}");
+    }
+
+    /// N8: unsubscribe links go to an https route without a fragment (http on loopback
+    /// only, for tests).
+    #[test]
+    fn n8_unsubscribe_links_need_https_and_no_fragment() {
+        let key = || crate::notify::UnsubscribeKey::new([1u8; 32]).unwrap();
+        for ok in [
+            "https://expo.example/unsubscribe",
+            "https://expo.example/u?lang=fr",
+            "http://127.0.0.1:8080/unsubscribe",
+        ] {
+            assert!(
+                super::super::UnsubscribeLinks::new(key(), ok).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://expo.example/unsubscribe",
+            "https://expo.example/unsubscribe#top",
+            "expo.example/unsubscribe",
+            "http://127.0.0.1.evil.example/u",
+        ] {
+            let e = super::super::UnsubscribeLinks::new(key(), bad).unwrap_err();
+            assert_eq!(e.field(), Some("url"), "{bad}");
+        }
+        let links =
+            super::super::UnsubscribeLinks::new(key(), "https://expo.example/u?lang=fr").unwrap();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2027, 1, 20, 9, 0, 0).unwrap();
+        let link = links.link(
+            EventId::new_at(now),
+            ParticipantId::new_at(now),
+            MessageKind::Reminders,
+            now,
+        );
+        assert!(
+            link.starts_with("https://expo.example/u?lang=fr&token="),
+            "{link}"
+        );
+        let token = link.split_once("token=").unwrap().1;
+        let read = key().verify(token, now).unwrap();
+        assert_eq!(read.kind, Some(MessageKind::Reminder));
+        assert_eq!(read.expires_at, now + chrono::Duration::days(90));
     }
 
     /// N3, N12: the reminder's name in templates and its push urgency follow its slot.

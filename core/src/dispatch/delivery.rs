@@ -15,20 +15,23 @@ pub(super) fn give_up(entry: &mut OutboxEntry, now: DateTime<Utc>, why: &str) {
 }
 
 /// What one attempt on every address of an entry met: the last failure of each kind, and
-/// the latest time a throttling peer asked to be tried again.
+/// a throttling peer's answer (with the latest time one asked for, if any did).
 #[derive(Debug, Default)]
 pub(super) struct Outcome {
     pub(super) transient: Option<String>,
     pub(super) permanent: Option<String>,
-    pub(super) throttled: Option<(String, DateTime<Utc>)>,
+    pub(super) throttled: Option<(String, Option<DateTime<Utc>>)>,
 }
 
-/// Settles an entry after one attempt on every address. No failure: sent. A peer that
-/// asked to be tried again at a time, and no other temporary failure: due then, without
-/// spending an attempt (N11), unless that is beyond the throttle limit (a dead letter). A
-/// temporary failure with attempts left: due again after the backoff, or when a throttling
-/// peer asked if later. Only permanent failures, or the last attempt: a dead letter, the
-/// permanent reason first.
+/// Settles an entry after one attempt on every address.
+/// - No failure: sent.
+/// - Only peers asking to slow down (N11): due again when the latest asked, or after a
+///   backoff growing with the throttles in a row when none said, never sooner than the
+///   first backoff (a "now" would spin); no attempt is spent. A wait ending later than
+///   the throttle limit after the first throttle makes it a dead letter.
+/// - A temporary failure, or a refusal beside a throttle, with attempts left: due again
+///   after the backoff, or when a throttling peer asked if later.
+/// - Otherwise (only refusals, or the last attempt): a dead letter, the refusal first.
 pub(super) fn settle(
     entry: &mut OutboxEntry,
     outcome: Outcome,
@@ -40,30 +43,43 @@ pub(super) fn settle(
         permanent,
         throttled,
     } = outcome;
-    if let (None, Some((why, at))) = (&transient, &throttled) {
-        if *at > entry.created_at + config.throttle_limit {
+    if let (None, None, Some((why, asked))) = (&transient, &permanent, &throttled) {
+        let since = *entry.throttled_since.get_or_insert(now);
+        entry.throttles = entry.throttles.saturating_add(1);
+        let at = match asked {
+            Some(at) => (*at).max(now + config.backoff_base),
+            None => now + config.backoff_after(entry.throttles),
+        };
+        if at > since + config.throttle_limit {
             let why = format!(
-                "{why}; the peer asked to wait until {at}, beyond the throttle limit of {} hours",
+                "{why}; throttled since {since}, and the next try ({at}) would be past the throttle limit of {} hours",
                 config.throttle_limit.num_hours()
             );
             return give_up(entry, now, &why);
         }
         entry.last_error = Some(why.clone());
-        entry.not_before = Some((*at).max(now));
+        entry.not_before = Some(at);
         return;
     }
+    entry.throttled_since = None;
+    entry.throttles = 0;
     entry.attempts += 1;
+    let asked = throttled.as_ref().and_then(|(_, at)| *at);
+    let retry = |entry: &mut OutboxEntry, why: String| {
+        let backoff = now + config.backoff_after(entry.attempts);
+        entry.last_error = Some(why);
+        entry.not_before = Some(asked.map_or(backoff, |at| at.max(backoff)));
+    };
+    let left = entry.attempts < config.max_attempts;
     match (transient, permanent) {
         (None, None) => {
             entry.state = OutboxState::Sent;
             entry.finished_at = Some(now);
             entry.not_before = None;
         }
-        (Some(why), _) if entry.attempts < config.max_attempts => {
-            let backoff = now + config.backoff_after(entry.attempts);
-            entry.last_error = Some(why);
-            entry.not_before = Some(throttled.map_or(backoff, |(_, at)| at.max(backoff)));
-        }
+        (Some(why), _) if left => retry(entry, why),
+        // A refusal beside a throttled address: the throttled one deserves its try.
+        (None, Some(why)) if left && throttled.is_some() => retry(entry, why),
         (t, p) => {
             let why = p.or(t).unwrap_or_default();
             give_up(entry, now, &why);
@@ -132,56 +148,87 @@ mod tests {
         }
     }
 
-    /// N11: a peer that names a time is tried again then, without spending an attempt,
-    /// within the throttle limit; past it the entry is a dead letter.
+    /// N11: a peer that names a time is tried again then (never sooner than the first
+    /// backoff), one that names none after a growing backoff; neither spends an attempt;
+    /// the limit runs from the first throttle; a refusal beside a throttle counts.
     #[test]
     fn n11_a_throttling_peer_is_tried_when_it_asked() {
         let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        let s = chrono::Duration::seconds;
         let config = DispatchConfig::default()
             .with_max_attempts(3)
+            .with_backoff(s(30), chrono::Duration::hours(6))
             .with_throttle_limit(chrono::Duration::hours(6));
-        let asked = now + chrono::Duration::seconds(120);
-        let throttled = || Some(("email: throttled: 429".to_owned(), asked));
+        let throttled = |at: Option<DateTime<Utc>>| Outcome {
+            throttled: Some(("email: throttled: 429".to_owned(), at)),
+            ..Outcome::default()
+        };
         let mut e = entry(now);
         e.attempts = 2;
         for _ in 0..10 {
-            let outcome = Outcome {
-                throttled: throttled(),
-                ..Outcome::default()
-            };
-            settle(&mut e, outcome, &config, now);
+            settle(&mut e, throttled(Some(now + s(120))), &config, now);
             assert_eq!(e.state, OutboxState::Pending);
             assert_eq!(e.attempts, 2, "a throttle spends no attempt");
-            assert_eq!(
-                e.not_before,
-                Some(asked),
-                "when the peer asked, not the backoff"
-            );
+            assert_eq!(e.not_before, Some(now + s(120)), "when the peer asked");
         }
-        // With another address failing too, the attempt counts and the later time wins.
-        let outcome = Outcome {
-            transient: Some("chat: 503".into()),
-            throttled: Some((
-                "web_push: throttled".into(),
-                now + chrono::Duration::hours(1),
-            )),
-            ..Outcome::default()
-        };
+        assert_eq!((e.throttles, e.throttled_since), (10, Some(now)));
+        // "Now", or a time past, waits the first backoff rather than spinning.
         let mut e = entry(now);
-        settle(&mut e, outcome, &config, now);
-        assert_eq!(e.attempts, 1);
-        assert_eq!(e.not_before, Some(now + chrono::Duration::hours(1)));
-        // Beyond the limit: given up, saying why.
+        settle(&mut e, throttled(Some(now - s(5))), &config, now);
+        assert_eq!(e.not_before, Some(now + s(30)));
+        // No time said: a backoff that grows with the throttles in a row.
         let mut e = entry(now);
-        let outcome = Outcome {
-            throttled: Some(("email: throttled".into(), now + chrono::Duration::hours(7))),
-            ..Outcome::default()
-        };
-        settle(&mut e, outcome, &config, now);
+        let mut waits = Vec::new();
+        for _ in 0..4 {
+            settle(&mut e, throttled(None), &config, now);
+            waits.push((e.not_before.unwrap() - now).num_seconds());
+        }
+        assert_eq!(e.attempts, 0);
+        assert!(waits[3] > waits[0], "{waits:?}");
+        // The limit runs from the first throttle, not from the entry's creation.
+        let later = now + chrono::Duration::days(10);
+        let mut e = entry(now);
+        settle(&mut e, throttled(Some(later + s(120))), &config, later);
+        assert_eq!(e.state, OutboxState::Pending, "{e:?}");
+        settle(
+            &mut e,
+            throttled(Some(later + chrono::Duration::hours(7))),
+            &config,
+            later,
+        );
         assert_eq!(e.state, OutboxState::Dead);
         assert!(
             e.last_error.as_deref().unwrap().contains("throttle limit"),
             "{e:?}"
         );
+        // Another address failing too: the attempt counts, the later time wins.
+        let mut e = entry(now);
+        let outcome = Outcome {
+            transient: Some("chat: 503".into()),
+            throttled: Some((
+                "web_push: throttled".into(),
+                Some(now + chrono::Duration::hours(1)),
+            )),
+            ..Outcome::default()
+        };
+        settle(&mut e, outcome, &config, now);
+        assert_eq!(e.attempts, 1);
+        assert_eq!(e.not_before, Some(now + chrono::Duration::hours(1)));
+        // A refusal beside a throttle counts an attempt, and stays for the last one.
+        let mut e = entry(now);
+        for attempt in 1..=3 {
+            let outcome = Outcome {
+                permanent: Some("email: 550".into()),
+                throttled: Some(("chat: throttled".into(), None)),
+                ..Outcome::default()
+            };
+            settle(&mut e, outcome, &config, now);
+            assert_eq!(e.attempts, attempt);
+        }
+        assert_eq!(e.state, OutboxState::Dead);
+        assert_eq!(e.last_error.as_deref(), Some("email: 550"));
+        // A requeued dead letter starts afresh.
+        e.requeue(now);
+        assert_eq!((e.throttles, e.throttled_since), (0, None));
     }
 }

@@ -53,10 +53,30 @@ pub struct UnsubscribeLinks {
 impl UnsubscribeLinks {
     /// Links to `url` (the host's route, e.g. `https://expo.example/unsubscribe`; the token
     /// is added as the `token` query parameter), signed with `key`, working for 90 days.
-    /// The error names `url` when it is not an absolute `http(s)` address.
+    /// The error names `url` when it is not an absolute `https` address (RFC 8058; `http`
+    /// only on a loopback address, for tests) or has a fragment (the token would not reach
+    /// the server).
     pub fn new(key: crate::notify::UnsubscribeKey, url: impl Into<String>) -> Result<Self> {
         let url = url.into();
         crate::text::web_url("url", &url)?;
+        let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+            .iter()
+            .any(|p| {
+                url.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/', '?']))
+            });
+        if !url.starts_with("https://") && !loopback {
+            return Err(crate::error::Error::invalid(
+                "url",
+                "must be an https:// address (RFC 8058), http only on a loopback address",
+            ));
+        }
+        if url.contains('#') {
+            return Err(crate::error::Error::invalid(
+                "url",
+                "must not have a fragment (#…): the token would not reach the server",
+            ));
+        }
         Ok(Self {
             key,
             url,
@@ -473,6 +493,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         if addresses.is_empty() {
             entry.finished_at = Some(now);
             entry.not_before = None;
+            entry.last_error = None;
             entry.state = if entry.delivered.is_empty() {
                 OutboxState::Skipped
             } else {
@@ -510,16 +531,16 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 }
                 Err(SendError::Throttled {
                     reason,
-                    retry_after: Some(after),
+                    retry_after,
                 }) => {
-                    let at = match after {
+                    let at = retry_after.map(|after| match after {
                         RetryAfter::At(at) => at,
                         // Bounded: a wait beyond the limit gives up anyway.
                         RetryAfter::Delay(d) => {
                             let cap = self.config.throttle_limit + Duration::days(1);
                             now + Duration::from_std(d).unwrap_or(cap).min(cap)
                         }
-                    };
+                    });
                     let why = format!("{}: throttled: {reason}", address.channel());
                     outcome.throttled = Some(match outcome.throttled.take() {
                         Some((other, t)) if t >= at => (other, t),

@@ -169,7 +169,7 @@ impl Urgency {
 pub struct OutgoingMessage {
     /// The event.
     pub event: EventId,
-    /// The event's name (the `List-Id` phrase, the sender's name by default).
+    /// The event's name (the `List-Id` phrase).
     pub event_name: String,
     /// The outbox entry it comes from.
     pub outbox: OutboxId,

@@ -69,6 +69,14 @@ pub struct OutboxEntry {
     /// recipient's preference, a suppressed address), decided when it was sent (N8).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, String>,
+    /// Since when peers have been asking to slow down, with no other outcome since (N11):
+    /// the throttle limit runs from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_since: Option<DateTime<Utc>>,
+    /// How many times in a row a peer asked to slow down (the wait grows with it; none of
+    /// them spends an attempt).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttles: u32,
     /// The last failure, as the adapter told it.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -101,6 +109,8 @@ impl OutboxEntry {
             lease: None,
             delivered: Default::default(),
             skipped: BTreeMap::new(),
+            throttled_since: None,
+            throttles: 0,
             last_error: None,
             finished_at: None,
         }
@@ -142,6 +152,8 @@ impl OutboxEntry {
         self.lease = None;
         self.last_error = None;
         self.finished_at = None;
+        self.throttled_since = None;
+        self.throttles = 0;
     }
 
     /// The channels it was delivered on so far, from [`OutboxEntry::delivered`]: what a
@@ -164,6 +176,10 @@ impl OutboxEntry {
             other => other.channel().as_str().to_owned(),
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Which outbox entries an organizer lists ([`Punchlist::outbox`](crate::Punchlist::outbox)):

@@ -2,8 +2,9 @@
 //! the participant's own choices, and the one rule that decides from both. Pure.
 //!
 //! The rule, for a message of some kind on some channel:
-//! 1. a locked kind is always sent (the assignment notice always is: a task handed to
-//!    someone must reach them);
+//! 1. a locked kind is sent on the channels the event sends it on, whatever the
+//!    participant chose (the assignment notice always is, on every channel: a task handed
+//!    to someone must reach them);
 //! 2. else the participant's own choice for that kind and channel, if they made one;
 //! 3. else nothing, if they stopped every message they may stop (one-click unsubscribe
 //!    from all);
@@ -82,8 +83,11 @@ impl NotificationDefaults {
 
     /// Checks it; the error names the field (`notifications.channels.reminders`, …).
     pub fn validate(&self) -> Result<()> {
-        for kind in self.channels.keys().chain(self.locked.iter()) {
-            check_kind("notifications", *kind)?;
+        for kind in self.channels.keys() {
+            check_kind("notifications.channels", *kind)?;
+        }
+        for kind in &self.locked {
+            check_kind("notifications.locked", *kind)?;
         }
         for (kind, on) in &self.channels {
             if kind.always_sent() && on.len() < Channel::ALL.len() {
@@ -126,7 +130,7 @@ impl Preferences {
     ) -> bool {
         let kind = kind.preference_kind();
         if defaults.is_locked(kind) {
-            return true;
+            return defaults.default_on(kind, channel);
         }
         if let Some(on) = self.choices.get(&kind).and_then(|c| c.get(&channel)) {
             return *on;
@@ -146,8 +150,12 @@ impl Preferences {
         if let Some(stop) = update.stop_all {
             self.stopped = stop;
             if stop {
-                // "Stop everything" is the latest word: earlier "on" choices go.
-                self.choices.clear();
+                // "Stop everything" is the latest word: earlier "on" choices go, the "off"
+                // ones stay (resuming later does not turn them back on).
+                for c in self.choices.values_mut() {
+                    c.retain(|_, on| !*on);
+                }
+                self.choices.retain(|_, c| !c.is_empty());
             }
         }
         for change in &update.changes {
@@ -384,7 +392,14 @@ mod tests {
         };
         p.apply(&d, &reset).unwrap();
         assert!(!p.allows(&d, MessageKind::Nudge, Channel::Chat));
-        assert!(p.choices.is_empty(), "{p:?}");
+        // What is left: the reminder by email, off (kept through the stop).
+        assert_eq!(
+            p.choices,
+            BTreeMap::from([(
+                MessageKind::Reminder,
+                BTreeMap::from([(Channel::Email, false)])
+            )])
+        );
     }
 
     /// N8: locked kinds cannot be turned off, grouped reminders are not a kind of their
@@ -433,7 +448,35 @@ mod tests {
         };
         assert_eq!(
             bad.validate().unwrap_err().field(),
-            Some("notifications.reminders")
+            Some("notifications.locked.reminders")
+        );
+    }
+
+    /// N8: a locked kind goes out on the event's channels for it, whatever was chosen; a
+    /// stop then a resume brings back what was on, not what the participant turned off.
+    #[test]
+    fn n8_locked_kinds_keep_their_channels_and_resume_keeps_opt_outs() {
+        let mut d = locked_reviews();
+        d.channels.insert(
+            MessageKind::ReviewRejected,
+            BTreeSet::from([Channel::Email]),
+        );
+        let mut p = Preferences::default();
+        assert!(p.allows(&d, MessageKind::ReviewRejected, Channel::Email));
+        assert!(!p.allows(&d, MessageKind::ReviewRejected, Channel::Chat));
+        p.apply(&d, &PreferencesUpdate::off(MessageKind::Nudge))
+            .unwrap();
+        p.apply(&d, &PreferencesUpdate::stop_all()).unwrap();
+        assert!(p.allows(&d, MessageKind::ReviewRejected, Channel::Email));
+        let resume = PreferencesUpdate {
+            changes: Vec::new(),
+            stop_all: Some(false),
+        };
+        p.apply(&d, &resume).unwrap();
+        assert!(p.allows(&d, MessageKind::Reminder, Channel::Email));
+        assert!(
+            !p.allows(&d, MessageKind::Nudge, Channel::Email),
+            "an earlier opt-out survives stop and resume"
         );
     }
 

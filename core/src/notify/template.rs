@@ -726,6 +726,33 @@ mod tests {
         );
     }
 
+    /// N12: every value in the HTML part is escaped, attributes included.
+    #[test]
+    fn n12_html_escapes_every_value() {
+        let r = Renderer::new();
+        let mut v = view(2);
+        v.recipient = "<Ann>".into();
+        v.reason = "a & b".into();
+        v.link = "https://expo.example/t?a=1&b=\"2\"".into();
+        v.tasks[0].name = "Logo \"HD\" <b>".into();
+        v.tasks[1].link = "https://expo.example/x'onmouseover='alert(1)".into();
+        v.task = v.tasks.first().cloned();
+        let m = r
+            .render(MessageKind::ReviewRejected, "en", &v, &BTreeMap::new())
+            .unwrap();
+        assert!(m.html.contains("Hello &lt;Ann&gt;,"), "{}", m.html);
+        assert!(m.html.contains("a &amp; b"));
+        assert!(
+            m.html
+                .contains("href=\"https://expo.example/t?a=1&amp;b=&quot;2&quot;\"")
+        );
+        assert!(m.html.contains("Logo &quot;HD&quot; &lt;b&gt;"));
+        assert!(m.html.contains("x&#39;onmouseover=&#39;alert(1)"));
+        assert!(!m.html.contains("<b>") && !m.html.contains("'onmouseover"));
+        // The text part is text: nothing escaped.
+        assert!(m.body.contains("Hello <Ann>,"), "{}", m.body);
+    }
+
     #[test]
     fn n6_language_falls_back_to_the_events_then_english() {
         let r = Renderer::new();

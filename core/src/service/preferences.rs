@@ -73,7 +73,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         update: PreferencesUpdate,
     ) -> Result<Vec<PreferenceRow>> {
         actor::require_self_or_staff(actor, event, participant)?;
-        self.change_preferences(actor, event, participant, &update)
+        self.change_preferences(actor, event, participant, &update, false)
             .await
             .map(|(rows, _)| rows)
     }
@@ -93,7 +93,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         };
         let actor = Actor::participant(t.participant, t.event);
         let (_, changed) = self
-            .change_preferences(&actor, t.event, t.participant, &update)
+            .change_preferences(&actor, t.event, t.participant, &update, true)
             .await
             .map_err(|e| match e {
                 // The event locked the kind since the link was sent.
@@ -108,21 +108,38 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         })
     }
 
+    /// Applies `update`; with `only_if_effective`, writes only if what is sent changes (a
+    /// second unsubscribe, or one from someone who stopped everything already, writes
+    /// nothing). Answers the rows as they now stand and whether anything was written.
     async fn change_preferences(
         &self,
         actor: &Actor,
         event: EventId,
         participant: ParticipantId,
         update: &PreferencesUpdate,
+        only_if_effective: bool,
     ) -> Result<(Vec<PreferenceRow>, bool)> {
         retry!(self, {
             let ctx = self.context(actor, event).await?;
             let state = self.participant_state(event, participant).await?;
             super::not_erased(&state)?;
             let settings = &ctx.event.settings;
+            let channels = enabled(&settings.channels);
+            let before = state
+                .participant
+                .notifications
+                .effective(&settings.notifications, &channels);
             let mut preferences = state.participant.notifications.clone();
-            let changed = preferences.apply(&settings.notifications, update)?;
-            let rows = preferences.effective(&settings.notifications, &enabled(&settings.channels));
+            let mut changed = preferences.apply(&settings.notifications, update)?;
+            let rows = preferences.effective(&settings.notifications, &channels);
+            let sends = |rows: &[PreferenceRow]| -> Vec<bool> {
+                rows.iter()
+                    .flat_map(|r| r.channels.iter().map(|c| c.on))
+                    .collect()
+            };
+            if only_if_effective && sends(&before) == sends(&rows) {
+                changed = false;
+            }
             if changed {
                 let mut unit = UnitOfWork::new(&ctx, self.now(), actor.clone());
                 unit.add(state).record_mut().notifications = preferences;

@@ -755,6 +755,12 @@ pub async fn n6_event_templates_override_and_are_checked_when_set<S: DumpStore>(
             b.sender_address = Some("not an address".into())
         }),
         ("branding.reply_to", |b| b.reply_to = Some("x@".into())),
+        ("branding.reply_to", |b| {
+            b.reply_to = Some("a<b>@expo.example".into())
+        }),
+        ("branding.sender_address", |b| {
+            b.sender_address = Some("a,b@expo.example".into())
+        }),
     ] {
         let mut bad = settings.clone();
         set(&mut bad.branding);
