@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::ids::EventId;
-use crate::notify::{NotificationDefaults, ReminderOffset, ReminderPolicy};
+use crate::notify::{Channel, NotificationDefaults, ReminderOffset, ReminderPolicy};
 use crate::text::{self, Language};
 
 /// An event: the scope of every other object (X1).
@@ -238,6 +238,22 @@ pub struct Channels {
     pub chat: bool,
     /// Web push.
     pub web_push: bool,
+}
+
+impl Channels {
+    /// Whether `channel` is on.
+    pub fn has(&self, channel: Channel) -> bool {
+        match channel {
+            Channel::Email => self.email,
+            Channel::Chat => self.chat,
+            Channel::WebPush => self.web_push,
+        }
+    }
+
+    /// The channels that are on, in a stable order.
+    pub fn enabled(&self) -> Vec<Channel> {
+        Channel::ALL.into_iter().filter(|c| self.has(*c)).collect()
+    }
 }
 
 /// The definition of a custom field (R4).

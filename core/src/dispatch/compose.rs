@@ -207,17 +207,15 @@ pub(super) fn addresses(
     p: &Participant,
     has: impl Fn(Channel) -> bool,
 ) -> Vec<Address> {
-    let channels = &event.settings.channels;
+    let on = |c: Channel| event.settings.channels.has(c) && has(c);
     let mut out = Vec::new();
-    if channels.email
-        && has(Channel::Email)
+    if on(Channel::Email)
         && let Some(address) = p.profile.email.clone().filter(|e| !e.trim().is_empty())
     {
         let name = p.profile.display_name();
         out.push(Address::Email { address, name });
     }
-    if channels.chat
-        && has(Channel::Chat)
+    if on(Channel::Chat)
         && let Some(handle) = p
             .profile
             .chat_handle
@@ -226,7 +224,7 @@ pub(super) fn addresses(
     {
         out.push(Address::Chat { handle });
     }
-    if channels.web_push && has(Channel::WebPush) {
+    if on(Channel::WebPush) {
         out.extend(p.push_subscriptions.iter().cloned().map(Address::WebPush));
     }
     out

@@ -5,6 +5,7 @@
 mod channel;
 mod preferences;
 mod schedule;
+mod shipped;
 pub(crate) mod template;
 mod unsubscribe;
 pub(crate) mod words;

@@ -6,9 +6,8 @@ use crate::actor;
 use crate::actor::Actor;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::event::Channels;
 use crate::ids::{EventId, ParticipantId};
-use crate::notify::{Channel, MessageKind, PreferenceRow, PreferencesUpdate, UnsubscribeKey};
+use crate::notify::{MessageKind, PreferenceRow, PreferencesUpdate, UnsubscribeKey};
 use crate::store::Store;
 use tracing::instrument;
 
@@ -24,18 +23,6 @@ pub struct Unsubscribed {
     pub kind: Option<MessageKind>,
     /// Whether anything changed (`false`: they had stopped it already).
     pub changed: bool,
-}
-
-/// The channels an event enables, in a stable order.
-fn enabled(channels: &Channels) -> Vec<Channel> {
-    Channel::ALL
-        .into_iter()
-        .filter(|c| match c {
-            Channel::Email => channels.email,
-            Channel::Chat => channels.chat,
-            Channel::WebPush => channels.web_push,
-        })
-        .collect()
 }
 
 impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
@@ -56,7 +43,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
         Ok(state
             .participant
             .notifications
-            .effective(&settings.notifications, &enabled(&settings.channels)))
+            .effective(&settings.notifications, &settings.channels.enabled()))
     }
 
     /// Changes `participant`'s choices (N8), by the participant or the event's staff. A
@@ -124,7 +111,7 @@ impl<S: Store + ?Sized, C: Clock> Punchlist<S, C> {
             let state = self.participant_state(event, participant).await?;
             super::not_erased(&state)?;
             let settings = &ctx.event.settings;
-            let channels = enabled(&settings.channels);
+            let channels = settings.channels.enabled();
             let before = state
                 .participant
                 .notifications

@@ -81,6 +81,7 @@ mod checks {
     pub(super) mod presence;
     pub(super) mod privacy;
     pub(super) mod reminders;
+    pub(super) mod rendering;
     pub(super) mod segments;
     pub(super) mod tasks;
     pub(super) mod timeline;
@@ -90,8 +91,8 @@ mod checks {
 pub use checks::{
     access::*, agenda::*, authorization::*, bounds::*, completion::*, consistency::*, history::*,
     host::*, input::*, messages::*, my_tasks::*, networking::*, notices::*, outbox::*,
-    participants::*, preferences::*, presence::*, privacy::*, reminders::*, segments::*, tasks::*,
-    timeline::*, tracking::*,
+    participants::*, preferences::*, presence::*, privacy::*, reminders::*, rendering::*,
+    segments::*, tasks::*, timeline::*, tracking::*,
 };
 pub use fixture::Fixture;
 pub use interleave::Interleaving;
@@ -166,6 +167,8 @@ macro_rules! __checks {
                 n5_racing_dispatchers_send_each_entry_once_per_channel,
                 n5_retries_backoff_dead_letters_and_gone_subscriptions,
                 n5_a_dead_dispatchers_claims_are_sent_after_its_lease,
+            ]
+            rendering: [
                 n6_messages_in_the_recipients_language,
                 n6_event_templates_override_and_are_checked_when_set,
             ]
