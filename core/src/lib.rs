@@ -204,6 +204,9 @@
 //!     async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
 //!         self.inner.claim_outbox(owner, now, until, limit).await
 //!     }
+//!     async fn claim_held(&self, owner: &str, e: EventId, p: ParticipantId, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
+//!         self.inner.claim_held(owner, e, p, now, until, limit).await
+//!     }
 //!     async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>> {
 //!         self.inner.release_outbox(owner, entries).await
 //!     }
@@ -289,8 +292,8 @@ pub use notify::{
     Address, Channel, Lease, Notification, NotificationDefaults, Notifier, OutboxEntry,
     OutboxFilter, OutboxState, OutgoingMessage, PREFERENCE_KINDS, PreferenceCell, PreferenceChange,
     PreferenceRow, Preferences, PreferencesUpdate, PushSubscription, ReminderItem, ReminderMark,
-    ReminderOffset, ReminderPolicy, ReminderSlot, RetryAfter, SendError, Sender, UnsubscribeKey,
-    UnsubscribeToken, Urgency, due_reminder,
+    ReminderOffset, ReminderPolicy, ReminderSlot, RetryAfter, SendError, SendWindow, Sender,
+    UnsubscribeKey, UnsubscribeToken, Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,

@@ -12,8 +12,8 @@ use redb::ReadableTable;
 use crate::RedbStore;
 use crate::error::{be, json, parse};
 use crate::schema::{
-    OUTBOX, OUTBOX_DEAD, OUTBOX_DUE, bytes_of, due_key, get, key, prefix_end, scan_from, time_key,
-    uuid_at,
+    OUTBOX, OUTBOX_DEAD, OUTBOX_DUE, OUTBOX_WAITING, bytes_of, due_key, get, key, prefix_end,
+    scan_from, time_key, uuid_at, waiting_key,
 };
 
 #[async_trait]
@@ -106,6 +106,51 @@ impl OutboxStore for RedbStore {
         .await
     }
 
+    async fn claim_held(
+        &self,
+        owner: &str,
+        event: EventId,
+        recipient: punchlist::ParticipantId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let owner = owner.to_owned();
+        self.write_with(move |txn| {
+            let mut tables = OutboxTables::open(txn)?;
+            let prefix = key(&[&bytes_of!(event), &bytes_of!(recipient)]);
+            let mut ids = Vec::new();
+            for item in tables.waiting.range(&prefix[..]..).map_err(be)? {
+                let (k, _) = item.map_err(be)?;
+                let k = k.value();
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                ids.push(OutboxId::from_uuid(uuid_at(k, prefix.len())?));
+            }
+            let mut due = Vec::new();
+            for id in ids {
+                if let Some(entry) = tables.get(event, id)?
+                    && let Some(at) = entry.due_at()
+                    && at <= now
+                {
+                    due.push((at, entry));
+                }
+            }
+            due.sort_by_key(|(at, e)| (*at, e.id));
+            due.truncate(limit);
+            let mut claimed = Vec::with_capacity(due.len());
+            for (_, old) in due {
+                let mut entry = old.clone();
+                entry.lease_to(&owner, lease_until);
+                tables.put(Some(&old), &entry)?;
+                claimed.push(entry);
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
     async fn release_outbox(
         &self,
         owner: &str,
@@ -162,6 +207,7 @@ pub(crate) struct OutboxTables<'t> {
     outbox: redb::Table<'t, &'static [u8], &'static [u8]>,
     due: redb::Table<'t, &'static [u8], &'static [u8]>,
     dead: redb::Table<'t, &'static [u8], &'static [u8]>,
+    waiting: redb::Table<'t, &'static [u8], &'static [u8]>,
 }
 
 impl<'t> OutboxTables<'t> {
@@ -170,6 +216,7 @@ impl<'t> OutboxTables<'t> {
             outbox: txn.open_table(OUTBOX).map_err(be)?,
             due: txn.open_table(OUTBOX_DUE).map_err(be)?,
             dead: txn.open_table(OUTBOX_DEAD).map_err(be)?,
+            waiting: txn.open_table(OUTBOX_WAITING).map_err(be)?,
         })
     }
 
@@ -186,6 +233,9 @@ impl<'t> OutboxTables<'t> {
         if let Some(d) = due_key(&old) {
             self.due.remove(d.as_slice()).map_err(be)?;
         }
+        if let Some(w) = waiting_key(&old) {
+            self.waiting.remove(w.as_slice()).map_err(be)?;
+        }
         self.dead.remove(k.as_slice()).map_err(be)?;
         self.outbox.remove(k.as_slice()).map_err(be)?;
         Ok(Some(old.idempotency_key))
@@ -199,9 +249,15 @@ impl<'t> OutboxTables<'t> {
                 self.due.remove(d.as_slice()).map_err(be)?;
             }
             self.dead.remove(k.as_slice()).map_err(be)?;
+            if let Some(w) = waiting_key(old) {
+                self.waiting.remove(w.as_slice()).map_err(be)?;
+            }
         }
         if let Some(d) = due_key(entry) {
             self.due.insert(d.as_slice(), &[][..]).map_err(be)?;
+        }
+        if let Some(w) = waiting_key(entry) {
+            self.waiting.insert(w.as_slice(), &[][..]).map_err(be)?;
         }
         if entry.state == OutboxState::Dead {
             self.dead.insert(k.as_slice(), &[][..]).map_err(be)?;

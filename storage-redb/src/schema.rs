@@ -23,6 +23,7 @@
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
 //! | `outbox_due` | due time · event · entry | — (pending entries, by [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
 //! | `outbox_dead` | event · entry | — (dead letters) |
+//! | `outbox_waiting` | event · recipient · entry | — (pending entries that waited for the send window, N9; created when a file is opened, no format change) |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
 //! | `counters` | event · task | JSON `TaskCounters` |
 //! | `sort_keys` | event · sort kind · escaped sort key · participant | — (the matrix's order, B2) |
@@ -57,6 +58,7 @@ pub(crate) const OUTBOX: Bytes = TableDefinition::new("outbox");
 pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
 pub(crate) const OUTBOX_DUE: Bytes = TableDefinition::new("outbox_due");
 pub(crate) const OUTBOX_DEAD: Bytes = TableDefinition::new("outbox_dead");
+pub(crate) const OUTBOX_WAITING: Bytes = TableDefinition::new("outbox_waiting");
 pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
 pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
 pub(crate) const SORT_KEYS: Bytes = TableDefinition::new("sort_keys");
@@ -82,6 +84,7 @@ pub(crate) const ALL: &[Bytes] = &[
     OUTBOX_KEYS,
     OUTBOX_DUE,
     OUTBOX_DEAD,
+    OUTBOX_WAITING,
     SWEEPS,
     COUNTERS,
     SORT_KEYS,
@@ -212,6 +215,17 @@ pub(crate) fn due_key(entry: &OutboxEntry) -> Option<Vec<u8>> {
         &bytes_of!(entry.event),
         &bytes_of!(entry.id),
     ]))
+}
+
+/// The key of a pending entry that waited for its send window in `outbox_waiting`.
+pub(crate) fn waiting_key(entry: &OutboxEntry) -> Option<Vec<u8>> {
+    entry.is_waiting().then(|| {
+        key(&[
+            &bytes_of!(entry.event),
+            &bytes_of!(entry.recipient),
+            &bytes_of!(entry.id),
+        ])
+    })
 }
 
 /// A participant's record, facts and version: one row of `participants`.

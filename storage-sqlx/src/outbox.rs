@@ -80,6 +80,43 @@ impl OutboxStore for PgStore {
         Ok(claimed)
     }
 
+    async fn claim_held(
+        &self,
+        owner: &str,
+        event: EventId,
+        recipient: punchlist::ParticipantId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // The recipient's index holds a handful of rows; the ones that waited for the
+        // window carry `held_since` in their body.
+        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+            "SELECT body FROM outbox WHERE event_id = $1 AND recipient_id = $2 \
+               AND due_at <= $3 AND body ? 'held_since' \
+             ORDER BY due_at, outbox_id LIMIT $4 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(event.as_uuid())
+        .bind(recipient.as_uuid())
+        .bind(now)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_error)?;
+        let mut claimed: Vec<OutboxEntry> = rows
+            .into_iter()
+            .map(|j| j.0)
+            .filter(OutboxEntry::is_waiting)
+            .collect();
+        for entry in &mut claimed {
+            entry.lease_to(owner, lease_until);
+        }
+        put_outbox(&mut tx, &claimed).await?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(claimed)
+    }
+
     async fn release_outbox(
         &self,
         owner: &str,

@@ -63,6 +63,7 @@ impl Compose<'_> {
                 overdue: slot == Some(ReminderSlot::Overdue) || deadline.is_some_and(|d| d <= now),
                 link: self.link(&t.config.help),
                 when: slot.map(slot_name).unwrap_or_default(),
+                ..TaskView::default()
             })
         };
         let name_of = |id: &ParticipantId| {
@@ -132,6 +133,30 @@ impl Compose<'_> {
                         .max_by_key(|u| *u as u8)
                         .unwrap_or(Urgency::Normal),
                 ),
+                Notification::Digest { messages } => {
+                    let mut views = Vec::new();
+                    let mut urgency = Urgency::Low;
+                    for line in messages.iter().flat_map(digest_lines) {
+                        urgency = urgency.max(line.urgency);
+                        if let Some(mut v) = task_view(line.task, line.slot) {
+                            v.what = if line.what == "reminder" && v.overdue {
+                                "overdue".into()
+                            } else {
+                                line.what.into()
+                            };
+                            v.by = line.by.as_ref().map(name_of).unwrap_or_default();
+                            v.note = line.note.unwrap_or_default();
+                            views.push(v);
+                        }
+                    }
+                    (
+                        MessageKind::Digest,
+                        views,
+                        String::new(),
+                        String::new(),
+                        urgency,
+                    )
+                }
             };
         // One task: act on it where it is. Several: the Tasks page lists them all (each
         // task's own link is in the list).
@@ -281,6 +306,64 @@ pub(super) fn excerpt(description: &str) -> String {
         out.push('…');
     }
     out
+}
+
+/// One line of a digest (N9): a task, and what the message it came in was.
+pub(super) struct DigestLine {
+    pub(super) task: TaskId,
+    pub(super) slot: Option<ReminderSlot>,
+    pub(super) what: &'static str,
+    pub(super) by: Option<ParticipantId>,
+    pub(super) note: Option<String>,
+    pub(super) urgency: Urgency,
+}
+
+/// The lines a message makes in a digest, one per task it is about.
+pub(super) fn digest_lines(message: &Notification) -> Vec<DigestLine> {
+    let line = |task, what, by, note, urgency| DigestLine {
+        task,
+        slot: None,
+        what,
+        by,
+        note,
+        urgency,
+    };
+    match message {
+        Notification::Publication { tasks } => tasks
+            .iter()
+            .map(|t| line(*t, "publication", None, None, Urgency::Low))
+            .collect(),
+        Notification::Assignment { task, owner } => {
+            vec![line(
+                *task,
+                "assignment",
+                Some(*owner),
+                None,
+                Urgency::Normal,
+            )]
+        }
+        Notification::Nudge { task, .. } => vec![line(*task, "nudge", None, None, Urgency::Normal)],
+        Notification::ReviewRejected { task, reason, .. } => vec![line(
+            *task,
+            "review_rejected",
+            None,
+            Some(reason.clone()),
+            Urgency::Normal,
+        )],
+        Notification::Reminder { .. } | Notification::Reminders { .. } => message
+            .reminder_items()
+            .into_iter()
+            .map(|i| DigestLine {
+                task: i.task,
+                slot: Some(i.slot),
+                what: "reminder",
+                by: None,
+                note: None,
+                urgency: urgency_of(i.slot),
+            })
+            .collect(),
+        Notification::Digest { messages } => messages.iter().flat_map(digest_lines).collect(),
+    }
 }
 
 /// The `when` of a reminder in templates: `before-<seconds>` or `overdue`, and the friendly

@@ -16,7 +16,7 @@ pub(super) fn give_up(entry: &mut OutboxEntry, now: DateTime<Utc>, why: &str) {
 
 /// What one attempt on every address of an entry met: the last failure of each kind, and
 /// a throttling peer's answer (with the latest time one asked for, if any did).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Outcome {
     pub(super) transient: Option<String>,
     pub(super) permanent: Option<String>,

@@ -2,6 +2,7 @@
 
 mod compose;
 mod delivery;
+mod held;
 
 use std::collections::BTreeMap;
 
@@ -90,7 +91,8 @@ impl UnsubscribeLinks {
         self
     }
 
-    /// The link that stops `kind` for `recipient` of `event`, signed at `now`.
+    /// The link that stops `kind` for `recipient` of `event` (everything that may stop,
+    /// for a digest), signed at `now`.
     pub(crate) fn link(
         &self,
         event: EventId,
@@ -101,7 +103,8 @@ impl UnsubscribeLinks {
         let token = self.key.sign(&crate::notify::UnsubscribeToken {
             event,
             participant: recipient,
-            kind: Some(kind.preference_kind()),
+            // A digest holds several kinds: its link stops every message that may stop.
+            kind: (kind != MessageKind::Digest).then(|| kind.preference_kind()),
             expires_at: now + self.valid_for,
         });
         let join = if self.url.contains('?') { '&' } else { '?' };
@@ -239,8 +242,14 @@ pub struct DispatchReport {
     pub retrying: usize,
     /// Entries given up (dead letters).
     pub dead: usize,
-    /// Entries sent to nobody: the recipient's preferences held back every address (N8).
+    /// Entries sent to nobody: the recipient's preferences held back every address (N8),
+    /// or it was no longer needed when the send window opened (N9).
     pub skipped: usize,
+    /// Entries made to wait for their recipient's send window to open (N9).
+    pub held: usize,
+    /// Messages that carried several entries of one recipient at once, when their send
+    /// window opened (N9).
+    pub together: usize,
     /// Entries whose lease another dispatcher had taken meanwhile (not written back).
     pub lost: usize,
     /// Web push subscriptions removed because the push service said they are gone.
@@ -338,10 +347,11 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
     /// Claims one batch of due entries, sends them and writes back what happened.
     pub async fn dispatch_once(&self) -> Result<DispatchReport> {
         let now = self.service.clock().now();
+        let lease_until = now + self.config.lease;
         let claimed = self
             .service
             .store()
-            .claim_outbox(&self.owner, now, now + self.config.lease, self.config.batch)
+            .claim_outbox(&self.owner, now, lease_until, self.config.batch)
             .await?;
         let mut report = DispatchReport {
             claimed: claimed.len(),
@@ -357,16 +367,87 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let mut done = Vec::new();
         let mut gone: Vec<(EventId, ParticipantId, String)> = Vec::new();
         for (event, entries) in by_event {
-            let context = self.load(event, &entries).await?;
+            let mut context = self.load(event, &entries).await?;
+            // N9: what is due while its recipient's window is closed waits for it to open;
+            // what waited for a recipient whose window is open goes out together.
+            let mut now_entries = Vec::new();
+            let mut waited: BTreeMap<ParticipantId, Vec<OutboxEntry>> = BTreeMap::new();
             for mut entry in entries {
-                self.deliver(&context, &mut entry, &mut gone).await;
-                match entry.state {
-                    OutboxState::Sent => report.sent += 1,
-                    OutboxState::Dead => report.dead += 1,
-                    OutboxState::Skipped => report.skipped += 1,
-                    _ => report.retrying += 1,
+                if let Some(opening) = self.opening(&context, &entry, now) {
+                    entry.hold_until(opening, now);
+                    report.held += 1;
+                    done.push(entry);
+                } else if entry.held_since.is_some() {
+                    waited.entry(entry.recipient).or_default().push(entry);
+                } else {
+                    now_entries.push(entry);
                 }
+            }
+            let mut groups = Vec::new();
+            if !waited.is_empty() {
+                let mut extra = Vec::new();
+                for (recipient, mut group) in waited {
+                    let more = self
+                        .service
+                        .store()
+                        .claim_held(
+                            &self.owner,
+                            event,
+                            recipient,
+                            now,
+                            lease_until,
+                            held::MAX_TOGETHER,
+                        )
+                        .await?;
+                    report.claimed += more.len();
+                    for e in more {
+                        if !group.iter().any(|g| g.id == e.id) {
+                            extra.push(e.clone());
+                            group.push(e);
+                        }
+                    }
+                    // What is due for them now anyway joins what waited.
+                    let (theirs, others): (Vec<_>, Vec<_>) = now_entries
+                        .into_iter()
+                        .partition(|e| e.recipient == recipient);
+                    now_entries = others;
+                    group.extend(theirs);
+                    groups.push(group);
+                }
+                if !extra.is_empty() {
+                    let all: Vec<OutboxEntry> = groups
+                        .iter()
+                        .flatten()
+                        .chain(&now_entries)
+                        .cloned()
+                        .collect();
+                    context = self.load(event, &all).await?;
+                }
+                let all: Vec<OutboxEntry> = groups.iter().flatten().cloned().collect();
+                let rows = self.rows_of(event, &all).await?;
+                for mut group in groups {
+                    if group.len() > 1 {
+                        report.together += 1;
+                    }
+                    self.deliver_together(&context, &rows, &mut group, &mut gone)
+                        .await;
+                    done.extend(group);
+                }
+            }
+            for mut entry in now_entries {
+                self.deliver(&context, &mut entry, &mut gone).await;
                 done.push(entry);
+            }
+        }
+        for entry in &done {
+            match entry.state {
+                OutboxState::Sent => report.sent += 1,
+                OutboxState::Dead => report.dead += 1,
+                OutboxState::Skipped => report.skipped += 1,
+                _ if entry.held_since.is_some()
+                    && entry.attempts == 0
+                    && entry.last_error.is_none() => {}
+                _ => report.retrying += 1,
             }
         }
         let total = done.len();
@@ -418,14 +499,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
             .collect();
         let mut wanted: Vec<ParticipantId> = entries.iter().map(|e| e.recipient).collect();
         for e in entries {
-            match &e.message {
-                Notification::Assignment { owner, .. }
-                | Notification::Nudge { owner, .. }
-                | Notification::ReviewRejected { owner, .. }
-                | Notification::Reminder { owner, .. } => wanted.push(*owner),
-                Notification::Reminders { items } => wanted.extend(items.iter().map(|i| i.owner)),
-                _ => {}
-            }
+            wanted.extend(e.message.owners());
         }
         wanted.sort();
         wanted.dedup();
@@ -507,50 +581,71 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         };
         let mut outcome = Outcome::default();
         for address in addresses {
-            let key = OutboxEntry::address_key(&address);
-            let Some(notifier) = self.notifiers.get(&address.channel()) else {
-                continue;
-            };
-            let sent =
-                tokio::time::timeout(self.config.send_timeout, notifier.send(&address, &message))
-                    .await
-                    .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));
-            match sent {
-                Ok(()) => {
-                    entry.delivered.insert(key);
-                }
-                Err(SendError::Gone(why)) => {
-                    tracing::info!(outbox = %entry.id, %why, "push subscription gone");
-                    if let Address::WebPush(s) = &address {
-                        gone.push((entry.event, entry.recipient, s.endpoint.clone()));
-                    }
-                    entry.delivered.insert(key);
-                }
-                Err(SendError::Permanent(why)) => {
-                    outcome.permanent = Some(format!("{}: {why}", address.channel()));
-                }
-                Err(SendError::Throttled {
-                    reason,
-                    retry_after,
-                }) => {
-                    let at = retry_after.map(|after| match after {
-                        RetryAfter::At(at) => at,
-                        // Bounded: a wait beyond the limit gives up anyway.
-                        RetryAfter::Delay(d) => {
-                            let cap = self.config.throttle_limit + Duration::days(1);
-                            now + Duration::from_std(d).unwrap_or(cap).min(cap)
-                        }
-                    });
-                    let why = format!("{}: throttled: {reason}", address.channel());
-                    outcome.throttled = Some(match outcome.throttled.take() {
-                        Some((other, t)) if t >= at => (other, t),
-                        _ => (why, at),
-                    });
-                }
-                Err(e) => outcome.transient = Some(format!("{}: {e}", address.channel())),
+            if self
+                .send_one(&address, &message, &mut outcome, gone, entry)
+                .await
+            {
+                entry.delivered.insert(OutboxEntry::address_key(&address));
             }
         }
         settle(entry, outcome, &self.config, now);
+    }
+
+    /// Sends `message` (rendered from `entry`) to one address; answers whether it now
+    /// counts as reached (sent, or a push subscription that is gone), else notes the
+    /// failure in `outcome`.
+    async fn send_one(
+        &self,
+        address: &Address,
+        message: &OutgoingMessage,
+        outcome: &mut Outcome,
+        gone: &mut Vec<(EventId, ParticipantId, String)>,
+        entry: &OutboxEntry,
+    ) -> bool {
+        let now = self.service.clock().now();
+        let Some(notifier) = self.notifiers.get(&address.channel()) else {
+            return false;
+        };
+        let sent = tokio::time::timeout(self.config.send_timeout, notifier.send(address, message))
+            .await
+            .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));
+        match sent {
+            Ok(()) => true,
+            Err(SendError::Gone(why)) => {
+                tracing::info!(outbox = %entry.id, %why, "push subscription gone");
+                if let Address::WebPush(s) = address {
+                    gone.push((entry.event, entry.recipient, s.endpoint.clone()));
+                }
+                true
+            }
+            Err(SendError::Permanent(why)) => {
+                outcome.permanent = Some(format!("{}: {why}", address.channel()));
+                false
+            }
+            Err(SendError::Throttled {
+                reason,
+                retry_after,
+            }) => {
+                let at = retry_after.map(|after| match after {
+                    RetryAfter::At(at) => at,
+                    // Bounded: a wait beyond the limit gives up anyway.
+                    RetryAfter::Delay(d) => {
+                        let cap = self.config.throttle_limit + Duration::days(1);
+                        now + Duration::from_std(d).unwrap_or(cap).min(cap)
+                    }
+                });
+                let why = format!("{}: throttled: {reason}", address.channel());
+                outcome.throttled = Some(match outcome.throttled.take() {
+                    Some((other, t)) if t >= at => (other, t),
+                    _ => (why, at),
+                });
+                false
+            }
+            Err(e) => {
+                outcome.transient = Some(format!("{}: {e}", address.channel()));
+                false
+            }
+        }
     }
 
     /// Removes a web push subscription the push service said is gone.

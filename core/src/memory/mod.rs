@@ -71,6 +71,8 @@ struct EventData {
     outbox_due: BTreeSet<(DateTime<Utc>, OutboxId)>,
     /// Dead letters.
     outbox_dead: BTreeSet<OutboxId>,
+    /// Pending entries that waited for their send window, by recipient (N9).
+    outbox_waiting: BTreeSet<(ParticipantId, OutboxId)>,
     sweeps: BTreeMap<SweepId, Sweep>,
     counters: BTreeMap<TaskId, TaskCounters>,
     /// The matrix's orders (B2): (sort key, participant) per sort of [`SORTS`].
@@ -548,6 +550,44 @@ impl OutboxStore for MemoryStore {
             if !data.outbox_due.contains(&(due, id)) {
                 continue;
             }
+            let Some(mut entry) = data.outbox.get(&id).cloned() else {
+                continue;
+            };
+            entry.lease_to(owner, lease_until);
+            claimed.push(entry.clone());
+            data.put_outbox(entry);
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_held(
+        &self,
+        owner: &str,
+        event: EventId,
+        recipient: ParticipantId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let Some(data) = self.data(event)? else {
+            return Ok(Vec::new());
+        };
+        let mut data = data.write().map_err(poisoned)?;
+        let mut due: Vec<(DateTime<Utc>, OutboxId)> = data
+            .outbox_waiting
+            .range(
+                (recipient, OutboxId::from_uuid(uuid::Uuid::nil()))
+                    ..=(recipient, OutboxId::from_uuid(uuid::Uuid::max())),
+            )
+            .filter_map(|(_, id)| {
+                let at = data.outbox.get(id)?.due_at()?;
+                (at <= now).then_some((at, *id))
+            })
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, id) in due {
             let Some(mut entry) = data.outbox.get(&id).cloned() else {
                 continue;
             };

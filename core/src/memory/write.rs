@@ -147,6 +147,7 @@ impl EventData {
                     self.outbox_due.remove(&(due, id));
                 }
                 self.outbox_dead.remove(&id);
+                self.outbox_waiting.remove(&(old.recipient, id));
             }
         }
         for s in cs.sweeps {
@@ -168,16 +169,20 @@ impl EventData {
 }
 
 impl EventData {
-    /// Stores an outbox entry and moves it in the due and dead indexes.
+    /// Stores an outbox entry and moves it in the due, dead and waiting indexes.
     pub(super) fn put_outbox(&mut self, entry: OutboxEntry) {
         if let Some(old) = self.outbox.get(&entry.id) {
             if let Some(due) = old.due_at() {
                 self.outbox_due.remove(&(due, old.id));
             }
             self.outbox_dead.remove(&old.id);
+            self.outbox_waiting.remove(&(old.recipient, old.id));
         }
         if let Some(due) = entry.due_at() {
             self.outbox_due.insert((due, entry.id));
+        }
+        if entry.is_waiting() {
+            self.outbox_waiting.insert((entry.recipient, entry.id));
         }
         if entry.state == OutboxState::Dead {
             self.outbox_dead.insert(entry.id);

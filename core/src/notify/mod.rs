@@ -8,6 +8,7 @@ mod schedule;
 mod shipped;
 pub(crate) mod template;
 mod unsubscribe;
+mod window;
 pub(crate) mod words;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,7 @@ pub use schedule::{
 };
 pub(crate) use template::MessageKind;
 pub use unsubscribe::{UnsubscribeKey, UnsubscribeToken};
+pub use window::SendWindow;
 
 use crate::ids::{EventId, OutboxId, ParticipantId, TaskId};
 
@@ -67,7 +69,9 @@ pub struct OutboxEntry {
     #[serde(default)]
     pub delivered: BTreeSet<String>,
     /// The addresses it was held back from ([`OutboxEntry::address_key`] → why: the
-    /// recipient's preference, a suppressed address), decided when it was sent (N8).
+    /// recipient's preference, a suppressed address), decided when it was sent (N8); `*`
+    /// for every address, when it was no longer needed by the time its recipient's send
+    /// window opened (N9: the task was done meanwhile).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub skipped: BTreeMap<String, String>,
     /// Since when peers have been asking to slow down, with no other outcome since (N11):
@@ -78,6 +82,11 @@ pub struct OutboxEntry {
     /// them spends an attempt).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub throttles: u32,
+    /// Since when it has waited for its recipient's send window to open (N9): the
+    /// entries waiting for one recipient go out together, as one message, when it opens.
+    /// Kept once it is sent, as a record that it waited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_since: Option<DateTime<Utc>>,
     /// The last failure, as the adapter told it.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -112,9 +121,24 @@ impl OutboxEntry {
             skipped: BTreeMap::new(),
             throttled_since: None,
             throttles: 0,
+            held_since: None,
             last_error: None,
             finished_at: None,
         }
+    }
+
+    /// Whether it is pending and has waited for its recipient's send window (N9): what a
+    /// store's [`claim_held`](crate::store::OutboxStore::claim_held) claims.
+    pub fn is_waiting(&self) -> bool {
+        self.state == OutboxState::Pending && self.held_since.is_some()
+    }
+
+    /// Makes it wait, unleased and with no attempt spent, for its recipient's send window
+    /// to open at `opening` (N9), noting since when it waits.
+    pub fn hold_until(&mut self, opening: DateTime<Utc>, now: DateTime<Utc>) {
+        self.lease = None;
+        self.not_before = Some(opening);
+        self.held_since.get_or_insert(now);
     }
 
     /// When a dispatcher may claim it: while pending, at the end of its lease if it has
@@ -155,6 +179,7 @@ impl OutboxEntry {
         self.finished_at = None;
         self.throttled_since = None;
         self.throttles = 0;
+        self.held_since = None;
     }
 
     /// The channels it was delivered on so far, from [`OutboxEntry::delivered`]: what a
@@ -287,6 +312,12 @@ pub enum Notification {
         /// The reminders, by deadline.
         items: Vec<ReminderItem>,
     },
+    /// Messages that waited for the recipient's send window, sent together when it opened
+    /// (N9): made by the dispatcher when it sends them, never queued itself.
+    Digest {
+        /// The messages, in the order they were queued, without what is no longer needed.
+        messages: Vec<Notification>,
+    },
     /// A reminder before a deadline, or once overdue (N3).
     Reminder {
         /// The task.
@@ -311,6 +342,21 @@ impl Notification {
             Self::ReviewRejected { .. } => K::ReviewRejected,
             Self::Reminders { .. } => K::Reminders,
             Self::Reminder { .. } => K::Reminder,
+            Self::Digest { .. } => K::Digest,
+        }
+    }
+
+    /// The participants it names besides its recipient: the tasks' owners (whose names a
+    /// message may show).
+    pub fn owners(&self) -> Vec<ParticipantId> {
+        match self {
+            Self::Assignment { owner, .. }
+            | Self::Nudge { owner, .. }
+            | Self::ReviewRejected { owner, .. }
+            | Self::Reminder { owner, .. } => vec![*owner],
+            Self::Reminders { items } => items.iter().map(|i| i.owner).collect(),
+            Self::Digest { messages } => messages.iter().flat_map(Self::owners).collect(),
+            Self::Publication { .. } => Vec::new(),
         }
     }
 
@@ -330,6 +376,7 @@ impl Notification {
                 deadline: *deadline,
             }],
             Self::Reminders { items } => items.clone(),
+            Self::Digest { messages } => messages.iter().flat_map(Self::reminder_items).collect(),
             _ => Vec::new(),
         }
     }

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::channel::Channel;
 use super::template::MessageKind;
+use super::window::SendWindow;
 use crate::error::{Error, Result};
 
 /// The kinds a participant or an event chooses for: every [`MessageKind`] but the grouped
@@ -60,6 +61,9 @@ pub struct NotificationDefaults {
     /// Kinds participants may not turn off, besides the assignment notice (always on).
     #[serde(skip_serializing_if = "BTreeSet::is_empty")]
     pub locked: BTreeSet<MessageKind>,
+    /// When, on the recipient's clock, messages may reach them (N9); `None`: at any hour.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<SendWindow>,
 }
 
 impl NotificationDefaults {
@@ -88,6 +92,9 @@ impl NotificationDefaults {
         }
         for kind in &self.locked {
             check_kind("notifications.locked", *kind)?;
+        }
+        if let Some(w) = &self.window {
+            w.validate("notifications.window")?;
         }
         for (kind, on) in &self.channels {
             if kind.always_sent() && on.len() < Channel::ALL.len() {
@@ -310,8 +317,14 @@ impl PreferencesUpdate {
     }
 }
 
-/// Refuses the grouped reminders as a kind of their own.
+/// Refuses the grouped reminders and digests as kinds of their own.
 fn check_kind(field: &str, kind: MessageKind) -> Result<()> {
+    if kind == MessageKind::Digest {
+        return Err(Error::invalid(
+            format!("{field}.{}", kind.as_str()),
+            "messages sent together follow their own kinds' settings",
+        ));
+    }
     if kind == MessageKind::Reminders {
         return Err(Error::invalid(
             format!("{field}.{}", kind.as_str()),
@@ -332,6 +345,7 @@ mod tests {
                 BTreeSet::from([Channel::Email]),
             )]),
             locked: BTreeSet::from([MessageKind::ReviewRejected]),
+            window: None,
         }
     }
 
@@ -436,7 +450,7 @@ mod tests {
         }
         let bad = NotificationDefaults {
             channels: BTreeMap::from([(MessageKind::Assignment, BTreeSet::new())]),
-            locked: BTreeSet::new(),
+            ..NotificationDefaults::default()
         };
         assert_eq!(
             bad.validate().unwrap_err().field(),

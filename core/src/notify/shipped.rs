@@ -37,6 +37,11 @@ pub(super) const EN: &[(MessageKind, &str, &str)] = &[
         "Your submission needs another look: {{ task.name }}",
         "The organizers of {{ event }} could not accept “{{ task.name }}” yet. Their comment:",
     ),
+    (
+        MessageKind::Digest,
+        "{{ tasks|length }} updates on your tasks for {{ event }}",
+        "Here is what is new on your tasks for {{ event }}, gathered in one message.",
+    ),
 ];
 
 /// Subject and intro, per kind, in French.
@@ -71,6 +76,11 @@ pub(super) const FR: &[(MessageKind, &str, &str)] = &[
         "Votre envoi est à reprendre : {{ task.name }}",
         "Les organisateurs de {{ event }} n'ont pas encore pu accepter « {{ task.name }} ». Leur commentaire :",
     ),
+    (
+        MessageKind::Digest,
+        "{{ tasks|length }} nouveautés sur vos tâches pour {{ event }}",
+        "Voici les nouveautés sur vos tâches pour {{ event }}, réunies en un seul message.",
+    ),
 ];
 
 /// The layouts' words, per language.
@@ -96,6 +106,13 @@ pub(super) const SAY: &[(&str, &[(&str, &str)])] = &[
             ("footer", "You receive this email as a participant of"),
             ("unsubscribe", "Unsubscribe"),
             ("unsubscribe_text", "Stop these emails:"),
+            ("updates", "updates"),
+            ("what_publication", "New task"),
+            ("what_assignment", "Handed to you by"),
+            ("what_reminder", "Reminder"),
+            ("what_overdue", "Overdue"),
+            ("what_nudge", "From the organizers"),
+            ("what_review_rejected", "Changes needed"),
         ],
     ),
     (
@@ -122,15 +139,22 @@ pub(super) const SAY: &[(&str, &[(&str, &str)])] = &[
             ),
             ("unsubscribe", "Se désabonner"),
             ("unsubscribe_text", "Ne plus recevoir ces messages :"),
+            ("updates", "nouveautés"),
+            ("what_publication", "Nouvelle tâche"),
+            ("what_assignment", "Confiée par"),
+            ("what_reminder", "Rappel"),
+            ("what_overdue", "En retard"),
+            ("what_nudge", "Rappel des organisateurs"),
+            ("what_review_rejected", "À reprendre"),
         ],
     ),
 ];
 
 /// A push notification's title: the task, or how many.
-pub(super) const TITLE: &str = "{% if tasks|length > 1 %}{{ tasks|length }} {% if kind == 'publication' %}{{ say.new_tasks }}{% else %}{{ say.tasks_due }}{% endif %}{% elif task %}{{ task.name }}{% else %}{{ event }}{% endif %}";
+pub(super) const TITLE: &str = "{% if tasks|length > 1 %}{{ tasks|length }} {% if kind == 'publication' %}{{ say.new_tasks }}{% elif kind == 'digest' %}{{ say.updates }}{% else %}{{ say.tasks_due }}{% endif %}{% elif task %}{{ task.name }}{% else %}{{ event }}{% endif %}";
 
 /// A push notification's line: when it is due, or who handed it over.
-pub(super) const SUMMARY: &str = "{% if kind == 'review_rejected' %}{{ say.changes_needed }}{% elif kind == 'assignment' and owner %}{{ say.handed_by }} {{ owner }}{% elif task and task.deadline_short %}{% if task.overdue %}{{ say.overdue_short }}{% else %}{{ say.due_short }}{% endif %} {{ task.deadline_short }}{% elif kind == 'nudge' %}{{ say.from_organizers }}{% else %}{{ event }}{% endif %}";
+pub(super) const SUMMARY: &str = "{% if kind == 'digest' %}{{ event }}{% elif kind == 'review_rejected' %}{{ say.changes_needed }}{% elif kind == 'assignment' and owner %}{{ say.handed_by }} {{ owner }}{% elif task and task.deadline_short %}{% if task.overdue %}{{ say.overdue_short }}{% else %}{{ say.due_short }}{% endif %} {{ task.deadline_short }}{% elif kind == 'nudge' %}{{ say.from_organizers }}{% else %}{{ event }}{% endif %}";
 
 /// The text part: reads well on its own, prints each link once.
 pub(super) const BODY: &str = "{% set action = say.submit_action if kind == 'review_rejected' else (say.open_task if tasks|length == 1 else say.see_tasks) %}\
@@ -143,7 +167,8 @@ pub(super) const BODY: &str = "{% set action = say.submit_action if kind == 'rev
 {{ say.submit_again }}
 {% endif %}
 {% for t in tasks %}
-{% if tasks|length > 1 %}- {{ t.name }}{% if t.deadline %}{{ say.colon }} {% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}{% endif %}{% if t.link and t.link != link %}
+{% if tasks|length > 1 %}- {% if t.what %}[{{ say['what_' ~ t.what] }}{% if t.by %} {{ t.by }}{% endif %}] {% endif %}{{ t.name }}{% if t.deadline %}{{ say.colon }} {% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}{% endif %}{% if t.note %}
+    {{ t.note|replace('\\n', '\\n    ') }}{% endif %}{% if t.link and t.link != link %}
   {{ t.link }}{% endif %}{% else %}{{ t.name }}{% if t.excerpt %}
 {{ t.excerpt }}{% endif %}{% if t.deadline %}
 {% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}{% endif %}{% endif %}{% endfor %}
@@ -181,8 +206,10 @@ pub(super) const HTML: &str = r#"{% set action = say.submit_action if kind == 'r
 <p style="margin:0 0 16px;font-size:16px;line-height:1.5;">{{ say.submit_again }}</p>
 {% endif %}{% for t in tasks %}<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="margin:0 0 12px;border:1px solid #e5e7eb;border-radius:6px;">
 <tr><td style="padding:12px 16px;">
-<div style="font-size:16px;font-weight:600;line-height:1.4;">{% if t.link and tasks|length > 1 %}<a href="{{ t.link }}" style="color:{{ colour }};text-decoration:none;">{{ t.name }}</a>{% else %}{{ t.name }}{% endif %}</div>
+{% if t.what %}<div style="margin-bottom:2px;font-size:12px;font-weight:600;letter-spacing:.03em;text-transform:uppercase;color:{% if t.what == 'overdue' %}#b91c1c{% else %}#6b7280{% endif %};">{{ say['what_' ~ t.what] }}{% if t.by %} {{ t.by }}{% endif %}</div>
+{% endif %}<div style="font-size:16px;font-weight:600;line-height:1.4;">{% if t.link and tasks|length > 1 %}<a href="{{ t.link }}" style="color:{{ colour }};text-decoration:none;">{{ t.name }}</a>{% else %}{{ t.name }}{% endif %}</div>
 {% if t.excerpt %}<div style="margin-top:4px;font-size:14px;line-height:1.5;color:#4b5563;white-space:pre-line;">{{ t.excerpt }}</div>
+{% endif %}{% if t.note %}<blockquote style="margin:8px 0 0;padding:8px 12px;background:#fff7e6;border-left:4px solid #d97706;font-size:14px;line-height:1.5;white-space:pre-line;">{{ t.note }}</blockquote>
 {% endif %}{% if t.deadline %}<div style="margin-top:6px;font-size:14px;line-height:1.5;color:{% if t.overdue %}#b91c1c{% else %}#374151{% endif %};">{% if t.overdue %}{{ say.overdue }}{% else %}{{ say.due }}{% endif %} {{ t.deadline }}</div>
 {% endif %}</td></tr>
 </table>

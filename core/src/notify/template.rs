@@ -55,17 +55,21 @@ pub enum MessageKind {
     Nudge,
     /// A submission refused by the organizer (T3).
     ReviewRejected,
+    /// Messages of several kinds that waited for the recipient's send window, sent
+    /// together when it opened (N9); each follows its own kind's preferences.
+    Digest,
 }
 
 impl MessageKind {
     /// Every kind.
-    pub const ALL: [MessageKind; 6] = [
+    pub const ALL: [MessageKind; 7] = [
         MessageKind::Publication,
         MessageKind::Assignment,
         MessageKind::Reminder,
         MessageKind::Reminders,
         MessageKind::Nudge,
         MessageKind::ReviewRejected,
+        MessageKind::Digest,
     ];
 
     /// Its name in template names (`publication`, `assignment`, …).
@@ -77,6 +81,7 @@ impl MessageKind {
             Self::Reminders => "reminders",
             Self::Nudge => "nudge",
             Self::ReviewRejected => "review_rejected",
+            Self::Digest => "digest",
         }
     }
 }
@@ -96,6 +101,13 @@ pub(crate) struct TaskView {
     pub overdue: bool,
     pub link: String,
     pub when: String,
+    /// In a digest (N9), what the line is: the kind it came as (`publication`,
+    /// `assignment`, `reminder`, `overdue`, `nudge`, `review_rejected`); else empty.
+    pub what: String,
+    /// In a digest, who handed the task over (an assignment).
+    pub by: String,
+    /// In a digest, the organizer's comment (a refused submission).
+    pub note: String,
 }
 
 /// What a template sees.
@@ -362,6 +374,7 @@ mod tests {
             } else {
                 "day".into()
             },
+            ..TaskView::default()
         };
         let tasks: Vec<_> = (0..n).map(task).collect();
         View {
@@ -416,6 +429,56 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// N9: a digest says what each line came as, with who handed a task over and the
+    /// organizer's comment, in the recipient's language.
+    #[test]
+    fn n9_a_digest_labels_each_line() {
+        let r = Renderer::new();
+        let mut v = view(3);
+        v.tasks[0].what = "publication".into();
+        v.tasks[1].what = "overdue".into();
+        v.tasks[2].what = "assignment".into();
+        v.tasks[2].by = "Bob Martin".into();
+        v.tasks[0].note = "Use the new <logo>".into();
+        let en = r
+            .render(MessageKind::Digest, "en", &v, &BTreeMap::new())
+            .unwrap();
+        assert_eq!(en.subject, "3 updates on your tasks for Expo <2026>");
+        assert_eq!(
+            (en.title.as_str(), en.summary.as_str()),
+            ("3 updates", "Expo <2026>")
+        );
+        for line in [
+            "- [New task] Task 0",
+            "    Use the new <logo>",
+            "- [Overdue] Task 1: Overdue since",
+            "- [Handed to you by Bob Martin] Task 2",
+        ] {
+            assert!(en.body.contains(line), "{line}: {}", en.body);
+        }
+        assert!(
+            en.html.contains("Handed to you by Bob Martin</div>"),
+            "{}",
+            en.html
+        );
+        assert!(
+            en.html.contains("Use the new &lt;logo&gt;</blockquote>"),
+            "{}",
+            en.html
+        );
+        let fr = r
+            .render(MessageKind::Digest, "fr", &v, &BTreeMap::new())
+            .unwrap();
+        assert_eq!(fr.subject, "3 nouveautés sur vos tâches pour Expo <2026>");
+        for line in [
+            "- [Nouvelle tâche] Task 0",
+            "- [En retard] Task 1",
+            "- [Confiée par Bob Martin] Task 2",
+        ] {
+            assert!(fr.body.contains(line), "{line}: {}", fr.body);
         }
     }
 

@@ -328,6 +328,21 @@ pub trait OutboxStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>>;
 
+    /// Claims, like [`claim_outbox`](Self::claim_outbox), up to `limit` of `recipient`'s
+    /// entries in `event` that are due at `now` and have waited for their send window
+    /// ([`OutboxEntry::is_waiting`]), earliest due first: what lets a dispatcher that
+    /// claimed one of them send them all as one message when the window opens (N9). A
+    /// recipient's entries, never a scan of the outbox.
+    async fn claim_held(
+        &self,
+        owner: &str,
+        event: EventId,
+        recipient: ParticipantId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>>;
+
     /// Writes back claimed entries as a dispatcher leaves them (sent, dead, or pending
     /// again after a backoff), each only if the stored entry is still pending and leased
     /// to `owner`: a dispatcher that outlived its lease changes nothing. Returns the ids

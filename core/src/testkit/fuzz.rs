@@ -937,6 +937,7 @@ fn kind_name(n: &Notification) -> &'static str {
         Notification::Reminders { .. } => "reminders",
         Notification::Nudge { .. } => "nudge",
         Notification::ReviewRejected { .. } => "review_rejected",
+        Notification::Digest { .. } => "digest",
     }
 }
 

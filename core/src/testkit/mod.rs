@@ -86,13 +86,14 @@ mod checks {
     pub(super) mod tasks;
     pub(super) mod timeline;
     pub(super) mod tracking;
+    pub(super) mod window;
 }
 
 pub use checks::{
     access::*, agenda::*, authorization::*, bounds::*, completion::*, consistency::*, history::*,
     host::*, input::*, messages::*, my_tasks::*, networking::*, notices::*, outbox::*,
     participants::*, preferences::*, presence::*, privacy::*, reminders::*, rendering::*,
-    segments::*, tasks::*, timeline::*, tracking::*,
+    segments::*, tasks::*, timeline::*, tracking::*, window::*,
 };
 pub use fixture::Fixture;
 pub use interleave::Interleaving;
@@ -175,6 +176,11 @@ macro_rules! __checks {
             preferences: [
                 n8_nothing_a_preference_forbids_is_ever_sent,
                 n8_preferences_are_the_participants_and_in_their_history,
+            ]
+            window: [
+                n9_held_messages_wait_for_the_window_and_go_out_together,
+                n9_members_sent_together_retry_together,
+                n9_bad_windows_are_refused_and_write_nothing,
             ]
             tracking: [
                 b1_live_stream_reports_commits,
