@@ -175,9 +175,10 @@ impl RedbStore {
                 }
                 // Older formats are migrated here, step by step, in this transaction.
                 Some(v) => {
-                    if v < 2 {
-                        // Version 2: the outbox's due index (every entry of a version 1
-                        // file is pending).
+                    if v < 5 {
+                        // Version 2 added the outbox's due index; version 5 puts each
+                        // entry's lane first in its key: built again from the entries.
+                        txn.delete_table(OUTBOX_DUE).map_err(Prepare::redb)?;
                         let outbox = txn.open_table(OUTBOX).map_err(Prepare::redb)?;
                         let mut due = txn.open_table(OUTBOX_DUE).map_err(Prepare::redb)?;
                         for item in outbox.iter().map_err(Prepare::redb)? {

@@ -80,16 +80,28 @@ impl OutboxStore for RedbStore {
         let owner = owner.to_owned();
         self.write_with(move |txn| {
             let mut tables = OutboxTables::open(txn)?;
-            // Every key due at `now` sorts before the first key of the next nanosecond.
-            let end = time_key(now + chrono::Duration::nanoseconds(1));
+            // Lane by lane (N11); within one, every key due at `now` sorts before the first
+            // key of the next nanosecond.
             let mut due = Vec::new();
-            for item in tables.due.range(..&end[..]).map_err(be)?.take(limit) {
-                let (k, _) = item.map_err(be)?;
-                let k = k.value();
-                due.push((
-                    EventId::from_uuid(uuid_at(k, 12)?),
-                    OutboxId::from_uuid(uuid_at(k, 28)?),
-                ));
+            for lane in 0..punchlist::MessageKind::LANES {
+                let start = [lane];
+                let end = key(&[&[lane], &time_key(now + chrono::Duration::nanoseconds(1))]);
+                for item in tables
+                    .due
+                    .range(&start[..]..&end[..])
+                    .map_err(be)?
+                    .take(limit - due.len())
+                {
+                    let (k, _) = item.map_err(be)?;
+                    let k = k.value();
+                    due.push((
+                        EventId::from_uuid(uuid_at(k, 13)?),
+                        OutboxId::from_uuid(uuid_at(k, 29)?),
+                    ));
+                }
+                if due.len() == limit {
+                    break;
+                }
             }
             let mut claimed = Vec::with_capacity(due.len());
             for (event, id) in due {

@@ -21,7 +21,7 @@
 //! | `messages` | event · participant · message | JSON `Message` (R7; created when a file is opened, no format change) |
 //! | `outbox` | event · entry | JSON `OutboxEntry` |
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
-//! | `outbox_due` | due time · event · entry | — (pending entries, by [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
+//! | `outbox_due` | lane · due time · event · entry | — (pending entries, by [`OutboxEntry::lane`](punchlist::OutboxEntry::lane) and [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
 //! | `outbox_dead` | event · entry | — (dead letters) |
 //! | `outbox_waiting` | event · recipient · entry | — (pending entries that waited for the send window, N9; created when a file is opened, no format change) |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
@@ -94,9 +94,9 @@ pub(crate) const ALL: &[Bytes] = &[
 
 /// The key format version this crate writes. Version 2 added the outbox's due and dead
 /// indexes and the progress status index; version 3 the index of rows by their next
-/// reminder; version 4 every progress row's resolved deadline (an older file is migrated
-/// when opened).
-pub(crate) const FORMAT: u64 = 4;
+/// reminder; version 4 every progress row's resolved deadline; version 5 the lane first in
+/// the outbox's due keys (an older file is migrated when opened).
+pub(crate) const FORMAT: u64 = 5;
 /// The name of the format version in `meta`.
 pub(crate) const FORMAT_KEY: &str = "format";
 
@@ -211,6 +211,7 @@ pub(crate) fn sort_key(ev: &[u8; 16], kind: u8, key: &str, pid: &[u8; 16]) -> Ve
 pub(crate) fn due_key(entry: &OutboxEntry) -> Option<Vec<u8>> {
     let due = entry.due_at()?;
     Some(key(&[
+        &[entry.lane()],
         &time_key(due),
         &bytes_of!(entry.event),
         &bytes_of!(entry.id),

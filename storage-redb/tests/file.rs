@@ -67,7 +67,7 @@ fn x5_a_file_of_a_newer_format_is_refused_with_both_versions() {
     drop(store);
     match RedbStore::open(&path) {
         Err(OpenError::NewerFormat { found, supported }) => {
-            assert_eq!((found, supported), (99, 4));
+            assert_eq!((found, supported), (99, 5));
         }
         other => panic!("expected NewerFormat, got {other:?}"),
     }
@@ -271,6 +271,72 @@ async fn t2_a_format_3_file_gets_every_rows_deadline_when_opened() {
         again.dump(event).await.unwrap(),
         before,
         "opened again: the same"
+    );
+}
+
+/// N11: a file of format 4 (the outbox's due keys without the lane) is migrated when
+/// opened: the due index is built again with each entry's lane first, the dump is the
+/// same, and a claim takes the assignment before the older publication notices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn n11_a_format_4_file_gets_lanes_in_its_due_index_when_opened() {
+    use chrono::Duration;
+    use punchlist::{Clock, MessageKind, TaskConfig};
+    use redb::ReadableTable;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("format4.redb");
+    let (event, now, before) = {
+        let f = Fixture::new(RedbStore::open_async(&path).await.unwrap()).await;
+        let (owner, team) = f.exhibitor_with_collaborator("acme").await;
+        f.participant("bob", &["exhibitor"]).await;
+        let mut config = TaskConfig::manual(f.en.clone(), "Logo", Fixture::<RedbStore>::web());
+        config.notify_on_publish = true;
+        config.segment = Some(f.exhibitors);
+        let t = f.publish(config).await;
+        f.clock.advance(Duration::minutes(1));
+        f.service
+            .assign_task(&f.as_participant(&owner), f.event, owner.id, t.id, team.id)
+            .await
+            .unwrap();
+        (f.event, f.clock.now(), f.dump().await)
+    };
+    assert_eq!(before.outbox.len(), 3, "two notices and an assignment");
+    // Make it a format 4 file: due keys of time · event · entry.
+    {
+        let store = RedbStore::open(&path).unwrap();
+        store.set_format_for_tests(4).unwrap();
+        drop(store);
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("outbox_due");
+            let mut due = txn.open_table(def).unwrap();
+            let keys: Vec<Vec<u8>> = due
+                .iter()
+                .unwrap()
+                .map(|item| item.unwrap().0.value().to_vec())
+                .collect();
+            assert_eq!(keys.len(), 3);
+            for k in keys {
+                due.remove(k.as_slice()).unwrap();
+                due.insert(&k[1..], &[][..]).unwrap();
+            }
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open_async(&path).await.unwrap();
+    assert_eq!(store.dump(event).await.unwrap(), before, "nothing lost");
+    let claimed = store
+        .claim_outbox("d", now, now + Duration::seconds(30), 10)
+        .await
+        .unwrap();
+    let kinds: Vec<MessageKind> = claimed.iter().map(|e| e.message.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            MessageKind::Assignment,
+            MessageKind::Publication,
+            MessageKind::Publication
+        ]
     );
 }
 

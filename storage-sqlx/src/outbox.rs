@@ -60,18 +60,26 @@ impl OutboxStore for PgStore {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         let mut tx = self.pool.begin().await.map_err(map_error)?;
-        // `SKIP LOCKED`: dispatchers claiming at the same time take different entries
-        // instead of queueing behind each other's locks.
-        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
-            "SELECT body FROM outbox WHERE due_at <= $1 ORDER BY due_at LIMIT $2 \
-             FOR UPDATE SKIP LOCKED",
-        )
-        .bind(now)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_error)?;
-        let mut claimed: Vec<OutboxEntry> = rows.into_iter().map(|j| j.0).collect();
+        // Lane by lane (N11), each one range of the (lane, due_at) index. `SKIP LOCKED`:
+        // dispatchers claiming at the same time take different entries instead of
+        // queueing behind each other's locks.
+        let mut claimed: Vec<OutboxEntry> = Vec::new();
+        for lane in 0..punchlist::MessageKind::LANES {
+            let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+                "SELECT body FROM outbox WHERE lane = $1 AND due_at <= $2 ORDER BY due_at \
+                 LIMIT $3 FOR UPDATE SKIP LOCKED",
+            )
+            .bind(i16::from(lane))
+            .bind(now)
+            .bind(i64::try_from(limit - claimed.len()).unwrap_or(i64::MAX))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_error)?;
+            claimed.extend(rows.into_iter().map(|j| j.0));
+            if claimed.len() >= limit {
+                break;
+            }
+        }
         for entry in &mut claimed {
             entry.lease_to(owner, lease_until);
         }
@@ -240,13 +248,14 @@ pub(crate) async fn insert_outbox(
     let recipients: Vec<Uuid> = entries.iter().map(|o| o.recipient.as_uuid()).collect();
     let kinds: Vec<&str> = entries.iter().map(|o| o.message.kind().as_str()).collect();
     let delivered: Vec<String> = entries.iter().map(channels).collect();
+    let lanes: Vec<i16> = entries.iter().map(|o| i16::from(o.lane())).collect();
     sqlx::query(
         "INSERT INTO outbox (event_id, outbox_id, idempotency_key, body, state, due_at, \
-           recipient_id, kind, delivered_channels) \
-         SELECT $1, u.id, u.key, u.body, u.state, u.due_at, u.recipient, u.kind, u.delivered::text[] \
+           recipient_id, kind, delivered_channels, lane) \
+         SELECT $1, u.id, u.key, u.body, u.state, u.due_at, u.recipient, u.kind, u.delivered::text[], u.lane \
          FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[], $6::timestamptz[], \
-           $7::uuid[], $8::text[], $9::text[]) \
-           AS u(id, key, body, state, due_at, recipient, kind, delivered)",
+           $7::uuid[], $8::text[], $9::text[], $10::smallint[]) \
+           AS u(id, key, body, state, due_at, recipient, kind, delivered, lane)",
     )
     .bind(event.as_uuid())
     .bind(&ids)
@@ -257,6 +266,7 @@ pub(crate) async fn insert_outbox(
     .bind(&recipients)
     .bind(&kinds)
     .bind(&delivered)
+    .bind(&lanes)
     .execute(&mut **tx)
     .await
     .map_err(map_error)?;

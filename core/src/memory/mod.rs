@@ -25,7 +25,7 @@ use crate::ids::{
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
 use crate::message::Message;
-use crate::notify::{OutboxEntry, OutboxFilter, OutboxState};
+use crate::notify::{MessageKind, OutboxEntry, OutboxFilter, OutboxState};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
@@ -67,8 +67,9 @@ struct EventData {
     messages: BTreeMap<(ParticipantId, MessageId), Message>,
     outbox: BTreeMap<OutboxId, OutboxEntry>,
     outbox_keys: HashSet<String>,
-    /// Pending entries by due time ([`OutboxEntry::due_at`]).
-    outbox_due: BTreeSet<(DateTime<Utc>, OutboxId)>,
+    /// Pending entries by lane and due time ([`OutboxEntry::lane`],
+    /// [`OutboxEntry::due_at`]).
+    outbox_due: BTreeSet<(u8, DateTime<Utc>, OutboxId)>,
     /// Dead letters.
     outbox_dead: BTreeSet<OutboxId>,
     /// Pending entries that waited for their send window, by recipient (N9).
@@ -528,26 +529,33 @@ impl OutboxStore for MemoryStore {
             .values()
             .cloned()
             .collect();
-        // Earliest due first across events: gather each event's first due entries, then
-        // lease the earliest under that event's write lock, checking again that they are
-        // still due (another claim may have taken them meanwhile).
+        // By lane, then earliest due, across events: gather each event's first due
+        // entries of each lane, then lease the first under that event's write lock,
+        // checking again that they are still due (another claim may have taken them).
         let mut candidates = Vec::new();
         for (i, data) in events.iter().enumerate() {
             let data = data.read().map_err(poisoned)?;
-            candidates.extend(
-                data.outbox_due
-                    .iter()
-                    .take_while(|(due, _)| *due <= now)
-                    .take(limit)
-                    .map(|(due, id)| (*due, i, *id)),
-            );
+            for lane in 0..MessageKind::LANES {
+                let from = (
+                    lane,
+                    DateTime::<Utc>::MIN_UTC,
+                    OutboxId::from_uuid(uuid::Uuid::nil()),
+                );
+                candidates.extend(
+                    data.outbox_due
+                        .range(from..)
+                        .take_while(|(l, due, _)| *l == lane && *due <= now)
+                        .take(limit)
+                        .map(|(l, due, id)| (*l, *due, i, *id)),
+                );
+            }
         }
         candidates.sort();
         candidates.truncate(limit);
         let mut claimed = Vec::new();
-        for (due, i, id) in candidates {
+        for (lane, due, i, id) in candidates {
             let mut data = events[i].write().map_err(poisoned)?;
-            if !data.outbox_due.contains(&(due, id)) {
+            if !data.outbox_due.contains(&(lane, due, id)) {
                 continue;
             }
             let Some(mut entry) = data.outbox.get(&id).cloned() else {

@@ -144,7 +144,7 @@ impl EventData {
             if let Some(old) = self.outbox.remove(&id) {
                 self.outbox_keys.remove(&old.idempotency_key);
                 if let Some(due) = old.due_at() {
-                    self.outbox_due.remove(&(due, id));
+                    self.outbox_due.remove(&(old.lane(), due, id));
                 }
                 self.outbox_dead.remove(&id);
                 self.outbox_waiting.remove(&(old.recipient, id));
@@ -173,13 +173,13 @@ impl EventData {
     pub(super) fn put_outbox(&mut self, entry: OutboxEntry) {
         if let Some(old) = self.outbox.get(&entry.id) {
             if let Some(due) = old.due_at() {
-                self.outbox_due.remove(&(due, old.id));
+                self.outbox_due.remove(&(old.lane(), due, old.id));
             }
             self.outbox_dead.remove(&old.id);
             self.outbox_waiting.remove(&(old.recipient, old.id));
         }
         if let Some(due) = entry.due_at() {
-            self.outbox_due.insert((due, entry.id));
+            self.outbox_due.insert((entry.lane(), due, entry.id));
         }
         if entry.is_waiting() {
             self.outbox_waiting.insert((entry.recipient, entry.id));

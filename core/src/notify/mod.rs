@@ -154,6 +154,12 @@ impl OutboxEntry {
         })
     }
 
+    /// Its lane (N11, [`MessageKind::lane`](template::MessageKind::lane)): a claim takes
+    /// every due entry of a lower lane first.
+    pub fn lane(&self) -> u8 {
+        self.message.kind().lane()
+    }
+
     /// Leases the entry to `owner` until `until` (what a claim stores).
     pub fn lease_to(&mut self, owner: &str, until: DateTime<Utc>) {
         self.lease = Some(Lease {

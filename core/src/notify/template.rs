@@ -72,6 +72,21 @@ impl MessageKind {
         MessageKind::Digest,
     ];
 
+    /// Its lane in the outbox (N11): dispatchers claim every due entry of a lower lane
+    /// before any of a higher one, so that a notice to 100,000 never delays an
+    /// assignment. 0: a task handed over, a submission decided; 1: reminders, the
+    /// organizers' included; 2: publication notices (and anything else).
+    pub fn lane(self) -> u8 {
+        match self {
+            Self::Assignment | Self::ReviewRejected => 0,
+            Self::Reminder | Self::Reminders | Self::Nudge => 1,
+            Self::Publication | Self::Digest => 2,
+        }
+    }
+
+    /// The number of lanes ([`MessageKind::lane`] is below it).
+    pub const LANES: u8 = 3;
+
     /// Its name in template names (`publication`, `assignment`, …).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -316,7 +316,8 @@ pub trait OutboxStore: Send + Sync + 'static {
     ) -> Result<Vec<OutboxEntry>>;
 
     /// Claims up to `limit` outbox entries due at `now` ([`OutboxEntry::due_at`]), of any
-    /// event, earliest due first: each is leased to `owner` until `lease_until`, stored so
+    /// event, by lane ([`OutboxEntry::lane`]: every due entry of a lower lane before any
+    /// of a higher one, N11), and earliest due first within a lane: each is leased to `owner` until `lease_until`, stored so
     /// and returned so. Claims running at the same time, from any number of dispatchers
     /// sharing the store, never return the same entry while its lease runs; once the lease
     /// ends the entry is due again, so a crashed dispatcher's claims come back (N5).

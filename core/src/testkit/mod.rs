@@ -71,6 +71,7 @@ mod checks {
     pub(super) mod history;
     pub(super) mod host;
     pub(super) mod input;
+    pub(super) mod lanes;
     pub(super) mod messages;
     pub(super) mod my_tasks;
     pub(super) mod networking;
@@ -91,7 +92,7 @@ mod checks {
 
 pub use checks::{
     access::*, agenda::*, authorization::*, bounds::*, completion::*, consistency::*, history::*,
-    host::*, input::*, messages::*, my_tasks::*, networking::*, notices::*, outbox::*,
+    host::*, input::*, lanes::*, messages::*, my_tasks::*, networking::*, notices::*, outbox::*,
     participants::*, preferences::*, presence::*, privacy::*, reminders::*, rendering::*,
     segments::*, tasks::*, timeline::*, tracking::*, window::*,
 };
@@ -176,6 +177,9 @@ macro_rules! __checks {
             preferences: [
                 n8_nothing_a_preference_forbids_is_ever_sent,
                 n8_preferences_are_the_participants_and_in_their_history,
+            ]
+            lanes: [
+                n11_claims_take_assignments_then_reminders_then_notices,
             ]
             window: [
                 n9_held_messages_wait_for_the_window_and_go_out_together,
