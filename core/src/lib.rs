@@ -207,6 +207,9 @@
 //!     async fn claim_held(&self, owner: &str, e: EventId, p: ParticipantId, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
 //!         self.inner.claim_held(owner, e, p, now, until, limit).await
 //!     }
+//!     async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
+//!         self.inner.update_limiter(name, step).await
+//!     }
 //!     async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>> {
 //!         self.inner.release_outbox(owner, entries).await
 //!     }
@@ -289,11 +292,11 @@ pub use matrix::{
 pub use memory::MemoryStore;
 pub use message::{Message, MessagePage, Unread};
 pub use notify::{
-    Address, Channel, Lease, Notification, NotificationDefaults, Notifier, OutboxEntry,
-    OutboxFilter, OutboxState, OutgoingMessage, PREFERENCE_KINDS, PreferenceCell, PreferenceChange,
-    PreferenceRow, Preferences, PreferencesUpdate, PushSubscription, ReminderItem, ReminderMark,
-    ReminderOffset, ReminderPolicy, ReminderSlot, RetryAfter, SendError, SendWindow, Sender,
-    UnsubscribeKey, UnsubscribeToken, Urgency, due_reminder,
+    Address, Channel, Lease, LimiterStep, Notification, NotificationDefaults, Notifier,
+    OutboxEntry, OutboxFilter, OutboxState, OutgoingMessage, PREFERENCE_KINDS, PreferenceCell,
+    PreferenceChange, PreferenceRow, Preferences, PreferencesUpdate, PushSubscription, RateLimit,
+    ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy, ReminderSlot, RetryAfter,
+    SendError, SendWindow, Sender, Taken, UnsubscribeKey, UnsubscribeToken, Urgency, due_reminder,
 };
 pub use participant::{
     Attendance, CountedFact, Facts, Networking, NetworkingProfile, NewParticipant, Participant,

@@ -145,6 +145,9 @@ impl OutboxStore for Minimal {
             .claim_held(owner, e, recipient, now, until, limit)
             .await
     }
+    async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
+        self.0.update_limiter(name, step).await
+    }
     async fn release_outbox(
         &self,
         owner: &str,

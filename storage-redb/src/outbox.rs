@@ -12,8 +12,8 @@ use redb::ReadableTable;
 use crate::RedbStore;
 use crate::error::{be, json, parse};
 use crate::schema::{
-    OUTBOX, OUTBOX_DEAD, OUTBOX_DUE, OUTBOX_WAITING, bytes_of, due_key, get, key, prefix_end,
-    scan_from, time_key, uuid_at, waiting_key,
+    LIMITERS, OUTBOX, OUTBOX_DEAD, OUTBOX_DUE, OUTBOX_WAITING, bytes_of, due_key, get, key,
+    prefix_end, scan_from, time_key, uuid_at, waiting_key,
 };
 
 #[async_trait]
@@ -159,6 +159,25 @@ impl OutboxStore for RedbStore {
                 claimed.push(entry);
             }
             Ok(claimed)
+        })
+        .await
+    }
+
+    async fn update_limiter(
+        &self,
+        name: &str,
+        step: punchlist::LimiterStep,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let name = name.to_owned();
+        // One write transaction: redb runs them one at a time.
+        self.write_with(move |txn| {
+            let mut limiters = txn.open_table(LIMITERS).map_err(be)?;
+            let before: Option<DateTime<Utc>> = get(&limiters, name.as_bytes())?;
+            let after = step.apply(before);
+            limiters
+                .insert(name.as_bytes(), json(&after)?.as_slice())
+                .map_err(be)?;
+            Ok(before)
         })
         .await
     }

@@ -23,6 +23,7 @@
 //! | `outbox_keys` | event · idempotency key (UTF-8) | entry |
 //! | `outbox_due` | lane · due time · event · entry | — (pending entries, by [`OutboxEntry::lane`](punchlist::OutboxEntry::lane) and [`OutboxEntry::due_at`](punchlist::OutboxEntry::due_at)) |
 //! | `outbox_dead` | event · entry | — (dead letters) |
+//! | `limiters` | name (UTF-8) | JSON instant (a shared rate limiter's state, N11; created when a file is opened, no format change) |
 //! | `outbox_waiting` | event · recipient · entry | — (pending entries that waited for the send window, N9; created when a file is opened, no format change) |
 //! | `sweeps` | event · sweep | JSON `Sweep` |
 //! | `counters` | event · task | JSON `TaskCounters` |
@@ -59,6 +60,7 @@ pub(crate) const OUTBOX_KEYS: Bytes = TableDefinition::new("outbox_keys");
 pub(crate) const OUTBOX_DUE: Bytes = TableDefinition::new("outbox_due");
 pub(crate) const OUTBOX_DEAD: Bytes = TableDefinition::new("outbox_dead");
 pub(crate) const OUTBOX_WAITING: Bytes = TableDefinition::new("outbox_waiting");
+pub(crate) const LIMITERS: Bytes = TableDefinition::new("limiters");
 pub(crate) const SWEEPS: Bytes = TableDefinition::new("sweeps");
 pub(crate) const COUNTERS: Bytes = TableDefinition::new("counters");
 pub(crate) const SORT_KEYS: Bytes = TableDefinition::new("sort_keys");
@@ -85,6 +87,7 @@ pub(crate) const ALL: &[Bytes] = &[
     OUTBOX_DUE,
     OUTBOX_DEAD,
     OUTBOX_WAITING,
+    LIMITERS,
     SWEEPS,
     COUNTERS,
     SORT_KEYS,

@@ -125,6 +125,35 @@ impl OutboxStore for PgStore {
         Ok(claimed)
     }
 
+    async fn update_limiter(
+        &self,
+        name: &str,
+        step: punchlist::LimiterStep,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let mut tx = self.pool.begin().await.map_err(map_error)?;
+        // The row exists before it is locked, so that two first callers queue on one lock
+        // rather than both inserting.
+        sqlx::query("INSERT INTO limiters (name) VALUES ($1) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        let before: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT state FROM limiters WHERE name = $1 FOR UPDATE")
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_error)?;
+        sqlx::query("UPDATE limiters SET state = $2 WHERE name = $1")
+            .bind(name)
+            .bind(step.apply(before))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_error)?;
+        tx.commit().await.map_err(map_error)?;
+        Ok(before)
+    }
+
     async fn release_outbox(
         &self,
         owner: &str,

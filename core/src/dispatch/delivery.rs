@@ -21,6 +21,18 @@ pub(super) struct Outcome {
     pub(super) transient: Option<String>,
     pub(super) permanent: Option<String>,
     pub(super) throttled: Option<(String, Option<DateTime<Utc>>)>,
+    /// An address held back by the dispatchers' shared rate limit (N11), and when the
+    /// limit lets the next send go.
+    pub(super) limited: Option<(String, DateTime<Utc>)>,
+}
+
+impl Outcome {
+    /// Notes that the rate limit held back an address until `at` (the latest wins).
+    pub(super) fn limit(&mut self, why: String, at: DateTime<Utc>) {
+        if self.limited.as_ref().is_none_or(|(_, t)| *t < at) {
+            self.limited = Some((why, at));
+        }
+    }
 }
 
 /// Settles an entry after one attempt on every address.
@@ -31,6 +43,8 @@ pub(super) struct Outcome {
 ///   the throttle limit after the first throttle makes it a dead letter.
 /// - A temporary failure, or a refusal beside a throttle, with attempts left: due again
 ///   after the backoff, or when a throttling peer asked if later.
+/// - Only addresses the dispatchers' shared rate limit held back (N11): due again when it
+///   lets the next send go; nothing spent.
 /// - Otherwise (only refusals, or the last attempt): a dead letter, the refusal first.
 pub(super) fn settle(
     entry: &mut OutboxEntry,
@@ -42,7 +56,20 @@ pub(super) fn settle(
         transient,
         permanent,
         throttled,
+        limited,
     } = outcome;
+    // Held back by the shared rate limit only (N11): due again when the limit lets it go,
+    // with nothing spent and nothing counted.
+    if let (None, None, None, Some((why, at))) = (&transient, &permanent, &throttled, &limited) {
+        entry.last_error = Some(why.clone());
+        entry.not_before = Some(*at);
+        return;
+    }
+    let throttled = match (throttled, limited) {
+        // The limit's time counts like a peer's ask: the retry waits at least until then.
+        (Some((why, asked)), Some((_, at))) => Some((why, Some(asked.map_or(at, |a| a.max(at))))),
+        (t, _) => t,
+    };
     if let (None, None, Some((why, asked))) = (&transient, &permanent, &throttled) {
         let since = *entry.throttled_since.get_or_insert(now);
         entry.throttles = entry.throttles.saturating_add(1);
@@ -132,7 +159,7 @@ mod tests {
             let outcome = Outcome {
                 transient,
                 permanent,
-                throttled: None,
+                ..Outcome::default()
             };
             settle(&mut e, outcome, &config, now);
             assert_eq!(e.attempts, before + 1, "{case}");

@@ -3,11 +3,15 @@
 mod compose;
 mod delivery;
 mod held;
+mod limits;
+mod links;
 
 use std::collections::BTreeMap;
 
 use compose::{Compose, Context, addresses};
 use delivery::{Outcome, give_up, settle};
+use limits::Allowance;
+pub use links::UnsubscribeLinks;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -20,8 +24,8 @@ use crate::error::Result;
 use crate::event::Event;
 use crate::ids::{EventId, ParticipantId, TaskId};
 use crate::notify::{
-    Address, Channel, Notification, Notifier, OutboxEntry, OutboxState, OutgoingMessage,
-    ReminderSlot, RetryAfter, SendError, Urgency,
+    Address, Channel, LimiterStep, Notification, Notifier, OutboxEntry, OutboxState,
+    OutgoingMessage, RateLimit, ReminderSlot, RetryAfter, SendError, Urgency,
 };
 use crate::participant::Participant;
 use crate::service::Punchlist;
@@ -40,76 +44,7 @@ pub struct DispatchConfig {
     throttle_limit: Duration,
     tasks_page: Option<String>,
     unsubscribe: Option<UnsubscribeLinks>,
-}
-
-/// How the dispatcher signs one-click unsubscribe links (N8): the host's key, the host's
-/// route that hands the token to [`Punchlist::unsubscribe`], and how long a link works.
-#[derive(Debug, Clone)]
-pub struct UnsubscribeLinks {
-    key: crate::notify::UnsubscribeKey,
-    url: String,
-    valid_for: Duration,
-}
-
-impl UnsubscribeLinks {
-    /// Links to `url` (the host's route, e.g. `https://expo.example/unsubscribe`; the token
-    /// is added as the `token` query parameter), signed with `key`, working for 90 days.
-    /// The error names `url` when it is not an absolute `https` address (RFC 8058; `http`
-    /// only on a loopback address, for tests) or has a fragment (the token would not reach
-    /// the server).
-    pub fn new(key: crate::notify::UnsubscribeKey, url: impl Into<String>) -> Result<Self> {
-        let url = url.into();
-        crate::text::web_url("url", &url)?;
-        let loopback = ["http://127.0.0.1", "http://[::1]", "http://localhost"]
-            .iter()
-            .any(|p| {
-                url.strip_prefix(p)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/', '?']))
-            });
-        if !url.starts_with("https://") && !loopback {
-            return Err(crate::error::Error::invalid(
-                "url",
-                "must be an https:// address (RFC 8058), http only on a loopback address",
-            ));
-        }
-        if url.contains('#') {
-            return Err(crate::error::Error::invalid(
-                "url",
-                "must not have a fragment (#…): the token would not reach the server",
-            ));
-        }
-        Ok(Self {
-            key,
-            url,
-            valid_for: Duration::days(90),
-        })
-    }
-
-    /// How long a link works (between 1 day and 2 years).
-    pub fn valid_for(mut self, valid_for: Duration) -> Self {
-        self.valid_for = valid_for.clamp(Duration::days(1), Duration::days(730));
-        self
-    }
-
-    /// The link that stops `kind` for `recipient` of `event` (everything that may stop,
-    /// for a digest), signed at `now`.
-    pub(crate) fn link(
-        &self,
-        event: EventId,
-        recipient: ParticipantId,
-        kind: MessageKind,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> String {
-        let token = self.key.sign(&crate::notify::UnsubscribeToken {
-            event,
-            participant: recipient,
-            // A digest holds several kinds: its link stops every message that may stop.
-            kind: (kind != MessageKind::Digest).then(|| kind.preference_kind()),
-            expires_at: now + self.valid_for,
-        });
-        let join = if self.url.contains('?') { '&' } else { '?' };
-        format!("{}{join}token={token}", self.url)
-    }
+    rates: BTreeMap<Channel, RateLimit>,
 }
 
 impl Default for DispatchConfig {
@@ -124,6 +59,7 @@ impl Default for DispatchConfig {
             throttle_limit: Duration::days(3),
             tasks_page: None,
             unsubscribe: None,
+            rates: BTreeMap::new(),
         }
     }
 }
@@ -181,6 +117,20 @@ impl DispatchConfig {
     pub fn with_unsubscribe_links(mut self, links: UnsubscribeLinks) -> Self {
         self.unsubscribe = Some(links);
         self
+    }
+
+    /// Sends on `channel` at most at `limit` (N11), counted over every dispatcher that
+    /// shares the store: a peer that takes 10 emails a second gets 10, however many
+    /// dispatchers run. An address the limit holds back waits for its turn, with no
+    /// attempt spent; lanes decide who goes first.
+    pub fn with_rate_limit(mut self, channel: Channel, limit: RateLimit) -> Self {
+        self.rates.insert(channel, limit);
+        self
+    }
+
+    /// The rate limit of `channel`, if set.
+    pub fn rate_limit(&self, channel: Channel) -> Option<RateLimit> {
+        self.rates.get(&channel).copied()
     }
 
     /// The host's Tasks page, linked from messages whose task has no web page of its own.
@@ -291,6 +241,8 @@ pub struct Dispatcher<S: Store + ?Sized, C: Clock> {
     config: DispatchConfig,
     owner: String,
     renderer: Renderer,
+    /// Sends taken from the shared rate limiters and not used yet, by channel (N11).
+    allowance: std::sync::Mutex<BTreeMap<Channel, Allowance>>,
 }
 
 impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
@@ -308,6 +260,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
             config: DispatchConfig::default(),
             owner,
             renderer: Renderer::new(),
+            allowance: std::sync::Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -450,6 +403,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 _ => report.retrying += 1,
             }
         }
+        self.give_back_allowance().await;
         let total = done.len();
         let written = self
             .service
@@ -606,6 +560,26 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let Some(notifier) = self.notifiers.get(&address.channel()) else {
             return false;
         };
+        if let Some(limit) = self.config.rate_limit(address.channel()) {
+            match self.admit(address.channel(), limit, now).await {
+                Ok(None) => {}
+                Ok(Some(at)) => {
+                    let why = format!(
+                        "{}: waiting for the dispatchers' rate limit",
+                        address.channel()
+                    );
+                    outcome.limit(why, at);
+                    return false;
+                }
+                Err(e) => {
+                    outcome.transient = Some(format!(
+                        "{}: the rate limiter failed: {e}",
+                        address.channel()
+                    ));
+                    return false;
+                }
+            }
+        }
         let sent = tokio::time::timeout(self.config.send_timeout, notifier.send(address, message))
             .await
             .unwrap_or_else(|_| Err(SendError::Transient("the send timed out".into())));

@@ -25,7 +25,7 @@ use crate::ids::{
 };
 use crate::matrix::{MatrixQuery, MatrixSort};
 use crate::message::Message;
-use crate::notify::{MessageKind, OutboxEntry, OutboxFilter, OutboxState};
+use crate::notify::{LimiterStep, MessageKind, OutboxEntry, OutboxFilter, OutboxState};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressChange, ProgressStatus};
 use crate::segment::Segment;
@@ -50,6 +50,8 @@ pub struct MemoryStore {
 struct Inner {
     events: RwLock<HashMap<EventId, Arc<RwLock<EventData>>>>,
     feeds: Mutex<HashMap<EventId, broadcast::Sender<ProgressChange>>>,
+    /// The dispatchers' rate limiters (N11), by name.
+    limiters: Mutex<HashMap<String, DateTime<Utc>>>,
 }
 
 #[derive(Debug, Default)]
@@ -604,6 +606,13 @@ impl OutboxStore for MemoryStore {
             data.put_outbox(entry);
         }
         Ok(claimed)
+    }
+
+    async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
+        let mut limiters = self.inner.limiters.lock().map_err(poisoned)?;
+        let before = limiters.get(name).copied();
+        limiters.insert(name.to_owned(), step.apply(before));
+        Ok(before)
     }
 
     async fn release_outbox(

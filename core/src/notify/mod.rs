@@ -4,6 +4,7 @@
 
 mod channel;
 mod preferences;
+mod rate;
 mod schedule;
 mod shipped;
 pub(crate) mod template;
@@ -26,6 +27,7 @@ pub use preferences::{
     NotificationDefaults, PREFERENCE_KINDS, PreferenceCell, PreferenceChange, PreferenceRow,
     Preferences, PreferencesUpdate,
 };
+pub use rate::{LimiterStep, RateLimit, Taken};
 pub use schedule::{
     ReminderItem, ReminderMark, ReminderOffset, ReminderPolicy, ReminderSlot, due_reminder,
 };

@@ -17,7 +17,7 @@ use crate::ids::{
 };
 use crate::matrix::MatrixQuery;
 use crate::message::Message;
-use crate::notify::{OutboxEntry, OutboxFilter};
+use crate::notify::{LimiterStep, OutboxEntry, OutboxFilter};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressStatus};
 use crate::state::{EventConfig, ParticipantState};
@@ -70,6 +70,7 @@ mockall::mock! {
         async fn outbox(&self, event: EventId, filter: &OutboxFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>>;
         async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
         async fn claim_held(&self, owner: &str, event: EventId, recipient: ParticipantId, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
+        async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>>;
         async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>>;
         async fn requeue_dead(&self, event: EventId, ids: &[OutboxId], now: DateTime<Utc>) -> Result<Vec<OutboxId>>;
     }

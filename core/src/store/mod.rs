@@ -56,7 +56,7 @@ use crate::ids::{
 };
 use crate::matrix::MatrixQuery;
 use crate::message::Message;
-use crate::notify::{OutboxEntry, OutboxFilter};
+use crate::notify::{LimiterStep, OutboxEntry, OutboxFilter};
 use crate::participant::Participant;
 use crate::progress::{Progress, ProgressStatus};
 use crate::segment::Segment;
@@ -343,6 +343,13 @@ pub trait OutboxStore: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxEntry>>;
+
+    /// Moves the rate limiter `name` on (N11): reads its state (`None`: never used),
+    /// stores what [`LimiterStep::apply`] makes of it, and returns the state it read;
+    /// under a lock, so that callers on any number of dispatchers sharing the store go one
+    /// after another. A limiter belongs to the store, whatever the event (a peer's rate is
+    /// the peer's); the step is the rule, the store only keeps one instant per name.
+    async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>>;
 
     /// Writes back claimed entries as a dispatcher leaves them (sent, dead, or pending
     /// again after a backoff), each only if the stored entry is still pending and leased

@@ -276,6 +276,15 @@ impl<S: Store> OutboxStore for Interleaving<S> {
             .await
     }
 
+    async fn update_limiter(
+        &self,
+        name: &str,
+        step: crate::notify::LimiterStep,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        self.pause().await;
+        self.inner.update_limiter(name, step).await
+    }
+
     async fn release_outbox(
         &self,
         owner: &str,

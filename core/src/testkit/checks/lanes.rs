@@ -1,10 +1,11 @@
-//! Conformance checks for the outbox's lanes (N11): a claim takes every due assignment
-//! and review notice before any reminder, and every reminder before any publication
-//! notice, whatever their age; within a lane, the earliest due first.
+//! Conformance checks for the outbox's lanes and the shared rate limits (N11): a claim
+//! takes every due assignment and review notice before any reminder, and every reminder
+//! before any publication notice, whatever their age; dispatchers sharing a store send no
+//! faster together than a channel's rate, and what the limit holds back spends nothing.
 
 use chrono::Duration;
 
-use crate::testkit::{DumpStore, Fixture};
+use crate::testkit::{DumpStore, Fixture, RecordingNotifier};
 use crate::*;
 
 /// N11: publication notices to a segment queued first, then reminders, then an
@@ -100,4 +101,82 @@ pub async fn n11_claims_take_assignments_then_reminders_then_notices<S: DumpStor
     let mut expected = vec![MessageKind::Reminder; 3];
     expected.extend([MessageKind::Publication; 2]);
     assert_eq!(kinds, expected);
+}
+
+/// N11: two dispatchers sharing the store, email at 6 a minute with a burst of 2, and
+/// seven notices: 2 go at once, then one every 10 seconds, whichever dispatcher runs;
+/// every one is sent once, none spends an attempt, and a round with nothing to do leaves
+/// the limiter as it was.
+pub async fn n11_dispatchers_share_a_rate_limit<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    f.channels(Channels {
+        email: true,
+        chat: false,
+        web_push: false,
+    })
+    .await;
+    for name in ["ann", "bob", "cat", "dan", "eve", "fay", "gus"] {
+        f.participant(name, &["exhibitor"]).await;
+    }
+    let mut notice = TaskConfig::manual(f.en.clone(), "Upload your logo", Fixture::<S>::web());
+    notice.notify_on_publish = true;
+    notice.segment = Some(f.exhibitors);
+    f.publish(notice).await;
+    let email = RecordingNotifier::new(Channel::Email);
+    let limit = RateLimit::per_minute(6, 2).unwrap();
+    let make = || {
+        Dispatcher::new(f.service.clone())
+            .with_notifier(email.clone())
+            .with_config(
+                DispatchConfig::default()
+                    .with_batch(4)
+                    .with_rate_limit(Channel::Email, limit),
+            )
+    };
+    let (one, two) = (make(), make());
+    let start = f.clock.now();
+    let mut seen = Vec::new();
+    for step in 0..8 {
+        f.clock.set(start + Duration::seconds(10 * step));
+        let d = if step % 2 == 0 { &one } else { &two };
+        while d.dispatch_once().await.unwrap().sent > 0 {}
+        let other = if step % 2 == 0 { &two } else { &one };
+        other.dispatch_once().await.unwrap();
+        seen.push(email.received().len());
+    }
+    assert_eq!(
+        seen,
+        vec![2, 3, 4, 5, 6, 7, 7, 7],
+        "a burst of 2, then one per 10 s"
+    );
+    let mut keys: Vec<String> = email
+        .received()
+        .into_iter()
+        .map(|r| r.message.idempotency_key)
+        .collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys.len(), 7, "each once");
+    for e in f.outbox().await {
+        assert_eq!(e.state, OutboxState::Sent, "{e:?}");
+        assert_eq!(
+            e.attempts, 1,
+            "the send that went is the only attempt; waiting spent none: {e:?}"
+        );
+    }
+    // Idle, the limiter fills up to its burst again, no more.
+    f.clock.set(start + Duration::minutes(10));
+    let mut more = TaskConfig::manual(f.en.clone(), "Print your badge", Fixture::<S>::web());
+    more.notify_on_publish = true;
+    more.segment = Some(f.exhibitors);
+    f.publish(more).await;
+    while one.dispatch_once().await.unwrap().sent > 0 {}
+    assert_eq!(email.received().len(), 9, "a burst of 2 after a long pause");
+    let waiting = f
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|e| e.state == OutboxState::Pending)
+        .count();
+    assert_eq!(waiting, 5);
 }
