@@ -1,6 +1,10 @@
 //! Notifications: the reminder tick over an event where 10,000 reminders are due,
-//! and the dispatch of those 10,000 with a no-op notifier, on every store; beside them on
-//! PostgreSQL, a raw claim loop (`FOR UPDATE SKIP LOCKED`, then a mark) over 10,000 rows.
+//! and the dispatch of those 10,000 with a no-op notifier, on every store; beside it, the
+//! same dispatch on an event with preferences (event defaults, a locked kind, one
+//! participant in ten with choices of their own), a send window and a shared rate limit
+//! configured, none of which holds anything back (N8, N9, N11), and the ratio of the two;
+//! on PostgreSQL, a raw claim loop (`FOR UPDATE SKIP LOCKED`, then a mark) over 10,000
+//! rows.
 //!
 //! Stores: `PUNCHLIST_BENCH_STORES` (default `memory,redb,postgres`; PostgreSQL with
 //! `DATABASE_URL`). Participants: `PUNCHLIST_BENCH_NOTIFY_SIZE` (default 10,000).
@@ -140,6 +144,137 @@ fn notify<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S
     group.finish();
 }
 
+/// Gives `world` what the configured dispatch runs with: publication notices by email
+/// only, review decisions locked on, a send window of 08:00–20:00 (the world's clock says
+/// 09:00) that assignments bypass, and, for one participant in ten, publication notices
+/// turned off by chat. None of it holds back a reminder by email.
+async fn configure<S: Store>(world: &World<S>) {
+    let mut settings = world
+        .service
+        .event(&world.organizer, world.event)
+        .get()
+        .await
+        .unwrap()
+        .settings;
+    let at = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+    let defaults = &mut settings.notifications;
+    defaults
+        .channels
+        .insert(MessageKind::Publication, [Channel::Email].into());
+    defaults.locked.insert(MessageKind::ReviewRejected);
+    defaults.window = Some(
+        SendWindow::daily(at(8), at(20))
+            .unwrap()
+            .bypassed_by(MessageKind::Assignment),
+    );
+    world
+        .service
+        .update_event(&world.organizer, world.event, settings)
+        .await
+        .unwrap();
+    for p in world.people.iter().step_by(10) {
+        world
+            .service
+            .update_notification_preferences(
+                &Actor::participant(*p, world.event),
+                world.event,
+                *p,
+                PreferencesUpdate {
+                    changes: vec![PreferenceChange {
+                        kind: MessageKind::Publication,
+                        channel: Some(Channel::Chat),
+                        on: Some(false),
+                    }],
+                    stop_all: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// The dispatch of `n` due reminders on a configured world ([`configure`]), with a shared
+/// rate limit on email that never runs short (100,000 a second, in bursts of as many).
+fn configured<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S>, n: usize) {
+    rt.block_on(configure(world));
+    let limit = RateLimit::per_second(100_000, 100_000).unwrap();
+    let dispatcher = Dispatcher::new(world.service.clone())
+        .with_notifier(Noop)
+        .with_config(
+            DispatchConfig::default()
+                .with_batch(500)
+                .with_rate_limit(Channel::Email, limit),
+        );
+    rt.block_on(async {
+        world
+            .service
+            .tick_reminders(&Actor::System, world.event)
+            .await
+            .unwrap();
+        while dispatcher.dispatch_once().await.unwrap().claimed > 0 {}
+    });
+    let round = std::sync::atomic::AtomicU64::new(0);
+    let mut group = c.benchmark_group(format!("{name} notify/{n}"));
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(1))
+        .measurement_time(Duration::from_secs(1));
+    group.bench_function("dispatch all due, configured", |b| {
+        b.to_async(rt).iter_custom(|iters| {
+            let (round, dispatcher) = (&round, &dispatcher);
+            async move {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    // A minute between rounds, as between real ones: the limiter refills.
+                    world.service.clock().advance(chrono::Duration::minutes(1));
+                    due_task(
+                        world,
+                        round.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    )
+                    .await;
+                    world
+                        .service
+                        .tick_reminders(&Actor::System, world.event)
+                        .await
+                        .unwrap();
+                    let started = Instant::now();
+                    let mut sent = 0;
+                    loop {
+                        let r = dispatcher.dispatch_once().await.unwrap();
+                        if r.claimed == 0 {
+                            break;
+                        }
+                        assert_eq!((r.held, r.skipped), (0, 0), "nothing held back: {r:?}");
+                        sent += r.sent;
+                    }
+                    total += started.elapsed();
+                    assert!(sent >= n, "sent {sent}");
+                }
+                total
+            }
+        })
+    });
+    group.finish();
+}
+
+/// Prints the configured dispatch beside the plain one, as measured in this run.
+fn compare_configured(name: &str, n: usize) {
+    let group = format!("{name} notify/{n}");
+    let plain = median(&group, "dispatch all due");
+    let configured = median(&group, "dispatch all due, configured");
+    if let (Some(p), Some(c)) = (plain, configured) {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stdout(),
+            "\n== punchlist: {name}/{n} dispatch with preferences, window and rate limit {} vs none {} = {:.2} (target at most 1.30) ==",
+            show(c),
+            show(p),
+            c.as_secs_f64() / p.as_secs_f64()
+        );
+    }
+}
+
 /// The raw claim loop: `n` due rows; claim 500 with `FOR UPDATE SKIP LOCKED`, mark them
 /// sent, until none is left.
 fn raw_claims(c: &mut Criterion, rt: &Runtime, pool: &sqlx::PgPool, n: usize) {
@@ -219,10 +354,16 @@ fn benches(c: &mut Criterion) {
     if wanted("memory") {
         let world = rt.block_on(build(MemoryStore::new(), n, 42));
         notify(c, &rt, "memory", &world, n);
+        let world = rt.block_on(build(MemoryStore::new(), n, 42));
+        configured(c, &rt, "memory", &world, n);
+        compare_configured("memory", n);
     }
     if wanted("redb") {
         let world = rt.block_on(build(RedbStore::open_temporary().unwrap(), n, 42));
         notify(c, &rt, "redb", &world, n);
+        let world = rt.block_on(build(RedbStore::open_temporary().unwrap(), n, 42));
+        configured(c, &rt, "redb", &world, n);
+        compare_configured("redb", n);
     }
     if wanted("postgres")
         && let Ok(url) = std::env::var("DATABASE_URL")
@@ -233,6 +374,13 @@ fn benches(c: &mut Criterion) {
         ));
         let world = rt.block_on(build(store.clone(), n, 42));
         notify(c, &rt, "postgres", &world, n);
+        let other = rt.block_on(punchlist_sqlx::testing::isolated_store(
+            &url,
+            PoolConfig::default(),
+        ));
+        let world = rt.block_on(build(other, n, 42));
+        configured(c, &rt, "postgres", &world, n);
+        compare_configured("postgres", n);
         raw_claims(c, &rt, store.pool(), n);
         let library = median(&format!("postgres notify/{n}"), "dispatch all due");
         let raw = median(

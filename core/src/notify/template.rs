@@ -125,7 +125,8 @@ pub(crate) struct TaskView {
     pub note: String,
 }
 
-/// What a template sees.
+/// What a template sees, besides what the renderer lays over it: `say` (the layouts'
+/// words), and for the parts that show them `intro`, `subject`, `title` and `summary`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct View {
     pub kind: &'static str,
@@ -140,11 +141,6 @@ pub(crate) struct View {
     pub unsubscribe_url: String,
     pub logo_url: String,
     pub colour: String,
-    pub intro: String,
-    pub subject: String,
-    pub title: String,
-    pub summary: String,
-    pub say: BTreeMap<&'static str, &'static str>,
 }
 
 /// A message rendered in every form.
@@ -234,6 +230,9 @@ pub(crate) fn check_template(field: &str, source: &str) -> Result<()> {
 pub(crate) struct Renderer {
     env: Environment<'static>,
     say: BTreeMap<&'static str, BTreeMap<&'static str, &'static str>>,
+    /// The words of each language as a template value, made once: every part of every
+    /// message reads them.
+    say_values: BTreeMap<&'static str, minijinja::Value>,
 }
 
 impl Renderer {
@@ -260,8 +259,16 @@ impl Renderer {
         let say = SAY
             .iter()
             .map(|(l, words)| (*l, words.iter().copied().collect()))
+            .collect::<BTreeMap<_, BTreeMap<_, _>>>();
+        let say_values = say
+            .iter()
+            .map(|(l, words)| (*l, minijinja::Value::from(minijinja::value::Serde(words))))
             .collect();
-        Self { env, say }
+        Self {
+            env,
+            say,
+            say_values,
+        }
     }
 
     /// The language to render in: the recipient's if it has templates, else the event's
@@ -287,10 +294,19 @@ impl Renderer {
         let mut view = view.clone();
         view.kind = kind.as_str();
         view.lang = language.to_owned();
-        view.say = self.say.get(language).cloned().unwrap_or_default();
-        let part = |view: &View, part: &str| -> Result<String> {
+        // The view becomes a template value once; the words, and the parts rendered first
+        // (intro, subject, title, summary) for the parts that show them, are laid over it,
+        // rather than the whole view converted again for each of the six parts.
+        let say = self
+            .say_values
+            .get(language)
+            .cloned()
+            .unwrap_or_else(|| minijinja::Value::from(()));
+        let base = minijinja::Value::from(minijinja::value::Serde(&view));
+        let first = minijinja::context! { say => say, ..base };
+        let part = |context: &minijinja::Value, part: &str| -> Result<String> {
             let key = name(kind, language, part);
-            let context = minijinja::value::Serde(view);
+            let context = context.clone();
             match overrides.get(&key) {
                 Some(source) => {
                     // The organizer's template is the input at fault: say which and why.
@@ -320,18 +336,25 @@ impl Renderer {
                 }
             }
         };
-        view.intro = part(&view, "intro")?.trim().to_owned();
-        view.subject = one_line(&part(&view, "subject")?);
-        view.title = one_line(&part(&view, "title")?);
-        view.summary = one_line(&part(&view, "summary")?);
-        let body = tidy(&part(&view, "body")?);
-        let html = part(&view, "html")?;
+        let intro = part(&first, "intro")?.trim().to_owned();
+        let subject = one_line(&part(&first, "subject")?);
+        let title = one_line(&part(&first, "title")?);
+        let summary = one_line(&part(&first, "summary")?);
+        let last = minijinja::context! {
+            intro => intro,
+            subject => subject.clone(),
+            title => title.clone(),
+            summary => summary.clone(),
+            ..first
+        };
+        let body = tidy(&part(&last, "body")?);
+        let html = part(&last, "html")?;
         Ok(Rendered {
-            subject: view.subject,
+            subject,
             body,
             html,
-            title: view.title,
-            summary: view.summary,
+            title,
+            summary,
         })
     }
 }
