@@ -27,6 +27,25 @@ pub(super) struct Outcome {
 }
 
 impl Outcome {
+    /// Adds what `other` met (the last failure of each kind, the latest time asked).
+    pub(super) fn absorb(&mut self, other: &Outcome) {
+        if other.transient.is_some() {
+            self.transient.clone_from(&other.transient);
+        }
+        if other.permanent.is_some() {
+            self.permanent.clone_from(&other.permanent);
+        }
+        if let Some((why, at)) = &other.throttled {
+            self.throttled = Some(match self.throttled.take() {
+                Some((mine, t)) if t >= *at => (mine, t),
+                _ => (why.clone(), *at),
+            });
+        }
+        if let Some((why, at)) = &other.limited {
+            self.limit(why.clone(), *at);
+        }
+    }
+
     /// Notes that the rate limit held back an address until `at` (the latest wins).
     pub(super) fn limit(&mut self, why: String, at: DateTime<Utc>) {
         if self.limited.as_ref().is_none_or(|(_, t)| *t < at) {
@@ -65,10 +84,12 @@ pub(super) fn settle(
         entry.not_before = Some(*at);
         return;
     }
+    // Beside other outcomes, the limit's time counts like a throttling peer's ask: the
+    // held-back address deserves its try, not before then.
     let throttled = match (throttled, limited) {
-        // The limit's time counts like a peer's ask: the retry waits at least until then.
         (Some((why, asked)), Some((_, at))) => Some((why, Some(asked.map_or(at, |a| a.max(at))))),
-        (t, _) => t,
+        (None, Some((why, at))) => Some((why, Some(at))),
+        (t, None) => t,
     };
     if let (None, None, Some((why, asked))) = (&transient, &permanent, &throttled) {
         let since = *entry.throttled_since.get_or_insert(now);
@@ -134,6 +155,34 @@ mod tests {
             "k".into(),
             now,
         )
+    }
+
+    /// N11: an address the rate limit held back beside one refused for good is still
+    /// tried, when the limit lets it go; held back alone, nothing is spent.
+    #[test]
+    fn n11_a_limited_address_beside_a_refusal_is_tried_later() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+        let config = DispatchConfig::default().with_max_attempts(3);
+        let at = now + chrono::Duration::minutes(10);
+        let mut e = entry(now);
+        let outcome = Outcome {
+            permanent: Some("email: 550".into()),
+            limited: Some(("chat: waiting for the dispatchers' rate limit".into(), at)),
+            ..Outcome::default()
+        };
+        settle(&mut e, outcome, &config, now);
+        assert_eq!(e.state, OutboxState::Pending, "{e:?}");
+        assert!(e.not_before.unwrap() >= at, "{e:?}");
+        let mut e = entry(now);
+        let outcome = Outcome {
+            limited: Some(("chat: waiting".into(), at)),
+            ..Outcome::default()
+        };
+        settle(&mut e, outcome, &config, now);
+        assert_eq!(
+            (e.state, e.attempts, e.not_before),
+            (OutboxState::Pending, 0, Some(at))
+        );
     }
 
     /// N5: every outcome of an attempt, and what it makes of the entry.

@@ -8,9 +8,15 @@
 //!    channel and that did not reach it yet, merged into one: reminders into grouped
 //!    reminders, publication notices into one notice, anything else into a digest;
 //! 3. the merged message's idempotency key is made from its members' keys (the same
-//!    members make the same key, so a retry is recognised as the same message);
-//! 4. every member takes the outcome together: sent, or due again at the same time (so
-//!    they stay together), or dead.
+//!    members make the same key, so a retry of the same members is recognised as the same
+//!    message; a member that joins later makes a new one);
+//! 4. each member takes the outcomes of the messages it went in: sent, or due again (all
+//!    the members due again at the same time, so they stay together), or dead.
+//!
+//! Dispatchers claim a recipient's waiting entries together when they can
+//! ([`OutboxStore::claim_held`](crate::store::OutboxStore::claim_held)); where two
+//! dispatchers each claimed some of them in the same instant, the recipient gets two
+//! messages rather than one, each entry still sent once.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -59,7 +65,9 @@ pub(super) fn merge(mut messages: Vec<Notification>) -> Option<Notification> {
     if reminders {
         let mut items: Vec<_> = messages.iter().flat_map(|m| m.reminder_items()).collect();
         items.sort_by_key(|i| (i.deadline, i.task, i.owner));
-        items.dedup_by_key(|i| (i.task, i.owner));
+        // Each task of each owner once (its earliest deadline), wherever it sorts.
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|i| seen.insert((i.task, i.owner)));
         return Some(Notification::Reminders { items });
     }
     if messages
@@ -289,7 +297,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
             }
         }
         // 3. One message per set, keyed by its members.
-        let mut outcome = Outcome::default();
+        let mut outcomes: BTreeMap<usize, Outcome> = BTreeMap::new();
         let sent_in: std::collections::BTreeSet<usize> = sets.keys().flatten().copied().collect();
         for (takes, addresses) in sets {
             let keys: Vec<&str> = takes
@@ -308,26 +316,29 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
             let mut draft = members[takes[0]].clone();
             draft.message = message;
             draft.idempotency_key = key;
-            let rendered = match self.compose().render(ctx, event, recipient, &draft, now) {
-                Ok(m) => m,
-                Err(e) => {
-                    outcome.permanent = Some(format!("rendering failed: {e}"));
-                    continue;
-                }
-            };
-            for address in addresses {
-                if self
-                    .send_one(&address, &rendered, &mut outcome, gone, &draft)
-                    .await
-                {
-                    let key = OutboxEntry::address_key(&address);
-                    for i in &takes {
-                        members[*i].delivered.insert(key.clone());
+            // Each member takes the outcomes of the messages it went in, and only those.
+            let mut outcome = Outcome::default();
+            match self.compose().render(ctx, event, recipient, &draft, now) {
+                Ok(rendered) => {
+                    for address in addresses {
+                        if self
+                            .send_one(&address, &rendered, &mut outcome, gone, &draft)
+                            .await
+                        {
+                            let key = OutboxEntry::address_key(&address);
+                            for i in &takes {
+                                members[*i].delivered.insert(key.clone());
+                            }
+                        }
                     }
                 }
+                Err(e) => outcome.permanent = Some(format!("rendering failed: {e}")),
+            }
+            for i in &takes {
+                outcomes.entry(*i).or_default().absorb(&outcome);
             }
         }
-        // 4. Every live member takes the outcome; they stay due together. One that no
+        // 4. Every live member takes its outcomes; those due again stay due together. One that no
         // address took was held back everywhere (or had reached every address already).
         let mut due_again = None;
         for (i, _) in &live {
@@ -343,7 +354,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 m.last_error = None;
                 continue;
             }
-            settle(m, outcome.clone(), &self.config, now);
+            settle(m, outcomes.remove(i).unwrap_or_default(), &self.config, now);
             if m.state == OutboxState::Pending {
                 let at = *due_again.get_or_insert(m.not_before);
                 m.not_before = at;

@@ -299,6 +299,15 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
 
     /// Claims one batch of due entries, sends them and writes back what happened.
     pub async fn dispatch_once(&self) -> Result<DispatchReport> {
+        let report = self.round().await;
+        // Sends taken from the shared limiters and not used go back, however the round
+        // ended.
+        self.give_back_allowance().await;
+        report
+    }
+
+    /// One round of [`Dispatcher::dispatch_once`].
+    async fn round(&self) -> Result<DispatchReport> {
         let now = self.service.clock().now();
         let lease_until = now + self.config.lease;
         let claimed = self
@@ -403,7 +412,6 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                 _ => report.retrying += 1,
             }
         }
-        self.give_back_allowance().await;
         let total = done.len();
         let written = self
             .service
@@ -572,10 +580,9 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                     return false;
                 }
                 Err(e) => {
-                    outcome.transient = Some(format!(
-                        "{}: the rate limiter failed: {e}",
-                        address.channel()
-                    ));
+                    // The store's limiter failed, not the peer: wait, spending nothing.
+                    let why = format!("{}: the rate limiter failed: {e}", address.channel());
+                    outcome.limit(why, now + self.config.backoff_base);
                     return false;
                 }
             }

@@ -10,12 +10,12 @@
 //!
 //! | variable | what |
 //! |---|---|
-//! | `kind` | the message kind (`publication`, `assignment`, `reminder`, `reminders`, `nudge`, `review_rejected`) |
+//! | `kind` | the message kind (`publication`, `assignment`, `reminder`, `reminders`, `nudge`, `review_rejected`, `digest`) |
 //! | `lang` | the language it is rendered in |
 //! | `event` | the event's name |
 //! | `recipient` | the recipient's first name (may be empty) |
 //! | `owner` | the task owner's full name (assignments, rejections, reminders of a teammate's task) |
-//! | `tasks` | the tasks concerned, each with `name`, `description`, `excerpt` (the description's first lines), `deadline` (in words, in the recipient's time zone and language: "jeudi 21 janvier 2027 à 18 h 00"), `deadline_short` ("demain à 18 h 00"), `deadline_iso` (RFC 3339), `overdue`, `link` and `when` (for reminders: `week`, `day`, `overdue`…) |
+//! | `tasks` | the tasks concerned, each with `name`, `description`, `excerpt` (the description's first lines), `deadline` (in words, in the recipient's time zone and language: "jeudi 21 janvier 2027 à 18 h 00"), `deadline_short` ("demain à 18 h 00"), `deadline_iso` (RFC 3339), `overdue`, `link`, `when` (for reminders: `week`, `day`, `overdue`…), and in a digest `what` (the kind each line came as: `publication`, `assignment`, `reminder`, `overdue`, `nudge`, `review_rejected`), `by` (who handed it over) and `note` (the organizer's comment) |
 //! | `task` | the first of `tasks` |
 //! | `reason` | the organizer's reason (a rejection) |
 //! | `link` | where to act: the task's link for one task, else the host's Tasks page |
@@ -337,15 +337,15 @@ impl Renderer {
             }
         };
         let intro = part(&first, "intro")?.trim().to_owned();
-        let subject = one_line(&part(&first, "subject")?);
-        let title = one_line(&part(&first, "title")?);
-        let summary = one_line(&part(&first, "summary")?);
+        let second = minijinja::context! { intro => intro, ..first };
+        let subject = one_line(&part(&second, "subject")?);
+        let title = one_line(&part(&second, "title")?);
+        let summary = one_line(&part(&second, "summary")?);
         let last = minijinja::context! {
-            intro => intro,
             subject => subject.clone(),
             title => title.clone(),
             summary => summary.clone(),
-            ..first
+            ..second
         };
         let body = tidy(&part(&last, "body")?);
         let html = part(&last, "html")?;
@@ -631,6 +631,19 @@ mod tests {
             m.html,
             "<p>The organizers of Expo &lt;2026&gt; remind you of the task “Task 0”. &lt;b&gt;</p>"
         );
+        // The intro is there for the subject and a push notification's lines too.
+        let overrides = BTreeMap::from([
+            ("nudge.en.subject".to_owned(), "Re: {{ intro }}".to_owned()),
+            ("nudge.en.summary".to_owned(), "{{ intro }}".to_owned()),
+        ]);
+        let m = r
+            .render(MessageKind::Nudge, "en", &view(1), &overrides)
+            .unwrap();
+        assert_eq!(
+            m.subject,
+            "Re: The organizers of Expo <2026> remind you of the task “Task 0”."
+        );
+        assert_eq!(m.summary, m.subject.trim_start_matches("Re: "));
     }
 
     /// N12: every value in the HTML part is escaped, attributes included.

@@ -149,13 +149,20 @@ impl SendWindow {
         }
         let local = at.with_timezone(&zone);
         // Closed: before today's opening, or (same-day window) after today's closing.
-        let day = if local.time() < self.opens {
+        let mut day = if local.time() < self.opens {
             local.date_naive()
         } else {
             local.date_naive().succ_opt()?
         };
-        let opening = resolve(zone, day, self.opens, at)?;
-        Some(opening.max(at + Duration::minutes(1)))
+        // A window that lies wholly in the hour the clocks skip does not open that day.
+        for _ in 0..3 {
+            let opening = resolve(zone, day, self.opens, at)?.max(at + Duration::minutes(1));
+            if self.is_open(opening, zone) {
+                return Some(opening);
+            }
+            day = day.succ_opt()?;
+        }
+        None
     }
 }
 
@@ -282,6 +289,12 @@ mod tests {
         assert_eq!(
             w.next_opening(utc(2027, 10, 30, 23, 0), paris),
             Some(utc(2027, 10, 31, 0, 30))
+        );
+        // A window wholly inside the skipped hour does not open that night: the next one.
+        let skipped = SendWindow::daily(hm(2, 0), hm(3, 0)).unwrap();
+        assert_eq!(
+            skipped.next_opening(utc(2027, 3, 27, 23, 0), paris),
+            Some(utc(2027, 3, 29, 0, 0))
         );
         // A usual 08:00–20:00 window keeps 08:00 local on both sides of each change.
         let day = SendWindow::daily(hm(8, 0), hm(20, 0)).unwrap();
