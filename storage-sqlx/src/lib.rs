@@ -45,7 +45,7 @@
 //! re-exports sqlx ([`sqlx`]), so a host matches on them, or builds its own
 //! pool for [`PgStore::from_pool`], without a `sqlx` dependency of its own:
 //! `punchlist_sqlx::sqlx::Error::PoolTimedOut`. Once connected, every call of the
-//! [`Store`](punchlist::store::Store) answers the library's [`punchlist::Error`]
+//! [`Store`](punchlist::Store) answers the library's [`punchlist::Error`]
 //! ([`map_error`] says which kind).
 //!
 //! ## Schema

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::ids::{EventId, ParticipantId};
 
 /// How the dispatcher signs one-click unsubscribe links (N8): the host's key, the host's
-/// route that hands the token to [`Punchlist::unsubscribe`], and how long a link works.
+/// route that hands the token to [`Punchlist::unsubscribe`](crate::Punchlist::unsubscribe), and how long a link works.
 #[derive(Debug, Clone)]
 pub struct UnsubscribeLinks {
     key: crate::notify::UnsubscribeKey,
