@@ -115,33 +115,47 @@ fn notify<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &World<S
             async move {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    due_task(
-                        world,
-                        round.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    )
-                    .await;
-                    world
-                        .service
-                        .tick_reminders(&Actor::System, world.event)
-                        .await
-                        .unwrap();
-                    let started = Instant::now();
-                    let mut sent = 0;
-                    loop {
-                        let r = dispatcher.dispatch_once().await.unwrap();
-                        if r.claimed == 0 {
-                            break;
-                        }
-                        sent += r.sent;
-                    }
-                    total += started.elapsed();
-                    assert!(sent >= n, "sent {sent}");
+                    total += dispatch_round(world, round, dispatcher, n).await;
                 }
                 total
             }
         })
     });
     group.finish();
+}
+
+/// One timed dispatch: publishes a task due to everyone and ticks (untimed), then times
+/// the dispatch of the `n` reminders due, checking that every one went and that nothing
+/// was held back.
+async fn dispatch_round<S: Store>(
+    world: &World<S>,
+    round: &std::sync::atomic::AtomicU64,
+    dispatcher: &Dispatcher<S, ManualClock>,
+    n: usize,
+) -> Duration {
+    due_task(
+        world,
+        round.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    )
+    .await;
+    world
+        .service
+        .tick_reminders(&Actor::System, world.event)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut sent = 0;
+    loop {
+        let r = dispatcher.dispatch_once().await.unwrap();
+        if r.claimed == 0 {
+            break;
+        }
+        assert_eq!((r.held, r.skipped), (0, 0), "nothing held back: {r:?}");
+        sent += r.sent;
+    }
+    let took = started.elapsed();
+    assert!(sent >= n, "sent {sent}");
+    took
 }
 
 /// Gives `world` what the configured dispatch runs with: publication notices by email
@@ -228,28 +242,7 @@ fn configured<S: Store>(c: &mut Criterion, rt: &Runtime, name: &str, world: &Wor
                 for _ in 0..iters {
                     // A minute between rounds, as between real ones: the limiter refills.
                     world.service.clock().advance(chrono::Duration::minutes(1));
-                    due_task(
-                        world,
-                        round.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    )
-                    .await;
-                    world
-                        .service
-                        .tick_reminders(&Actor::System, world.event)
-                        .await
-                        .unwrap();
-                    let started = Instant::now();
-                    let mut sent = 0;
-                    loop {
-                        let r = dispatcher.dispatch_once().await.unwrap();
-                        if r.claimed == 0 {
-                            break;
-                        }
-                        assert_eq!((r.held, r.skipped), (0, 0), "nothing held back: {r:?}");
-                        sent += r.sent;
-                    }
-                    total += started.elapsed();
-                    assert!(sent >= n, "sent {sent}");
+                    total += dispatch_round(world, round, dispatcher, n).await;
                 }
                 total
             }

@@ -133,8 +133,9 @@ impl<S: DumpStore> Fixture<S> {
             .expect("publish task")
     }
 
-    /// Sets the channels the event's notifications go out on (N4).
-    pub async fn channels(&self, channels: Channels) {
+    /// Changes the event's settings as its organizer: reads them, applies `change`, and
+    /// updates the event.
+    pub async fn change_settings(&self, change: impl FnOnce(&mut EventSettings)) {
         let mut settings = self
             .service
             .event(&self.organizer, self.event)
@@ -142,11 +143,16 @@ impl<S: DumpStore> Fixture<S> {
             .await
             .expect("event")
             .settings;
-        settings.channels = channels;
+        change(&mut settings);
         self.service
             .update_event(&self.organizer, self.event, settings)
             .await
             .expect("update event");
+    }
+
+    /// Sets the channels the event's notifications go out on (N4).
+    pub async fn channels(&self, channels: Channels) {
+        self.change_settings(|s| s.channels = channels).await;
     }
 
     /// Gives `p` a handle in the host's chat.

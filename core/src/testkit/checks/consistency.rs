@@ -311,18 +311,10 @@ pub async fn x4_event_config_follows_every_configuration_change<S: DumpStore>(st
         .await
         .unwrap();
     same("segment created").await;
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.name = "Expo 2027".into();
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.name = "Expo 2027".into();
+    })
+    .await;
     same("event renamed").await;
     f.service
         .archive_task(&f.organizer, f.event, draft.id)

@@ -38,21 +38,13 @@ pub async fn n8_nothing_a_preference_forbids_is_ever_sent<S: DumpStore>(store: S
         reachable(&f, p, i as u8 + 1).await;
     }
     // The event: publication notices by email and push only.
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.notifications.channels.insert(
-        MessageKind::Publication,
-        [Channel::Email, Channel::WebPush].into(),
-    );
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.notifications.channels.insert(
+            MessageKind::Publication,
+            [Channel::Email, Channel::WebPush].into(),
+        );
+    })
+    .await;
     // Queued: a publication notice to the exhibitors, and a reminder to everyone.
     let mut notice = TaskConfig::manual(f.en.clone(), "Upload your logo", Fixture::<S>::web());
     notice.notify_on_publish = true;

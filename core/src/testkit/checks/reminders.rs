@@ -45,18 +45,10 @@ async fn reminders<S: DumpStore>(
 /// participant cannot run the tick.
 pub async fn n3_reminders_once_to_the_holder_until_done<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.reminders.overdue = true;
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.reminders.overdue = true;
+    })
+    .await;
     let (owner, helper) = f.exhibitor_with_collaborator("acme").await;
     let start = f.clock.now();
     let deadline = start + Duration::days(10);
@@ -221,19 +213,11 @@ pub async fn n3_catch_up_and_moved_deadline<S: DumpStore>(store: S) {
     );
 
     // The Tasks feature switched off: nothing is queued.
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.tasks_enabled = false;
-    settings.reminders.overdue = true;
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.tasks_enabled = false;
+        settings.reminders.overdue = true;
+    })
+    .await;
     f.clock.set(moved + Duration::hours(1));
     let before = f.dump().await;
     assert_eq!(tick(&f).await.reminders, 0);
@@ -379,18 +363,10 @@ pub async fn n3_a_collaborator_holding_a_task_twice_is_reminded_of_each<S: DumpS
 /// one message; one outside the window goes out on its own, later.
 pub async fn n7_reminders_close_together_are_grouped<S: DumpStore>(store: S) {
     let f = Fixture::new(store).await;
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.reminders.offsets = vec![ReminderOffset::days(1)];
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.reminders.offsets = vec![ReminderOffset::days(1)];
+    })
+    .await;
     let ann = f.participant("ann", &[]).await;
     let start = f.clock.now();
     let first = start + Duration::days(3);

@@ -15,22 +15,14 @@ fn hm(h: u32, m: u32) -> NaiveTime {
 
 /// The event sends 08:00–20:00 on each recipient's clock; `Nudge` goes at any hour.
 async fn quiet_nights<S: DumpStore>(f: &Fixture<S>) {
-    let mut settings = f
-        .service
-        .event(&f.organizer, f.event)
-        .get()
-        .await
-        .unwrap()
-        .settings;
-    settings.notifications.window = Some(
-        SendWindow::daily(hm(8, 0), hm(20, 0))
-            .unwrap()
-            .bypassed_by(MessageKind::Nudge),
-    );
-    f.service
-        .update_event(&f.organizer, f.event, settings)
-        .await
-        .unwrap();
+    f.change_settings(|settings| {
+        settings.notifications.window = Some(
+            SendWindow::daily(hm(8, 0), hm(20, 0))
+                .unwrap()
+                .bypassed_by(MessageKind::Nudge),
+        );
+    })
+    .await;
 }
 
 async fn lives_in<S: DumpStore>(f: &Fixture<S>, p: &Participant, zone: chrono_tz::Tz) {
