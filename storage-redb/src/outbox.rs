@@ -108,10 +108,27 @@ impl OutboxStore for RedbStore {
                 let Some(old) = tables.get(event, id)? else {
                     continue;
                 };
+                // A companion claimed with an earlier entry is leased already.
+                if old.due_at().is_none_or(|at| at > now) {
+                    continue;
+                }
                 let mut entry = old.clone();
                 entry.lease_to(&owner, lease_until);
                 tables.put(Some(&old), &entry)?;
+                let waiting = entry.is_waiting().then_some(entry.recipient);
                 claimed.push(entry);
+                // What waited for one recipient comes together (N9).
+                if let Some(recipient) = waiting {
+                    let more = tables.claim_waiting(
+                        &owner,
+                        event,
+                        recipient,
+                        now,
+                        lease_until,
+                        punchlist::store::WAITING_TOGETHER,
+                    )?;
+                    claimed.extend(more);
+                }
             }
             Ok(claimed)
         })
@@ -130,35 +147,7 @@ impl OutboxStore for RedbStore {
         let owner = owner.to_owned();
         self.write_with(move |txn| {
             let mut tables = OutboxTables::open(txn)?;
-            let prefix = key(&[&bytes_of!(event), &bytes_of!(recipient)]);
-            let mut ids = Vec::new();
-            for item in tables.waiting.range(&prefix[..]..).map_err(be)? {
-                let (k, _) = item.map_err(be)?;
-                let k = k.value();
-                if !k.starts_with(&prefix) {
-                    break;
-                }
-                ids.push(OutboxId::from_uuid(uuid_at(k, prefix.len())?));
-            }
-            let mut due = Vec::new();
-            for id in ids {
-                if let Some(entry) = tables.get(event, id)?
-                    && let Some(at) = entry.due_at()
-                    && at <= now
-                {
-                    due.push((at, entry));
-                }
-            }
-            due.sort_by_key(|(at, e)| (*at, e.id));
-            due.truncate(limit);
-            let mut claimed = Vec::with_capacity(due.len());
-            for (_, old) in due {
-                let mut entry = old.clone();
-                entry.lease_to(&owner, lease_until);
-                tables.put(Some(&old), &entry)?;
-                claimed.push(entry);
-            }
-            Ok(claimed)
+            tables.claim_waiting(&owner, event, recipient, now, lease_until, limit)
         })
         .await
     }
@@ -249,6 +238,48 @@ impl<'t> OutboxTables<'t> {
             dead: txn.open_table(OUTBOX_DEAD).map_err(be)?,
             waiting: txn.open_table(OUTBOX_WAITING).map_err(be)?,
         })
+    }
+
+    /// Leases to `owner` up to `limit` of `recipient`'s entries in `event` that waited for
+    /// their send window and are due at `now`, earliest due first.
+    pub(crate) fn claim_waiting(
+        &mut self,
+        owner: &str,
+        event: EventId,
+        recipient: punchlist::ParticipantId,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxEntry>> {
+        let prefix = key(&[&bytes_of!(event), &bytes_of!(recipient)]);
+        let mut ids = Vec::new();
+        for item in self.waiting.range(&prefix[..]..).map_err(be)? {
+            let (k, _) = item.map_err(be)?;
+            let k = k.value();
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            ids.push(OutboxId::from_uuid(uuid_at(k, prefix.len())?));
+        }
+        let mut due = Vec::new();
+        for id in ids {
+            if let Some(entry) = self.get(event, id)?
+                && let Some(at) = entry.due_at()
+                && at <= now
+            {
+                due.push((at, entry));
+            }
+        }
+        due.sort_by_key(|(at, e)| (*at, e.id));
+        due.truncate(limit);
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, old) in due {
+            let mut entry = old.clone();
+            entry.lease_to(owner, lease_until);
+            self.put(Some(&old), &entry)?;
+            claimed.push(entry);
+        }
+        Ok(claimed)
     }
 
     pub(crate) fn get(&self, event: EventId, id: OutboxId) -> Result<Option<OutboxEntry>> {

@@ -80,6 +80,31 @@ impl OutboxStore for PgStore {
                 break;
             }
         }
+        // What waited for one recipient comes together (N9): their other due waiting
+        // entries, locked in this transaction too (rows this transaction holds already
+        // would come back, so they are left out by id).
+        let mut recipients: Vec<(EventId, punchlist::ParticipantId)> = claimed
+            .iter()
+            .filter(|e| e.is_waiting())
+            .map(|e| (e.event, e.recipient))
+            .collect();
+        recipients.sort();
+        recipients.dedup();
+        for (event, recipient) in recipients {
+            let more = waiting_of(
+                &mut tx,
+                event,
+                recipient,
+                now,
+                punchlist::store::WAITING_TOGETHER,
+            )
+            .await?;
+            for e in more {
+                if !claimed.iter().any(|c| c.event == e.event && c.id == e.id) {
+                    claimed.push(e);
+                }
+            }
+        }
         for entry in &mut claimed {
             entry.lease_to(owner, lease_until);
         }
@@ -98,25 +123,7 @@ impl OutboxStore for PgStore {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>> {
         let mut tx = self.pool.begin().await.map_err(map_error)?;
-        // The recipient's index holds a handful of rows; the ones that waited for the
-        // window carry `held_since` in their body.
-        let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
-            "SELECT body FROM outbox WHERE event_id = $1 AND recipient_id = $2 \
-               AND due_at <= $3 AND body ? 'held_since' \
-             ORDER BY due_at, outbox_id LIMIT $4 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(event.as_uuid())
-        .bind(recipient.as_uuid())
-        .bind(now)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_error)?;
-        let mut claimed: Vec<OutboxEntry> = rows
-            .into_iter()
-            .map(|j| j.0)
-            .filter(OutboxEntry::is_waiting)
-            .collect();
+        let mut claimed = waiting_of(&mut tx, event, recipient, now, limit).await?;
         for entry in &mut claimed {
             entry.lease_to(owner, lease_until);
         }
@@ -196,6 +203,35 @@ impl OutboxStore for PgStore {
         tx.commit().await.map_err(map_error)?;
         Ok(dead.into_iter().map(|e| e.id).collect())
     }
+}
+
+/// Locks up to `limit` of `recipient`'s entries in `event` that waited for their send
+/// window and are due at `now`, earliest due first (the recipient's index holds a handful
+/// of rows; the waiting ones carry `held_since` in their body).
+async fn waiting_of(
+    tx: &mut Transaction<'_, Postgres>,
+    event: EventId,
+    recipient: punchlist::ParticipantId,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<OutboxEntry>> {
+    let rows: Vec<Json<OutboxEntry>> = sqlx::query_scalar(
+        "SELECT body FROM outbox WHERE event_id = $1 AND recipient_id = $2 \
+           AND due_at <= $3 AND body ? 'held_since' \
+         ORDER BY due_at, outbox_id LIMIT $4 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(event.as_uuid())
+    .bind(recipient.as_uuid())
+    .bind(now)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|j| j.0)
+        .filter(OutboxEntry::is_waiting)
+        .collect())
 }
 
 /// The channels an entry was delivered on, as the `delivered_channels` column holds them

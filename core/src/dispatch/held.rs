@@ -13,10 +13,11 @@
 //! 4. each member takes the outcomes of the messages it went in: sent, or due again (all
 //!    the members due again at the same time, so they stay together), or dead.
 //!
-//! Dispatchers claim a recipient's waiting entries together when they can
-//! ([`OutboxStore::claim_held`](crate::store::OutboxStore::claim_held)); where two
-//! dispatchers each claimed some of them in the same instant, the recipient gets two
-//! messages rather than one, each entry still sent once.
+//! A claim brings a recipient's waiting entries along with the first of them
+//! ([`OutboxStore::claim_outbox`](crate::store::OutboxStore::claim_outbox)), so however
+//! many dispatchers claim at the opening, one of them holds them all; what waits longer
+//! than one claim's bringing (more than [`WAITING_TOGETHER`](crate::store::WAITING_TOGETHER))
+//! goes in a next message.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,9 +28,6 @@ use super::delivery::{Outcome, give_up, settle};
 use super::*;
 use crate::progress::{Progress, ProgressStatus};
 use crate::task::TaskState;
-
-/// The most entries of one recipient sent together (more wait for the next round).
-pub(super) const MAX_TOGETHER: usize = 50;
 
 /// The idempotency key of the message that carries `keys` together: the member's own key
 /// for one, else one made from all of them, whatever their order.

@@ -358,7 +358,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                             recipient,
                             now,
                             lease_until,
-                            held::MAX_TOGETHER,
+                            crate::store::WAITING_TOGETHER,
                         )
                         .await?;
                     report.claimed += more.len();

@@ -564,8 +564,20 @@ impl OutboxStore for MemoryStore {
                 continue;
             };
             entry.lease_to(owner, lease_until);
+            let waiting = entry.is_waiting().then_some(entry.recipient);
             claimed.push(entry.clone());
             data.put_outbox(entry);
+            // What waited for one recipient comes together, so one dispatcher sends it.
+            if let Some(recipient) = waiting {
+                let more = data.claim_waiting(
+                    recipient,
+                    owner,
+                    now,
+                    lease_until,
+                    crate::store::WAITING_TOGETHER,
+                );
+                claimed.extend(more);
+            }
         }
         Ok(claimed)
     }
@@ -583,29 +595,7 @@ impl OutboxStore for MemoryStore {
             return Ok(Vec::new());
         };
         let mut data = data.write().map_err(poisoned)?;
-        let mut due: Vec<(DateTime<Utc>, OutboxId)> = data
-            .outbox_waiting
-            .range(
-                (recipient, OutboxId::from_uuid(uuid::Uuid::nil()))
-                    ..=(recipient, OutboxId::from_uuid(uuid::Uuid::max())),
-            )
-            .filter_map(|(_, id)| {
-                let at = data.outbox.get(id)?.due_at()?;
-                (at <= now).then_some((at, *id))
-            })
-            .collect();
-        due.sort();
-        due.truncate(limit);
-        let mut claimed = Vec::with_capacity(due.len());
-        for (_, id) in due {
-            let Some(mut entry) = data.outbox.get(&id).cloned() else {
-                continue;
-            };
-            entry.lease_to(owner, lease_until);
-            claimed.push(entry.clone());
-            data.put_outbox(entry);
-        }
-        Ok(claimed)
+        Ok(data.claim_waiting(recipient, owner, now, lease_until, limit))
     }
 
     async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {

@@ -169,6 +169,41 @@ impl EventData {
 }
 
 impl EventData {
+    /// Leases to `owner` up to `limit` of `recipient`'s entries that waited for their send
+    /// window and are due at `now`, earliest due first.
+    pub(super) fn claim_waiting(
+        &mut self,
+        recipient: ParticipantId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<OutboxEntry> {
+        let mut due: Vec<(DateTime<Utc>, OutboxId)> = self
+            .outbox_waiting
+            .range(
+                (recipient, OutboxId::from_uuid(uuid::Uuid::nil()))
+                    ..=(recipient, OutboxId::from_uuid(uuid::Uuid::max())),
+            )
+            .filter_map(|(_, id)| {
+                let at = self.outbox.get(id)?.due_at()?;
+                (at <= now).then_some((at, *id))
+            })
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut claimed = Vec::with_capacity(due.len());
+        for (_, id) in due {
+            let Some(mut entry) = self.outbox.get(&id).cloned() else {
+                continue;
+            };
+            entry.lease_to(owner, lease_until);
+            claimed.push(entry.clone());
+            self.put_outbox(entry);
+        }
+        claimed
+    }
+
     /// Stores an outbox entry and moves it in the due, dead and waiting indexes.
     pub(super) fn put_outbox(&mut self, entry: OutboxEntry) {
         if let Some(old) = self.outbox.get(&entry.id) {

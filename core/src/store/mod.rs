@@ -301,6 +301,10 @@ pub trait RecordStore: Send + Sync + 'static {
     ) -> Result<Vec<Message>>;
 }
 
+/// How many of a recipient's waiting entries a claim brings along with one of them
+/// ([`OutboxStore::claim_outbox`]).
+pub const WAITING_TOGETHER: usize = 50;
+
 /// The outbox (N5): the organizers' lists and the dispatchers' lease protocol, the only
 /// writes outside [`EventStore::apply`].
 #[async_trait]
@@ -317,7 +321,11 @@ pub trait OutboxStore: Send + Sync + 'static {
 
     /// Claims up to `limit` outbox entries due at `now` ([`OutboxEntry::due_at`]), of any
     /// event, by lane ([`OutboxEntry::lane`]: every due entry of a lower lane before any
-    /// of a higher one, N11), and earliest due first within a lane: each is leased to `owner` until `lease_until`, stored so
+    /// of a higher one, N11), and earliest due first within a lane. An entry that waited
+    /// for its send window ([`OutboxEntry::is_waiting`]) comes with up to
+    /// [`WAITING_TOGETHER`] of its recipient's other due waiting entries, claimed in the
+    /// same transaction (beyond `limit`), so that one dispatcher sends them as one message
+    /// (N9) however many claim at once. Each is leased to `owner` until `lease_until`, stored so
     /// and returned so. Claims running at the same time, from any number of dispatchers
     /// sharing the store, never return the same entry while its lease runs; once the lease
     /// ends the entry is due again, so a crashed dispatcher's claims come back (N5).

@@ -185,6 +185,7 @@ macro_rules! __checks {
             window: [
                 n9_held_messages_wait_for_the_window_and_go_out_together,
                 n9_members_sent_together_retry_together,
+                n9_a_claim_takes_what_waited_for_a_recipient_together,
                 n9_bad_windows_are_refused_and_write_nothing,
             ]
             tracking: [

@@ -312,6 +312,53 @@ pub async fn n9_members_sent_together_retry_together<S: DumpStore>(store: S) {
     );
 }
 
+/// N9: what waited for one recipient is claimed together, in one claim, whatever the
+/// batch: two dispatchers claiming one entry each at the opening take one recipient's
+/// entries each, never some of both.
+pub async fn n9_a_claim_takes_what_waited_for_a_recipient_together<S: DumpStore>(store: S) {
+    let f = Fixture::new(store).await;
+    let notifiers = all_channels(&f).await;
+    let ann = f.participant("ann", &["exhibitor"]).await;
+    let bob = f.participant("bob", &["exhibitor"]).await;
+    quiet_nights(&f).await;
+    let night = Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap();
+    f.clock.set(night);
+    for name in ["Upload your logo", "Print your badge", "Book your stand"] {
+        let mut c = TaskConfig::manual(f.en.clone(), name, Fixture::<S>::web());
+        c.notify_on_publish = true;
+        c.segment = Some(f.exhibitors);
+        f.publish(c).await;
+    }
+    let d = dispatcher(&f, &notifiers);
+    assert_eq!(drain(&d).await.held, 6);
+    let opening = Utc.with_ymd_and_hms(2026, 3, 2, 7, 0, 0).unwrap();
+    let lease = opening + Duration::minutes(5);
+    let store = f.service.store();
+    let first = store.claim_outbox("one", opening, lease, 1).await.unwrap();
+    let second = store.claim_outbox("two", opening, lease, 1).await.unwrap();
+    assert!(
+        store
+            .claim_outbox("three", opening, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    for claimed in [&first, &second] {
+        assert_eq!(claimed.len(), 3, "one recipient's three: {claimed:?}");
+        assert!(claimed.iter().all(|e| e.recipient == claimed[0].recipient));
+    }
+    let mut whose = [first[0].recipient, second[0].recipient];
+    whose.sort();
+    let mut both = [ann.id, bob.id];
+    both.sort();
+    assert_eq!(whose, both);
+    // And none of it is held by two.
+    let mut ids: Vec<OutboxId> = first.iter().chain(&second).map(|e| e.id).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+}
+
 /// N9: a window that closes before it opens, one shorter than an hour, and a digest or
 /// grouped reminders as a bypassing kind are refused, naming the field, and write nothing.
 pub async fn n9_bad_windows_are_refused_and_write_nothing<S: DumpStore>(store: S) {
