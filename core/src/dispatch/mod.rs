@@ -180,6 +180,12 @@ impl DispatchConfig {
     }
 }
 
+/// What a round sends: one entry, or what waited for one recipient, together (N9).
+enum Work {
+    One(Box<OutboxEntry>),
+    Together(Vec<OutboxEntry>),
+}
+
 /// What one round of [`Dispatcher::dispatch_once`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -328,6 +334,9 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         }
         let mut done = Vec::new();
         let mut gone: Vec<(EventId, ParticipantId, String)> = Vec::new();
+        let mut work: Vec<(u8, EventId, Work)> = Vec::new();
+        let mut contexts: BTreeMap<EventId, Context> = BTreeMap::new();
+        let mut rows = BTreeMap::new();
         for (event, entries) in by_event {
             let mut context = self.load(event, &entries).await?;
             // N9: what is due while its recipient's window is closed waits for it to open;
@@ -386,19 +395,39 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                     context = self.load(event, &all).await?;
                 }
                 let all: Vec<OutboxEntry> = groups.iter().flatten().cloned().collect();
-                let rows = self.rows_of(event, &all).await?;
-                for mut group in groups {
+                rows.insert(event, self.rows_of(event, &all).await?);
+            }
+            for group in groups {
+                let lane = group.iter().map(OutboxEntry::lane).min().unwrap_or(0);
+                work.push((lane, event, Work::Together(group)));
+            }
+            for entry in now_entries {
+                work.push((entry.lane(), event, Work::One(Box::new(entry))));
+            }
+            contexts.insert(event, context);
+        }
+        // N11: sends go in lane order across the events of the batch, so that under a
+        // shared rate limit an assignment is never sent after another event's notices.
+        work.sort_by_key(|(lane, _, _)| *lane);
+        let no_rows = std::collections::HashMap::new();
+        for (_, event, item) in work {
+            let Some(context) = contexts.get(&event) else {
+                continue;
+            };
+            match item {
+                Work::One(mut entry) => {
+                    self.deliver(context, &mut entry, &mut gone).await;
+                    done.push(*entry);
+                }
+                Work::Together(mut group) => {
                     if group.len() > 1 {
                         report.together += 1;
                     }
-                    self.deliver_together(&context, &rows, &mut group, &mut gone)
+                    let rows = rows.get(&event).unwrap_or(&no_rows);
+                    self.deliver_together(context, rows, &mut group, &mut gone)
                         .await;
                     done.extend(group);
                 }
-            }
-            for mut entry in now_entries {
-                self.deliver(&context, &mut entry, &mut gone).await;
-                done.push(entry);
             }
         }
         for entry in &done {

@@ -181,6 +181,7 @@ macro_rules! __checks {
             lanes: [
                 n11_claims_take_assignments_then_reminders_then_notices,
                 n11_dispatchers_share_a_rate_limit,
+                n11_sends_follow_the_lanes_across_events,
             ]
             window: [
                 n9_held_messages_wait_for_the_window_and_go_out_together,

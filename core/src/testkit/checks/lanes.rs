@@ -180,3 +180,56 @@ pub async fn n11_dispatchers_share_a_rate_limit<S: DumpStore>(store: S) {
         .count();
     assert_eq!(waiting, 5);
 }
+
+/// N11: under a tight shared rate limit, a round sends in lane order across events: an
+/// event's assignment claimed beside another event's publication notices takes the one
+/// send the limit allows, and the notices wait for theirs.
+pub async fn n11_sends_follow_the_lanes_across_events<S: DumpStore>(store: S) {
+    let store = std::sync::Arc::new(store);
+    let notices = Fixture::with_store(store.clone()).await;
+    let handover = Fixture::with_store(store).await;
+    let email_only = Channels {
+        email: true,
+        chat: false,
+        web_push: false,
+    };
+    notices.channels(email_only).await;
+    handover.channels(email_only).await;
+    for name in ["ann", "bob", "cat"] {
+        notices.participant(name, &["exhibitor"]).await;
+    }
+    let mut c = TaskConfig::manual(notices.en.clone(), "Upload your logo", Fixture::<S>::web());
+    c.notify_on_publish = true;
+    c.segment = Some(notices.exhibitors);
+    notices.publish(c).await;
+    let (owner, team) = handover.exhibitor_with_collaborator("acme").await;
+    let task = handover.manual_task("Book your stand", None).await;
+    handover
+        .service
+        .assign_task(
+            &handover.as_participant(&owner),
+            handover.event,
+            owner.id,
+            task.id,
+            team.id,
+        )
+        .await
+        .unwrap();
+    let email = RecordingNotifier::new(Channel::Email);
+    let d = Dispatcher::new(notices.service.clone())
+        .with_notifier(email.clone())
+        .with_config(
+            DispatchConfig::default()
+                .with_batch(10)
+                .with_rate_limit(Channel::Email, RateLimit::per_minute(1, 1).unwrap()),
+        );
+    let r = d.dispatch_once().await.unwrap();
+    assert_eq!((r.claimed, r.sent), (4, 1), "{r:?}");
+    let sent = email.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].message.recipient, team.id,
+        "the assignment went first"
+    );
+    assert!(sent[0].message.idempotency_key.starts_with("assignment"));
+}
