@@ -204,9 +204,6 @@
 //!     async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
 //!         self.inner.claim_outbox(owner, now, until, limit).await
 //!     }
-//!     async fn claim_held(&self, owner: &str, e: EventId, p: ParticipantId, now: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>> {
-//!         self.inner.claim_held(owner, e, p, now, until, limit).await
-//!     }
 //!     async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
 //!         self.inner.update_limiter(name, step).await
 //!     }

@@ -132,19 +132,6 @@ impl OutboxStore for Minimal {
     ) -> Result<Vec<OutboxEntry>> {
         self.0.claim_outbox(owner, now, until, limit).await
     }
-    async fn claim_held(
-        &self,
-        owner: &str,
-        e: EventId,
-        recipient: ParticipantId,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        self.0
-            .claim_held(owner, e, recipient, now, until, limit)
-            .await
-    }
     async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
         self.0.update_limiter(name, step).await
     }

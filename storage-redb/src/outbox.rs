@@ -135,23 +135,6 @@ impl OutboxStore for RedbStore {
         .await
     }
 
-    async fn claim_held(
-        &self,
-        owner: &str,
-        event: EventId,
-        recipient: punchlist::ParticipantId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let owner = owner.to_owned();
-        self.write_with(move |txn| {
-            let mut tables = OutboxTables::open(txn)?;
-            tables.claim_waiting(&owner, event, recipient, now, lease_until, limit)
-        })
-        .await
-    }
-
     async fn update_limiter(
         &self,
         name: &str,

@@ -113,25 +113,6 @@ impl OutboxStore for PgStore {
         Ok(claimed)
     }
 
-    async fn claim_held(
-        &self,
-        owner: &str,
-        event: EventId,
-        recipient: punchlist::ParticipantId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let mut tx = self.pool.begin().await.map_err(map_error)?;
-        let mut claimed = waiting_of(&mut tx, event, recipient, now, limit).await?;
-        for entry in &mut claimed {
-            entry.lease_to(owner, lease_until);
-        }
-        put_outbox(&mut tx, &claimed).await?;
-        tx.commit().await.map_err(map_error)?;
-        Ok(claimed)
-    }
-
     async fn update_limiter(
         &self,
         name: &str,

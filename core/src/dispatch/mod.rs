@@ -338,7 +338,7 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
         let mut contexts: BTreeMap<EventId, Context> = BTreeMap::new();
         let mut rows = BTreeMap::new();
         for (event, entries) in by_event {
-            let mut context = self.load(event, &entries).await?;
+            let context = self.load(event, &entries).await?;
             // N9: what is due while its recipient's window is closed waits for it to open;
             // what waited for a recipient whose window is open goes out together.
             let mut now_entries = Vec::new();
@@ -354,46 +354,18 @@ impl<S: Store + ?Sized, C: Clock> Dispatcher<S, C> {
                     now_entries.push(entry);
                 }
             }
+            // What waited for one recipient came in one claim (the store brings it
+            // along); what is due for them now anyway joins it.
             let mut groups = Vec::new();
-            if !waited.is_empty() {
-                let mut extra = Vec::new();
-                for (recipient, mut group) in waited {
-                    let more = self
-                        .service
-                        .store()
-                        .claim_held(
-                            &self.owner,
-                            event,
-                            recipient,
-                            now,
-                            lease_until,
-                            crate::store::WAITING_TOGETHER,
-                        )
-                        .await?;
-                    report.claimed += more.len();
-                    for e in more {
-                        if !group.iter().any(|g| g.id == e.id) {
-                            extra.push(e.clone());
-                            group.push(e);
-                        }
-                    }
-                    // What is due for them now anyway joins what waited.
-                    let (theirs, others): (Vec<_>, Vec<_>) = now_entries
-                        .into_iter()
-                        .partition(|e| e.recipient == recipient);
-                    now_entries = others;
-                    group.extend(theirs);
-                    groups.push(group);
-                }
-                if !extra.is_empty() {
-                    let all: Vec<OutboxEntry> = groups
-                        .iter()
-                        .flatten()
-                        .chain(&now_entries)
-                        .cloned()
-                        .collect();
-                    context = self.load(event, &all).await?;
-                }
+            for (recipient, mut group) in waited {
+                let (theirs, others): (Vec<_>, Vec<_>) = now_entries
+                    .into_iter()
+                    .partition(|e| e.recipient == recipient);
+                now_entries = others;
+                group.extend(theirs);
+                groups.push(group);
+            }
+            if !groups.is_empty() {
                 let all: Vec<OutboxEntry> = groups.iter().flatten().cloned().collect();
                 rows.insert(event, self.rows_of(event, &all).await?);
             }

@@ -582,22 +582,6 @@ impl OutboxStore for MemoryStore {
         Ok(claimed)
     }
 
-    async fn claim_held(
-        &self,
-        owner: &str,
-        event: EventId,
-        recipient: ParticipantId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        let Some(data) = self.data(event)? else {
-            return Ok(Vec::new());
-        };
-        let mut data = data.write().map_err(poisoned)?;
-        Ok(data.claim_waiting(recipient, owner, now, lease_until, limit))
-    }
-
     async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>> {
         let mut limiters = self.inner.limiters.lock().map_err(poisoned)?;
         let before = limiters.get(name).copied();

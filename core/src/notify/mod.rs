@@ -129,8 +129,9 @@ impl OutboxEntry {
         }
     }
 
-    /// Whether it is pending and has waited for its recipient's send window (N9): what a
-    /// store's [`claim_held`](crate::store::OutboxStore::claim_held) claims.
+    /// Whether it is pending and has waited for its recipient's send window (N9): a claim
+    /// of one brings the recipient's others along
+    /// ([`claim_outbox`](crate::store::OutboxStore::claim_outbox)).
     pub fn is_waiting(&self) -> bool {
         self.state == OutboxState::Pending && self.held_since.is_some()
     }

@@ -69,7 +69,6 @@ mockall::mock! {
     impl OutboxStore for Store {
         async fn outbox(&self, event: EventId, filter: &OutboxFilter, after: Option<OutboxId>, limit: usize) -> Result<Vec<OutboxEntry>>;
         async fn claim_outbox(&self, owner: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
-        async fn claim_held(&self, owner: &str, event: EventId, recipient: ParticipantId, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxEntry>>;
         async fn update_limiter(&self, name: &str, step: LimiterStep) -> Result<Option<DateTime<Utc>>>;
         async fn release_outbox(&self, owner: &str, entries: Vec<OutboxEntry>) -> Result<Vec<OutboxId>>;
         async fn requeue_dead(&self, event: EventId, ids: &[OutboxId], now: DateTime<Utc>) -> Result<Vec<OutboxId>>;

@@ -337,21 +337,6 @@ pub trait OutboxStore: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<OutboxEntry>>;
 
-    /// Claims, like [`claim_outbox`](Self::claim_outbox), up to `limit` of `recipient`'s
-    /// entries in `event` that are due at `now` and have waited for their send window
-    /// ([`OutboxEntry::is_waiting`]), earliest due first: what lets a dispatcher that
-    /// claimed one of them send them all as one message when the window opens (N9). A
-    /// recipient's entries, never a scan of the outbox.
-    async fn claim_held(
-        &self,
-        owner: &str,
-        event: EventId,
-        recipient: ParticipantId,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>>;
-
     /// Moves the rate limiter `name` on (N11): reads its state (`None`: never used),
     /// stores what [`LimiterStep::apply`] makes of it, and returns the state it read;
     /// under a lock, so that callers on any number of dispatchers sharing the store go one

@@ -150,6 +150,24 @@ impl<S: DumpStore> Fixture<S> {
             .expect("update event");
     }
 
+    /// Changes `p`'s status (language, time zone, …) as the organizer.
+    pub async fn change_status(&self, p: &Participant, change: impl FnOnce(&mut Status)) {
+        let mut status = p.status.clone();
+        change(&mut status);
+        self.service
+            .update_participant(
+                &self.organizer,
+                self.event,
+                p.id,
+                ParticipantPatch {
+                    status: status.into(),
+                    ..ParticipantPatch::default()
+                },
+            )
+            .await
+            .expect("update participant");
+    }
+
     /// Sets the channels the event's notifications go out on (N4).
     pub async fn channels(&self, channels: Channels) {
         self.change_settings(|s| s.channels = channels).await;

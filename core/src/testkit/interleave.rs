@@ -261,21 +261,6 @@ impl<S: Store> OutboxStore for Interleaving<S> {
             .await
     }
 
-    async fn claim_held(
-        &self,
-        owner: &str,
-        event: EventId,
-        recipient: crate::ids::ParticipantId,
-        now: chrono::DateTime<chrono::Utc>,
-        lease_until: chrono::DateTime<chrono::Utc>,
-        limit: usize,
-    ) -> Result<Vec<OutboxEntry>> {
-        self.pause().await;
-        self.inner
-            .claim_held(owner, event, recipient, now, lease_until, limit)
-            .await
-    }
-
     async fn update_limiter(
         &self,
         name: &str,

@@ -17,21 +17,11 @@ pub async fn n6_messages_in_the_recipients_language<S: DumpStore>(store: S) {
     let notifiers = all_channels(&f).await;
     let ann = f.participant("ann", &[]).await;
     let zoe = f.participant("zoe", &[]).await;
-    let mut status = zoe.status.clone();
-    status.language = Some(f.fr.clone());
-    status.time_zone = Some(chrono_tz::America::Montreal);
-    f.service
-        .update_participant(
-            &f.organizer,
-            f.event,
-            zoe.id,
-            ParticipantPatch {
-                status: status.into(),
-                ..ParticipantPatch::default()
-            },
-        )
-        .await
-        .unwrap();
+    f.change_status(&zoe, |status| {
+        status.language = Some(f.fr.clone());
+        status.time_zone = Some(chrono_tz::America::Montreal);
+    })
+    .await;
     let deadline = f.clock.now() + Duration::hours(20);
     let mut config = TaskConfig::manual(f.en.clone(), "Upload your logo", Fixture::<S>::web());
     config.texts.insert(

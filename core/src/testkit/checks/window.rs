@@ -25,23 +25,6 @@ async fn quiet_nights<S: DumpStore>(f: &Fixture<S>) {
     .await;
 }
 
-async fn lives_in<S: DumpStore>(f: &Fixture<S>, p: &Participant, zone: chrono_tz::Tz) {
-    let mut status = p.status.clone();
-    status.time_zone = Some(zone);
-    f.service
-        .update_participant(
-            &f.organizer,
-            f.event,
-            p.id,
-            ParticipantPatch {
-                status: status.into(),
-                ..ParticipantPatch::default()
-            },
-        )
-        .await
-        .unwrap();
-}
-
 fn to(notifier: &RecordingNotifier, p: &Participant) -> Vec<OutgoingMessage> {
     notifier
         .received()
@@ -78,7 +61,8 @@ pub async fn n9_held_messages_wait_for_the_window_and_go_out_together<S: DumpSto
     let bob = f.participant("bob", &["exhibitor"]).await;
     reachable(&f, &ann, 1).await;
     reachable(&f, &bob, 2).await;
-    lives_in(&f, &bob, chrono_tz::America::New_York).await;
+    f.change_status(&bob, |s| s.time_zone = Some(chrono_tz::America::New_York))
+        .await;
     quiet_nights(&f).await;
     // 22:00 UTC: 23:00 in Paris (the event's zone, Ann's), 17:00 in New York.
     let night = Utc.with_ymd_and_hms(2026, 3, 1, 22, 0, 0).unwrap();
